@@ -1,0 +1,61 @@
+# The README's commands. `make run` and `make test` work on a fresh clone: they set up first.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
+
+PYTHON311 ?= python3.11
+VENV := .venv
+RASA_VENV := .venv-rasa
+PY := $(VENV)/bin/python
+# pip's quiet mode still lists index locations it skips; keep the log readable.
+PIP_FILTER := grep -v "is ignored: it is neither" || true
+
+.PHONY: setup run test lint bench lock clean help
+
+help:
+	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
+	@echo "make test    lint, types and every test (PostgreSQL at TEST_DATABASE_URL too)"
+	@echo "make setup   create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
+	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL"
+	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed
+
+$(VENV)/.installed: requirements/dev.txt requirements/app.txt
+	@command -v $(PYTHON311) >/dev/null || { echo "Python 3.11 is needed: install python3.11 (or set PYTHON311=/path/to/python3.11)"; exit 1; }
+	@test -x $(PY) || $(PYTHON311) -m venv $(VENV)
+	@echo "installing .venv from requirements/dev.txt"
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements/dev.txt 2>&1 | $(PIP_FILTER)
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements/rasa.txt
+	@py310=$$(scripts/find-python310) || { \
+	  echo "Rasa 3.6 needs Python 3.10, and none was found."; \
+	  echo "Install it (for example 'pyenv install 3.10' or your system's python3.10 package),"; \
+	  echo "or point PYTHON310 at it: make setup PYTHON310=/path/to/python3.10"; exit 1; }; \
+	test -x $(RASA_VENV)/bin/python || $$py310 -m venv $(RASA_VENV)
+	@echo "installing .venv-rasa from requirements/rasa.txt (Rasa, TensorFlow: a few minutes the first time)"
+	@$(RASA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements/rasa.txt 2>&1 | $(PIP_FILTER)
+	@touch $@
+
+run: setup
+	@$(VENV)/bin/honcho start -f Procfile
+
+test: setup
+	$(VENV)/bin/ruff check backend tests bench
+	$(VENV)/bin/ruff format --check backend tests bench
+	$(VENV)/bin/mypy backend
+	$(VENV)/bin/pytest
+
+bench: setup
+	$(PY) -m bench.portfolio
+
+lock:
+	@rm -rf .lock-venv && $(PYTHON311) -m venv .lock-venv
+	@.lock-venv/bin/pip install -q -r requirements/app.in && { echo "# Locked from requirements/app.in by \`make lock\`; install this file, edit the .in file."; .lock-venv/bin/pip freeze --exclude pip; } > requirements/app.txt
+	@.lock-venv/bin/pip install -q -r requirements/dev.in && { echo "# Locked from requirements/dev.in by \`make lock\`; install this file, edit the .in file."; .lock-venv/bin/pip freeze --exclude pip; } > requirements/dev.txt
+	@rm -rf .lock-venv && $$(scripts/find-python310) -m venv .lock-venv
+	@.lock-venv/bin/pip install -q -r requirements/rasa.in && { echo "# Locked from requirements/rasa.in by \`make lock\`; install this file, edit the .in file."; .lock-venv/bin/pip freeze --exclude pip; } > requirements/rasa.txt
+	@rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Loan backend: the system of record for borrowers, loans and payments."""

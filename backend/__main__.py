@@ -1,0 +1,114 @@
+"""Command line of the backend: `python -m backend <command>` (see `--help`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from backend.config import get_settings
+
+
+def _as_of(value: str | None) -> date:
+    return date.fromisoformat(value) if value else get_settings().today()
+
+
+def cmd_migrate(_: argparse.Namespace) -> None:
+    from backend.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+    print("database is at the latest migration")
+
+
+def cmd_seed(_: argparse.Namespace) -> None:
+    from backend.db import make_engine
+    from backend.demo.seed import seed_demo
+
+    settings = get_settings()
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        seeded = seed_demo(session, id_hash_key=settings.id_hash_key, today=settings.today())
+    print("demo borrowers seeded" if seeded else "database not empty: demo data left as it is")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = get_settings()
+    cmd_migrate(args)
+    cmd_seed(args)
+    host, port = args.host or settings.backend_host, args.port or settings.backend_port
+    print(f"backend and API docs: http://{host}:{port}/docs", flush=True)
+    uvicorn.run("backend.main:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+def cmd_generate(args: argparse.Namespace) -> None:
+    from backend.db import make_engine
+    from backend.demo.generator import generate
+
+    settings = get_settings()
+    result = generate(
+        make_engine(settings.database_url),
+        borrowers=args.borrowers,
+        as_of=_as_of(args.as_of),
+        id_hash_key=settings.id_hash_key,
+        seed=args.seed,
+    )
+    print(
+        f"generated {result.borrowers} borrowers, {result.loans} loans, "
+        f"{result.installments} installments, {result.payments} payments"
+    )
+
+
+def cmd_balance(args: argparse.Namespace) -> None:
+    from backend.db import make_engine
+    from backend.errors import NotFound
+    from backend.ledger import service
+    from backend.ledger.schemas import BalancePublic
+
+    with Session(make_engine(get_settings().database_url)) as session:
+        try:
+            loan = service.get_loan(session, args.loan_ref)
+        except NotFound as exc:
+            sys.exit(exc.message)
+        st = service.loan_statement(session, loan, _as_of(args.as_of))
+        print(
+            json.dumps(
+                BalancePublic.of(loan, st).model_dump(mode="json"), indent=2, ensure_ascii=False
+            )
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, seed demo data into an empty database, serve")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed-demo", help="seed the demo borrowers into an empty database").set_defaults(
+        func=cmd_seed
+    )
+
+    gen = sub.add_parser("generate", help="add N random borrowers with loans and payments")
+    gen.add_argument("--borrowers", type=int, required=True)
+    gen.add_argument("--seed", type=int, default=0, help="random seed (same seed, same portfolio)")
+    gen.add_argument("--as-of", help="business date the histories run up to (YYYY-MM-DD)")
+    gen.set_defaults(func=cmd_generate)
+
+    bal = sub.add_parser("balance", help="print a loan's balance as of a date")
+    bal.add_argument("loan_ref")
+    bal.add_argument("--as-of", help="YYYY-MM-DD; today when left out")
+    bal.set_defaults(func=cmd_balance)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

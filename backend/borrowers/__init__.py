@@ -1,0 +1,1 @@
+"""Borrowers: identity, contact details and language."""

@@ -1,0 +1,70 @@
+"""Settings from the environment (and `.env`), one class, read once at start-up."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_PREFIX = "dev-"  # noqa: S105  (marks the defaults production refuses)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: str = "development"  # development | test | production
+    database_url: str = f"sqlite:///{ROOT / 'var' / 'backend.db'}"
+    backend_host: str = "127.0.0.1"
+    backend_port: int = 8000
+    # Public address of the backend, used in payment links sent to borrowers.
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Bearer token other services (actions, gateway) present on /api/v1.
+    service_token: str = "dev-service-token"  # noqa: S105
+    # Key of the HMAC that stores ID numbers as a lookup hash; never the number itself.
+    id_hash_key: str = "dev-id-hash-key"
+    # Shared secret that signs the sandbox provider's payment webhooks.
+    sandbox_webhook_secret: str = "dev-sandbox-webhook-secret"  # noqa: S105
+    sandbox_payments: bool = True
+    payment_link_ttl_hours: int = 24
+    # The lender's business day: dates default to "today" here, or to BUSINESS_DATE when set.
+    business_timezone: str = "Asia/Shanghai"
+    business_date: date | None = None
+    default_currency: str = "CNY"
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises on an unknown zone
+        return value
+
+    @model_validator(mode="after")
+    def _no_dev_secrets_in_production(self) -> Settings:
+        if self.app_env == "production":
+            weak = [
+                name
+                for name in ("service_token", "id_hash_key", "sandbox_webhook_secret")
+                if getattr(self, name).startswith(DEV_SECRET_PREFIX)
+                or len(getattr(self, name)) < 16
+            ]
+            if weak:
+                raise ValueError(
+                    "production refuses development or short secrets: set "
+                    + ", ".join(n.upper() for n in weak)
+                )
+        return self
+
+    def today(self) -> date:
+        """The current business date."""
+        if self.business_date is not None:
+            return self.business_date
+        return datetime.now(ZoneInfo(self.business_timezone)).date()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

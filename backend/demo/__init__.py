@@ -1,0 +1,1 @@
+"""Demo data: the documented demo borrowers and a random portfolio generator."""

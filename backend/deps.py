@@ -1,0 +1,54 @@
+"""FastAPI dependencies shared by routers, as Annotated aliases."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Query, Request, status
+from sqlalchemy.orm import Session
+
+from backend.config import Settings
+from backend.db import session_scope
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    yield from session_scope(request.app.state.sessionmaker)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def require_service_token(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Other services call /api/v1 with `Authorization: Bearer <SERVICE_TOKEN>`."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.encode(), settings.service_token.encode()
+    ):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong service token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def business_date(
+    settings: SettingsDep,
+    as_of: Annotated[
+        date | None, Query(description="Business date (YYYY-MM-DD); today when left out")
+    ] = None,
+) -> date:
+    return as_of or settings.today()
+
+
+AsOf = Annotated[date, Depends(business_date)]

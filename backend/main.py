@@ -1,0 +1,55 @@
+"""The backend's ASGI app: `uvicorn --factory backend.main:create_app`."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
+
+from backend import models  # noqa: F401  (all tables registered)
+from backend.borrowers.routes import router as borrowers_router
+from backend.config import Settings, get_settings
+from backend.db import make_engine
+from backend.deps import SessionDep, require_service_token
+from backend.errors import DomainError
+from backend.ledger.routes import router as loans_router
+from backend.payments.provider import PaymentProvider, SandboxProvider
+from backend.payments.routes import api as payments_router
+from backend.payments.routes import checkout, webhooks
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Borrower self-service assistant: loan backend",
+        version="1",
+        description="The system of record behind the assistant. `/api/v1` needs the service token.",
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+    providers: dict[str, PaymentProvider] = {}
+    if settings.sandbox_payments:
+        providers["sandbox"] = SandboxProvider(
+            base_url=settings.public_base_url, secret=settings.sandbox_webhook_secret
+        )
+    app.state.payment_providers = providers
+    app.state.default_payment_provider = "sandbox"
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz(session: SessionDep) -> dict[str, str]:
+        session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    api_deps = [Depends(require_service_token)]
+    for router in (loans_router, borrowers_router, payments_router):
+        app.include_router(router, prefix="/api/v1", dependencies=api_deps)
+    app.include_router(webhooks)
+    app.include_router(checkout)
+    return app

@@ -1,0 +1,1 @@
+"""Payment links and payment providers (a built-in sandbox provider included)."""

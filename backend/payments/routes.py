@@ -1,0 +1,178 @@
+"""Payment links (service API), the provider webhook, and the sandbox checkout pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from backend.deps import AsOf, SessionDep, SettingsDep
+from backend.errors import DomainError, Invalid, NotFound
+from backend.ledger import service as ledger
+from backend.money import InvalidAmount, format_major, to_minor
+from backend.payments import service
+from backend.payments.models import PaymentLink
+from backend.payments.provider import PaymentEvent, PaymentProvider, SandboxProvider
+from backend.types import utcnow
+
+api = APIRouter(tags=["payments"])
+webhooks = APIRouter(prefix="/api/v1/payments/webhooks", tags=["payments"])
+checkout = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+class PaymentLinkCreate(BaseModel):
+    amount: Decimal | None = Field(
+        default=None, gt=0, description="Major units; what is due now when left out"
+    )
+
+
+class PaymentLinkPublic(BaseModel):
+    url: str
+    token: str
+    loan_ref: str
+    amount: str
+    currency: str
+    expires_at: datetime
+    status: str
+
+    @classmethod
+    def of(cls, link: PaymentLink, provider: PaymentProvider, now: datetime) -> PaymentLinkPublic:
+        return cls(
+            url=provider.checkout_url(link.token),
+            token=link.token,
+            loan_ref=link.loan.ref,
+            amount=format_major(link.amount_minor, link.currency),
+            currency=link.currency,
+            expires_at=link.expires_at,
+            status=link.status(now),
+        )
+
+
+def _provider(request: Request, name: str) -> PaymentProvider:
+    providers: dict[str, PaymentProvider] = request.app.state.payment_providers
+    if name not in providers:
+        raise NotFound(f"no payment provider {name!r}")
+    return providers[name]
+
+
+@api.post(
+    "/loans/{ref}/payment-links",
+    response_model=PaymentLinkPublic,
+    status_code=status.HTTP_201_CREATED,
+)
+def create_payment_link(
+    ref: str,
+    body: PaymentLinkCreate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    as_of: AsOf,
+) -> PaymentLinkPublic:
+    loan = ledger.get_loan(session, ref)
+    try:
+        amount = None if body.amount is None else to_minor(body.amount, loan.currency)
+    except InvalidAmount as exc:
+        raise Invalid(str(exc)) from exc
+    provider = _provider(request, request.app.state.default_payment_provider)
+    now = utcnow()
+    link = service.create_link(
+        session,
+        loan=loan,
+        provider=provider,
+        amount=amount,
+        as_of=as_of,
+        now=now,
+        ttl=timedelta(hours=settings.payment_link_ttl_hours),
+    )
+    return PaymentLinkPublic.of(link, provider, now)
+
+
+@webhooks.post("/{provider_name}")
+async def provider_webhook(
+    provider_name: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    x_signature: Annotated[str, Header()] = "",
+) -> dict[str, str]:
+    """Where a provider tells us money arrived. Signed; replays post nothing new."""
+    provider = _provider(request, provider_name)
+    _, result = service.receive_event(
+        session,
+        provider=provider,
+        body=await request.body(),
+        signature=x_signature,
+        today=settings.today(),
+    )
+    return {
+        "status": "duplicate" if result.duplicate else "posted",
+        "reference": result.payment.reference,
+    }
+
+
+def _checkout_page(
+    request: Request, link: PaymentLink, *, error: str | None = None
+) -> HTMLResponse:
+    st = ledger.loan_statement(request.state.session, link.loan, request.app.state.settings.today())
+    lang = link.loan.borrower.language
+    return templates.TemplateResponse(
+        request,
+        "checkout.html",
+        {
+            "lang": lang,
+            "link": link,
+            "status": link.status(utcnow()),
+            "amount": format_major(link.amount_minor, link.currency),
+            "balance_after": format_major(st.total_outstanding, link.currency),
+            "error": error,
+        },
+        status_code=400 if error else 200,
+    )
+
+
+@checkout.get("/pay/{token}", response_class=HTMLResponse)
+def checkout_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    request.state.session = session
+    try:
+        link = service.link_by_token(session, token)
+    except NotFound:
+        return HTMLResponse("<h1>Payment link not found / 付款链接不存在</h1>", status_code=404)
+    return _checkout_page(request, link)
+
+
+@checkout.post("/pay/{token}", response_model=None)
+def checkout_pay(
+    token: str, request: Request, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse | RedirectResponse:
+    """The sandbox 'bank': sign an event and hand it to the webhook handler."""
+    request.state.session = session
+    try:
+        link = service.link_by_token(session, token)
+    except NotFound:
+        return HTMLResponse("<h1>Payment link not found / 付款链接不存在</h1>", status_code=404)
+    provider = _provider(request, link.provider)
+    if not isinstance(provider, SandboxProvider):
+        return _checkout_page(request, link, error="not a sandbox link")
+    if link.status(utcnow()) == "expired":
+        return _checkout_page(request, link, error="expired")
+    # One link, one reference: a double click posts once.
+    event = PaymentEvent(link.token, f"SBX-{link.token}", link.amount_minor, link.currency)
+    body = provider.event_body(event)
+    try:
+        service.receive_event(
+            session,
+            provider=provider,
+            body=body,
+            signature=provider.sign(body),
+            today=settings.today(),
+        )
+    except DomainError as exc:
+        return _checkout_page(request, link, error=exc.message)
+    return RedirectResponse(f"/pay/{token}", status_code=status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,102 @@
+"""Payment links and provider events."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from backend.errors import Conflict, Invalid, NotFound
+from backend.ledger import service as ledger
+from backend.ledger.models import Loan
+from backend.ledger.service import PostingResult
+from backend.money import format_major
+from backend.payments.models import PaymentLink
+from backend.payments.provider import InvalidEvent, PaymentProvider
+
+
+def default_link_amount(due_now: int, next_due: int | None, payoff: int) -> int:
+    """What a "pay now" link asks for: what is due, else the next installment, else payoff."""
+    return due_now or next_due or payoff
+
+
+def create_link(
+    session: Session,
+    *,
+    loan: Loan,
+    provider: PaymentProvider,
+    amount: int | None,
+    as_of: date,
+    now: datetime,
+    ttl: timedelta,
+) -> PaymentLink:
+    st = ledger.loan_statement(session, loan, as_of)
+    if st.paid_off:
+        raise Conflict(f"loan {loan.ref} is paid off: there is nothing to pay")
+    if amount is None:
+        nxt = st.next_due
+        amount = default_link_amount(st.due_now, nxt[1] if nxt else None, st.payoff_amount)
+    if amount > st.payoff_amount:
+        raise Invalid(
+            f"{format_major(amount, loan.currency)} is more than the payoff amount "
+            f"{format_major(st.payoff_amount, loan.currency)} {loan.currency}"
+        )
+    link = PaymentLink(
+        token=secrets.token_urlsafe(24),
+        loan=loan,
+        provider=provider.name,
+        amount_minor=amount,
+        currency=loan.currency,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(link)
+    session.flush()
+    return link
+
+
+def link_by_token(session: Session, token: str) -> PaymentLink:
+    link = session.scalar(
+        select(PaymentLink)
+        .where(PaymentLink.token == token)
+        .options(selectinload(PaymentLink.loan).selectinload(Loan.borrower))
+    )
+    if link is None:
+        raise NotFound("no such payment link")
+    return link
+
+
+def receive_event(
+    session: Session,
+    *,
+    provider: PaymentProvider,
+    body: bytes,
+    signature: str,
+    today: date,
+) -> tuple[PaymentLink, PostingResult]:
+    """The one path by which a provider's money reaches the ledger (webhook or sandbox)."""
+    try:
+        event = provider.parse_event(body, signature)
+    except InvalidEvent as exc:
+        raise Invalid(str(exc)) from exc
+    link = link_by_token(session, event.link_token)
+    if (event.amount, event.currency) != (link.amount_minor, link.currency):
+        raise Invalid("the event's amount or currency differs from the payment link's")
+    if link.payment is not None and link.payment.reference != event.reference:
+        raise Conflict("this payment link was already paid under another reference")
+    # Money the provider took is posted even if the link has expired meanwhile.
+    loan = ledger.get_loan(session, link.loan.ref)
+    result = ledger.post_payment(
+        session,
+        loan=loan,
+        amount=event.amount,
+        reference=event.reference,
+        provider=provider.name,
+        received_on=today,
+        today=today,
+    )
+    link.payment = result.payment
+    session.flush()
+    return link, result

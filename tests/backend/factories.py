@@ -1,0 +1,83 @@
+"""Small builders for test data in the lender's terms."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from backend.borrowers.identity import hash_id_number
+from backend.borrowers.models import Borrower
+from backend.ledger.models import Loan, Payment, Product
+from backend.ledger.service import originate_loan
+
+ID_KEY = "test-id-key"
+
+
+def product(session: Session, **overrides: object) -> Product:
+    fields: dict[str, object] = {
+        "code": "P12",
+        "name": "Test cash loan",
+        "currency": "CNY",
+        "annual_rate": Decimal("0.12"),
+        "term_months": 12,
+        "schedule_type": "annuity",
+        "penalty_daily_rate": Decimal("0.0005"),
+        "late_fee_minor": 5000,
+        "grace_days": 3,
+    } | overrides
+    p = Product(**fields)
+    session.add(p)
+    session.flush()
+    return p
+
+
+def borrower(session: Session, ref: str = "B1", **overrides: object) -> Borrower:
+    fields: dict[str, object] = {
+        "ref": ref,
+        "full_name": "王芳",
+        "phone_e164": "+8613800138001",
+        "id_number_hash": hash_id_number("11010519900307123X", ID_KEY),
+        "id_last4": "123X",
+        "date_of_birth": date(1990, 3, 7),
+        "language": "zh",
+        "timezone": "Asia/Shanghai",
+    } | overrides
+    b = Borrower(**fields)
+    session.add(b)
+    session.flush()
+    return b
+
+
+def loan(
+    session: Session,
+    *,
+    ref: str = "L1",
+    principal: int = 1_200_000,
+    disbursed_on: date = date(2026, 1, 15),
+    prod: Product | None = None,
+    who: Borrower | None = None,
+) -> Loan:
+    return originate_loan(
+        session,
+        ref=ref,
+        borrower=who or borrower(session, ref=f"B-{ref}"),
+        product=prod or product(session, code=f"P-{ref}"),
+        principal=principal,
+        disbursed_on=disbursed_on,
+    )
+
+
+def payment(session: Session, target: Loan, amount: int, on: date, reference: str) -> Payment:
+    p = Payment(
+        loan_id=target.id,
+        provider="manual",
+        reference=reference,
+        amount_minor=amount,
+        currency=target.currency,
+        received_on=on,
+    )
+    session.add(p)
+    session.flush()
+    return p
