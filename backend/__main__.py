@@ -49,13 +49,14 @@ def cmd_generate(args: argparse.Namespace) -> None:
     from backend.demo.generator import generate
 
     settings = get_settings()
-    result = generate(
-        make_engine(settings.database_url),
-        borrowers=args.borrowers,
-        as_of=_as_of(args.as_of),
-        id_hash_key=settings.id_hash_key,
-        seed=args.seed,
-    )
+    with Session(make_engine(settings.database_url), expire_on_commit=False) as session:
+        result = generate(
+            session,
+            borrowers=args.borrowers,
+            as_of=_as_of(args.as_of),
+            id_hash_key=settings.id_hash_key,
+            seed=args.seed,
+        )
     print(
         f"generated {result.borrowers} borrowers, {result.loans} loans, "
         f"{result.installments} installments, {result.payments} payments"

@@ -34,12 +34,14 @@ class Settings(BaseSettings):
     # The lender's business day: dates default to "today" here, or to BUSINESS_DATE when set.
     business_timezone: str = "Asia/Shanghai"
     business_date: date | None = None
-    default_currency: str = "CNY"
 
     @field_validator("business_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises on an unknown zone
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
     @model_validator(mode="after")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
 
 
 class InvalidAmount(ValueError):
     """An amount that is not a positive number with at most the currency's decimals."""
+
+
+# Plain digits, or thousands grouped by commas ("12,500.00"); a comma elsewhere ("100,5") is
+# ambiguous between locales and refused rather than guessed.
+_AMOUNT = re.compile(r"(\d+|\d{1,3}(,\d{3})+)(\.\d+)?")
+_EXACT = Context(prec=60)
 
 
 def exponent(currency: str) -> int:
@@ -22,17 +29,22 @@ def round_half_up(value: Decimal) -> int:
 
 
 def to_minor(amount: Decimal | str | int, currency: str) -> int:
-    """Parse a major-unit amount ("1500.5") into minor units, refusing extra decimals.
+    """Parse a positive major-unit amount ("1,500.5") into minor units, refusing extra decimals.
 
     Refuses rather than rounds: a borrower's "100.005" is a typo, not a rounding question.
     """
+    text = str(amount).strip()
+    if isinstance(amount, Decimal) and amount.is_finite():
+        text = format(amount, "f")
+    if not _AMOUNT.fullmatch(text):
+        raise InvalidAmount(f"{amount!r} is not a positive amount like 1500 or 1,500.50")
     try:
-        value = Decimal(str(amount).strip().replace(",", ""))
-    except InvalidOperation as exc:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
         raise InvalidAmount(f"{amount!r} is not a number") from exc
-    if not value.is_finite():
-        raise InvalidAmount(f"{amount!r} is not a number")
-    minor = value.scaleb(exponent(currency))
+    if value <= 0:
+        raise InvalidAmount("the amount must be greater than zero")
+    minor = value.scaleb(exponent(currency), context=_EXACT)
     if minor != minor.to_integral_value():
         raise InvalidAmount(
             f"{amount} has more than {exponent(currency)} decimal places for {currency}"
@@ -43,7 +55,11 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
 def to_major(minor: int, currency: str) -> Decimal:
     """Minor units as an exact Decimal of major units (12345 CNY -> Decimal('123.45'))."""
     digits = exponent(currency)
-    return Decimal(minor).scaleb(-digits).quantize(Decimal(1).scaleb(-digits))
+    return (
+        Decimal(minor)
+        .scaleb(-digits, context=_EXACT)
+        .quantize(Decimal(1).scaleb(-digits), context=_EXACT)
+    )
 
 
 def format_major(minor: int, currency: str) -> str:

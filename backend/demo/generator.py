@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
@@ -100,7 +100,7 @@ def _chunks(total: int, size: int) -> Iterator[int]:
 
 
 def generate(
-    engine: Engine,
+    session: Session,
     *,
     borrowers: int,
     as_of: date,
@@ -109,80 +109,78 @@ def generate(
     chunk_size: int = 2000,
     progress: bool = True,
 ) -> Generated:
+    """Add `borrowers` random borrowers, one loan each; commits after every chunk."""
     rng = random.Random(seed)
-    with Session(engine) as session, session.begin():
-        products = list(ensure_products(session).values())
-        start = session.scalar(select(func.count()).select_from(Borrower)) or 0
+    products = list(ensure_products(session).values())
+    start = session.scalar(select(func.count()).select_from(Borrower)) or 0
+    session.commit()
     totals = [0, 0, 0, 0]
     bar = tqdm(total=borrowers, unit="borrower", disable=not progress, desc="generating")
     number = start
     for size in _chunks(borrowers, chunk_size):
-        with engine.begin() as conn:
-            b_rows, plans = [], []
-            for _ in range(size):
-                number += 1
-                b_rows.append(_borrower_row(rng, number, id_hash_key))
-                plans.append(_loan_plan(rng, products, as_of))
-            b_ids = conn.scalars(
-                insert(Borrower).returning(Borrower.id, sort_by_parameter_order=True), b_rows
-            ).all()
-            l_rows = []
-            for (product, principal, disbursed), b_id, b_row in zip(
-                plans, b_ids, b_rows, strict=True
-            ):
-                terms = product_terms(product, principal=principal, disbursed_on=disbursed)
-                l_rows.append(
-                    {
-                        "ref": "L-" + b_row["ref"],
-                        "borrower_id": b_id,
-                        "product_id": product.id,
-                        "currency": product.currency,
-                        "principal_minor": principal,
-                        "annual_rate": terms.annual_rate,
-                        "term_months": terms.term_months,
-                        "schedule_type": terms.schedule_type.value,
-                        "penalty_daily_rate": terms.late_charges.penalty_daily_rate,
-                        "late_fee_minor": terms.late_charges.late_fee,
-                        "grace_days": terms.late_charges.grace_days,
-                        "waterfall": product.waterfall,
-                        "disbursed_on": disbursed,
-                    }
-                )
-            l_ids = conn.scalars(
-                insert(Loan).returning(Loan.id, sort_by_parameter_order=True), l_rows
-            ).all()
-            i_rows: list[dict[str, Any]] = []
-            p_rows: list[dict[str, Any]] = []
-            for (product, principal, disbursed), l_id, l_row in zip(
-                plans, l_ids, l_rows, strict=True
-            ):
-                schedule = build_schedule(
-                    product_terms(product, principal=principal, disbursed_on=disbursed)
-                )
-                i_rows.extend(
+        conn = session.connection()
+        b_rows, plans = [], []
+        for _ in range(size):
+            number += 1
+            b_rows.append(_borrower_row(rng, number, id_hash_key))
+            plans.append(_loan_plan(rng, products, as_of))
+        b_ids = conn.scalars(
+            insert(Borrower).returning(Borrower.id, sort_by_parameter_order=True), b_rows
+        ).all()
+        l_rows = []
+        for (product, principal, disbursed), b_id, b_row in zip(plans, b_ids, b_rows, strict=True):
+            terms = product_terms(product, principal=principal, disbursed_on=disbursed)
+            l_rows.append(
+                {
+                    "ref": "L-" + b_row["ref"],
+                    "borrower_id": b_id,
+                    "product_id": product.id,
+                    "currency": product.currency,
+                    "principal_minor": principal,
+                    "annual_rate": terms.annual_rate,
+                    "term_months": terms.term_months,
+                    "schedule_type": terms.schedule_type.value,
+                    "penalty_daily_rate": terms.late_charges.penalty_daily_rate,
+                    "late_fee_minor": terms.late_charges.late_fee,
+                    "grace_days": terms.late_charges.grace_days,
+                    "waterfall": product.waterfall,
+                    "disbursed_on": disbursed,
+                }
+            )
+        l_ids = conn.scalars(
+            insert(Loan).returning(Loan.id, sort_by_parameter_order=True), l_rows
+        ).all()
+        i_rows: list[dict[str, Any]] = []
+        p_rows: list[dict[str, Any]] = []
+        for (product, principal, disbursed), l_id, l_row in zip(plans, l_ids, l_rows, strict=True):
+            schedule = build_schedule(
+                product_terms(product, principal=principal, disbursed_on=disbursed)
+            )
+            i_rows.extend(
+                {
+                    "loan_id": l_id,
+                    "seq": r.seq,
+                    "due_date": r.due_date,
+                    "principal_minor": r.principal,
+                    "interest_minor": r.interest,
+                }
+                for r in schedule
+            )
+            for k, (amount, day) in enumerate(_behaviour_payments(rng, schedule, as_of), 1):
+                p_rows.append(
                     {
                         "loan_id": l_id,
-                        "seq": r.seq,
-                        "due_date": r.due_date,
-                        "principal_minor": r.principal,
-                        "interest_minor": r.interest,
+                        "provider": "generated",
+                        "reference": f"{l_row['ref']}-{k}",
+                        "amount_minor": amount,
+                        "currency": product.currency,
+                        "received_on": day,
                     }
-                    for r in schedule
                 )
-                for k, (amount, day) in enumerate(_behaviour_payments(rng, schedule, as_of), 1):
-                    p_rows.append(
-                        {
-                            "loan_id": l_id,
-                            "provider": "generated",
-                            "reference": f"{l_row['ref']}-{k}",
-                            "amount_minor": amount,
-                            "currency": product.currency,
-                            "received_on": day,
-                        }
-                    )
-            conn.execute(insert(Installment), i_rows)
-            if p_rows:
-                conn.execute(insert(Payment), p_rows)
+        conn.execute(insert(Installment), i_rows)
+        if p_rows:
+            conn.execute(insert(Payment), p_rows)
+        session.commit()
         totals = [
             totals[0] + size,
             totals[1] + size,

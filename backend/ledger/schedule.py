@@ -33,6 +33,12 @@ def monthly_rate(annual_rate: Decimal) -> Decimal:
     return annual_rate / 12
 
 
+def period_interest(outstanding: int, annual_rate: Decimal) -> int:
+    """A month's interest in minor units. Multiplies before dividing, so an exact half (x.5)
+    stays exact and rounds up instead of becoming x.4999... at Decimal's precision."""
+    return round_half_up(outstanding * annual_rate / 12)
+
+
 def due_dates(disbursed_on: date, term_months: int) -> list[date]:
     """Monthly from the disbursement day; a 31st falls on the month's last day when it must."""
     return [disbursed_on + relativedelta(months=k) for k in range(1, term_months + 1)]
@@ -49,11 +55,13 @@ def build_schedule(terms: LoanTerms) -> list[ScheduledInstallment]:
     rate = monthly_rate(terms.annual_rate)
     n = terms.term_months
     dates = due_dates(terms.disbursed_on, n)
-    level = round_half_up(annuity_payment(terms.principal, rate, n))
+    exact_level = annuity_payment(terms.principal, rate, n)
+    # Without interest the level is floored, so the remainder lands on the last installment.
+    level = terms.principal // n if rate == 0 else round_half_up(exact_level)
     outstanding = terms.principal
     rows: list[ScheduledInstallment] = []
     for k, due in enumerate(dates, start=1):
-        interest = round_half_up(outstanding * rate)
+        interest = period_interest(outstanding, terms.annual_rate)
         if k == n:
             principal = outstanding
         elif terms.schedule_type is ScheduleType.ANNUITY:

@@ -135,13 +135,16 @@ class Statement:
 
     @property
     def next_due(self) -> tuple[date, int] | None:
-        """The first installment due today or later that is not paid, net of credit."""
+        """The first installment due today or later still to pay once credit is applied."""
+        credit = self.credit
         for i in self.installments:
             if i.due_date >= self.as_of and not i.settled:
                 amount = i.total_outstanding
                 if i.due_date > self.as_of:
-                    amount = max(amount - self.credit, 0)
-                return i.due_date, amount
+                    covered = min(credit, amount)
+                    amount, credit = amount - covered, credit - covered
+                if amount:
+                    return i.due_date, amount
         return None
 
     @property
@@ -253,7 +256,7 @@ class _Replay:
                 if self.settled_early_on is not None:
                     return None, 0
                 period = (item.due_date - previous).days
-                elapsed = (day - previous).days
+                elapsed = max((day - previous).days, 0)
                 return item, round_half_up(
                     Decimal(item.owed[Component.INTEREST] * elapsed) / period
                 )
@@ -282,6 +285,8 @@ class _Replay:
     def run(self, payments: Iterable[PaymentRecord], as_of: date) -> Statement:
         by_day: dict[date, list[PaymentRecord]] = {}
         for p in payments:
+            if p.received_on < self.terms.disbursed_on:
+                raise ValueError(f"payment {p.reference} is dated before the loan was paid out")
             if p.received_on <= as_of:
                 by_day.setdefault(p.received_on, []).append(p)
         days = set(by_day) | {as_of}

@@ -54,6 +54,10 @@ class LateCharges:
     late_fee: int = 0  # minor units
     grace_days: int = 0
 
+    def __post_init__(self) -> None:
+        if self.penalty_daily_rate < 0 or self.late_fee < 0 or self.grace_days < 0:
+            raise ValueError("late charges and grace days cannot be negative")
+
 
 @dataclass(frozen=True, slots=True)
 class LoanTerms:
@@ -72,3 +76,5 @@ class LoanTerms:
             raise ValueError("term must be at least one month")
         if self.annual_rate < 0:
             raise ValueError("rate cannot be negative")
+        if sorted(self.waterfall) != sorted(Component):
+            raise ValueError("the waterfall must name every component exactly once")

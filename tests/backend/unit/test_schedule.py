@@ -91,3 +91,42 @@ class TestScheduleProperties:
         rows = build_schedule(terms)
         assert len({r.amount for r in rows[:-1]}) <= 1
         assert abs(rows[-1].amount - rows[0].amount) <= terms.term_months
+
+
+class TestRounding:
+    def test_an_exact_half_rounds_up(self) -> None:
+        # 50,001.00 at 22%: 50,001 x 22% / 12 = 916.685 exactly -> 916.69, not 916.68
+        rows = build_schedule(
+            LoanTerms(5_000_100, Decimal("0.22"), 12, ScheduleType.INTEREST_ONLY, date(2024, 1, 15))
+        )
+        assert rows[0].interest == 91_669
+
+    def test_zero_rate_puts_the_remainder_last_not_a_zero_installment(self) -> None:
+        rows = build_schedule(LoanTerms(10, Decimal(0), 6, ScheduleType.ANNUITY, date(2026, 1, 1)))
+        assert [r.principal for r in rows] == [1, 1, 1, 1, 1, 5]
+
+
+class TestTermsValidation:
+    def test_negative_grace_or_charges_are_refused(self) -> None:
+        import pytest
+
+        from backend.ledger.terms import LateCharges
+
+        for bad in ({"grace_days": -1}, {"late_fee": -1}, {"penalty_daily_rate": Decimal("-0.1")}):
+            with pytest.raises(ValueError, match="negative"):
+                LateCharges(**bad)  # type: ignore[arg-type]
+
+    def test_a_waterfall_must_name_every_component(self) -> None:
+        import pytest
+
+        from backend.ledger.terms import Component
+
+        with pytest.raises(ValueError, match="waterfall"):
+            LoanTerms(
+                100,
+                Decimal(0),
+                1,
+                ScheduleType.ANNUITY,
+                date(2026, 1, 1),
+                waterfall=(Component.PRINCIPAL,),
+            )

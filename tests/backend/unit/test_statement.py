@@ -220,3 +220,21 @@ def test_same_reference_with_another_amount_is_a_conflict() -> None:
     assert classify(first, PostedPayment("L1", "ref-1", 100)) is PostingOutcome.DUPLICATE
     assert classify(first, PostedPayment("L1", "ref-1", 101)) is PostingOutcome.CONFLICT
     assert classify(first, PostedPayment("L2", "ref-1", 100)) is PostingOutcome.CONFLICT
+
+
+class TestEdges:
+    def test_before_payout_nothing_has_accrued(self) -> None:
+        s = at(date(2026, 1, 1))
+        assert (s.accrued_interest, s.payoff_amount, s.dpd) == (0, 1_200_000, 0)
+
+    def test_a_payment_dated_before_payout_is_refused(self) -> None:
+        import pytest
+
+        with pytest.raises(ValueError, match="before the loan was paid out"):
+            at(date(2026, 3, 1), (100, date(2026, 1, 14)))
+
+    def test_next_due_moves_past_an_installment_credit_already_covers(self) -> None:
+        s = at(date(2026, 2, 1), (2 * 106_619 + 100, date(2026, 1, 20)))
+        assert s.credit == 2 * 106_619 + 100
+        # February and March are covered; April still needs all but the 1.00 left over
+        assert s.next_due == (date(2026, 4, 15), 106_519)

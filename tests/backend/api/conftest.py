@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from backend.config import Settings
+from backend.deps import get_session
+from backend.main import create_app
+from tests.backend import factories
+
+TOKEN = "test-service-token"
+TODAY = date(2026, 4, 1)
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(
+        app_env="test",
+        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+        service_token=TOKEN,
+        business_date=TODAY,
+        public_base_url="http://testserver",
+    )
+
+
+@pytest.fixture
+def client(db: Session, settings: Settings) -> Iterator[TestClient]:
+    """The API over the test's database session; commits land in the test's transaction."""
+    app = create_app(settings)
+
+    def session_override() -> Iterator[Session]:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = session_override
+    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        yield c
+
+
+@pytest.fixture
+def loan(db: Session):  # type: ignore[no-untyped-def]
+    """12,000.00 at 12% over 12 months from 15 Jan 2026, nothing paid: 45 days late on TODAY."""
+    made = factories.loan(db)
+    db.commit()
+    return made

@@ -1,0 +1,109 @@
+"""The whole pay loop on one machine: link -> sandbox checkout -> webhook path -> ledger."""
+
+import json
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.backend import factories
+
+
+def make_link(client: TestClient, **body: object) -> dict:  # type: ignore[type-arg]
+    r = client.post("/api/v1/loans/L1/payment-links", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+class TestCreatingLinks:
+    def test_defaults_to_what_is_due_now(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client)
+        assert (link["amount"], link["currency"], link["status"]) == ("2261.79", "CNY", "open")
+        assert link["url"] == f"http://testserver/pay/{link['token']}"
+
+    def test_a_chosen_amount(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
+        assert make_link(client, amount="300")["amount"] == "300.00"
+
+    def test_more_than_the_payoff_is_refused(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
+        r = client.post("/api/v1/loans/L1/payment-links", json={"amount": "20000"})
+        assert r.status_code == 422
+        assert "more than the payoff amount 12415.33" in r.json()["detail"]
+
+    def test_a_paid_off_loan_has_nothing_to_pay(
+        self, client: TestClient, db: Session, loan
+    ) -> None:  # type: ignore[no-untyped-def]
+        factories.payment(db, loan, 1_241_533, loan.disbursed_on.replace(month=4, day=1), "X")
+        db.commit()
+        r = client.post("/api/v1/loans/L1/payment-links", json={})
+        assert r.status_code == 409
+
+
+class TestSandboxCheckout:
+    def test_paying_on_the_checkout_page_posts_the_payment(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client, amount="1137.48")
+        page = client.get(f"/pay/{link['token']}")
+        assert page.status_code == 200
+        assert "1137.48 CNY" in page.text and 'lang="zh-CN"' in page.text
+        paid = client.post(f"/pay/{link['token']}")
+        assert paid.status_code == 200 and "已收到您的还款" in paid.text
+        balance = client.get("/api/v1/loans/L1/balance").json()
+        assert (balance["dpd"], balance["fees_outstanding"]) == (17, "50.00")
+        history = client.get("/api/v1/loans/L1/payments").json()
+        assert [(p["provider"], p["amount"]) for p in history] == [("sandbox", "1137.48")]
+
+    def test_paying_twice_posts_once(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client, amount="100")
+        client.post(f"/pay/{link['token']}")
+        client.post(f"/pay/{link['token']}")
+        assert len(client.get("/api/v1/loans/L1/payments").json()) == 1
+
+    def test_unknown_link_is_a_polite_404(self, client: TestClient) -> None:
+        r = client.get("/pay/nope")
+        assert r.status_code == 404 and "not found" in r.text
+
+
+class TestWebhook:
+    def signed(self, client: TestClient, body: bytes) -> dict[str, str]:
+        provider = client.app.state.payment_providers["sandbox"]  # type: ignore[attr-defined]
+        return {"X-Signature": provider.sign(body)}
+
+    def event(self, link: dict, reference: str = "PSP-1") -> bytes:  # type: ignore[type-arg]
+        amount_minor = int(re.sub(r"\D", "", link["amount"]))
+        return json.dumps(
+            {
+                "link": link["token"],
+                "reference": reference,
+                "amount_minor": amount_minor,
+                "currency": "CNY",
+            }
+        ).encode()
+
+    def test_a_signed_event_posts_and_a_replay_does_not(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client, amount="250")
+        body = self.event(link)
+        url = "/api/v1/payments/webhooks/sandbox"
+        first = client.post(url, content=body, headers=self.signed(client, body))
+        again = client.post(url, content=body, headers=self.signed(client, body))
+        assert (first.json()["status"], again.json()["status"]) == ("posted", "duplicate")
+        assert len(client.get("/api/v1/loans/L1/payments").json()) == 1
+
+    def test_a_bad_signature_is_refused_and_nothing_posts(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client, amount="250")
+        r = client.post(
+            "/api/v1/payments/webhooks/sandbox",
+            content=self.event(link),
+            headers={"X-Signature": "0" * 64},
+        )
+        assert r.status_code == 422
+        assert client.get("/api/v1/loans/L1/payments").json() == []
+
+    def test_an_amount_that_differs_from_the_link_is_refused(
+        self, client: TestClient, loan
+    ) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client, amount="250")
+        body = self.event({**link, "amount": "999.00"})
+        r = client.post(
+            "/api/v1/payments/webhooks/sandbox", content=body, headers=self.signed(client, body)
+        )
+        assert r.status_code == 422
+        assert client.get("/api/v1/loans/L1/payments").json() == []

@@ -1,0 +1,30 @@
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+
+from backend.config import Settings
+
+
+def test_production_refuses_development_secrets() -> None:
+    with pytest.raises(ValidationError, match="SERVICE_TOKEN"):
+        Settings(app_env="production", id_hash_key="x" * 32, sandbox_webhook_secret="y" * 32)
+
+
+def test_production_starts_with_real_secrets() -> None:
+    s = Settings(
+        app_env="production",
+        service_token="a" * 32,
+        id_hash_key="b" * 32,
+        sandbox_webhook_secret="c" * 32,
+    )
+    assert s.app_env == "production"
+
+
+def test_an_unknown_time_zone_is_a_clear_error() -> None:
+    with pytest.raises(ValidationError, match="Mars/Olympus"):
+        Settings(business_timezone="Mars/Olympus")
+
+
+def test_business_date_can_be_fixed() -> None:
+    assert Settings(business_date=date(2026, 1, 2)).today() == date(2026, 1, 2)

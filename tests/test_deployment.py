@@ -1,0 +1,43 @@
+"""The README's commands, the Procfile (make run) and docker-compose.yml stay in step."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_readme_starts_with_make_run_then_make_test() -> None:
+    commands = re.findall(r"^\s*(make \w+)", (ROOT / "README.md").read_text(), flags=re.M)
+    assert commands[:2] == ["make run", "make test"]
+
+
+def test_every_procfile_process_is_a_compose_service() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name, command in procfile().items():
+        assert name in services, f"{name} runs in make run but not in docker-compose.yml"
+        assert "backend" in command and "backend.main:create_app" in " ".join(
+            services[name]["command"]
+        )
+
+
+def test_compose_demands_real_secrets_in_production() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    for secret in ("SERVICE_TOKEN", "ID_HASH_KEY", "POSTGRES_PASSWORD"):
+        assert f"${{{secret}:?" in text
+    assert "dev-" not in text
+
+
+def test_env_example_documents_every_setting() -> None:
+    from backend.config import Settings
+
+    documented = set(
+        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.M)
+    )
+    assert {name.upper() for name in Settings.model_fields} <= documented
