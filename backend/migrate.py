@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
+from backend.db import ensure_sqlite_folder
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -19,6 +21,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, connection: Connection | None = None) -> None:
+    ensure_sqlite_folder(url)
     config = alembic_config(url)
     if connection is not None:
         config.attributes["connection"] = connection

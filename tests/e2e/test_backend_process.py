@@ -41,7 +41,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('run') / 'backend.db'}",
+        # a folder that does not exist yet, as var/ on a fresh clone
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('run') / 'var' / 'backend.db'}",
         "BACKEND_PORT": str(port),
         "PUBLIC_BASE_URL": url,
         "SERVICE_TOKEN": TOKEN,
