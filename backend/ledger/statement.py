@@ -28,6 +28,8 @@ from backend.ledger.schedule import ScheduledInstallment
 from backend.ledger.terms import Component, LoanTerms
 from backend.money import round_half_up
 
+_COMPONENTS = tuple(Component)  # iterating the enum class itself is slow in a hot loop
+
 
 @dataclass(frozen=True, slots=True)
 class PaymentRecord:
@@ -60,7 +62,7 @@ class InstallmentPosition:
 
     @property
     def total_outstanding(self) -> int:
-        return sum(self.outstanding(c) for c in Component)
+        return sum(self.outstanding(c) for c in _COMPONENTS)
 
     @property
     def settled(self) -> bool:
@@ -162,7 +164,7 @@ class Statement:
         return sum(
             i.owed[c]
             for i in self.installments
-            for c in Component
+            for c in _COMPONENTS
             if c is Component.PRINCIPAL
             or i.due_date <= self.as_of
             or self.settled_early_on is not None
@@ -181,7 +183,7 @@ class _Installment:
     due_date: date
     charge_on: date  # first day after grace: late charges if still unpaid
     owed: dict[Component, int]
-    paid: dict[Component, int] = field(default_factory=lambda: dict.fromkeys(Component, 0))
+    paid: dict[Component, int] = field(default_factory=lambda: dict.fromkeys(_COMPONENTS, 0))
     penalty_exact: Decimal = Decimal(0)
     late: bool = False
 
@@ -189,7 +191,7 @@ class _Installment:
         return self.owed[component] - self.paid[component]
 
     def unpaid(self) -> bool:
-        return any(self.owed[c] > self.paid[c] for c in Component)
+        return any(self.owed[c] > self.paid[c] for c in _COMPONENTS)
 
     def freeze(self) -> InstallmentPosition:
         return InstallmentPosition(
