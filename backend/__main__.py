@@ -82,6 +82,31 @@ def cmd_balance(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_link_token(args: argparse.Namespace) -> None:
+    """Print a one-time link token alone on stdout (scripts read it)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from backend.audit.service import Actor, audit
+    from backend.borrowers.models import Borrower
+    from backend.db import make_engine
+    from backend.types import utcnow
+    from backend.verification.service import issue_link_token
+
+    settings = get_settings()
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        borrower = session.scalar(select(Borrower).where(Borrower.ref == args.borrower_ref))
+        if borrower is None:
+            sys.exit(f"no borrower {args.borrower_ref!r}")
+        token, _ = issue_link_token(
+            session, borrower, now=utcnow(), ttl=timedelta(hours=settings.link_token_ttl_hours)
+        )
+        actor = Actor("cli", "python -m backend link-token")
+        audit(session, actor, "create", borrower_id=borrower.id, subject="link token")
+    print(token)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +131,10 @@ def main(argv: list[str] | None = None) -> None:
     bal.add_argument("loan_ref")
     bal.add_argument("--as-of", help="YYYY-MM-DD; today when left out")
     bal.set_defaults(func=cmd_balance)
+
+    tok = sub.add_parser("link-token", help="print a one-time token: /start <token> links a chat")
+    tok.add_argument("borrower_ref")
+    tok.set_defaults(func=cmd_link_token)
 
     args = parser.parse_args(argv)
     args.func(args)

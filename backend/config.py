@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     # The lender's business day: dates default to "today" here, or to BUSINESS_DATE when set.
     business_timezone: str = "Asia/Shanghai"
     business_date: date | None = None
+    # Operations' policy files (plans.yml, promises.yml, ...), validated at start-up.
+    config_dir: Path = ROOT / "config"
+    # Right-party verification: failed attempts before a lock, how long it lasts, link tokens' life.
+    verify_max_attempts: int = 3
+    verify_lock_minutes: int = 30
+    link_token_ttl_hours: int = 72
 
     @field_validator("business_timezone")
     @classmethod

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
+from backend.audit.service import Actor
 from backend.config import Settings
 from backend.db import session_scope
 
@@ -52,3 +53,14 @@ def business_date(
 
 
 AsOf = Annotated[date, Depends(business_date)]
+
+
+def current_actor(
+    request: Request, x_service_name: Annotated[str | None, Header()] = None
+) -> Actor:
+    """The calling service (it names itself in X-Service-Name) and the route it used."""
+    name = (x_service_name or "service").strip()[:40] or "service"
+    return Actor(name=f"service:{name}", via=f"{request.method} {request.url.path}"[:200])
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -10,9 +10,11 @@ from sqlalchemy.orm import sessionmaker
 from backend import models  # noqa: F401  (all tables registered)
 from backend.borrowers.routes import router as borrowers_router
 from backend.config import Settings, get_settings
+from backend.conversations.routes import router as conversations_router
 from backend.db import make_engine
 from backend.deps import SessionDep, require_service_token
 from backend.errors import DomainError
+from backend.ledger.borrower_routes import router as self_service_router
 from backend.ledger.routes import router as loans_router
 from backend.payments.provider import PaymentProvider, SandboxProvider
 from backend.payments.routes import api as payments_router
@@ -40,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status_code)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:
@@ -48,7 +50,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     api_deps = [Depends(require_service_token)]
-    for router in (loans_router, borrowers_router, payments_router):
+    for router in (
+        loans_router,
+        borrowers_router,
+        payments_router,
+        conversations_router,
+        self_service_router,
+    ):
         app.include_router(router, prefix="/api/v1", dependencies=api_deps)
     app.include_router(webhooks)
     app.include_router(checkout)

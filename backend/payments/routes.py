@@ -55,6 +55,11 @@ class PaymentLinkPublic(BaseModel):
         )
 
 
+def provider_for(request: Request) -> PaymentProvider:
+    """The provider new payment links are made with."""
+    return _provider(request, request.app.state.default_payment_provider)
+
+
 def _provider(request: Request, name: str) -> PaymentProvider:
     providers: dict[str, PaymentProvider] = request.app.state.payment_providers
     if name not in providers:
@@ -80,7 +85,7 @@ def create_payment_link(
         amount = None if body.amount is None else to_minor(body.amount, loan.currency)
     except InvalidAmount as exc:
         raise Invalid(str(exc)) from exc
-    provider = _provider(request, request.app.state.default_payment_provider)
+    provider = provider_for(request)
     now = utcnow()
     link = service.create_link(
         session,

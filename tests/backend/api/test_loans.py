@@ -43,7 +43,7 @@ class TestBalance:
     def test_unknown_loan_is_404(self, client: TestClient) -> None:
         r = client.get("/api/v1/loans/NOPE/balance")
         assert r.status_code == 404
-        assert r.json() == {"detail": "no loan 'NOPE'"}
+        assert r.json() == {"detail": "no loan 'NOPE'", "code": "not_found"}
 
     def test_loan_summary_shows_its_terms(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
         body = client.get("/api/v1/loans/L1").json()

@@ -1,0 +1,1 @@
+"""The audit log: who read or changed which borrower's data, when, through what."""

@@ -1,0 +1,1 @@
+"""Conversations: a (channel, channel user id) pair, its binding to a borrower, its messages."""

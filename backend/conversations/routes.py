@@ -1,0 +1,184 @@
+"""Conversation state and right-party verification (service API, called by the gateway and
+the action server). Verification outcomes are answers, not errors: a failed attempt must be
+counted, so it is committed like any other change."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from backend.audit.service import audit
+from backend.conversations import service
+from backend.conversations.models import Conversation
+from backend.deps import ActorDep, SessionDep, SettingsDep
+from backend.errors import NotFound
+from backend.types import utcnow
+from backend.verification import service as verification
+from backend.verification.rules import AttemptPolicy, is_locked
+
+router = APIRouter(prefix="/conversations/{channel}/{user_id}", tags=["conversations"])
+ChannelPath = Annotated[str, Path(description="telegram or webchat")]
+UserPath = Annotated[str, Path(max_length=128, description="the chat's id on that channel")]
+
+
+class ConversationState(BaseModel):
+    channel: str
+    user_id: str
+    verified: bool = Field(description="bound to a borrower by verification")
+    mode: str = Field(description="bot or human")
+    language: str | None
+    locked_until: datetime | None = Field(description="verification is locked until then")
+
+    @classmethod
+    def of(cls, c: Conversation) -> ConversationState:
+        locked = c.locked_until if is_locked(c.locked_until, utcnow()) else None
+        return cls(
+            channel=c.channel,
+            user_id=c.channel_user_id,
+            verified=c.borrower_id is not None,
+            mode=c.mode,
+            language=c.language,
+            locked_until=locked,
+        )
+
+
+class ConversationUpsert(BaseModel):
+    language: str | None = Field(default=None, pattern="^(zh|en)$")
+
+
+class TokenAttempt(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+class PhoneAttempt(BaseModel):
+    phone: str = Field(min_length=3, max_length=40, description="as the channel shared it")
+    second_factor: str = Field(
+        min_length=4,
+        max_length=40,
+        description="last 4 characters of the ID number, or date of birth",
+    )
+
+
+class VerificationResult(BaseModel):
+    status: str = Field(description="verified, failed or locked")
+    attempts_left: int
+    locked_until: datetime | None
+    offer_human: bool = Field(description="true once locked: offer the borrower a person")
+    language: str | None = Field(description="the borrower's language, once verified")
+    first_name: str | None = Field(description="to greet a verified borrower; nothing else")
+
+
+class WrongPersonReport(BaseModel):
+    note: str = Field(default="", max_length=2000)
+
+
+def _policy(settings: SettingsDep) -> AttemptPolicy:
+    return AttemptPolicy(
+        settings.verify_max_attempts, timedelta(minutes=settings.verify_lock_minutes)
+    )
+
+
+def _result(outcome: verification.Outcome) -> VerificationResult:
+    b = outcome.borrower
+    return VerificationResult(
+        status=outcome.status,
+        attempts_left=outcome.attempts_left,
+        locked_until=outcome.locked_until,
+        offer_human=outcome.status == "locked",
+        language=b.language if b else None,
+        first_name=_first_name(b.full_name, b.language) if b else None,
+    )
+
+
+def _first_name(full_name: str, language: str) -> str:
+    return full_name if language == "zh" else full_name.split(maxsplit=1)[0]
+
+
+@router.put("", response_model=ConversationState)
+def upsert_conversation(
+    channel: ChannelPath, user_id: UserPath, body: ConversationUpsert, session: SessionDep
+) -> ConversationState:
+    """Create the conversation on first contact; set the language it was heard in."""
+    conversation = service.get_or_create(session, channel, user_id)
+    if body.language:
+        conversation.language = body.language
+    session.flush()
+    return ConversationState.of(conversation)
+
+
+@router.get("", response_model=ConversationState)
+def get_conversation(
+    channel: ChannelPath, user_id: UserPath, session: SessionDep
+) -> ConversationState:
+    conversation = service.find(session, channel, user_id)
+    if conversation is None:
+        raise NotFound("no such conversation")
+    return ConversationState.of(conversation)
+
+
+@router.post("/verify/link-token", response_model=VerificationResult)
+def verify_link_token(
+    channel: ChannelPath,
+    user_id: UserPath,
+    body: TokenAttempt,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+) -> VerificationResult:
+    conversation = service.get_or_create(session, channel, user_id)
+    outcome = verification.verify_with_token(
+        session, conversation, body.token, now=utcnow(), policy=_policy(settings)
+    )
+    if outcome.borrower is not None:
+        audit(
+            session, actor, "update", borrower_id=outcome.borrower.id, subject="bound by link token"
+        )
+    return _result(outcome)
+
+
+@router.post("/verify/phone", response_model=VerificationResult)
+def verify_phone(
+    channel: ChannelPath,
+    user_id: UserPath,
+    body: PhoneAttempt,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+) -> VerificationResult:
+    conversation = service.get_or_create(session, channel, user_id)
+    outcome = verification.verify_with_phone(
+        session,
+        conversation,
+        phone=body.phone,
+        second_factor=body.second_factor,
+        now=utcnow(),
+        policy=_policy(settings),
+    )
+    if outcome.borrower is not None:
+        audit(session, actor, "update", borrower_id=outcome.borrower.id, subject="bound by phone")
+    return _result(outcome)
+
+
+@router.post("/wrong-person", response_model=ConversationState)
+def wrong_person(
+    channel: ChannelPath,
+    user_id: UserPath,
+    body: WrongPersonReport,
+    session: SessionDep,
+    actor: ActorDep,
+) -> ConversationState:
+    """Someone says they are not the borrower: record it, unbind, disclose nothing."""
+    conversation = service.get_or_create(session, channel, user_id)
+    report = verification.report_wrong_person(session, conversation, note=body.note)
+    if report.borrower_id is not None:
+        audit(
+            session,
+            actor,
+            "update",
+            borrower_id=report.borrower_id,
+            subject="wrong person reported",
+        )
+    return ConversationState.of(conversation)

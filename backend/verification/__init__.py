@@ -1,0 +1,1 @@
+"""Right-party verification: binding a conversation to a borrower, and nothing before it."""

@@ -1,0 +1,133 @@
+"""Verification use cases: link tokens, phone plus a second factor, wrong-person reports."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.borrowers.identity import InvalidPhone, normalise_phone
+from backend.borrowers.models import Borrower
+from backend.conversations.models import Conversation
+from backend.verification.models import LinkToken, WrongPersonReport
+from backend.verification.rules import (
+    AttemptPolicy,
+    after_failure,
+    hash_token,
+    is_locked,
+    second_factor_matches,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str  # verified | failed | locked
+    attempts_left: int
+    locked_until: datetime | None
+    borrower: Borrower | None = None
+
+
+def issue_link_token(
+    session: Session, borrower: Borrower, *, now: datetime, ttl: timedelta
+) -> tuple[str, LinkToken]:
+    """A fresh single-use token; only its hash is stored, so it is shown once."""
+    token = secrets.token_urlsafe(18)  # 24 characters: fits Telegram's /start parameter
+    row = LinkToken(
+        token_hash=hash_token(token), borrower=borrower, created_at=now, expires_at=now + ttl
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def _locked(conversation: Conversation, now: datetime) -> Outcome | None:
+    if is_locked(conversation.locked_until, now):
+        return Outcome("locked", 0, conversation.locked_until)
+    return None
+
+
+def _fail(conversation: Conversation, now: datetime, policy: AttemptPolicy) -> Outcome:
+    result = after_failure(conversation.failed_verifications, now, policy)
+    conversation.failed_verifications = result.failed
+    conversation.locked_until = result.locked_until
+    if result.locked_until is not None:
+        return Outcome("locked", 0, result.locked_until)
+    return Outcome("failed", policy.max_attempts - result.failed, None)
+
+
+def _bind(
+    conversation: Conversation, borrower: Borrower, how: str, now: datetime, policy: AttemptPolicy
+) -> Outcome:
+    conversation.borrower = borrower
+    conversation.bound_at = now
+    conversation.bound_by = how
+    conversation.failed_verifications = 0
+    conversation.locked_until = None
+    conversation.language = conversation.language or borrower.language
+    return Outcome("verified", policy.max_attempts, None, borrower)
+
+
+def verify_with_token(
+    session: Session,
+    conversation: Conversation,
+    token: str,
+    *,
+    now: datetime,
+    policy: AttemptPolicy,
+) -> Outcome:
+    if (locked := _locked(conversation, now)) is not None:
+        return locked
+    row = session.scalar(select(LinkToken).where(LinkToken.token_hash == hash_token(token)))
+    if row is None or row.used_at is not None or now >= row.expires_at:
+        return _fail(conversation, now, policy)
+    row.used_at = now
+    row.used_by_conversation_id = conversation.id
+    return _bind(conversation, row.borrower, "link_token", now, policy)
+
+
+def verify_with_phone(
+    session: Session,
+    conversation: Conversation,
+    *,
+    phone: str,
+    second_factor: str,
+    now: datetime,
+    policy: AttemptPolicy,
+) -> Outcome:
+    """The phone number the channel shared (a Telegram contact) plus a second factor.
+
+    A failure says nothing about which part was wrong, or whether the number is known.
+    """
+    if (locked := _locked(conversation, now)) is not None:
+        return locked
+    try:
+        e164 = normalise_phone(phone)
+    except InvalidPhone:
+        return _fail(conversation, now, policy)
+    candidates = session.scalars(select(Borrower).where(Borrower.phone_e164 == e164)).all()
+    matches = [
+        b
+        for b in candidates
+        if second_factor_matches(second_factor, id_last4=b.id_last4, date_of_birth=b.date_of_birth)
+    ]
+    if len(matches) != 1:  # none, or ambiguous: never guess between two people
+        return _fail(conversation, now, policy)
+    return _bind(conversation, matches[0], "phone", now, policy)
+
+
+def report_wrong_person(
+    session: Session, conversation: Conversation, *, note: str
+) -> WrongPersonReport:
+    """Record it, and unbind the chat if it was bound: whoever is there now is not the borrower."""
+    report = WrongPersonReport(
+        conversation_id=conversation.id, borrower_id=conversation.borrower_id, note=note[:2000]
+    )
+    session.add(report)
+    conversation.borrower = None
+    conversation.bound_at = None
+    conversation.bound_by = None
+    session.flush()
+    return report
