@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session
 
 from backend.borrowers.identity import hash_id_number
 from backend.borrowers.models import Borrower
+from backend.conversations.models import Conversation
 from backend.ledger.models import Loan, Payment, Product
 from backend.ledger.service import originate_loan
+from backend.types import utcnow
 
 ID_KEY = "test-id-key"
 
@@ -81,3 +83,17 @@ def payment(session: Session, target: Loan, amount: int, on: date, reference: st
     session.add(p)
     session.flush()
     return p
+
+
+def conversation(
+    session: Session, *, who: Borrower | None = None, channel: str = "telegram", user_id: str = "42"
+) -> Conversation:
+    """A conversation, bound to `who` as verification would bind it (unbound when None)."""
+    c = Conversation(channel=channel, channel_user_id=user_id)
+    if who is not None:
+        c.borrower = who
+        c.bound_at = utcnow()
+        c.bound_by = "link_token"
+    session.add(c)
+    session.flush()
+    return c
