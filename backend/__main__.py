@@ -137,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     tok.set_defaults(func=cmd_link_token)
 
     args = parser.parse_args(argv)
+    import backend.models  # noqa: F401  (every table mapped before any query)
+
     args.func(args)
 
 

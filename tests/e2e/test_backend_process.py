@@ -108,3 +108,18 @@ def test_cli_prints_a_balance_and_generates_a_portfolio(
     assert gen.returncode == 0, gen.stderr
     assert re.search(r"generated 50 borrowers, 50 loans, \d+ installments", gen.stdout)
     assert "50/50" in gen.stderr  # the progress bar
+
+
+def test_link_token_command_prints_a_token_that_binds_a_chat(
+    backend: tuple[str, dict[str, str]],
+) -> None:
+    url, env = backend
+    made = cli("link-token", "DEMO-01", env=env)
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert made.stdout == token + "\n" and " " not in token  # alone on stdout
+    api = httpx.Client(base_url=f"{url}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"})
+    bound = api.post("/conversations/webchat/e2e-1/verify/link-token", json={"token": token}).json()
+    assert bound["status"] == "verified"
+    assert api.get("/conversations/webchat/e2e-1/loans").json()[0]["loan_ref"] == "L-DEMO-01"
+    assert cli("link-token", "NOBODY", env=env).returncode == 1
