@@ -107,6 +107,33 @@ def cmd_link_token(args: argparse.Namespace) -> None:
     print(token)
 
 
+def cmd_evaluate_promises(args: argparse.Namespace) -> None:
+    """The daily run: judge every open promise to pay as of the business date."""
+    from backend.audit.service import Actor, audit
+    from backend.db import make_engine
+    from backend.policy_files import PolicyFileError
+    from backend.promises import service as promises
+
+    settings = get_settings()
+    try:
+        policy = promises.load_promise_policy(settings.config_dir)
+    except PolicyFileError as exc:
+        sys.exit(str(exc))
+    as_of = _as_of(args.as_of)
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        tally = promises.evaluate_all(session, as_of=as_of, policy=policy)
+        actor = Actor("cli", "python -m backend evaluate-promises")
+        audit(
+            session, actor, "update", borrower_id=None, subject=f"promises evaluated as of {as_of}"
+        )
+        flagged = [e.loan.ref for e in tally.escalations]
+    print(
+        f"promises evaluated as of {as_of}: {tally.kept} kept, {tally.partly_kept} partly kept, "
+        f"{tally.broken} broken, {tally.still_open} still open; "
+        f"loans flagged for a person: {', '.join(flagged) or 'none'}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +162,10 @@ def main(argv: list[str] | None = None) -> None:
     tok = sub.add_parser("link-token", help="print a one-time token: /start <token> links a chat")
     tok.add_argument("borrower_ref")
     tok.set_defaults(func=cmd_link_token)
+
+    ptp = sub.add_parser("evaluate-promises", help="judge open promises to pay (the daily run)")
+    ptp.add_argument("--as-of", help="YYYY-MM-DD business date; today when left out")
+    ptp.set_defaults(func=cmd_evaluate_promises)
 
     args = parser.parse_args(argv)
     import backend.models  # noqa: F401  (every table mapped before any query)

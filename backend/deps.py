@@ -25,7 +25,9 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: commit before the response is sent, so a caller that reads straight
+# back sees its write, and a failed commit is an error response, not a silent loss.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def require_service_token(

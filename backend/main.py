@@ -9,16 +9,26 @@ from sqlalchemy.orm import sessionmaker
 
 from backend import models  # noqa: F401  (all tables registered)
 from backend.borrowers.routes import router as borrowers_router
+from backend.cases.handoff_routes import router as handoffs_router
+from backend.cases.routes import from_chat as cases_from_chat_router
+from backend.cases.routes import router as cases_router
 from backend.config import Settings, get_settings
+from backend.conversations.message_routes import router as messages_router
 from backend.conversations.routes import router as conversations_router
 from backend.db import make_engine
 from backend.deps import SessionDep, require_service_token
 from backend.errors import DomainError
+from backend.ledger import events
 from backend.ledger.borrower_routes import router as self_service_router
 from backend.ledger.routes import router as loans_router
 from backend.payments.provider import PaymentProvider, SandboxProvider
 from backend.payments.routes import api as payments_router
 from backend.payments.routes import checkout, webhooks
+from backend.plans import routes as plans_routes
+from backend.plans.policy import PlanPolicy
+from backend.policy_files import load_policy
+from backend.promises import routes as promises_routes
+from backend.promises import service as promises
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -39,6 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.state.payment_providers = providers
     app.state.default_payment_provider = "sandbox"
+    app.state.plan_policy = load_policy(settings.config_dir / "plans.yml", PlanPolicy)
+    app.state.promise_policy = promises.load_promise_policy(settings.config_dir)
+    events.on_payment_posted(
+        "promises", promises.payment_listener(lambda: app.state.promise_policy)
+    )
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -56,6 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         payments_router,
         conversations_router,
         self_service_router,
+        messages_router,
+        cases_from_chat_router,
+        cases_router,
+        handoffs_router,
+        plans_routes.staff,
+        plans_routes.borrower,
+        promises_routes.self_service,
+        promises_routes.staff,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=api_deps)
     app.include_router(webhooks)

@@ -25,4 +25,4 @@ def upgrade(url: str, connection: Connection | None = None) -> None:
     config = alembic_config(url)
     if connection is not None:
         config.attributes["connection"] = connection
-    command.upgrade(config, "heads")  # each business area may add its own branch
+    command.upgrade(config, "head")

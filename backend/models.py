@@ -2,22 +2,41 @@
 
 from backend.audit.models import AuditEntry
 from backend.borrowers.models import Borrower
+from backend.cases.models import Case, Handoff
+from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
 from backend.db import Base
-from backend.ledger.models import Installment, Loan, Payment, Product
+from backend.ledger.models import (
+    Arrangement,
+    ArrangementInstallment,
+    Installment,
+    Loan,
+    Payment,
+    Product,
+)
 from backend.payments.models import PaymentLink
+from backend.plans.models import ApprovalRequest
+from backend.promises.models import Promise, PromiseEscalation
 from backend.verification.models import LinkToken, WrongPersonReport
 
 __all__ = [
+    "ApprovalRequest",
+    "Arrangement",
+    "ArrangementInstallment",
     "AuditEntry",
     "Base",
     "Borrower",
+    "Case",
     "Conversation",
+    "Handoff",
     "Installment",
     "LinkToken",
     "Loan",
+    "Message",
     "Payment",
     "PaymentLink",
     "Product",
+    "Promise",
+    "PromiseEscalation",
     "WrongPersonReport",
 ]

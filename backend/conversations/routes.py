@@ -11,6 +11,8 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from backend.audit.service import audit
+from backend.cases.handoffs import open_handoff
+from backend.cases.schemas import HandoffPublic
 from backend.conversations import service
 from backend.conversations.models import Conversation
 from backend.deps import ActorDep, SessionDep, SettingsDep
@@ -31,6 +33,9 @@ class ConversationState(BaseModel):
     mode: str = Field(description="bot or human")
     language: str | None
     locked_until: datetime | None = Field(description="verification is locked until then")
+    current_handoff: HandoffPublic | None = Field(
+        default=None, description="the open handoff (waiting or taken), on GET"
+    )
 
     @classmethod
     def of(cls, c: Conversation) -> ConversationState:
@@ -116,7 +121,10 @@ def get_conversation(
     conversation = service.find(session, channel, user_id)
     if conversation is None:
         raise NotFound("no such conversation")
-    return ConversationState.of(conversation)
+    state = ConversationState.of(conversation)
+    handoff = open_handoff(session, conversation.id)
+    state.current_handoff = HandoffPublic.of(handoff) if handoff else None
+    return state
 
 
 @router.post("/verify/link-token", response_model=VerificationResult)

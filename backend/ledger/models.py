@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.borrowers.models import Borrower
 from backend.db import Base
+from backend.ledger.arrangement import ArrangementKind, ArrangementRow, ArrangementTerms
 from backend.ledger.schedule import ScheduledInstallment
 from backend.ledger.statement import PaymentRecord
 from backend.ledger.terms import LateCharges, LoanTerms, ScheduleType, parse_waterfall
@@ -60,6 +61,7 @@ class Loan(Base):
     installments: Mapped[list[Installment]] = relationship(
         order_by="Installment.seq", cascade="all, delete-orphan"
     )
+    arrangements: Mapped[list[Arrangement]] = relationship(order_by="Arrangement.id")
 
     def terms(self) -> LoanTerms:
         return LoanTerms(
@@ -127,3 +129,52 @@ class Payment(Base):
 
     def record(self) -> PaymentRecord:
         return PaymentRecord(self.key, self.amount_minor, self.received_on)
+
+
+class Arrangement(Base):
+    """A repayment arrangement on a loan, with its own installments (see arrangement.py)."""
+
+    __tablename__ = "arrangements"
+    __table_args__ = (
+        CheckConstraint("kind IN ('installment', 'extension', 'settlement')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    starts_on: Mapped[date] = mapped_column(Date)
+    settles_minor: Mapped[int] = mapped_column(Integer)
+    fee_minor: Mapped[int] = mapped_column(Integer, default=0)
+    discount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    grace_days: Mapped[int] = mapped_column(Integer)
+    offer_id: Mapped[str] = mapped_column(String(40))
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id"), default=None
+    )
+    agreed_by: Mapped[str] = mapped_column(String(100))  # "bot", "collector:alice", ...
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    installments: Mapped[list[ArrangementInstallment]] = relationship(
+        order_by="ArrangementInstallment.seq", cascade="all, delete-orphan"
+    )
+
+    def terms(self) -> ArrangementTerms:
+        return ArrangementTerms(
+            id=self.id,
+            kind=ArrangementKind(self.kind),
+            starts_on=self.starts_on,
+            rows=tuple(ArrangementRow(i.due_date, i.amount_minor) for i in self.installments),
+            fee=self.fee_minor,
+            grace_days=self.grace_days,
+        )
+
+
+class ArrangementInstallment(Base):
+    __tablename__ = "arrangement_installments"
+    __table_args__ = (UniqueConstraint("arrangement_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    arrangement_id: Mapped[int] = mapped_column(ForeignKey("arrangements.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount_minor: Mapped[int] = mapped_column(Integer)

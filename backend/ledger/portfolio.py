@@ -11,8 +11,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.ledger.arrangement import ArrangementKind, ArrangementRow, ArrangementTerms
 from backend.ledger.delinquency import Bucket
-from backend.ledger.models import Installment, Loan, Payment
+from backend.ledger.models import Arrangement, ArrangementInstallment, Installment, Loan, Payment
 from backend.ledger.schedule import ScheduledInstallment
 from backend.ledger.statement import PaymentRecord, statement
 from backend.ledger.terms import LateCharges, LoanTerms, ScheduleType, parse_waterfall
@@ -76,6 +77,7 @@ def positions(session: Session, as_of: date, *, chunk: int = 5000) -> Iterator[L
             .order_by(Payment.received_on, Payment.id)
         ):
             payments[p[0]].append(PaymentRecord(f"{p[1]}:{p[2]}", p[3], p[4]))
+        arrangements = _arrangements(session, low, high)
         waterfalls: dict[str, tuple] = {}  # type: ignore[type-arg]
         for loan in loans:
             waterfall = waterfalls.get(loan.waterfall) or waterfalls.setdefault(
@@ -92,8 +94,50 @@ def positions(session: Session, as_of: date, *, chunk: int = 5000) -> Iterator[L
                 ),
                 waterfall=waterfall,
             )
-            st = statement(terms, schedules[loan.id], payments[loan.id], as_of)
+            st = statement(
+                terms, schedules[loan.id], payments[loan.id], as_of, arrangements.get(loan.id, [])
+            )
             yield LoanPosition(
                 loan.id, loan.ref, st.total_outstanding, st.overdue_amount, st.dpd, st.bucket
             )
         last_id = high
+
+
+def _arrangements(session: Session, low: int, high: int) -> dict[int, list[ArrangementTerms]]:
+    """The arrangements of loans low..high (few loans have any: two small queries)."""
+    heads = session.execute(
+        select(
+            Arrangement.id,
+            Arrangement.loan_id,
+            Arrangement.kind,
+            Arrangement.starts_on,
+            Arrangement.fee_minor,
+            Arrangement.grace_days,
+        ).where(Arrangement.loan_id.between(low, high))
+    ).all()
+    if not heads:
+        return {}
+    rows: dict[int, list[ArrangementRow]] = defaultdict(list)
+    for r in session.execute(
+        select(
+            ArrangementInstallment.arrangement_id,
+            ArrangementInstallment.due_date,
+            ArrangementInstallment.amount_minor,
+        )
+        .where(ArrangementInstallment.arrangement_id.in_([h.id for h in heads]))
+        .order_by(ArrangementInstallment.arrangement_id, ArrangementInstallment.seq)
+    ):
+        rows[r[0]].append(ArrangementRow(r[1], r[2]))
+    found: dict[int, list[ArrangementTerms]] = defaultdict(list)
+    for h in heads:
+        found[h.loan_id].append(
+            ArrangementTerms(
+                h.id,
+                ArrangementKind(h.kind),
+                h.starts_on,
+                tuple(rows[h.id]),
+                h.fee_minor,
+                h.grace_days,
+            )
+        )
+    return found

@@ -5,14 +5,18 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from backend.ledger.models import Loan, Payment
+from backend.ledger.models import Arrangement, Loan, Payment
 
 
 def loan_by_ref(session: Session, ref: str) -> Loan | None:
     return session.scalar(
         select(Loan)
         .where(Loan.ref == ref)
-        .options(selectinload(Loan.installments), selectinload(Loan.borrower))
+        .options(
+            selectinload(Loan.installments),
+            selectinload(Loan.borrower),
+            selectinload(Loan.arrangements).selectinload(Arrangement.installments),
+        )
     )
 
 

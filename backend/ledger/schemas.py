@@ -32,6 +32,8 @@ class BalancePublic(BaseModel):
     bucket: str
     next_due_date: date | None
     next_due_amount: str | None
+    arrangement: str | None = Field(description="the kind of the active arrangement, if any")
+    waived: str = Field(description="forgiven by a completed settlement")
 
     @classmethod
     def of(cls, loan: Loan, st: Statement) -> BalancePublic:
@@ -58,6 +60,8 @@ class BalancePublic(BaseModel):
             bucket=st.bucket.value,
             next_due_date=nxt[0] if nxt else None,
             next_due_amount=m(nxt[1]) if nxt else None,
+            arrangement=st.active_arrangement.kind.value if st.active_arrangement else None,
+            waived=m(st.waived_total),
         )
 
 
@@ -100,7 +104,10 @@ class LoanPublic(BaseModel):
 class InstallmentPublic(BaseModel):
     seq: int
     due_date: date
-    status: str = Field(description="paid, due, overdue or upcoming")
+    status: str = Field(
+        description="paid, due, overdue, upcoming, or rescheduled (moved onto an arrangement)"
+    )
+    arrangement_id: int | None = Field(description="set on an arrangement's installments")
     principal: str
     interest: str
     fees: str
@@ -122,7 +129,9 @@ class SchedulePublic(BaseModel):
 
         rows = []
         for i in st.installments:
-            if i.settled:
+            if i.restructured:
+                state = "rescheduled"
+            elif i.settled:
                 state = "paid"
             elif i.due_date < st.as_of:
                 state = "overdue"
@@ -135,6 +144,7 @@ class SchedulePublic(BaseModel):
                     seq=i.seq,
                     due_date=i.due_date,
                     status=state,
+                    arrangement_id=i.arrangement_id,
                     principal=m(i.owed[Component.PRINCIPAL]),
                     interest=m(i.owed[Component.INTEREST]),
                     fees=m(i.owed[Component.FEE]),

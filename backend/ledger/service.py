@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.borrowers.models import Borrower
 from backend.errors import Conflict, Invalid, NotFound
-from backend.ledger import repository
+from backend.ledger import events, repository
 from backend.ledger.models import Installment, Loan, Payment, Product
 from backend.ledger.posting import PostedPayment, PostingOutcome, classify, validate_payment
 from backend.ledger.schedule import build_schedule
@@ -83,7 +83,8 @@ def get_loan(session: Session, ref: str) -> Loan:
 
 def loan_statement(session: Session, loan: Loan, as_of: date) -> Statement:
     payments = [p.record() for p in repository.payments_of(session, loan.id)]
-    return statement(loan.terms(), loan.schedule(), payments, as_of)
+    arrangements = [a.terms() for a in loan.arrangements]
+    return statement(loan.terms(), loan.schedule(), payments, as_of, arrangements)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ def post_payment(
         if existing is None:
             raise
         return _answer_repeat(classify(_posted(existing), incoming), existing)
+    events.payment_posted(session, payment, today)
     return PostingResult(payment, duplicate=False)
 
 

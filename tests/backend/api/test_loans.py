@@ -60,6 +60,7 @@ class TestSchedule:
             "seq": 1,
             "due_date": "2026-02-15",
             "status": None,
+            "arrangement_id": None,
             "principal": "946.19",
             "interest": "120.00",
             "fees": "50.00",

@@ -14,6 +14,7 @@ PURE = [
     "ledger/delinquency.py",
     "ledger/posting.py",
     "borrowers/identity.py",
+    "promises/rules.py",
 ]
 FORBIDDEN = (
     "sqlalchemy",

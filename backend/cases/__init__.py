@@ -1,0 +1,1 @@
+"""Cases (disputes, hardship, complaints, distress, opt-outs, contact updates) and handoffs."""

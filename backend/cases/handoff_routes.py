@@ -1,0 +1,78 @@
+"""The handoff queue, for the console and collectors: see who waits, take a chat, hand it back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from backend.audit.service import audit
+from backend.cases import handoffs
+from backend.cases.schemas import CloseRequest, HandoffStaff, TakeRequest
+from backend.deps import ActorDep, SessionDep
+
+router = APIRouter(prefix="/handoffs", tags=["cases and handoffs"])
+
+
+@router.get("", response_model=list[HandoffStaff])
+def handoff_queue(
+    session: SessionDep,
+    actor: ActorDep,
+    handoff_status: Annotated[
+        str, Query(alias="status", description="waiting (the queue), taken or closed")
+    ] = "waiting",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[HandoffStaff]:
+    """Waiting or taken chats in the order to serve them: distress first, then complaints and
+    disputes, then the rest; longest wait first within each. Closed ones newest first."""
+    found = handoffs.queue(session, status=handoff_status, limit=limit)
+    borrowers = {h.conversation.borrower_id for h in found}
+    for borrower_id in sorted(b for b in borrowers if b is not None):
+        audit(session, actor, "read", borrower_id=borrower_id, subject="handoff queue")
+    return [HandoffStaff.of(h) for h in found]
+
+
+@router.get("/{handoff_id}", response_model=HandoffStaff)
+def get_handoff(handoff_id: int, session: SessionDep, actor: ActorDep) -> HandoffStaff:
+    handoff = handoffs.get_handoff(session, handoff_id)
+    borrower_id = handoff.conversation.borrower_id
+    audit(session, actor, "read", borrower_id=borrower_id, subject=f"handoff {handoff.id}")
+    return HandoffStaff.of(handoff)
+
+
+@router.post("/{handoff_id}/take", response_model=HandoffStaff)
+def take_handoff(
+    handoff_id: int, body: TakeRequest, session: SessionDep, actor: ActorDep
+) -> HandoffStaff:
+    """A collector takes the chat. Taking one you already have is harmless; one another
+    collector has, or a closed one, is 409 (`handoff_taken`, `handoff_closed`)."""
+    handoff = handoffs.take(
+        session, handoff=handoffs.get_handoff(session, handoff_id), collector=body.collector
+    )
+    audit(
+        session,
+        actor,
+        "update",
+        borrower_id=handoff.conversation.borrower_id,
+        subject=f"handoff {handoff.id} taken by {body.collector}",
+    )
+    return HandoffStaff.of(handoff)
+
+
+@router.post("/{handoff_id}/close", response_model=HandoffStaff)
+def close_handoff(
+    handoff_id: int, body: CloseRequest, session: SessionDep, actor: ActorDep
+) -> HandoffStaff:
+    """Hand the chat back to the bot: the conversation returns to bot mode. Closing a closed
+    handoff is 409 `handoff_closed`."""
+    handoff = handoffs.close(
+        session, handoff=handoffs.get_handoff(session, handoff_id), note=body.note
+    )
+    audit(
+        session,
+        actor,
+        "update",
+        borrower_id=handoff.conversation.borrower_id,
+        subject=f"handoff {handoff.id} closed",
+    )
+    return HandoffStaff.of(handoff)

@@ -1,0 +1,151 @@
+"""Handing a chat from the bot to a person and back. The conversation's mode follows its open
+handoff: human while one is waiting or taken, bot again once it is closed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.cases import rules
+from backend.cases.models import Case, Handoff
+from backend.conversations import service as conversations
+from backend.conversations.models import Conversation
+from backend.errors import Conflict, Invalid, NotFound
+from backend.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Requested:
+    handoff: Handoff
+    created: bool  # False: the conversation's open handoff was returned
+
+
+def open_handoff(session: Session, conversation_id: int) -> Handoff | None:
+    """The conversation's current handoff: waiting or taken (there is at most one)."""
+    return session.scalar(
+        select(Handoff).where(
+            Handoff.conversation_id == conversation_id, Handoff.status != "closed"
+        )
+    )
+
+
+def request_from_chat(
+    session: Session, *, channel: str, user_id: str, reason: str, details: str = ""
+) -> Requested:
+    """A chat asks for a person (verified or not: the conversation is made if need be)."""
+    _check_reason(reason)
+    conversation = conversations.get_or_create(session, channel, user_id)
+    return request_handoff(session, conversation=conversation, reason=reason, details=details)
+
+
+def _check_reason(reason: str) -> None:
+    try:
+        rules.check_handoff_reason(reason)
+    except rules.RuleBroken as exc:
+        raise Invalid(str(exc), code=exc.code) from exc
+
+
+def request_handoff(
+    session: Session,
+    *,
+    conversation: Conversation,
+    reason: str,
+    details: str = "",
+    case: Case | None = None,
+) -> Requested:
+    """Hand the chat to a person. A chat already waiting or with a person keeps its handoff
+    (no duplicate); a more urgent reason (distress) raises its place in the queue."""
+    _check_reason(reason)
+    conversation.mode = "human"
+    session.flush()  # written before the savepoint below, so both are in one transaction
+    existing = open_handoff(session, conversation.id)
+    if existing is None:
+        handoff = Handoff(
+            conversation_id=conversation.id,
+            borrower_id=conversation.borrower_id,
+            case_id=case.id if case else None,
+            reason=reason,
+            details=details,
+            status="waiting",
+            created_at=utcnow(),
+        )
+        try:
+            with session.begin_nested():  # two requests at once: the partial unique index wins
+                session.add(handoff)
+        except IntegrityError:
+            existing = open_handoff(session, conversation.id)
+            if existing is None:
+                raise
+        else:
+            return Requested(handoff, created=True)
+    if rules.more_urgent(reason, existing.reason):
+        existing.reason = reason
+        existing.case_id = case.id if case else existing.case_id
+    if details and details not in existing.details:
+        existing.details = f"{existing.details}\n{details}".strip()
+    session.flush()
+    return Requested(existing, created=False)
+
+
+def get_handoff(session: Session, handoff_id: int) -> Handoff:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise NotFound(f"no handoff {handoff_id}")
+    return handoff
+
+
+def take(session: Session, *, handoff: Handoff, collector: str) -> Handoff:
+    """A collector takes a waiting chat; taking it again is harmless, another collector's is 409."""
+    try:
+        changes = rules.check_take(handoff.status, handoff.taken_by, collector)
+    except rules.RuleBroken as exc:
+        raise Conflict(str(exc), code=exc.code) from exc
+    if changes:
+        handoff.status = "taken"
+        handoff.taken_by = collector
+        handoff.taken_at = utcnow()
+        session.flush()
+    return handoff
+
+
+def close(session: Session, *, handoff: Handoff, note: str) -> Handoff:
+    """The person hands the chat back to the bot (or the borrower left before being served)."""
+    try:
+        rules.check_close(handoff.status)
+    except rules.RuleBroken as exc:
+        raise Conflict(str(exc), code=exc.code) from exc
+    handoff.status = "closed"
+    handoff.closed_at = utcnow()
+    handoff.close_note = note
+    handoff.conversation.mode = "bot"
+    session.flush()
+    return handoff
+
+
+def queue(session: Session, *, status: str, limit: int) -> list[Handoff]:
+    """Waiting or taken handoffs in the order to serve them; closed ones newest first."""
+    if status not in rules.HANDOFF_STATUSES:
+        raise Invalid(
+            f"unknown handoff status {status!r}; expected one of "
+            f"{', '.join(rules.HANDOFF_STATUSES)}",
+            code="unknown_status",
+        )
+    query = select(Handoff).where(Handoff.status == status)
+    if status == "closed":
+        return list(session.scalars(query.order_by(Handoff.closed_at.desc()).limit(limit)))
+    rows = session.scalars(query)
+    return sorted(rows, key=lambda h: rules.queue_key(h.reason, h.created_at, h.id))[:limit]
+
+
+def live_handoff_for(session: Session, *, borrower_id: int) -> bool:
+    """Whether a person is (or is about to be) talking with this borrower in any of their chats."""
+    found = session.scalar(
+        select(Handoff.id)
+        .join(Conversation, Handoff.conversation_id == Conversation.id)
+        .where(Handoff.status != "closed", Conversation.borrower_id == borrower_id)
+        .limit(1)
+    )
+    return found is not None

@@ -1,0 +1,145 @@
+"""The transcript: the gateway logs every message in and out (verified or not); collectors and
+operations read it back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from backend.audit.service import audit
+from backend.conversations import service
+from backend.conversations.messages import (
+    SENDERS,
+    Message,
+    NewMessage,
+    log_chat_messages,
+    transcript,
+)
+from backend.conversations.routes import ChannelPath, UserPath
+from backend.deps import ActorDep, SessionDep
+from backend.errors import Invalid, NotFound
+
+router = APIRouter(prefix="/conversations/{channel}/{user_id}/messages", tags=["conversations"])
+
+MAX_BATCH = 100
+
+
+class Button(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    title: str = Field(max_length=200)
+    payload: str = Field(max_length=1000)
+
+
+class MessageCreate(BaseModel):
+    sender: str = Field(json_schema_extra={"enum": list(SENDERS)})
+    text: str = Field(default="", max_length=10_000)
+    author: str | None = Field(default=None, max_length=100, description="the collector")
+    buttons: list[Button] | None = None
+    intent: str | None = Field(default=None, max_length=100, description="borrower messages")
+    confidence: float | None = Field(default=None, description="0 to 1, borrower messages")
+    entities: list[dict[str, Any]] | None = Field(
+        default=None, description="as Rasa extracted them, borrower messages"
+    )
+    sent_at: AwareDatetime | None = Field(default=None, description="now when left out")
+    external_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the channel's message id: the same message logged twice is kept once",
+    )
+
+    def new(self) -> NewMessage:
+        return NewMessage(
+            sender=self.sender,
+            text=self.text,
+            author=self.author,
+            buttons=[b.model_dump() for b in self.buttons] if self.buttons is not None else None,
+            intent=self.intent,
+            confidence=self.confidence,
+            entities=self.entities,
+            sent_at=self.sent_at,
+            external_id=self.external_id,
+        )
+
+
+class MessagePublic(BaseModel):
+    id: int
+    sender: str
+    author: str | None
+    text: str
+    buttons: list[dict[str, Any]] | None
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, Any]] | None
+    sent_at: datetime
+    external_id: str | None
+
+    @classmethod
+    def of(cls, m: Message) -> MessagePublic:
+        return cls(
+            id=m.id,
+            sender=m.sender,
+            author=m.author,
+            text=m.text,
+            buttons=m.buttons,
+            intent=m.intent,
+            confidence=m.confidence,
+            entities=m.entities,
+            sent_at=m.sent_at,
+            external_id=m.external_id,
+        )
+
+
+class Transcript(BaseModel):
+    mode: str = Field(description="bot or human")
+    messages: list[MessagePublic]
+    next_after: int | None = Field(
+        description="pass as `after` for the next page; None when this page is the last"
+    )
+
+
+@router.post("", response_model=list[MessagePublic], status_code=status.HTTP_201_CREATED)
+def post_messages(
+    channel: ChannelPath,
+    user_id: UserPath,
+    body: Annotated[
+        MessageCreate | list[MessageCreate],
+        Body(description=f"one message, or a batch of up to {MAX_BATCH} in the order sent"),
+    ],
+    session: SessionDep,
+) -> list[MessagePublic]:
+    """Log messages of a chat (creating the conversation on its first message). Intent,
+    confidence and entities are for borrower messages. All or nothing."""
+    batch = body if isinstance(body, list) else [body]
+    if not 1 <= len(batch) <= MAX_BATCH:
+        raise Invalid(f"send 1 to {MAX_BATCH} messages at a time", code="bad_batch")
+    logged = log_chat_messages(
+        session, channel=channel, user_id=user_id, messages=[m.new() for m in batch]
+    )
+    return [MessagePublic.of(m) for m in logged]
+
+
+@router.get("", response_model=Transcript)
+def get_transcript(
+    channel: ChannelPath,
+    user_id: UserPath,
+    session: SessionDep,
+    actor: ActorDep,
+    after: Annotated[int | None, Query(description="the last message id already seen")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Transcript:
+    """The chat's messages, oldest first, a page at a time."""
+    conversation = service.find(session, channel, user_id)
+    if conversation is None:
+        raise NotFound("no such conversation")
+    page = transcript(session, conversation=conversation, after=after, limit=limit)
+    if conversation.borrower_id is not None:
+        audit(session, actor, "read", borrower_id=conversation.borrower_id, subject="transcript")
+    return Transcript(
+        mode=conversation.mode,
+        messages=[MessagePublic.of(m) for m in page],
+        next_after=page[-1].id if len(page) == limit else None,
+    )

@@ -1,0 +1,166 @@
+"""Every message in and out of a conversation, as the gateway logged it: the transcript
+collectors read and the record operations learn from (intent and confidence of borrower
+messages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from backend.conversations import service as conversations
+from backend.conversations.models import Conversation
+from backend.db import Base
+from backend.errors import Conflict, Invalid, NotFound
+from backend.types import UTCDateTime, utcnow
+
+SENDERS = ("borrower", "bot", "collector", "system")
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint("sender IN ('borrower', 'bot', 'collector', 'system')", name="sender"),
+        UniqueConstraint("conversation_id", "external_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str | None] = mapped_column(String(100), default=None)  # the collector
+    text: Mapped[str] = mapped_column(Text, default="")
+    buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    intent: Mapped[str | None] = mapped_column(String(100), default=None)
+    confidence: Mapped[float | None] = mapped_column(Float, default=None)
+    entities: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # The channel's own message id, when it has one: the same message logged twice is kept once.
+    external_id: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    sender: str
+    text: str = ""
+    author: str | None = None
+    buttons: list[dict[str, Any]] | None = None
+    intent: str | None = None
+    confidence: float | None = None
+    entities: list[dict[str, Any]] | None = None
+    sent_at: datetime | None = None
+    external_id: str | None = None
+
+
+def _check(m: NewMessage) -> None:
+    if m.sender not in SENDERS:
+        raise Invalid(
+            f"unknown sender {m.sender!r}; expected one of {', '.join(SENDERS)}",
+            code="unknown_sender",
+        )
+    nlu = m.intent is not None or m.confidence is not None or m.entities is not None
+    if nlu and m.sender != "borrower":
+        raise Invalid(
+            "intent, confidence and entities belong to borrower messages only", code="nlu_on_reply"
+        )
+    if m.confidence is not None and not 0 <= m.confidence <= 1:
+        raise Invalid("confidence must be between 0 and 1", code="bad_confidence")
+
+
+def log_chat_messages(
+    session: Session, *, channel: str, user_id: str, messages: list[NewMessage]
+) -> list[Message]:
+    """Log messages of a chat, creating the conversation on its first message. Every message is
+    checked before anything is written: one bad message refuses the batch."""
+    for m in messages:
+        _check(m)
+    conversation = conversations.get_or_create(session, channel, user_id)
+    return log_messages(session, conversation=conversation, messages=messages)
+
+
+def log_messages(
+    session: Session, *, conversation: Conversation, messages: list[NewMessage]
+) -> list[Message]:
+    """Append messages to the transcript, all or nothing. A message the channel already logged
+    (same external id) is returned as it was stored, not logged twice."""
+    for m in messages:
+        _check(m)
+    logged: list[Message] = []
+    seen: dict[str, Message] = {}
+    for m in messages:
+        existing = seen.get(m.external_id or "") or _by_external_id(
+            session, conversation.id, m.external_id
+        )
+        if existing is not None:
+            logged.append(existing)
+            continue
+        row = Message(
+            conversation_id=conversation.id,
+            sender=m.sender,
+            author=m.author,
+            text=m.text,
+            buttons=m.buttons,
+            intent=m.intent,
+            confidence=m.confidence,
+            entities=m.entities,
+            sent_at=m.sent_at or utcnow(),
+            external_id=m.external_id,
+        )
+        session.add(row)
+        logged.append(row)
+        if m.external_id is not None:
+            seen[m.external_id] = row
+    try:
+        session.flush()
+    except IntegrityError as exc:  # the same channel message logged by a concurrent request
+        raise Conflict(
+            "a message of this batch was logged at the same moment by another request: "
+            "send the batch again (messages already logged are not duplicated)",
+            code="logged_concurrently",
+        ) from exc
+    return logged
+
+
+def _by_external_id(
+    session: Session, conversation_id: int, external_id: str | None
+) -> Message | None:
+    if external_id is None:
+        return None
+    return session.scalar(
+        select(Message).where(
+            Message.conversation_id == conversation_id, Message.external_id == external_id
+        )
+    )
+
+
+def transcript(
+    session: Session, *, conversation: Conversation, after: int | None, limit: int
+) -> list[Message]:
+    """The conversation's messages, oldest first (by the time they were sent, then as logged),
+    starting after message `after`."""
+    query = select(Message).where(Message.conversation_id == conversation.id)
+    if after is not None:
+        cursor = session.get(Message, after)
+        if cursor is None or cursor.conversation_id != conversation.id:
+            raise NotFound(f"no message {after} in this conversation", code="unknown_cursor")
+        query = query.where(
+            or_(
+                Message.sent_at > cursor.sent_at,
+                and_(Message.sent_at == cursor.sent_at, Message.id > cursor.id),
+            )
+        )
+    return list(session.scalars(query.order_by(Message.sent_at, Message.id).limit(limit)))

@@ -1,0 +1,1 @@
+"""Repayment plans: the policy, the offers a loan gets, arrangements and supervisor approvals."""

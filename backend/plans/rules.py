@@ -1,0 +1,251 @@
+"""Which repayment offers a loan gets, with their exact schedules: pure rules over plain data.
+
+Every offer says what it settles, what it costs, and its installments; every plan kind a loan
+does not get says why, because collectors and operations need to see the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from dateutil.relativedelta import relativedelta
+
+from backend.ledger.arrangement import ArrangementKind, ArrangementRow
+from backend.ledger.delinquency import Bucket
+from backend.money import round_half_up
+from backend.plans.policy import PlanPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class UnpaidInstallment:
+    due_date: date
+    amount: int  # everything still owed on it, scheduled interest included
+
+
+@dataclass(frozen=True, slots=True)
+class LoanFacts:
+    """The loan as offers see it: its position at the end of yesterday, and its history."""
+
+    loan_ref: str
+    exponent: int  # minor-unit digits of the loan's currency
+    today: date
+    dpd: int
+    bucket: Bucket
+    paid_off: bool
+    balance: int  # owed now plus interest earned so far: what a plan or settlement settles
+    unpaid: tuple[UnpaidInstallment, ...]  # what an extension moves
+    arrangements: int = 0  # every arrangement the loan ever had
+    broken: int = 0
+    extensions: int = 0
+    active_arrangement: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    id: str
+    kind: ArrangementKind
+    settles: int  # what the loan owes that this offer deals with
+    fee: int
+    discount: int  # waived when a settlement is paid in time
+    rows: tuple[ArrangementRow, ...]
+    needs_approval: bool
+    grace_days: int
+    why: str  # why the loan gets it
+    term_months: int | None = None  # installment plan
+    months: int | None = None  # extension
+    discount_share: Decimal | None = None  # settlement
+    parts: int | None = None  # settlement
+
+    @property
+    def total(self) -> int:
+        """What the borrower pays under it."""
+        return sum(r.amount for r in self.rows)
+
+
+@dataclass(frozen=True, slots=True)
+class NotOffered:
+    kind: str  # a plan kind, or "any"
+    reason: str
+
+
+def _minor(amount: Decimal, exponent: int) -> int:
+    return round_half_up(amount.scaleb(exponent))
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """Equal parts in minor units, the remainder on the last."""
+    base = total // parts
+    return [base] * (parts - 1) + [total - base * (parts - 1)]
+
+
+def _offer_id(facts: LoanFacts, kind: ArrangementKind, *key: object) -> str:
+    """Identifies an offer as computed today from today's figures: if the figures change, the
+    old id no longer matches and accepting it is refused as no longer valid."""
+    text = "|".join(str(x) for x in (facts.loan_ref, facts.today, facts.balance, kind, *key))
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def offers(facts: LoanFacts, policy: PlanPolicy) -> tuple[list[Offer], list[NotOffered]]:
+    if facts.paid_off or facts.balance <= 0:
+        return [], [NotOffered("any", "the loan is paid off")]
+    if facts.active_arrangement:
+        return [], [NotOffered("any", "the loan is already on an arrangement")]
+    limits = policy.limits
+    if facts.arrangements >= limits.max_arrangements_per_loan:
+        return [], [
+            NotOffered(
+                "any",
+                f"the loan has had {facts.arrangements} arrangements; the limit is "
+                f"{limits.max_arrangements_per_loan}",
+            )
+        ]
+    if facts.broken >= limits.max_broken_arrangements:
+        return [], [
+            NotOffered("any", f"{facts.broken} arrangements were broken: a person decides now")
+        ]
+    made: list[Offer] = []
+    refused: list[NotOffered] = []
+    for build in (_installment_offers, _extension_offers, _settlement_offers):
+        got, why_not = build(facts, policy)
+        made += got
+        refused += why_not
+    return made, refused
+
+
+def _installment_offers(
+    facts: LoanFacts, policy: PlanPolicy
+) -> tuple[list[Offer], list[NotOffered]]:
+    p = policy.installment
+    kind = ArrangementKind.INSTALLMENT
+    if not p.enabled:
+        return [], [NotOffered(kind, "installment plans are switched off")]
+    if facts.bucket not in p.eligible_buckets:
+        allowed = ", ".join(b.value for b in p.eligible_buckets)
+        return [], [
+            NotOffered(
+                kind, f"{facts.dpd} days past due (bucket {facts.bucket}) is not in {allowed}"
+            )
+        ]
+    minimum = _minor(p.min_installment, facts.exponent)
+    made, refused = [], []
+    for term in p.terms_months:
+        fee = round_half_up(facts.balance * p.monthly_fee_rate * term)
+        total = facts.balance + fee
+        down = round_half_up(total * p.down_payment_share)
+        monthly = _split(total - down, term)
+        if min(monthly) < minimum:
+            refused.append(
+                NotOffered(kind, f"{term} months would make installments below the minimum")
+            )
+            continue
+        rows = [ArrangementRow(facts.today, down)] if down else []
+        rows += [
+            ArrangementRow(facts.today + relativedelta(months=k), amount)
+            for k, amount in enumerate(monthly, start=1)
+        ]
+        made.append(
+            Offer(
+                id=_offer_id(facts, kind, term),
+                kind=kind,
+                settles=facts.balance,
+                fee=fee,
+                discount=0,
+                rows=tuple(rows),
+                needs_approval=False,
+                grace_days=p.grace_days,
+                why=f"{facts.dpd} days past due is in bucket {facts.bucket}",
+                term_months=term,
+            )
+        )
+    return made, refused
+
+
+def _extension_offers(facts: LoanFacts, policy: PlanPolicy) -> tuple[list[Offer], list[NotOffered]]:
+    p = policy.extension
+    kind = ArrangementKind.EXTENSION
+    if not p.enabled:
+        return [], [NotOffered(kind, "extensions are switched off")]
+    if not p.min_dpd <= facts.dpd <= p.max_dpd:
+        return [], [
+            NotOffered(kind, f"{facts.dpd} days past due is outside {p.min_dpd}-{p.max_dpd}")
+        ]
+    if facts.extensions >= p.max_per_loan:
+        return [], [NotOffered(kind, f"the loan already had {facts.extensions} extension(s)")]
+    if not facts.unpaid:
+        return [], [NotOffered(kind, "nothing is left to move")]
+    made, refused = [], []
+    moved = sum(u.amount for u in facts.unpaid)
+    fee = round_half_up(moved * p.fee_share)
+    for months in p.months:
+        dates = [u.due_date + relativedelta(months=months) for u in facts.unpaid]
+        if dates[0] <= facts.today:
+            refused.append(
+                NotOffered(kind, f"moved by {months} month(s), the oldest installment is still due")
+            )
+            continue
+        amounts = [u.amount for u in facts.unpaid]
+        amounts[0] += fee
+        made.append(
+            Offer(
+                id=_offer_id(facts, kind, months, moved),
+                kind=kind,
+                settles=moved,
+                fee=fee,
+                discount=0,
+                rows=tuple(ArrangementRow(d, a) for d, a in zip(dates, amounts, strict=True)),
+                needs_approval=False,
+                grace_days=p.grace_days,
+                why=f"{facts.dpd} days past due is within {p.min_dpd}-{p.max_dpd}",
+                months=months,
+            )
+        )
+    return made, refused
+
+
+def _settlement_offers(
+    facts: LoanFacts, policy: PlanPolicy
+) -> tuple[list[Offer], list[NotOffered]]:
+    p = policy.settlement
+    kind = ArrangementKind.SETTLEMENT
+    if not p.enabled:
+        return [], [NotOffered(kind, "settlements are switched off")]
+    band = next((b for b in p.bands if b.covers(facts.dpd)), None)
+    if band is None:
+        return [], [NotOffered(kind, f"no settlement band covers {facts.dpd} days past due")]
+    if facts.balance < _minor(band.min_balance, facts.exponent):
+        return [], [NotOffered(kind, "the balance is below the band's minimum for a settlement")]
+    levels = [(band.bot_discount, False)]
+    if band.max_discount > band.bot_discount:
+        levels.append((band.max_discount, True))
+    made = []
+    for share, needs_approval in levels:
+        if share == 0:
+            continue
+        discount = round_half_up(facts.balance * share)
+        pay = facts.balance - discount
+        first = facts.today + timedelta(days=p.pay_within_days)
+        for parts in p.parts:
+            rows = tuple(
+                ArrangementRow(first + relativedelta(months=k), amount)
+                for k, amount in enumerate(_split(pay, parts))
+            )
+            made.append(
+                Offer(
+                    id=_offer_id(facts, kind, share, parts),
+                    kind=kind,
+                    settles=facts.balance,
+                    fee=0,
+                    discount=discount,
+                    rows=rows,
+                    needs_approval=needs_approval,
+                    grace_days=p.grace_days,
+                    why=f"{facts.dpd} days past due is in the band from {band.min_dpd} days",
+                    discount_share=share,
+                    parts=parts,
+                )
+            )
+    refused = [] if made else [NotOffered(kind, "the band grants no discount")]
+    return made, refused

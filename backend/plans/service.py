@@ -1,0 +1,190 @@
+"""Plan use cases: the offers a loan gets today, accepting one, supervisor decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.conversations.models import Conversation
+from backend.errors import Conflict, NotFound
+from backend.ledger import service as ledger
+from backend.ledger.arrangement import ArrangementKind, ArrangementStatus
+from backend.ledger.models import Arrangement, ArrangementInstallment, Loan
+from backend.money import exponent
+from backend.plans.models import ApprovalRequest
+from backend.plans.policy import PlanPolicy
+from backend.plans.rules import LoanFacts, NotOffered, Offer, UnpaidInstallment, offers
+from backend.types import utcnow
+
+
+def loan_facts(session: Session, loan: Loan, today: date) -> LoanFacts:
+    """Offers start today from the position at the end of yesterday (payments made today
+    count towards the arrangement); eligibility by today's days past due."""
+    now = ledger.loan_statement(session, loan, today)
+    before = ledger.loan_statement(session, loan, today - timedelta(days=1))
+    history = now.arrangements
+    return LoanFacts(
+        loan_ref=loan.ref,
+        exponent=exponent(loan.currency),
+        today=today,
+        dpd=now.dpd,
+        bucket=now.bucket,
+        paid_off=now.paid_off,
+        balance=before.total_outstanding + before.accrued_interest,
+        unpaid=tuple(
+            UnpaidInstallment(i.due_date, i.total_outstanding)
+            for i in before.installments
+            if not i.settled
+        ),
+        arrangements=len(history),
+        broken=sum(a.status is ArrangementStatus.BROKEN for a in history),
+        extensions=sum(a.kind is ArrangementKind.EXTENSION for a in history),
+        active_arrangement=now.active_arrangement is not None,
+    )
+
+
+def offers_for(
+    session: Session, loan: Loan, today: date, policy: PlanPolicy
+) -> tuple[list[Offer], list[NotOffered]]:
+    return offers(loan_facts(session, loan, today), policy)
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    arrangement: Arrangement | None
+    approval: ApprovalRequest | None
+
+
+def accept(
+    session: Session,
+    *,
+    loan: Loan,
+    offer_id: str,
+    today: date,
+    policy: PlanPolicy,
+    agreed_by: str,
+    conversation: Conversation | None,
+) -> Accepted:
+    """Accept one of today's offers: an arrangement, or a request for a supervisor."""
+    available, _ = offers_for(session, loan, today, policy)
+    offer = next((o for o in available if o.id == offer_id), None)
+    if offer is None:
+        raise Conflict(
+            "this offer is no longer valid: the loan's figures or the date changed; ask for the "
+            "current offers",
+            code="offer_no_longer_valid",
+        )
+    if offer.needs_approval:
+        pending = session.scalar(
+            select(ApprovalRequest).where(
+                ApprovalRequest.loan_id == loan.id, ApprovalRequest.status == "pending"
+            )
+        )
+        if pending is not None:
+            raise Conflict(
+                "a settlement for this loan is already waiting for a supervisor",
+                code="approval_pending",
+            )
+        assert offer.discount_share is not None and offer.parts is not None
+        request = ApprovalRequest(
+            loan_id=loan.id,
+            conversation_id=conversation.id if conversation else None,
+            discount_share=offer.discount_share,
+            parts=offer.parts,
+            requested_on=today,
+            settles_minor=offer.settles,
+            discount_minor=offer.discount,
+            requested_by=agreed_by,
+        )
+        session.add(request)
+        session.flush()
+        return Accepted(None, request)
+    return Accepted(_arrange(session, loan, offer, today, agreed_by, conversation), None)
+
+
+def _arrange(
+    session: Session,
+    loan: Loan,
+    offer: Offer,
+    today: date,
+    agreed_by: str,
+    conversation: Conversation | None,
+) -> Arrangement:
+    arrangement = Arrangement(
+        loan_id=loan.id,
+        kind=offer.kind.value,
+        starts_on=today,
+        settles_minor=offer.settles,
+        fee_minor=offer.fee,
+        discount_minor=offer.discount,
+        grace_days=offer.grace_days,
+        offer_id=offer.id,
+        conversation_id=conversation.id if conversation else None,
+        agreed_by=agreed_by,
+        installments=[
+            ArrangementInstallment(seq=k, due_date=r.due_date, amount_minor=r.amount)
+            for k, r in enumerate(offer.rows, start=1)
+        ],
+    )
+    session.add(arrangement)
+    session.flush()
+    session.refresh(loan, ["arrangements"])
+    return arrangement
+
+
+def get_approval(session: Session, request_id: int) -> ApprovalRequest:
+    request = session.get(ApprovalRequest, request_id)
+    if request is None:
+        raise NotFound(f"no approval request {request_id}")
+    return request
+
+
+def decide(
+    session: Session,
+    *,
+    request: ApprovalRequest,
+    approve: bool,
+    decided_by: str,
+    note: str,
+    today: date,
+    policy: PlanPolicy,
+) -> ApprovalRequest:
+    """A supervisor's decision. Approval re-prices the same settlement as of today."""
+    if request.status != "pending":
+        raise Conflict(f"this request was already {request.status}", code="already_decided")
+    request.decided_by = decided_by
+    request.decided_at = utcnow()
+    request.note = note
+    if not approve:
+        request.status = "rejected"
+        session.flush()
+        return request
+    loan = ledger.get_loan(session, request.loan.ref)
+    available, _ = offers_for(session, loan, today, policy)
+    offer = next(
+        (
+            o
+            for o in available
+            if o.kind is ArrangementKind.SETTLEMENT
+            and o.discount_share == request.discount_share
+            and o.parts == request.parts
+        ),
+        None,
+    )
+    if offer is None:
+        raise Conflict(
+            "this settlement is no longer available for the loan (its figures or band changed)",
+            code="offer_no_longer_valid",
+        )
+    conversation = (
+        session.get(Conversation, request.conversation_id) if request.conversation_id else None
+    )
+    request.arrangement = _arrange(
+        session, loan, offer, today, f"supervisor:{decided_by}", conversation
+    )
+    request.status = "approved"
+    session.flush()
+    return request
