@@ -16,10 +16,16 @@ from sqlalchemy.orm import Session
 from backend.borrowers.identity import hash_id_number, id_last4, normalise_phone
 from backend.borrowers.models import Borrower
 from backend.demo.products import ensure_products
+from backend.ledger.arrangement import ArrangementKind
 from backend.ledger.models import Payment, Product
 from backend.ledger.schedule import build_schedule, due_dates
-from backend.ledger.service import originate_loan, product_terms
+from backend.ledger.service import get_loan, originate_loan, product_terms
 from backend.money import to_minor
+from backend.plans import service as plans
+from backend.plans.policy import PlanPolicy
+from backend.promises.models import Promise
+from backend.promises.rules import PromisePolicy
+from backend.promises.service import evaluate_loan
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,10 @@ class DemoBorrower:
     # past due, positive is days until due. None: every installment paid (paid off).
     first_unpaid_offset: int | None
     partial_payment: tuple[int, str] | None = None  # (days ago, amount) after the first miss
+    # An installment plan agreed this many days ago, its down payment paid that day.
+    plan_agreed_days_ago: int | None = None
+    # A promise made (days ago) to pay (amount) by (days ago), and nothing paid since.
+    broken_promise: tuple[int, int, str] | None = None
 
 
 DEMO_BORROWERS: tuple[DemoBorrower, ...] = (
@@ -155,6 +165,36 @@ DEMO_BORROWERS: tuple[DemoBorrower, ...] = (
         1,
         -200,
     ),
+    DemoBorrower(
+        "DEMO-09",
+        "Grace Ng",
+        "en",
+        "Asia/Singapore",
+        "+6581234567",
+        "S9034567J",
+        date(1990, 6, 15),
+        "CASH-12",
+        "12000",
+        "on a plan (6 months, agreed 10 days ago)",
+        2,
+        -60,
+        plan_agreed_days_ago=10,
+    ),
+    DemoBorrower(
+        "DEMO-10",
+        "周敏",
+        "zh",
+        "Asia/Shanghai",
+        "+8613300133010",
+        "330106199105057890",
+        date(1991, 5, 5),
+        "CASH-12",
+        "6000",
+        "1-30 DPD (20 days), broken promise",
+        3,
+        -20,
+        broken_promise=(12, 6, "600"),
+    ),
 )
 
 
@@ -229,5 +269,50 @@ def seed_demo(session: Session, *, id_hash_key: str, today: date) -> bool:
                     received_on=today - timedelta(days=days_ago),
                 )
             )
+        session.flush()
+        if spec.plan_agreed_days_ago is not None:
+            _agree_plan(session, loan.ref, today - timedelta(days=spec.plan_agreed_days_ago))
+        if spec.broken_promise is not None:
+            made_ago, due_ago, amount = spec.broken_promise
+            session.add(
+                Promise(
+                    loan_id=loan.id,
+                    amount_minor=to_minor(amount, loan.currency),
+                    currency=loan.currency,
+                    promised_date=today - timedelta(days=due_ago),
+                    created_on=today - timedelta(days=made_ago),
+                    source="bot",
+                    recorded_by=None,
+                )
+            )
+            session.flush()
+            evaluate_loan(session, loan_id=loan.id, as_of=today, policy=PromisePolicy())
     session.flush()
     return True
+
+
+def _agree_plan(session: Session, loan_ref: str, day: date) -> None:
+    """A 6-month installment plan agreed on `day`, the down payment paid the same day."""
+    loan = get_loan(session, loan_ref)
+    made, _ = plans.offers_for(session, loan, day, PlanPolicy())
+    offer = next(o for o in made if o.kind is ArrangementKind.INSTALLMENT and o.term_months == 6)
+    plans.accept(
+        session,
+        loan=loan,
+        offer_id=offer.id,
+        today=day,
+        policy=PlanPolicy(),
+        agreed_by="bot",
+        conversation=None,
+    )
+    session.add(
+        Payment(
+            loan_id=loan.id,
+            provider="demo",
+            reference=f"{loan_ref}-DOWN",
+            amount_minor=offer.rows[0].amount,
+            currency=loan.currency,
+            received_on=day,
+        )
+    )
+    session.flush()

@@ -136,7 +136,7 @@ def _installment_offers(
         total = facts.balance + fee
         down = round_half_up(total * p.down_payment_share)
         monthly = _split(total - down, term)
-        if min(monthly) < minimum:
+        if min(monthly) < max(minimum, 1):
             refused.append(
                 NotOffered(kind, f"{term} months would make installments below the minimum")
             )
@@ -228,6 +228,8 @@ def _settlement_offers(
         pay = facts.balance - discount
         first = facts.today + timedelta(days=p.pay_within_days)
         for parts in p.parts:
+            if pay < parts:  # too little to split: no part may be zero
+                continue
             rows = tuple(
                 ArrangementRow(first + relativedelta(months=k), amount)
                 for k, amount in enumerate(_split(pay, parts))

@@ -11,6 +11,7 @@ from backend.demo.generator import generate
 from backend.demo.seed import DEMO_BORROWERS, seed_demo
 from backend.ledger import service
 from backend.ledger.models import Loan
+from backend.promises.models import Promise
 
 TODAY = date(2026, 11, 29)
 
@@ -23,6 +24,8 @@ EXPECTED = {  # ref: (status, dpd, bucket), as the README's table says
     "DEMO-06": ("active", 120, "91-180"),
     "DEMO-07": ("paid_off", 0, "current"),
     "DEMO-08": ("active", 200, "180+"),
+    "DEMO-09": ("active", 0, "current"),  # on a plan
+    "DEMO-10": ("active", 20, "1-30"),
 }
 
 
@@ -40,6 +43,13 @@ def test_each_demo_borrower_is_in_its_documented_state(db: Session, today: date)
         ), ref
     due_soon = service.loan_statement(db, service.get_loan(db, "L-DEMO-02"), today).next_due
     assert due_soon is not None and (due_soon[0] - today).days == 2
+    on_plan = service.loan_statement(db, service.get_loan(db, "L-DEMO-09"), today)
+    assert on_plan.active_arrangement is not None
+    assert on_plan.active_arrangement.kind.value == "installment"
+    broken = db.scalars(
+        select(Promise).where(Promise.loan_id == service.get_loan(db, "L-DEMO-10").id)
+    )
+    assert [p.status for p in broken] == ["broken"]
 
 
 def test_seeding_leaves_a_database_with_borrowers_alone(db: Session) -> None:
@@ -88,7 +98,4 @@ def test_readme_table_matches_the_seeded_borrowers() -> None:
         for b in DEMO_BORROWERS
     }
     assert documented == seeded
-    for row in rows:
-        assert row[8].startswith(
-            EXPECTED[row[0]][2] if EXPECTED[row[0]][0] == "active" else "paid off"
-        ) or (row[8].startswith("due soon") or row[8] == "current")
+    assert {r[0]: r[8] for r in rows} == {b.ref: b.state for b in DEMO_BORROWERS}

@@ -4,7 +4,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from backend.demo.seed import seed_demo
+from backend.demo.seed import DEMO_BORROWERS, seed_demo
 from backend.ledger import service
 from backend.ledger.portfolio import positions
 from backend.plans import service as plans
@@ -29,7 +29,7 @@ def test_bulk_positions_match_single_statements(db: Session) -> None:
     db.commit()
     later = date(2026, 12, 20)
     bulk = {p.ref: p for p in positions(db, later, chunk=3)}
-    assert len(bulk) == 8
+    assert len(bulk) == len(DEMO_BORROWERS)
     for ref, p in bulk.items():
         st = service.loan_statement(db, service.get_loan(db, ref), later)
         assert (p.total_outstanding, p.overdue_amount, p.dpd, p.bucket) == (
