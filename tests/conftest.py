@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -17,6 +18,12 @@ from backend.db import make_engine
 from backend.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# No per-example deadline (a busy machine is not a bug); in CI the same examples every run, so
+# a red build is a real failure that reproduces, while developers' runs keep exploring.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if IN_CI else "dev")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

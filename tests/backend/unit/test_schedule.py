@@ -72,7 +72,12 @@ class TestScheduleProperties:
         assert len(rows) == terms.term_months
         assert [r.seq for r in rows] == list(range(1, terms.term_months + 1))
 
-    @given(terms_strategy.filter(lambda t: t.schedule_type is ScheduleType.ANNUITY))
+    @given(
+        terms_strategy.filter(
+            # at least one major unit a month: below that, rounding is the whole installment
+            lambda t: t.schedule_type is ScheduleType.ANNUITY and t.principal >= 100 * t.term_months
+        )
+    )
     def test_annuity_interest_matches_closed_formula(self, terms: LoanTerms) -> None:
         """Total interest n*PMT - L, within one minor unit per installment."""
         rows = build_schedule(terms)
@@ -90,7 +95,12 @@ class TestScheduleProperties:
     def test_annuity_installments_are_level_but_the_last(self, terms: LoanTerms) -> None:
         rows = build_schedule(terms)
         assert len({r.amount for r in rows[:-1]}) <= 1
-        assert abs(rows[-1].amount - rows[0].amount) <= terms.term_months
+        # Each month the level and the interest are each rounded by at most half a minor
+        # unit; that error compounds at the monthly rate until the last installment settles it.
+        rate = terms.annual_rate / 12
+        n = terms.term_months
+        drift = Decimal(n) if rate == 0 else ((1 + rate) ** n - 1) / rate
+        assert abs(rows[-1].amount - rows[0].amount) <= drift + 1
 
 
 class TestRounding:
