@@ -9,12 +9,15 @@ PY := $(VENV)/bin/python
 # pip's quiet mode still lists index locations it skips; keep the log readable.
 PIP_FILTER := grep -v "is ignored: it is neither" || true
 
-.PHONY: setup run test lint bench lock clean help
+RASA_PY := ../.venv-rasa/bin/python
+
+.PHONY: setup run test lint bench lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
 	@echo "make test    lint, types and every test (PostgreSQL at TEST_DATABASE_URL too)"
 	@echo "make setup   create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
+	@echo "make train   train the Rasa model if its data or config changed"
 	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL"
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
 
@@ -37,14 +40,34 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 	@$(RASA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements/rasa.txt 2>&1 | $(PIP_FILTER)
 	@touch $@
 
-run: setup
+run: setup train
 	@$(VENV)/bin/honcho start -f Procfile
 
+train: setup
+	@cd nlu && $(RASA_PY) train.py
+
+# NLU scored on the held-out split (thresholds in nlu/score.py), data validated, dialogue stories.
+nlu-test: train
+	cd nlu && $(RASA_PY) -m rasa data validate --domain domain --data data --config config.yml --fail-on-warnings
+	cd nlu && $(RASA_PY) score.py
+	cd nlu && mkdir -p results && $(RASA_PY) -m rasa test core --model "$$($(RASA_PY) train.py --path)" --stories tests/stories.yml \
+	  --fail-on-prediction-errors --out results/core > results/core.log 2>&1 || { tail -40 results/core.log; exit 1; }
+
+# The action server's tests run in the Rasa virtualenv against a real backend.
+actions-test: setup
+	.venv-rasa/bin/python -m pytest -q tests/actions
+
+# Choose the fallback thresholds by cross-validation (slow: trains once per fold).
+tune-fallback: setup
+	cd nlu && $(RASA_PY) tune_fallback.py
+
 test: setup
-	$(VENV)/bin/ruff check backend tests bench
-	$(VENV)/bin/ruff format --check backend tests bench
+	$(VENV)/bin/ruff check backend actions tests bench
+	$(VENV)/bin/ruff format --check backend actions tests bench
 	$(VENV)/bin/mypy backend
 	$(VENV)/bin/pytest
+	$(MAKE) --no-print-directory actions-test
+	$(MAKE) --no-print-directory nlu-test
 
 bench: setup
 	$(PY) -m bench.portfolio

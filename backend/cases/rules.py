@@ -9,9 +9,18 @@ from datetime import datetime
 
 # -- cases -----------------------------------------------------------------------------------
 
-CASE_KINDS = ("dispute", "hardship", "complaint", "distress", "opt_out", "contact_update")
+# payment_trace: the borrower says they paid and no payment is found; staff trace it.
+CASE_KINDS = (
+    "dispute",
+    "hardship",
+    "complaint",
+    "distress",
+    "opt_out",
+    "contact_update",
+    "payment_trace",
+)
 # Only a verified borrower may file these: they are about their own debt or identity.
-NEEDS_VERIFIED_BORROWER = frozenset({"dispute", "hardship", "contact_update"})
+NEEDS_VERIFIED_BORROWER = frozenset({"dispute", "hardship", "contact_update", "payment_trace"})
 # These cover the borrower or the channel as a whole, never one loan.
 NO_LOAN = frozenset({"distress", "opt_out"})
 

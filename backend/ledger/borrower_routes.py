@@ -11,7 +11,7 @@ from backend.conversations.deps import BoundDep
 from backend.deps import ActorDep, AsOf, SessionDep, SettingsDep
 from backend.errors import Invalid
 from backend.ledger import repository, service
-from backend.ledger.schemas import BalancePublic, PaymentPublic, SchedulePublic
+from backend.ledger.schemas import BalancePublic, LoanPublic, PaymentPublic, SchedulePublic
 from backend.money import InvalidAmount, to_minor
 from backend.payments import service as payments
 from backend.payments.routes import PaymentLinkCreate, PaymentLinkPublic, provider_for
@@ -33,6 +33,16 @@ def my_loans(
         loan = service.get_loan(session, summary.ref)
         result.append(BalancePublic.of(loan, service.loan_statement(session, loan, as_of)))
     return result
+
+
+@router.get("/{loan_ref}", response_model=LoanPublic)
+def my_loan(
+    loan_ref: str, bound: BoundDep, session: SessionDep, as_of: AsOf, actor: ActorDep
+) -> LoanPublic:
+    """The loan's own terms (rate, late charges, grace) with its balance: what fees come from."""
+    loan = bound.loan(session, loan_ref)
+    audit(session, actor, "read", borrower_id=bound.borrower.id, subject=f"loan {loan.ref}")
+    return LoanPublic.of(loan, service.loan_statement(session, loan, as_of))
 
 
 @router.get("/{loan_ref}/balance", response_model=BalancePublic)

@@ -32,7 +32,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.CheckConstraint("kind IN ('dispute', 'hardship', 'complaint', 'distress', 'opt_out', 'contact_update')", name=op.f('ck_cases_kind')),
+    sa.CheckConstraint("kind IN ('dispute', 'hardship', 'complaint', 'distress', 'opt_out', 'contact_update', 'payment_trace')", name=op.f('ck_cases_kind')),
     sa.CheckConstraint("status IN ('open', 'in_progress', 'resolved', 'withdrawn')", name=op.f('ck_cases_status')),
     sa.ForeignKeyConstraint(['borrower_id'], ['borrowers.id'], name=op.f('fk_cases_borrower_id_borrowers')),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_cases_conversation_id_conversations')),

@@ -1,0 +1,482 @@
+"""The one client the action server has for the backend's /api/v1: async, typed, and keyed by
+the conversation (channel, user_id), never by a borrower id; the backend answers only for the
+borrower bound to that chat.
+
+It raises instead of returning error dicts: `BackendUnavailable` (down, slow, 5xx, nonsense),
+`VerificationRequired` (the chat is not verified yet), `Refused` (any other 4xx, with the
+backend's `code`). Calls are retried only where repeating them cannot record anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from actions.backend_types import (
+    Acceptance,
+    Allocation,
+    Approval,
+    Arrangement,
+    Balance,
+    Case,
+    ConversationState,
+    Handoff,
+    Installment,
+    Loan,
+    LoggedMessage,
+    NewMessage,
+    NotOffered,
+    Offer,
+    Offers,
+    Payment,
+    PaymentLink,
+    PlanRow,
+    Promise,
+    PromisePolicy,
+    Schedule,
+    Transcript,
+    Verification,
+    parse,
+)
+
+__all__ = [
+    "Acceptance",
+    "Allocation",
+    "Approval",
+    "Arrangement",
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
+    "Balance",
+    "Case",
+    "ConversationState",
+    "Handoff",
+    "Installment",
+    "Loan",
+    "LoggedMessage",
+    "NewMessage",
+    "NotOffered",
+    "Offer",
+    "Offers",
+    "Payment",
+    "PaymentLink",
+    "PlanRow",
+    "Promise",
+    "PromisePolicy",
+    "Refused",
+    "Schedule",
+    "Transcript",
+    "Verification",
+    "VerificationRequired",
+    "conversation_of",
+]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHANNELS = ("telegram", "webchat")
+MAX_BATCH = 100  # the backend takes at most 100 messages a call
+_STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}
+
+
+def conversation_of(sender_id: str) -> tuple[str, str]:
+    """The (channel, user_id) of a Rasa sender id such as "telegram:12345" or "webchat:abc".
+    A sender without a known channel prefix is a web chat user with that whole id."""
+    channel, sep, user_id = sender_id.partition(":")
+    if sep and channel in CHANNELS and user_id:
+        return channel, user_id
+    return "webchat", sender_id
+
+
+class BackendError(Exception):
+    """Anything the backend client raises."""
+
+
+class BackendUnavailable(BackendError):
+    """The backend could not be reached, timed out, failed (5xx) or answered nonsense."""
+
+
+class Refused(BackendError):
+    """The backend said no (a 4xx): `code` is its machine-readable reason."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class VerificationRequired(Refused):
+    """The chat has not proven it is the borrower (403 verification_required)."""
+
+
+class Backend:
+    """Make one per action run (or use `async with`) and close it: the connection pool belongs
+    to the event loop it was made on."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        *,
+        timeout: float = 5.0,
+        attempts: int = 3,
+        backoff: float = 0.2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        base = base_url or os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
+        token = token or os.environ.get("SERVICE_TOKEN", "dev-service-token")
+        self._http = httpx.AsyncClient(
+            base_url=base.rstrip("/") + "/api/v1",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "X-Service-Name": "actions",
+            },
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+            transport=transport,
+            verify=_tls(),
+        )
+        self._attempts = attempts
+        self._backoff = backoff
+
+    async def __aenter__(self) -> Backend:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- conversation and verification ------------------------------------------------------
+
+    async def upsert_conversation(
+        self, channel: str, user_id: str, *, language: str | None = None
+    ) -> ConversationState:
+        """Create the conversation on first contact (and set its language): idempotent."""
+        body = {"language": language} if language else {}
+        data = await self._call("PUT", _chat(channel, user_id), json=body, retry=True)
+        return _parse(ConversationState, data)
+
+    async def get_conversation(self, channel: str, user_id: str) -> ConversationState:
+        """Verified or not, bot or human, language, lock, open handoff (404 if never seen)."""
+        return _parse(ConversationState, await self._get(_chat(channel, user_id)))
+
+    # Verification is never retried: a repeated failed attempt would count twice.
+    async def verify_link_token(self, channel: str, user_id: str, token: str) -> Verification:
+        path = _chat(channel, user_id, "verify/link-token")
+        return _parse(Verification, await self._call("POST", path, json={"token": token}))
+
+    async def verify_phone(
+        self, channel: str, user_id: str, phone: str, second_factor: str
+    ) -> Verification:
+        path = _chat(channel, user_id, "verify/phone")
+        body = {"phone": phone, "second_factor": second_factor}
+        return _parse(Verification, await self._call("POST", path, json=body))
+
+    async def report_wrong_person(
+        self, channel: str, user_id: str, *, note: str = ""
+    ) -> ConversationState:
+        """Someone says they are not the borrower: recorded, the chat unbound."""
+        path = _chat(channel, user_id, "wrong-person")
+        return _parse(ConversationState, await self._call("POST", path, json={"note": note[:2000]}))
+
+    # -- the bound borrower's loans ---------------------------------------------------------
+
+    async def loans(
+        self, channel: str, user_id: str, *, as_of: date | None = None
+    ) -> list[Balance]:
+        data = await self._get(_chat(channel, user_id, "loans"), as_of=as_of)
+        return [_parse(Balance, item) for item in _list(data)]
+
+    async def loan(
+        self, channel: str, user_id: str, loan_ref: str, *, as_of: date | None = None
+    ) -> Loan:
+        return _parse(Loan, await self._get(_loan(channel, user_id, loan_ref), as_of=as_of))
+
+    async def balance(
+        self, channel: str, user_id: str, loan_ref: str, *, as_of: date | None = None
+    ) -> Balance:
+        path = _loan(channel, user_id, loan_ref, "balance")
+        return _parse(Balance, await self._get(path, as_of=as_of))
+
+    async def schedule(
+        self, channel: str, user_id: str, loan_ref: str, *, as_of: date | None = None
+    ) -> Schedule:
+        path = _loan(channel, user_id, loan_ref, "schedule")
+        return _parse(Schedule, await self._get(path, as_of=as_of))
+
+    async def payments(
+        self, channel: str, user_id: str, loan_ref: str, *, as_of: date | None = None
+    ) -> list[Payment]:
+        """Payments received, newest first."""
+        data = await self._get(_loan(channel, user_id, loan_ref, "payments"), as_of=as_of)
+        return [_parse(Payment, item) for item in _list(data)]
+
+    async def payment_link(
+        self, channel: str, user_id: str, loan_ref: str, amount: Decimal | None = None
+    ) -> PaymentLink:
+        """A checkout link for `amount`, or (left out) what is due now. Not retried: each call
+        makes a new link."""
+        body = {} if amount is None else {"amount": _money(amount)}
+        path = _loan(channel, user_id, loan_ref, "payment-links")
+        return _parse(PaymentLink, await self._call("POST", path, json=body))
+
+    # -- promises to pay --------------------------------------------------------------------
+
+    async def promise_policy(self, channel: str, user_id: str, loan_ref: str) -> PromisePolicy:
+        path = _loan(channel, user_id, loan_ref, "promise-policy")
+        return _parse(PromisePolicy, await self._get(path))
+
+    async def promises(self, channel: str, user_id: str, loan_ref: str) -> list[Promise]:
+        """The loan's promises, newest first."""
+        data = await self._get(_loan(channel, user_id, loan_ref, "promises"))
+        return [_parse(Promise, item) for item in _list(data)]
+
+    async def create_promise(
+        self, channel: str, user_id: str, loan_ref: str, amount: Decimal, promised_date: date
+    ) -> Promise:
+        """Record a promise to pay. Safe to call again: when an earlier call (or the lost answer
+        to this one) already recorded the same amount and date, that open promise is returned
+        rather than a second one made. Refusals: `promise_date_in_past`,
+        `promise_beyond_window`, `promise_below_minimum`, `promise_above_balance`,
+        `promise_nothing_owed`, `promise_already_open` (a different promise is open)."""
+        path = _loan(channel, user_id, loan_ref, "promises")
+        body = {"amount": _money(amount), "promised_date": promised_date.isoformat()}
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return _parse(Promise, await self._call("POST", path, json=body))
+            except Refused as exc:
+                if exc.code != "promise_already_open":
+                    raise
+                same = await self._open_promise(channel, user_id, loan_ref, amount, promised_date)
+                if same is None:
+                    raise
+                return same
+            except BackendUnavailable:
+                # The request may have been recorded before the answer was lost: look first.
+                same = await self._open_promise(channel, user_id, loan_ref, amount, promised_date)
+                if same is not None:
+                    return same
+                if attempt == self._attempts:
+                    raise
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    async def _open_promise(
+        self, channel: str, user_id: str, loan_ref: str, amount: Decimal, promised_date: date
+    ) -> Promise | None:
+        for p in await self.promises(channel, user_id, loan_ref):
+            if p.status == "open" and p.amount == amount and p.promised_date == promised_date:
+                return p
+        return None
+
+    # -- repayment plans --------------------------------------------------------------------
+
+    async def offers(
+        self, channel: str, user_id: str, loan_ref: str, *, as_of: date | None = None
+    ) -> Offers:
+        """Today's offers (ids valid today only) and why the other kinds are not offered."""
+        path = _loan(channel, user_id, loan_ref, "offers")
+        return _parse(Offers, await self._get(path, as_of=as_of))
+
+    async def accept_offer(
+        self, channel: str, user_id: str, loan_ref: str, offer_id: str
+    ) -> Acceptance:
+        """`arranged`, or `pending_approval` for a supervisor. Not retried (it records an
+        agreement); a stale offer is refused `offer_no_longer_valid`."""
+        path = _loan(channel, user_id, loan_ref, "arrangements")
+        return _parse(Acceptance, await self._call("POST", path, json={"offer_id": offer_id}))
+
+    async def arrangements(self, channel: str, user_id: str, loan_ref: str) -> list[Arrangement]:
+        data = await self._get(_loan(channel, user_id, loan_ref, "arrangements"))
+        return [_parse(Arrangement, item) for item in _list(data)]
+
+    async def approvals(self, channel: str, user_id: str) -> list[Approval]:
+        """The outcome of settlements this borrower asked a supervisor for, oldest first."""
+        data = await self._get(_chat(channel, user_id, "approvals"))
+        return [_parse(Approval, item) for item in _list(data)]
+
+    # -- cases, handoffs, opt-in ------------------------------------------------------------
+
+    async def create_case(
+        self,
+        channel: str,
+        user_id: str,
+        kind: str,
+        *,
+        loan_ref: str | None = None,
+        details: str = "",
+        hold: bool = False,
+    ) -> Case:
+        """dispute, hardship (`hold` pauses contact), complaint, distress (also hands off),
+        opt_out, contact_update, payment_trace. Not retried, except an opt-out (the backend
+        returns the one in force)."""
+        body: dict[str, Any] = {"kind": kind, "details": details[:4000], "hold": hold}
+        if loan_ref is not None:
+            body["loan_ref"] = loan_ref
+        data = await self._call(
+            "POST", _chat(channel, user_id, "cases"), json=body, retry=kind == "opt_out"
+        )
+        return _parse(Case, data)
+
+    async def create_handoff(
+        self, channel: str, user_id: str, reason: str, *, details: str = ""
+    ) -> Handoff:
+        """Hand the chat to a person. Idempotent (an open handoff comes back), so retried."""
+        body = {"reason": reason, "details": details[:4000]}
+        data = await self._call("POST", _chat(channel, user_id, "handoffs"), json=body, retry=True)
+        return _parse(Handoff, data)
+
+    async def opt_in(self, channel: str, user_id: str) -> int:
+        """Proactive messages may resume; how many opt-outs were lifted."""
+        data = await self._call("POST", _chat(channel, user_id, "opt-in"), json={}, retry=True)
+        withdrawn = data.get("withdrawn") if isinstance(data, dict) else None
+        if not isinstance(withdrawn, int):
+            raise BackendUnavailable("unexpected opt-in answer from the backend")
+        return withdrawn
+
+    # -- transcript -------------------------------------------------------------------------
+
+    async def post_messages(
+        self,
+        channel: str,
+        user_id: str,
+        messages: Sequence[NewMessage | Mapping[str, Any]],
+    ) -> list[LoggedMessage]:
+        """Log messages (`NewMessage`s or dicts of the same keys) in the order sent, in batches
+        of 100. Retried only when every message carries an `external_id` (the backend keeps a
+        repeat once); without one a retry could log a message twice."""
+        bodies = [_message_json(m) for m in messages]
+        logged: list[LoggedMessage] = []
+        path = _chat(channel, user_id, "messages")
+        for start in range(0, len(bodies), MAX_BATCH):
+            batch = bodies[start : start + MAX_BATCH]
+            safe = all(m.get("external_id") for m in batch)
+            data = await self._call("POST", path, json=batch, retry=safe)
+            logged.extend(_parse(LoggedMessage, item) for item in _list(data))
+        return logged
+
+    async def transcript(
+        self, channel: str, user_id: str, *, after: int | None = None, limit: int = 100
+    ) -> Transcript:
+        """One page of the chat, oldest first; pass `next_after` back for the next page."""
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        return _parse(Transcript, await self._get(_chat(channel, user_id, "messages"), **params))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def _get(self, path: str, **params: Any) -> Any:
+        query = {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
+        query = {k: v for k, v in query.items() if v is not None}
+        return await self._call("GET", path, params=query, retry=True)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        retry: bool = False,
+    ) -> Any:
+        if not retry:
+            return await self._once(method, path, json=json, params=params)
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=self._backoff, max=2.0),
+            retry=retry_if_exception_type(BackendUnavailable),
+            reraise=True,
+        ):
+            with attempt:
+                return await self._once(method, path, json=json, params=params)
+        raise AssertionError("unreachable")
+
+    async def _once(
+        self, method: str, path: str, *, json: Any, params: dict[str, Any] | None
+    ) -> Any:
+        try:
+            response = await self._http.request(method, path, json=json, params=params)
+        except httpx.TransportError as exc:  # connection refused, reset, timeout
+            # The path carries the chat id: log the kind of failure only.
+            log.warning("backend %s failed: %s", method, type(exc).__name__)
+            raise BackendUnavailable(f"backend unreachable: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            log.warning("backend %s answered %s", method, response.status_code)
+            raise BackendUnavailable(f"backend error {response.status_code}")
+        if response.status_code >= 400:
+            raise _refusal(response)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise BackendUnavailable("backend answered something that is not JSON") from exc
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds: once per process, not once per action.
+    return httpx.create_ssl_context()
+
+
+def _refusal(response: httpx.Response) -> Refused:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    code = body.get("code") if isinstance(body, dict) else None
+    if not isinstance(code, str):
+        code = "invalid_request" if status == 422 else _STATUS_CODES.get(status, f"http_{status}")
+    message = detail if isinstance(detail, str) else str(detail or response.reason_phrase)
+    if status == 403 and code == "verification_required":
+        return VerificationRequired(status, code, message)
+    return Refused(status, code, message)
+
+
+def _parse(cls: type[T], data: Any) -> T:
+    try:
+        return parse(cls, data)
+    except ValueError as exc:
+        raise BackendUnavailable(str(exc)) from exc
+
+
+def _list(data: Any) -> list[Any]:
+    if not isinstance(data, list):
+        raise BackendUnavailable("expected a list from the backend")
+    return data
+
+
+def _message_json(message: NewMessage | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(message, NewMessage):
+        return message.to_json()
+    return {
+        k: v.isoformat() if isinstance(v, datetime) else v
+        for k, v in message.items()
+        if v is not None
+    }
+
+
+def _chat(channel: str, user_id: str, *rest: str) -> str:
+    return "/".join(["/conversations", quote(channel, safe=""), quote(user_id, safe=""), *rest])
+
+
+def _loan(channel: str, user_id: str, loan_ref: str, *rest: str) -> str:
+    return _chat(channel, user_id, "loans", quote(loan_ref, safe=""), *rest)
+
+
+def _money(amount: Decimal) -> str:
+    return format(amount, "f")  # never "5E+3"

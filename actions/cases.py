@@ -1,0 +1,77 @@
+"""Hardship, disputes, complaints, "I already paid", contact changes and opt-outs: recorded
+in the backend, and the borrower told what happens next. Disputes and complaints go to a person."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from rasa_sdk.events import FollowupAction
+
+from actions.common import BorrowerAction, Events, current_loan, remember_request, request_intent
+from actions.messages import buttons, say
+
+CASE_OF_INTENT = {
+    "report_hardship": "hardship",
+    "dispute_debt": "dispute",
+    "complaint": "complaint",
+    "already_paid": "payment_trace",
+    "update_contact": "contact_update",
+    "stop_contact": "opt_out",
+}
+NEEDS_LOAN = {"hardship", "dispute", "payment_trace"}
+HANDED_TO_A_PERSON = {"dispute": "dispute", "complaint": "complaint"}
+VERIFIED_ONLY = {"hardship", "dispute", "payment_trace", "contact_update"}
+MESSAGE = {
+    "hardship": "case_hardship",
+    "dispute": "case_dispute",
+    "complaint": "case_complaint",
+    "payment_trace": "case_already_paid",
+    "contact_update": "case_contact_update",
+    "opt_out": "case_opt_out",
+}
+
+
+class ActionRecordCase(BorrowerAction):
+    def name(self) -> str:
+        return "action_record_case"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        kind = CASE_OF_INTENT.get(request_intent(tracker) or "", "complaint")
+        details = tracker.latest_message.get("text") or ""
+        if (
+            kind in VERIFIED_ONLY
+            and not (await client.upsert_conversation(channel, user_id)).verified
+        ):
+            if kind == "dispute":  # unverified: nothing disclosed, but a person takes it
+                return [FollowupAction("action_handoff")]
+            dispatcher.utter_message(text=say(lang, "verify_intro"))
+            return remember_request(tracker, self.name())
+        loan = await current_loan(client, channel, user_id, tracker) if kind in NEEDS_LOAN else None
+        loan_ref = loan.loan_ref if loan else None
+        if kind == "payment_trace" and loan is not None:
+            paid = await client.payments(channel, user_id, loan.loan_ref)
+            recent = [p for p in paid if p.received_on >= loan.as_of - timedelta(days=14)]
+            if recent:
+                p = recent[0]
+                dispatcher.utter_message(
+                    text=say(
+                        lang,
+                        "already_paid_found",
+                        date=p.received_on,
+                        amount=p.amount,
+                        cur=p.currency,
+                    )
+                )
+                return []
+        await client.create_case(
+            channel, user_id, kind, loan_ref=loan_ref, details=details, hold=kind == "hardship"
+        )
+        text = say(lang, MESSAGE[kind])
+        if kind in HANDED_TO_A_PERSON:
+            dispatcher.utter_message(text=text)
+            return [FollowupAction("action_handoff")]
+        extra = (
+            buttons(lang, "/request_installment", "/request_human") if kind == "hardship" else None
+        )
+        dispatcher.utter_message(text=text, buttons=extra)
+        return []

@@ -1,0 +1,112 @@
+"""What every action shares: the conversation it acts for, the reply language, and one way to
+meet a backend that is slow, down or refuses, so no borrower ever sees a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import backend as api
+from actions.language import language_events, reply_language
+from actions.messages import buttons, say
+
+log = logging.getLogger(__name__)
+
+Events = list[dict[str, Any]]
+
+
+class BorrowerAction(Action, ABC):
+    """An action for the borrower of this conversation. Subclasses implement `act`.
+
+    `needs_verification`: the action shows account details, so an unverified chat is asked to
+    verify first and the action runs again once it is.
+    """
+
+    needs_verification = False
+
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> Events:
+        channel, user_id = api.conversation_of(tracker.sender_id)
+        lang = reply_language(tracker)
+        events: Events = [*language_events(tracker, lang), SlotSet("misunderstood", 0)]
+        client = api.Backend()
+        try:
+            if self.needs_verification and not await is_verified(client, channel, user_id):
+                dispatcher.utter_message(text=say(lang, "verify_intro"))
+                return [*events, *remember_request(tracker, self.name())]
+            return [*events, *await self.act(dispatcher, tracker, client, channel, user_id, lang)]
+        except api.VerificationRequired:
+            dispatcher.utter_message(text=say(lang, "verify_intro"))
+            return [*events, *remember_request(tracker, self.name())]
+        except api.BackendUnavailable:
+            log.warning("backend unavailable in %s", self.name())
+            dispatcher.utter_message(
+                text=say(lang, "backend_down"), buttons=buttons(lang, "/request_human")
+            )
+            return events
+        finally:
+            await client.aclose()
+
+    @abstractmethod
+    async def act(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        client: api.Backend,
+        channel: str,
+        user_id: str,
+        lang: str,
+    ) -> Events:
+        raise NotImplementedError
+
+
+async def is_verified(client: api.Backend, channel: str, user_id: str) -> bool:
+    state = await client.upsert_conversation(channel, user_id)
+    return bool(state.verified)
+
+
+async def current_loan(
+    client: api.Backend, channel: str, user_id: str, tracker: Tracker
+) -> Any | None:
+    """The loan the chat is about: the one named before, else the most overdue, else the first
+    with something owed. None when nothing is owed."""
+    loans = await client.loans(channel, user_id)
+    wanted = tracker.get_slot("loan_ref")
+    for loan in loans:
+        if loan.loan_ref == wanted:
+            return loan
+    active = [loan for loan in loans if loan.status != "paid_off"]
+    if not active:
+        return None
+    return max(active, key=lambda loan: (loan.dpd, loan.overdue_amount))
+
+
+def remember_request(tracker: Tracker, action_name: str) -> Events:
+    """Verify first, then come back to this action with the intent that asked for it."""
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return [
+        SlotSet("pending_action", action_name),
+        SlotSet("pending_intent", intent),
+        FollowupAction("verification_form"),
+    ]
+
+
+def request_intent(tracker: Tracker) -> str | None:
+    """The intent this action answers: the latest one, or the one that waited for verification."""
+    latest = (tracker.latest_message.get("intent") or {}).get("name")
+    if tracker.get_slot("pending_intent") and latest in (
+        None,
+        "inform",
+        "affirm",
+        "deny",
+        "nlu_fallback",
+    ):
+        return str(tracker.get_slot("pending_intent"))
+    return latest

@@ -1,0 +1,59 @@
+"""Handing the chat to a person: the handoff is created in the backend with the transcript,
+and the Rasa conversation is paused so the bot never talks over a collector."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+
+from actions.common import BorrowerAction, Events, request_intent
+from actions.messages import say
+
+REASON_OF_INTENT = {
+    "request_human": "borrower_request",
+    "complaint": "complaint",
+    "dispute_debt": "dispute",
+    "distress": "distress",
+    "nlu_fallback": "misunderstood",
+    "inform": "misunderstood",
+    "affirm": "misunderstood",
+    "deny": "misunderstood",
+}
+
+
+def transcript(tracker: Tracker) -> list[dict[str, Any]]:
+    """The conversation's turns as backend messages; external ids make a re-send harmless."""
+    turns = []
+    for event in tracker.events:
+        if event.get("event") not in ("user", "bot") or not event.get("text"):
+            continue
+        parse = event.get("parse_data") or {}
+        turns.append(
+            {
+                "sender": "borrower" if event["event"] == "user" else "bot",
+                "text": event["text"],
+                "intent": (parse.get("intent") or {}).get("name"),
+                "confidence": (parse.get("intent") or {}).get("confidence"),
+                "entities": parse.get("entities") or None,
+                "external_id": f"rasa:{event['event']}:{event.get('timestamp')}",
+            }
+        )
+    return turns[-100:]
+
+
+class ActionHandoff(BorrowerAction):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        reason = REASON_OF_INTENT.get(request_intent(tracker) or "", "borrower_request")
+        if int(tracker.get_slot("misunderstood") or 0) >= 2:
+            reason = "misunderstood"
+        await client.post_messages(channel, user_id, transcript(tracker))
+        await client.create_handoff(
+            channel, user_id, reason, details=tracker.latest_message.get("text") or ""
+        )
+        dispatcher.utter_message(text=say(lang, "handoff"))
+        return [SlotSet("misunderstood", 0), ConversationPaused()]

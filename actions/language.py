@@ -1,0 +1,37 @@
+"""Which language to answer in: an explicit choice sticks; otherwise the language the borrower
+is writing in now; otherwise their profile's; Chinese by default."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def script_of(text: str) -> str | None:
+    """zh if the message has Chinese characters, en if it has English words, else None.
+    Payloads ("/check_balance") and bare numbers say nothing about the language."""
+    if not text or text.startswith("/"):
+        return None
+    if _HAN.search(text):
+        return "zh"
+    if _LATIN_WORD.search(text):
+        return "en"
+    return None
+
+
+def reply_language(tracker: Tracker, profile: str | None = None) -> str:
+    current = tracker.get_slot("language")
+    if tracker.get_slot("language_chosen") and current:
+        return str(current)
+    heard = script_of(tracker.latest_message.get("text") or "")
+    return heard or current or profile or "zh"
+
+
+def language_events(tracker: Tracker, lang: str) -> list[dict[str, Any]]:
+    return [SlotSet("language", lang)] if tracker.get_slot("language") != lang else []

@@ -1,0 +1,206 @@
+"""Everything the actions say, in Chinese and English. Figures are filled in by the actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TEXTS: dict[str, dict[str, str]] = {
+    "greet": {
+        "zh": "您好{name}！我是您的借款服务助手，可以帮您查询欠款、获取还款链接、协商还款方案、承诺还款，或转人工。",
+        "en": "Hello{name}! I'm your loan assistant. I can show what you owe, send a payment link, "
+        "work out a payment plan, record when you'll pay, or get you a person.",
+    },
+    "verify_intro": {
+        "zh": "为保护您的信息，查看账户前需要先核实身份。",
+        "en": "To protect your information, I need to check it's you before showing account details.",
+    },
+    "ask_phone": {
+        "zh": "请输入您借款时登记的手机号。",
+        "en": "Please type the mobile number you registered with us.",
+    },
+    "ask_second_factor": {
+        "zh": "请输入身份证号后4位，或您的出生日期（例如 1990-03-07）。",
+        "en": "Now the last 4 characters of your ID number, or your date of birth (e.g. 1990-03-07).",
+    },
+    "verify_failed": {
+        "zh": "信息未能核实，请重新输入。您还可以尝试 {attempts} 次。",
+        "en": "Sorry, I couldn't verify that. Let's try again: {attempts} attempt(s) left.",
+    },
+    "verify_locked": {
+        "zh": "尝试次数过多，身份核实已暂时锁定，请稍后再试。如需帮助，我可以为您转人工。",
+        "en": "Too many attempts: verification is locked for a while. I can get you a person if you like.",
+    },
+    "verified": {
+        "zh": "身份核实成功，{name}，谢谢。",
+        "en": "Thanks {name}, you're verified.",
+    },
+    "token_failed": {
+        "zh": "这个链接无效或已过期。我们可以用手机号核实身份。",
+        "en": "That link is invalid or has expired. We can verify you with your phone number instead.",
+    },
+    "wrong_person": {
+        "zh": "感谢告知，打扰您了。我们已记录下来，不会再就此联系您。",
+        "en": "Thank you for letting us know, and sorry to bother you. We've noted it and won't contact you about this again.",
+    },
+    "no_loans": {
+        "zh": "您目前没有需要还款的借款。",
+        "en": "You have no loans with anything to pay.",
+    },
+    "balance": {
+        "zh": "借款 {loan}（截至 {as_of}）：\n应还总额 {total} {cur}\n· 本金 {principal}\n· 利息 {interest}\n· 费用 {fees}\n· 罚息 {penalty}\n一次结清金额 {payoff} {cur}。",
+        "en": "Loan {loan} (as of {as_of}):\nTotal owed {total} {cur}\n· principal {principal}\n· interest {interest}\n· fees {fees}\n· penalty interest {penalty}\nTo pay it all off today: {payoff} {cur}.",
+    },
+    "overdue": {
+        "zh": "其中已逾期 {overdue} {cur}，逾期 {dpd} 天。",
+        "en": "Of this, {overdue} {cur} is overdue ({dpd} days past due).",
+    },
+    "on_plan": {
+        "zh": "您正在执行还款方案（{kind}）。",
+        "en": "You are on a payment arrangement ({kind}).",
+    },
+    "next_due": {
+        "zh": "下一期还款日：{date}，金额 {amount} {cur}。",
+        "en": "Next payment: {amount} {cur} due on {date}.",
+    },
+    "nothing_due": {
+        "zh": "您目前没有待还的款项。",
+        "en": "There is nothing left to pay.",
+    },
+    "history_head": {"zh": "最近的还款记录：", "en": "Your recent payments:"},
+    "history_line": {
+        "zh": "· {date} 收到 {amount} {cur}",
+        "en": "· {date}: {amount} {cur} received",
+    },
+    "no_history": {"zh": "暂时没有查到还款记录。", "en": "I can't find any payments yet."},
+    "payment_link": {
+        "zh": "这是您的还款链接，金额 {amount} {cur}：\n{url}\n链接将于 {expires} 失效。",
+        "en": "Here is your payment link for {amount} {cur}:\n{url}\nIt expires {expires}.",
+    },
+    "fees": {
+        "zh": "您的借款 {loan} 按合同：年利率 {rate}%（每月按剩余本金的 {monthly}% 计息）。逾期后，宽限期 {grace} 天内还清不收额外费用；超过宽限期，按逾期本金每日 {penalty}% 计收罚息{late_fee_zh}。目前已产生费用 {fees} {cur}、罚息 {penalty_amount} {cur}。",
+        "en": "Under your contract for loan {loan}: {rate}% a year ({monthly}% a month on the principal still owed). If a payment is late, nothing extra is charged within {grace} grace day(s); after that, penalty interest of {penalty}% a day runs on the overdue principal{late_fee_en}. So far: fees {fees} {cur}, penalty interest {penalty_amount} {cur}.",
+    },
+    "ask_promise_amount": {
+        "zh": "您打算还多少？（至少 {minimum} {cur}，逾期金额为 {overdue} {cur}）",
+        "en": "How much will you pay? (at least {minimum} {cur}; {overdue} {cur} is overdue)",
+    },
+    "ask_promise_date": {
+        "zh": "哪天还？请选 {earliest} 到 {latest} 之间的日期。",
+        "en": "On which day? Any day from {earliest} to {latest}.",
+    },
+    "bad_amount": {
+        "zh": "我没看懂这个金额，请输入数字，例如 2500 或 两千五。",
+        "en": "I couldn't read that amount. Please type a number, like 1500.",
+    },
+    "bad_date": {
+        "zh": "我没法确定是哪一天，请说具体日期，例如 12月5日 或 下周五。",
+        "en": "I couldn't tell which day that is. Please give a date, like Dec 5 or next friday.",
+    },
+    "confirm_promise": {
+        "zh": "确认一下：您将在 {date} 前还款 {amount} {cur}，对吗？",
+        "en": "Just to confirm: you'll pay {amount} {cur} by {date}. Is that right?",
+    },
+    "promise_recorded": {
+        "zh": "已记录：{date} 前还款 {amount} {cur}。到时回复“还款”即可获取还款链接。谢谢您！",
+        "en": 'Got it: {amount} {cur} by {date}. When you\'re ready, say "pay" for a payment link. Thank you!',
+    },
+    "promise_cancelled": {
+        "zh": "好的，已取消。您可以重新告诉我金额和日期。",
+        "en": "OK, cancelled. Tell me the amount and day again whenever you like.",
+    },
+    "offers_head": {"zh": "您可以选择以下方案：", "en": "Here is what I can offer:"},
+    "offer_installment": {
+        "zh": "{n}. 分{term}期：今天首付 {down} {cur}，之后每月 {monthly} {cur}，手续费 {fee} {cur}，共 {total} {cur}",
+        "en": "{n}. {term} months: {down} {cur} today, then {monthly} {cur} a month; fee {fee} {cur}, total {total} {cur}",
+    },
+    "offer_installment_nodown": {
+        "zh": "{n}. 分{term}期：每月 {monthly} {cur}，手续费 {fee} {cur}，共 {total} {cur}",
+        "en": "{n}. {term} months: {monthly} {cur} a month; fee {fee} {cur}, total {total} {cur}",
+    },
+    "offer_extension": {
+        "zh": "{n}. 延期{months}个月：首期改到 {first}，手续费 {fee} {cur}",
+        "en": "{n}. {months}-month extension: next payment moves to {first}; fee {fee} {cur}",
+    },
+    "offer_settlement": {
+        "zh": "{n}. 减免结清：{parts_zh}共还 {total} {cur}（减免 {discount} {cur}），首笔 {first} 前{approval_zh}",
+        "en": "{n}. Settle for {total} {cur} ({discount} {cur} off){parts_en}, first payment by {first}{approval_en}",
+    },
+    "no_offers": {
+        "zh": "目前没有可以直接为您办理的方案（{reason}）。我可以为您转人工协商。",
+        "en": "I can't offer a plan here right now ({reason}). I can get you a person to discuss it.",
+    },
+    "offer_gone": {
+        "zh": "这个方案已失效（金额或日期有变化），以下是最新方案。",
+        "en": "That offer is no longer valid (the figures or date changed). Here are the current ones.",
+    },
+    "arranged": {
+        "zh": "方案已生效。第一笔 {amount} {cur}，请于 {date} 前还款。需要还款链接请回复“还款”。",
+        "en": 'Done, your arrangement is in place. First payment: {amount} {cur} by {date}. Say "pay" for a payment link.',
+    },
+    "approval_pending": {
+        "zh": "这个减免方案需要主管审批，结果出来后会在这里通知您。",
+        "en": "This settlement needs a supervisor's approval. I'll tell you here as soon as it's decided.",
+    },
+    "case_hardship": {
+        "zh": "很抱歉听到您遇到困难。已为您登记困难情况，工作人员会跟进；也可以看看分期或延期方案。",
+        "en": "I'm sorry things are hard. I've recorded your situation for our team, and we can look at a payment plan or more time.",
+    },
+    "case_dispute": {
+        "zh": "已为您登记异议，在核实之前我们会暂停对这笔借款的催收联系，并为您转人工处理。",
+        "en": "I've recorded your dispute. We'll pause collection contact on this loan while it's looked into, and I'm passing you to a person.",
+    },
+    "case_complaint": {
+        "zh": "非常抱歉给您带来不好的体验。投诉已登记，正在为您转人工。",
+        "en": "I'm sorry about your experience. Your complaint is recorded and I'm passing you to a person.",
+    },
+    "case_already_paid": {
+        "zh": "我还没有查到这笔还款。已为您登记核查，请把付款凭证或交易号发给工作人员，我们会尽快处理。",
+        "en": "I can't see that payment yet. I've opened a check for it: please send the receipt or transaction reference and we'll sort it out.",
+    },
+    "already_paid_found": {
+        "zh": "查到了：{date} 收到 {amount} {cur}，谢谢！",
+        "en": "Found it: {amount} {cur} received on {date}. Thank you!",
+    },
+    "case_contact_update": {
+        "zh": "已记录您要更新联系方式的请求，工作人员会联系您核实。",
+        "en": "I've recorded your request to update your contact details; our team will confirm it with you.",
+    },
+    "case_opt_out": {
+        "zh": "好的，我们将不再通过这里主动给您发送消息。您仍可随时来这里咨询。",
+        "en": "Done: we won't send you messages here any more. You can still write to me any time.",
+    },
+    "handoff": {
+        "zh": "正在为您转接人工客服，工作人员会在这里回复您，请稍候。",
+        "en": "I'm getting you a person. Someone from our team will reply here shortly.",
+    },
+    "backend_down": {
+        "zh": "抱歉，系统暂时无法处理您的请求，请稍后再试。您的消息已收到，我也可以为您转人工。",
+        "en": "Sorry, I can't reach our system right now. Please try again shortly; your message is kept, and I can get you a person.",
+    },
+    "not_understood": {
+        "zh": "抱歉，我没太明白。您可以换个说法，或选择下面的选项。",
+        "en": "Sorry, I didn't get that. Could you put it another way, or pick an option below?",
+    },
+    "language_set": {
+        "zh": "好的，之后我用中文和您交流。",
+        "en": "Sure, I'll reply in English from now on.",
+    },
+}
+
+BUTTONS: dict[str, dict[str, str]] = {
+    "/check_balance": {"zh": "查询欠款", "en": "What do I owe?"},
+    "/make_payment": {"zh": "立即还款", "en": "Pay now"},
+    "/request_installment": {"zh": "还款方案", "en": "Payment plans"},
+    "/promise_to_pay": {"zh": "约定还款日", "en": "Say when I'll pay"},
+    "/request_human": {"zh": "转人工", "en": "Talk to a person"},
+    "/affirm": {"zh": "确认", "en": "Yes"},
+    "/deny": {"zh": "修改", "en": "No"},
+}
+
+
+def say(lang: str, key: str, **values: Any) -> str:
+    return TEXTS[key]["en" if lang == "en" else "zh"].format(**values)
+
+
+def buttons(lang: str, *payloads: str) -> list[dict[str, str]]:
+    return [{"title": BUTTONS[p]["en" if lang == "en" else "zh"], "payload": p} for p in payloads]

@@ -1,0 +1,158 @@
+"""Repayment plans: the backend's offers as choices with their schedule and cost; accepting
+one; settlements beyond the assistant's authority go to a supervisor and the borrower is told."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rasa_sdk.events import SlotSet
+
+from actions import backend as api
+from actions.common import BorrowerAction, Events, current_loan, request_intent
+from actions.messages import buttons, say
+
+KIND_OF_INTENT = {
+    "request_installment": "installment",
+    "request_extension": "extension",
+    "request_settlement": "settlement",
+}
+MAX_SHOWN = 4
+
+
+def describe(lang: str, n: int, offer: Any, cur: str) -> str:
+    rows = offer.installments
+    if offer.kind == "installment":
+        has_down = len(rows) > (offer.term_months or 0)
+        monthly = rows[1].amount if has_down else rows[0].amount
+        key = "offer_installment" if has_down else "offer_installment_nodown"
+        return say(
+            lang,
+            key,
+            n=n,
+            term=offer.term_months,
+            down=rows[0].amount,
+            monthly=monthly,
+            fee=offer.fee,
+            total=offer.total,
+            cur=cur,
+        )
+    if offer.kind == "extension":
+        return say(
+            lang,
+            "offer_extension",
+            n=n,
+            months=offer.months,
+            first=rows[0].due_date,
+            fee=offer.fee,
+            cur=cur,
+        )
+    parts = offer.parts or 1
+    return say(
+        lang,
+        "offer_settlement",
+        n=n,
+        total=offer.total,
+        discount=offer.discount,
+        cur=cur,
+        first=rows[0].due_date,
+        parts_zh=f"分{parts}笔，" if parts > 1 else "",
+        parts_en=f" in {parts} parts" if parts > 1 else "",
+        approval_zh="（需主管审批）" if offer.needs_approval else "",
+        approval_en=" (needs a supervisor's approval)" if offer.needs_approval else "",
+    )
+
+
+def button_title(lang: str, n: int, offer: Any) -> str:
+    if offer.kind == "installment":
+        return (
+            f"{n}. 分{offer.term_months}期" if lang == "zh" else f"{n}. {offer.term_months} months"
+        )
+    if offer.kind == "extension":
+        return (
+            f"{n}. 延期{offer.months}个月"
+            if lang == "zh"
+            else f"{n}. {offer.months}-month extension"
+        )
+    return f"{n}. 减免结清" if lang == "zh" else f"{n}. Settle for less"
+
+
+class ActionShowOffers(BorrowerAction):
+    needs_verification = True
+
+    def name(self) -> str:
+        return "action_show_offers"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        loan = await current_loan(client, channel, user_id, tracker)
+        if loan is None:
+            dispatcher.utter_message(text=say(lang, "no_loans"))
+            return []
+        kind = KIND_OF_INTENT.get(request_intent(tracker) or "")
+        await show_offers(dispatcher, client, channel, user_id, loan.loan_ref, kind, lang)
+        return [SlotSet("loan_ref", loan.loan_ref)]
+
+
+async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang) -> None:
+    offers = await client.offers(channel, user_id, loan_ref)
+    chosen = [o for o in offers.offers if o.kind == kind] or list(offers.offers)
+    chosen = chosen[:MAX_SHOWN]
+    if not chosen:
+        reasons = [r.reason for r in offers.not_offered if kind in (None, r.kind, "any")] or [
+            r.reason for r in offers.not_offered
+        ]
+        dispatcher.utter_message(
+            text=say(lang, "no_offers", reason="; ".join(reasons[:2])),
+            buttons=buttons(lang, "/request_human"),
+        )
+        return
+    lines = [say(lang, "offers_head")] + [
+        describe(lang, n, o, offers.currency) for n, o in enumerate(chosen, 1)
+    ]
+    choices: list[dict[str, str]] = [
+        {
+            "title": button_title(lang, n, o),
+            "payload": "/choose_offer" + json.dumps({"offer_id": o.id}),
+        }
+        for n, o in enumerate(chosen, 1)
+    ]
+    dispatcher.utter_message(
+        text="\n".join(lines), buttons=choices + buttons(lang, "/request_human")
+    )
+
+
+class ActionAcceptOffer(BorrowerAction):
+    needs_verification = True
+
+    def name(self) -> str:
+        return "action_accept_offer"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        loan_ref = tracker.get_slot("loan_ref")
+        if not loan_ref:
+            loan = await current_loan(client, channel, user_id, tracker)
+            loan_ref = loan.loan_ref if loan else None
+        offer_id = tracker.get_slot("offer_id")
+        if not loan_ref or not offer_id:
+            dispatcher.utter_message(text=say(lang, "not_understood"))
+            return []
+        try:
+            accepted = await client.accept_offer(channel, user_id, loan_ref, offer_id)
+        except api.Refused as refused:
+            if refused.code != "offer_no_longer_valid":
+                raise
+            dispatcher.utter_message(text=say(lang, "offer_gone"))
+            await show_offers(dispatcher, client, channel, user_id, loan_ref, None, lang)
+            return [SlotSet("offer_id", None)]
+        if accepted.status == "pending_approval" or accepted.arrangement is None:
+            dispatcher.utter_message(text=say(lang, "approval_pending"))
+        else:
+            first = accepted.arrangement.installments[0]
+            loan = await client.balance(channel, user_id, loan_ref)
+            dispatcher.utter_message(
+                text=say(
+                    lang, "arranged", amount=first.amount, cur=loan.currency, date=first.due_date
+                ),
+                buttons=buttons(lang, "/make_payment"),
+            )
+        return [SlotSet("offer_id", None)]

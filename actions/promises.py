@@ -1,0 +1,201 @@
+"""Promise to pay as a form: the amount and the day, normalised in code and checked against
+the backend's policy with a re-ask that says what is allowed, confirmed, then recorded once."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions import backend as api
+from actions.common import BorrowerAction, Events, current_loan
+from actions.language import reply_language
+from actions.messages import buttons, say
+from actions.normalise import parse_amount, parse_date
+
+FORM_SLOTS = ("promise_amount", "promise_date", "promise_confirmed")
+
+
+class ActionStartPromise(BorrowerAction):
+    needs_verification = True
+
+    def name(self) -> str:
+        return "action_start_promise"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        loan = await current_loan(client, channel, user_id, tracker)
+        if loan is None:
+            dispatcher.utter_message(text=say(lang, "no_loans"))
+            return []
+        # What the first message already said ("两千五 下周五") fills the form straight away.
+        events: Events = [SlotSet("loan_ref", loan.loan_ref), SlotSet("promise_confirmed", None)]
+        events.append(SlotSet("promise_amount", tracker.get_slot("amount")))
+        events.append(SlotSet("promise_date", tracker.get_slot("date")))
+        return [
+            *events,
+            SlotSet("amount", None),
+            SlotSet("date", None),
+            FollowupAction("promise_form"),
+        ]
+
+
+async def _policy(tracker: Tracker) -> Any | None:
+    channel, user_id = api.conversation_of(tracker.sender_id)
+    client = api.Backend()
+    try:
+        return await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+    except api.BackendUnavailable:
+        return None
+    finally:
+        await client.aclose()
+
+
+class ValidatePromiseForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_promise_form"
+
+    async def validate_promise_amount(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        lang = reply_language(tracker)
+        amount = parse_amount(str(value or ""))
+        if amount is None:
+            dispatcher.utter_message(text=say(lang, "bad_amount"))
+            return {"promise_amount": None}
+        policy = await _policy(tracker)
+        if policy is not None:
+            if amount < policy.minimum_amount:
+                dispatcher.utter_message(
+                    text=say(
+                        lang,
+                        "ask_promise_amount",
+                        minimum=policy.minimum_amount,
+                        cur=policy.currency,
+                        overdue=policy.overdue_amount,
+                    )
+                )
+                return {"promise_amount": None}
+            amount = min(amount, policy.maximum_amount)
+        return {"promise_amount": f"{amount:.2f}"}
+
+    async def validate_promise_date(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        lang = reply_language(tracker)
+        policy = await _policy(tracker)
+        if policy is None:
+            dispatcher.utter_message(text=say(lang, "backend_down"))
+            return {"promise_date": None}
+        day = parse_date(str(value or ""), policy.as_of)
+        if day is None:
+            dispatcher.utter_message(text=say(lang, "bad_date"))
+            return {"promise_date": None}
+        if not policy.earliest_date <= day <= policy.latest_date:
+            dispatcher.utter_message(
+                text=say(
+                    lang,
+                    "ask_promise_date",
+                    earliest=policy.earliest_date,
+                    latest=policy.latest_date,
+                )
+            )
+            return {"promise_date": None}
+        return {"promise_date": day.isoformat()}
+
+
+class ActionAskPromiseAmount(BorrowerAction):
+    def name(self) -> str:
+        return "action_ask_promise_amount"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        policy = await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+        dispatcher.utter_message(
+            text=say(
+                lang,
+                "ask_promise_amount",
+                minimum=policy.minimum_amount,
+                cur=policy.currency,
+                overdue=policy.overdue_amount,
+            )
+        )
+        return []
+
+
+class ActionAskPromiseDate(BorrowerAction):
+    def name(self) -> str:
+        return "action_ask_promise_date"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        policy = await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+        dispatcher.utter_message(
+            text=say(
+                lang, "ask_promise_date", earliest=policy.earliest_date, latest=policy.latest_date
+            )
+        )
+        return []
+
+
+class ActionAskPromiseConfirmed(BorrowerAction):
+    def name(self) -> str:
+        return "action_ask_promise_confirmed"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        policy = await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+        dispatcher.utter_message(
+            text=say(
+                lang,
+                "confirm_promise",
+                amount=tracker.get_slot("promise_amount"),
+                cur=policy.currency,
+                date=tracker.get_slot("promise_date"),
+            ),
+            buttons=buttons(lang, "/affirm", "/deny"),
+        )
+        return []
+
+
+class ActionSubmitPromise(BorrowerAction):
+    needs_verification = True
+
+    def name(self) -> str:
+        return "action_submit_promise"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        clear = [SlotSet(s, None) for s in FORM_SLOTS]
+        if not tracker.get_slot("promise_confirmed"):
+            dispatcher.utter_message(text=say(lang, "promise_cancelled"))
+            return clear
+        loan_ref = tracker.get_slot("loan_ref")
+        amount = Decimal(str(tracker.get_slot("promise_amount")))
+        day = date.fromisoformat(str(tracker.get_slot("promise_date")))
+        try:
+            promise = await client.create_promise(channel, user_id, loan_ref, amount, day)
+        except api.Refused as refused:
+            dispatcher.utter_message(
+                text=refused.message, buttons=buttons(lang, "/promise_to_pay", "/request_human")
+            )
+            return clear
+        dispatcher.utter_message(
+            text=say(
+                lang,
+                "promise_recorded",
+                amount=promise.amount,
+                cur=promise.currency,
+                date=promise.promised_date,
+            ),
+            buttons=buttons(lang, "/make_payment"),
+        )
+        return clear

@@ -1,0 +1,166 @@
+"""Right-party verification: a link token from `/start <token>`, or the registered phone
+number plus the last 4 ID characters or the date of birth. Nothing about any debt is said
+before it succeeds, and someone who is not the borrower is told nothing at all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+
+from actions import backend as api
+from actions.common import BorrowerAction, Events
+from actions.language import reply_language
+from actions.messages import buttons, say
+
+
+def _after_success(result: Any, tracker: Tracker, dispatcher: CollectingDispatcher) -> Events:
+    lang = result.language or reply_language(tracker)
+    if not tracker.get_slot("language_chosen"):
+        dispatcher.utter_message(text=say(lang, "verified", name=result.first_name or ""))
+        events: Events = [SlotSet("language", lang)]
+    else:
+        lang = tracker.get_slot("language")
+        dispatcher.utter_message(text=say(lang, "verified", name=result.first_name or ""))
+        events = []
+    return [*events, SlotSet("verified", True)]
+
+
+class ActionVerifyToken(BorrowerAction):
+    def name(self) -> str:
+        return "action_verify_token"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        token = tracker.get_slot("token") or ""
+        result = await client.verify_link_token(channel, user_id, token)
+        if result.status == "verified":
+            events = _after_success(result, tracker, dispatcher)
+            pending = tracker.get_slot("pending_action")
+            follow = [FollowupAction(pending), SlotSet("pending_action", None)] if pending else []
+            return [*events, SlotSet("token", None), *follow]
+        if result.status == "locked":
+            dispatcher.utter_message(
+                text=say(lang, "verify_locked"), buttons=buttons(lang, "/request_human")
+            )
+            return [SlotSet("token", None)]
+        dispatcher.utter_message(text=say(lang, "token_failed"))
+        return [SlotSet("token", None), FollowupAction("verification_form")]
+
+
+class ActionShareContact(BorrowerAction):
+    """The channel shared the borrower's phone number (Telegram's contact button)."""
+
+    def name(self) -> str:
+        return "action_share_contact"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        return [FollowupAction("verification_form")]
+
+
+class ActionAskPhone(BorrowerAction):
+    def name(self) -> str:
+        return "action_ask_phone"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        dispatcher.utter_message(text=say(lang, "ask_phone"))
+        return []
+
+
+class ActionAskSecondFactor(BorrowerAction):
+    def name(self) -> str:
+        return "action_ask_second_factor"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        dispatcher.utter_message(text=say(lang, "ask_second_factor"))
+        return []
+
+
+STOPPED = "-"  # fills the form's slots when it must end (locked, or backend down)
+
+
+class ValidateVerificationForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_verification_form"
+
+    async def validate_phone(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        digits = "".join(ch for ch in str(value or "") if ch.isdigit() or ch == "+")
+        if len(digits.lstrip("+")) < 7:
+            dispatcher.utter_message(text=say(reply_language(tracker), "ask_phone"))
+            return {"phone": None}
+        return {"phone": digits}
+
+    async def validate_second_factor(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        lang = reply_language(tracker)
+        channel, user_id = api.conversation_of(tracker.sender_id)
+        client = api.Backend()
+        try:
+            result = await client.verify_phone(
+                channel, user_id, str(tracker.get_slot("phone") or ""), str(value or "")
+            )
+        except api.BackendUnavailable:
+            dispatcher.utter_message(
+                text=say(lang, "backend_down"), buttons=buttons(lang, "/request_human")
+            )
+            return {"phone": STOPPED, "second_factor": STOPPED}
+        finally:
+            await client.aclose()
+        if result.status == "verified":
+            dispatcher.utter_message(
+                text=say(result.language or lang, "verified", name=result.first_name or "")
+            )
+            slots: dict[str, Any] = {"second_factor": STOPPED, "phone": STOPPED, "verified": True}
+            if not tracker.get_slot("language_chosen") and result.language:
+                slots["language"] = result.language
+            return slots
+        if result.status == "locked":
+            dispatcher.utter_message(
+                text=say(lang, "verify_locked"), buttons=buttons(lang, "/request_human")
+            )
+            return {"phone": STOPPED, "second_factor": STOPPED}
+        dispatcher.utter_message(text=say(lang, "verify_failed", attempts=result.attempts_left))
+        return {"phone": None, "second_factor": None}
+
+
+class ActionAfterVerification(BorrowerAction):
+    """Forget what was typed for verification, then do what the borrower first asked."""
+
+    def name(self) -> str:
+        return "action_after_verification"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        events: Events = [SlotSet("phone", None), SlotSet("second_factor", None)]
+        pending = tracker.get_slot("pending_action")
+        if tracker.get_slot("verified") and pending:
+            return [*events, SlotSet("pending_action", None), FollowupAction(pending)]
+        return [*events, SlotSet("pending_action", None)]
+
+
+class ActionWrongPerson(BorrowerAction):
+    def name(self) -> str:
+        return "action_wrong_person"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        await client.report_wrong_person(
+            channel, user_id, note=tracker.latest_message.get("text") or ""
+        )
+        dispatcher.utter_message(text=say(lang, "wrong_person"))
+        return [
+            SlotSet("verified", False),
+            SlotSet("loan_ref", None),
+            SlotSet("pending_action", None),
+        ]

@@ -1,0 +1,106 @@
+"""The real backend, as a process, for the action server's client to talk to.
+
+Started from the backend's own virtualenv (`.venv`, Python 3.11) on a free port with a fresh
+SQLite file and the demo borrowers seeded as of 2026-11-29, once per test module.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BACKEND_PYTHON = ROOT / ".venv" / "bin" / "python"
+TOKEN = "actions-test-token"
+BUSINESS_DATE = "2026-11-29"
+
+
+@dataclass(frozen=True)
+class RunningBackend:
+    url: str
+    token: str
+    env: dict[str, str]
+
+    def link_token(self, borrower_ref: str) -> str:
+        """A one-time link token, made the way an operator makes one: the backend's CLI."""
+        done = subprocess.run(
+            [str(BACKEND_PYTHON), "-m", "backend", "link-token", borrower_ref],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    def api(self) -> httpx.Client:
+        """A plain HTTP client with the service token, to check the typed client against."""
+        return httpx.Client(
+            base_url=f"{self.url}/api/v1", headers={"Authorization": f"Bearer {self.token}"}
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend]:
+    if not BACKEND_PYTHON.exists():
+        pytest.fail(f"the backend's virtualenv is missing ({BACKEND_PYTHON}): run `make setup`")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('backend') / 'backend.db'}",
+        "BACKEND_HOST": "127.0.0.1",
+        "BACKEND_PORT": str(port),
+        "PUBLIC_BASE_URL": url,
+        "SERVICE_TOKEN": TOKEN,
+        "BUSINESS_DATE": BUSINESS_DATE,
+    }
+    log = tmp_path_factory.mktemp("backend-log") / "backend.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(BACKEND_PYTHON), "-m", "backend", "serve"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_healthy(url, proc, log)
+        yield RunningBackend(url=url, token=TOKEN, env=env)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the backend exited ({proc.returncode}):\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail(f"the backend did not start within 90 s:\n{log.read_text()}")
