@@ -61,7 +61,7 @@ actions-test: setup
 tune-fallback: setup
 	cd nlu && $(RASA_PY) tune_fallback.py
 
-test: setup
+test: setup train
 	$(VENV)/bin/ruff check backend actions tests bench
 	$(VENV)/bin/ruff format --check backend actions tests bench
 	$(VENV)/bin/mypy backend

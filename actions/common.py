@@ -29,7 +29,6 @@ class BorrowerAction(Action, ABC):
 
     needs_verification = False
 
-
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:

@@ -20,11 +20,16 @@ def test_readme_starts_with_make_run_then_make_test() -> None:
 
 def test_every_procfile_process_is_a_compose_service() -> None:
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    for name, command in procfile().items():
+    for name in procfile():
         assert name in services, f"{name} runs in make run but not in docker-compose.yml"
-        assert "backend" in command and "backend.main:create_app" in " ".join(
-            services[name]["command"]
-        )
+    assert "backend.main:create_app" in " ".join(services["backend"]["command"])
+    assert services["rasa"]["build"]["dockerfile"] == "nlu/Dockerfile"
+    assert services["actions"]["build"]["dockerfile"] == "actions/Dockerfile"
+    for dockerfile, image in (
+        ("nlu/Dockerfile", "rasa/rasa:3.6.21"),
+        ("actions/Dockerfile", "rasa/rasa-sdk:3.6.2"),
+    ):
+        assert f"FROM {image}" in (ROOT / dockerfile).read_text()
 
 
 def test_compose_demands_real_secrets_in_production() -> None:
