@@ -192,6 +192,7 @@ class PromisePolicy:
     kept_share: Decimal
     grace_days: int
     open_promise: Promise | None
+    needs_person: bool = False  # broken promises in a row: a person talks terms now
 
 
 # -- repayment plans ------------------------------------------------------------------------

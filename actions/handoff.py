@@ -48,7 +48,9 @@ class ActionHandoff(BorrowerAction):
         return "action_handoff"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        reason = REASON_OF_INTENT.get(request_intent(tracker) or "", "borrower_request")
+        reason = tracker.get_slot("handoff_reason") or REASON_OF_INTENT.get(
+            request_intent(tracker) or "", "borrower_request"
+        )
         if int(tracker.get_slot("misunderstood") or 0) >= 2:
             reason = "misunderstood"
         await client.post_messages(channel, user_id, transcript(tracker))
@@ -56,4 +58,4 @@ class ActionHandoff(BorrowerAction):
             channel, user_id, reason, details=tracker.latest_message.get("text") or ""
         )
         dispatcher.utter_message(text=say(lang, "handoff"))
-        return [SlotSet("misunderstood", 0), ConversationPaused()]
+        return [SlotSet("misunderstood", 0), SlotSet("handoff_reason", None), ConversationPaused()]

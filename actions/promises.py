@@ -32,6 +32,13 @@ class ActionStartPromise(BorrowerAction):
         if loan is None:
             dispatcher.utter_message(text=say(lang, "no_loans"))
             return []
+        policy = await client.promise_policy(channel, user_id, loan.loan_ref)
+        if policy.needs_person:  # promises were broken in a row: a person takes it from here
+            return [
+                SlotSet("loan_ref", loan.loan_ref),
+                SlotSet("handoff_reason", "broken_promises"),
+                FollowupAction("action_handoff"),
+            ]
         # What the first message already said ("两千五 下周五") fills the form straight away.
         events: Events = [SlotSet("loan_ref", loan.loan_ref), SlotSet("promise_confirmed", None)]
         events.append(SlotSet("promise_amount", tracker.get_slot("amount")))

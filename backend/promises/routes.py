@@ -66,7 +66,10 @@ def _policy_view(
 ) -> PromisePolicyPublic:
     allowed = service.allowed_window(session, loan=loan, today=as_of, policy=policy)
     current = service.open_promise(session, loan.id)
-    return PromisePolicyPublic.of(loan, allowed, policy, as_of=as_of, open_promise=current)
+    flagged = bool(service.escalations(session, loan_id=loan.id, open_only=True))
+    return PromisePolicyPublic.of(
+        loan, allowed, policy, as_of=as_of, open_promise=current, needs_person=flagged
+    )
 
 
 # --- the bound borrower (the assistant) ---------------------------------------------------

@@ -85,6 +85,10 @@ class PromisePolicyPublic(BaseModel):
     kept_share: Decimal = Field(description="share of the promised amount that keeps it")
     grace_days: int
     open_promise: PromisePublic | None
+    needs_person: bool = Field(
+        default=False,
+        description="broken promises in a row flagged the loan: a person talks terms now",
+    )
 
     @classmethod
     def of(
@@ -95,6 +99,7 @@ class PromisePolicyPublic(BaseModel):
         *,
         as_of: date,
         open_promise: Promise | None,
+        needs_person: bool = False,
     ) -> PromisePolicyPublic:
         def m(minor: int) -> str:
             return format_major(minor, loan.currency)
@@ -118,6 +123,7 @@ class PromisePolicyPublic(BaseModel):
             overdue_amount=m(allowed.overdue),
             kept_share=policy.kept_share,
             grace_days=policy.grace_days,
+            needs_person=needs_person,
             open_promise=None
             if open_promise is None
             else PromisePublic.of(open_promise, loan, policy),

@@ -281,6 +281,8 @@ class TestBrokenPromisesEscalate:
         assert flags[0]["reason"] == "2 promises to pay broken in a row"
         queue = client.get("/api/v1/promise-escalations").json()
         assert [(f["loan_ref"], f["borrower_ref"]) for f in queue] == [("L1", "B-L1")]
+        # the assistant sees it and hands the chat to a person instead of taking a third
+        assert client.get(f"{MINE}/promise-policy").json()["needs_person"] is True
 
     def test_a_kept_promise_between_breaks_is_no_run(
         self, client: TestClient, settings: Settings
