@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from fastapi import APIRouter, Request, status
 
 from backend.audit.service import audit
 from backend.conversations.deps import BoundDep
 from backend.deps import ActorDep, AsOf, SessionDep, SettingsDep
-from backend.errors import Invalid
 from backend.ledger import repository, service
 from backend.ledger.schemas import BalancePublic, LoanPublic, PaymentPublic, SchedulePublic
-from backend.money import InvalidAmount, to_minor
-from backend.payments import service as payments
-from backend.payments.routes import PaymentLinkCreate, PaymentLinkPublic, provider_for
-from backend.types import utcnow
+from backend.payments.routes import PaymentLinkCreate, PaymentLinkPublic, link_for
 
 router = APIRouter(
     prefix="/conversations/{channel}/{user_id}/loans", tags=["borrower self-service"]
@@ -90,22 +84,8 @@ def my_payment_link(
     actor: ActorDep,
 ) -> PaymentLinkPublic:
     loan = bound.loan(session, loan_ref)
-    try:
-        amount = None if body.amount is None else to_minor(body.amount, loan.currency)
-    except InvalidAmount as exc:
-        raise Invalid(str(exc)) from exc
-    provider = provider_for(request)
-    now = utcnow()
-    link = payments.create_link(
-        session,
-        loan=loan,
-        provider=provider,
-        amount=amount,
-        as_of=as_of,
-        now=now,
-        ttl=timedelta(hours=settings.payment_link_ttl_hours),
-    )
+    link = link_for(loan, body, request, session, settings, as_of)
     audit(
         session, actor, "create", borrower_id=bound.borrower.id, subject=f"payment link {loan.ref}"
     )
-    return PaymentLinkPublic.of(link, provider, now)
+    return link

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
@@ -11,10 +11,13 @@ from fastapi import APIRouter, Header, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
+from backend.config import Settings
 from backend.deps import AsOf, SessionDep, SettingsDep
 from backend.errors import DomainError, Invalid, NotFound
 from backend.ledger import service as ledger
+from backend.ledger.models import Loan
 from backend.money import InvalidAmount, format_major, to_minor
 from backend.payments import service
 from backend.payments.models import PaymentLink
@@ -80,7 +83,18 @@ def create_payment_link(
     settings: SettingsDep,
     as_of: AsOf,
 ) -> PaymentLinkPublic:
-    loan = ledger.get_loan(session, ref)
+    return link_for(ledger.get_loan(session, ref), body, request, session, settings, as_of)
+
+
+def link_for(
+    loan: Loan,
+    body: PaymentLinkCreate,
+    request: Request,
+    session: Session,
+    settings: Settings,
+    as_of: date,
+) -> PaymentLinkPublic:
+    """A payment link for the loan: the amount asked for, or what is due now."""
     try:
         amount = None if body.amount is None else to_minor(body.amount, loan.currency)
     except InvalidAmount as exc:

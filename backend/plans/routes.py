@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import select
@@ -133,49 +133,22 @@ def list_approvals(
     return [ApprovalPublic.of(r) for r in rows]
 
 
-@staff.post("/approvals/{request_id}/approve", response_model=ApprovalPublic)
-def approve(
+@staff.post("/approvals/{request_id}/{decision}", response_model=ApprovalPublic)
+def decide(
     request_id: int,
+    decision: Literal["approve", "reject"],
     body: Decision,
     session: SessionDep,
     settings: SettingsDep,
     policy: PolicyDep,
     actor: ActorDep,
 ) -> ApprovalPublic:
+    """A supervisor approves (the settlement is re-priced as of today) or rejects."""
     request = service.get_approval(session, request_id)
     service.decide(
         session,
         request=request,
-        approve=True,
-        decided_by=body.decided_by,
-        note=body.note,
-        today=settings.today(),
-        policy=policy,
-    )
-    audit(
-        session,
-        actor,
-        "update",
-        borrower_id=request.loan.borrower_id,
-        subject=f"approval {request_id}",
-    )
-    return ApprovalPublic.of(request)
-
-
-@staff.post("/approvals/{request_id}/reject", response_model=ApprovalPublic)
-def reject(
-    request_id: int,
-    body: Decision,
-    session: SessionDep,
-    settings: SettingsDep,
-    policy: PolicyDep,
-    actor: ActorDep,
-) -> ApprovalPublic:
-    request = service.get_approval(session, request_id)
-    service.decide(
-        session,
-        request=request,
-        approve=False,
+        approve=decision == "approve",
         decided_by=body.decided_by,
         note=body.note,
         today=settings.today(),
