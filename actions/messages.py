@@ -92,6 +92,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "我没看懂这个金额，请输入数字，例如 2500 或 两千五。",
         "en": "I couldn't read that amount. Please type a number, like 1500.",
     },
+    "amount_too_small": {
+        "zh": "这个金额低于可承诺的最低金额。",
+        "en": "That's below the smallest amount I can record.",
+    },
+    "date_outside_window": {
+        "zh": "这个日期不在可以约定的范围内。",
+        "en": "That day is outside the dates I can record.",
+    },
     "bad_date": {
         "zh": "我没法确定是哪一天，请说具体日期，例如 12月5日 或 下周五。",
         "en": "I couldn't tell which day that is. Please give a date, like Dec 5 or next friday.",

@@ -62,7 +62,25 @@ async def _policy(tracker: Tracker) -> Any | None:
         await client.aclose()
 
 
+def ask_amount(lang: str, policy: Any) -> str:
+    """The question, with the minimum and what is overdue: a re-ask says what is allowed."""
+    return say(
+        lang,
+        "ask_promise_amount",
+        minimum=policy.minimum_amount,
+        cur=policy.currency,
+        overdue=policy.overdue_amount,
+    )
+
+
+def ask_date(lang: str, policy: Any) -> str:
+    return say(lang, "ask_promise_date", earliest=policy.earliest_date, latest=policy.latest_date)
+
+
 class ValidatePromiseForm(FormValidationAction):
+    """A value that is unreadable or outside the policy is cleared with a short reason; the
+    form then asks again, and the question itself states the minimum or the window."""
+
     def name(self) -> str:
         return "validate_promise_form"
 
@@ -81,15 +99,7 @@ class ValidatePromiseForm(FormValidationAction):
         policy = await _policy(tracker)
         if policy is not None:
             if amount < policy.minimum_amount:
-                dispatcher.utter_message(
-                    text=say(
-                        lang,
-                        "ask_promise_amount",
-                        minimum=policy.minimum_amount,
-                        cur=policy.currency,
-                        overdue=policy.overdue_amount,
-                    )
-                )
+                dispatcher.utter_message(text=say(lang, "amount_too_small"))
                 return {"promise_amount": None}
             amount = min(amount, policy.maximum_amount)
         return {"promise_amount": f"{amount:.2f}"}
@@ -111,14 +121,7 @@ class ValidatePromiseForm(FormValidationAction):
             dispatcher.utter_message(text=say(lang, "bad_date"))
             return {"promise_date": None}
         if not policy.earliest_date <= day <= policy.latest_date:
-            dispatcher.utter_message(
-                text=say(
-                    lang,
-                    "ask_promise_date",
-                    earliest=policy.earliest_date,
-                    latest=policy.latest_date,
-                )
-            )
+            dispatcher.utter_message(text=say(lang, "date_outside_window"))
             return {"promise_date": None}
         return {"promise_date": day.isoformat()}
 
@@ -129,15 +132,7 @@ class ActionAskPromiseAmount(BorrowerAction):
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
         policy = await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
-        dispatcher.utter_message(
-            text=say(
-                lang,
-                "ask_promise_amount",
-                minimum=policy.minimum_amount,
-                cur=policy.currency,
-                overdue=policy.overdue_amount,
-            )
-        )
+        dispatcher.utter_message(text=ask_amount(lang, policy))
         return []
 
 
@@ -147,11 +142,7 @@ class ActionAskPromiseDate(BorrowerAction):
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
         policy = await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
-        dispatcher.utter_message(
-            text=say(
-                lang, "ask_promise_date", earliest=policy.earliest_date, latest=policy.latest_date
-            )
-        )
+        dispatcher.utter_message(text=ask_date(lang, policy))
         return []
 
 

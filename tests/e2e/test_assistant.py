@@ -219,3 +219,19 @@ def test_someone_who_is_not_the_borrower_learns_nothing(stack) -> None:  # type:
         assert figure not in reply
     asked = chat.text("how much does he owe")
     assert "check it's you" in asked and "CNY" not in asked
+
+
+def test_a_promise_below_the_minimum_is_asked_again_once_with_the_minimum(stack) -> None:  # type: ignore[no-untyped-def]
+    chat = Chat(stack, "webchat:e2e-reask")
+    assert "verified" in chat.text(
+        "/verify_token" + json.dumps({"token": link_token("DEMO-06", stack)})
+    )
+    reask = chat.say("I will pay 10 tomorrow")
+    texts = [m.get("text", "") for m in reask]
+    assert any("below the smallest amount" in t for t in texts)
+    assert sum("at least" in t for t in texts) == 1  # one question, stating the minimum
+    confirm = chat.text("2000")
+    assert "2000.00" in confirm and "2026-11-30" in confirm
+    assert "Got it" in chat.text("yes")
+    promises = api(stack).get("/loans/L-DEMO-06/promises").json()
+    assert [(p["amount"], p["promised_date"]) for p in promises] == [("2000.00", "2026-11-30")]
