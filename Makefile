@@ -10,18 +10,28 @@ PY := $(VENV)/bin/python
 PIP_FILTER := grep -v "is ignored: it is neither" || true
 
 RASA_PY := ../.venv-rasa/bin/python
+# The fake Telegram Bot API server the gateway's end-to-end tests talk to (npm).
+FAKE_TELEGRAM := tests/e2e/fake_telegram
 
-.PHONY: setup run test lint bench lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup run test lint bench bench-chat chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
 	@echo "make test    lint, types and every test (PostgreSQL at TEST_DATABASE_URL too)"
 	@echo "make setup   create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
 	@echo "make train   train the Rasa model if its data or config changed"
+	@echo "make chat    chat with the running assistant in this terminal (after make run)"
 	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL"
+	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack"
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
+
+$(FAKE_TELEGRAM)/node_modules/.installed: $(FAKE_TELEGRAM)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js and npm are needed for the Telegram tests: install them (Debian: apt-get install nodejs npm)"; exit 1; }
+	@echo "installing the fake Telegram Bot API server (npm ci)"
+	@npm ci --prefix $(FAKE_TELEGRAM) --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
 
 $(VENV)/.installed: requirements/dev.txt requirements/app.txt
 	@command -v $(PYTHON311) >/dev/null || { echo "Python 3.11 is needed: install python3.11 (or set PYTHON311=/path/to/python3.11)"; exit 1; }
@@ -41,7 +51,11 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 	@touch $@
 
 run: setup train
+	@$(PY) -m bot urls
 	@$(VENV)/bin/honcho start -f Procfile
+
+chat: $(VENV)/.installed
+	@$(PY) -m bot chat
 
 train: setup
 	@cd nlu && $(RASA_PY) train.py
@@ -62,15 +76,19 @@ tune-fallback: setup
 	cd nlu && $(RASA_PY) tune_fallback.py
 
 test: setup train
-	$(VENV)/bin/ruff check backend actions tests bench
-	$(VENV)/bin/ruff format --check backend actions tests bench
-	$(VENV)/bin/mypy backend
+	$(VENV)/bin/ruff check backend bot actions tests bench
+	$(VENV)/bin/ruff format --check backend bot actions tests bench
+	$(VENV)/bin/mypy backend bot
 	$(VENV)/bin/pytest
 	$(MAKE) --no-print-directory actions-test
 	$(MAKE) --no-print-directory nlu-test
 
 bench: setup
 	$(PY) -m bench.portfolio
+
+# Needs the stack running (make run in another terminal).
+bench-chat: $(VENV)/.installed
+	$(PY) -m bench.chat_load
 
 lock:
 	@rm -rf .lock-venv && $(PYTHON311) -m venv .lock-venv
@@ -81,4 +99,4 @@ lock:
 	@rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) $(RASA_VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(RASA_VENV) $(FAKE_TELEGRAM)/node_modules var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -13,8 +13,7 @@ import asyncio
 import logging
 import os
 import ssl
-from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import Any, TypeVar
@@ -34,8 +33,6 @@ from actions.backend_types import (
     Handoff,
     Installment,
     Loan,
-    LoggedMessage,
-    NewMessage,
     NotOffered,
     Offer,
     Offers,
@@ -45,7 +42,6 @@ from actions.backend_types import (
     Promise,
     PromisePolicy,
     Schedule,
-    Transcript,
     Verification,
     parse,
 )
@@ -64,8 +60,6 @@ __all__ = [
     "Handoff",
     "Installment",
     "Loan",
-    "LoggedMessage",
-    "NewMessage",
     "NotOffered",
     "Offer",
     "Offers",
@@ -76,7 +70,6 @@ __all__ = [
     "PromisePolicy",
     "Refused",
     "Schedule",
-    "Transcript",
     "Verification",
     "VerificationRequired",
     "conversation_of",
@@ -86,7 +79,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CHANNELS = ("telegram", "webchat")
-MAX_BATCH = 100  # the backend takes at most 100 messages a call
 _STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}
 
 
@@ -347,36 +339,6 @@ class Backend:
             raise BackendUnavailable("unexpected opt-in answer from the backend")
         return withdrawn
 
-    # -- transcript -------------------------------------------------------------------------
-
-    async def post_messages(
-        self,
-        channel: str,
-        user_id: str,
-        messages: Sequence[NewMessage | Mapping[str, Any]],
-    ) -> list[LoggedMessage]:
-        """Log messages (`NewMessage`s or dicts of the same keys) in the order sent, in batches
-        of 100. Retried only when every message carries an `external_id` (the backend keeps a
-        repeat once); without one a retry could log a message twice."""
-        bodies = [_message_json(m) for m in messages]
-        logged: list[LoggedMessage] = []
-        path = _chat(channel, user_id, "messages")
-        for start in range(0, len(bodies), MAX_BATCH):
-            batch = bodies[start : start + MAX_BATCH]
-            safe = all(m.get("external_id") for m in batch)
-            data = await self._call("POST", path, json=batch, retry=safe)
-            logged.extend(_parse(LoggedMessage, item) for item in _list(data))
-        return logged
-
-    async def transcript(
-        self, channel: str, user_id: str, *, after: int | None = None, limit: int = 100
-    ) -> Transcript:
-        """One page of the chat, oldest first; pass `next_after` back for the next page."""
-        params: dict[str, Any] = {"limit": limit}
-        if after is not None:
-            params["after"] = after
-        return _parse(Transcript, await self._get(_chat(channel, user_id, "messages"), **params))
-
     # -- plumbing ---------------------------------------------------------------------------
 
     async def _get(self, path: str, **params: Any) -> Any:
@@ -458,16 +420,6 @@ def _list(data: Any) -> list[Any]:
     if not isinstance(data, list):
         raise BackendUnavailable("expected a list from the backend")
     return data
-
-
-def _message_json(message: NewMessage | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(message, NewMessage):
-        return message.to_json()
-    return {
-        k: v.isoformat() if isinstance(v, datetime) else v
-        for k, v in message.items()
-        if v is not None
-    }
 
 
 def _chat(channel: str, user_id: str, *rest: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -289,48 +289,6 @@ class Case:
     hold: bool
     created_at: datetime
     handoff: Handoff | None = None  # distress hands the chat to a person at once
-
-
-@dataclass(frozen=True)
-class NewMessage:
-    """A message to log. `external_id` (the channel's message id) makes a repeat count once."""
-
-    sender: str  # borrower, bot, collector or system
-    text: str = ""
-    external_id: str | None = None
-    buttons: list[dict[str, Any]] | None = None
-    intent: str | None = None
-    confidence: float | None = None
-    entities: list[dict[str, Any]] | None = None
-    sent_at: datetime | None = None
-    author: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        body = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
-        if self.sent_at is not None:
-            body["sent_at"] = self.sent_at.isoformat()
-        return body
-
-
-@dataclass(frozen=True)
-class LoggedMessage:
-    id: int
-    sender: str
-    author: str | None
-    text: str
-    buttons: list[dict[str, Any]] | None
-    intent: str | None
-    confidence: float | None
-    entities: list[dict[str, Any]] | None
-    sent_at: datetime
-    external_id: str | None
-
-
-@dataclass(frozen=True)
-class Transcript:
-    mode: str
-    messages: list[LoggedMessage] = field(default_factory=list)
-    next_after: int | None = None  # pass as `after` for the next page
 
 
 # -- JSON -> dataclass ----------------------------------------------------------------------

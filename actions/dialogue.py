@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import backend as api
 from actions.balance import assistant_texts
 from actions.common import BorrowerAction, Events
-from actions.language import language_events, reply_language, script_of
+from actions.language import channel_language, language_events, reply_language, script_of
 from actions.messages import buttons, say
 
 
@@ -37,7 +37,9 @@ class ActionChangeLanguage(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> Events:
         text = (tracker.latest_message.get("text") or "").lower()
-        if any(w in text for w in ("english", "英文", "英语")):
+        if picked := channel_language(tracker, "language_choice"):  # the page's language button
+            lang = picked
+        elif any(w in text for w in ("english", "英文", "英语")):
             lang = "en"
         elif any(w in text for w in ("中文", "chinese", "mandarin", "汉语", "普通话", "华语")):
             lang = "zh"

@@ -1,11 +1,9 @@
-"""Handing the chat to a person: the handoff is created in the backend with the transcript,
-and the Rasa conversation is paused so the bot never talks over a collector."""
+"""Handing the chat to a person: the handoff is created in the backend (the gateway has logged
+every message of the chat there already), and the Rasa conversation is paused so the bot never
+talks over a collector."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 
 from actions.common import BorrowerAction, Events, request_intent
@@ -23,26 +21,6 @@ REASON_OF_INTENT = {
 }
 
 
-def transcript(tracker: Tracker) -> list[dict[str, Any]]:
-    """The conversation's turns as backend messages; external ids make a re-send harmless."""
-    turns = []
-    for event in tracker.events:
-        if event.get("event") not in ("user", "bot") or not event.get("text"):
-            continue
-        parse = event.get("parse_data") or {}
-        turns.append(
-            {
-                "sender": "borrower" if event["event"] == "user" else "bot",
-                "text": event["text"],
-                "intent": (parse.get("intent") or {}).get("name"),
-                "confidence": (parse.get("intent") or {}).get("confidence"),
-                "entities": parse.get("entities") or None,
-                "external_id": f"rasa:{event['event']}:{event.get('timestamp')}",
-            }
-        )
-    return turns[-100:]
-
-
 class ActionHandoff(BorrowerAction):
     def name(self) -> str:
         return "action_handoff"
@@ -53,7 +31,6 @@ class ActionHandoff(BorrowerAction):
         )
         if int(tracker.get_slot("misunderstood") or 0) >= 2:
             reason = "misunderstood"
-        await client.post_messages(channel, user_id, transcript(tracker))
         await client.create_handoff(
             channel, user_id, reason, details=tracker.latest_message.get("text") or ""
         )

@@ -1,5 +1,5 @@
 """Which language to answer in: an explicit choice sticks; otherwise the language the borrower
-is writing in now; otherwise their profile's; Chinese by default."""
+is writing in now; otherwise their profile's, then their app's; Chinese by default."""
 
 from __future__ import annotations
 
@@ -25,12 +25,20 @@ def script_of(text: str) -> str | None:
     return None
 
 
+def channel_language(tracker: Tracker, key: str = "language") -> str | None:
+    """What the channel knows (the gateway passes it as message metadata): the language of the
+    borrower's app or web page (`language`), or one they picked there (`language_choice`)."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    value = metadata.get(key) if isinstance(metadata, dict) else None
+    return value if value in ("zh", "en") else None
+
+
 def reply_language(tracker: Tracker, profile: str | None = None) -> str:
     current = tracker.get_slot("language")
     if tracker.get_slot("language_chosen") and current:
         return str(current)
     heard = script_of(tracker.latest_message.get("text") or "")
-    return heard or current or profile or "zh"
+    return heard or current or profile or channel_language(tracker) or "zh"
 
 
 def language_events(tracker: Tracker, lang: str) -> list[dict[str, Any]]:

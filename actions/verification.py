@@ -65,7 +65,10 @@ class ActionAskPhone(BorrowerAction):
         return "action_ask_phone"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        dispatcher.utter_message(text=say(lang, "ask_phone"))
+        # Channels that can (Telegram) offer a "share my phone number" button with it.
+        dispatcher.utter_message(
+            text=say(lang, "ask_phone"), json_message={"request_contact": True}
+        )
         return []
 
 

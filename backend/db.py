@@ -41,12 +41,16 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN")
+            # SQLite has one writer at a time, and a transaction that read first cannot wait for
+            # the write lock: it fails with "database is locked". Most requests read, then write
+            # (the audit log at least), so every transaction takes the lock as it begins and
+            # concurrent requests wait their turn (busy_timeout). PostgreSQL needs none of this.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -21,6 +21,7 @@ from backend.errors import DomainError
 from backend.ledger import events
 from backend.ledger.borrower_routes import router as self_service_router
 from backend.ledger.routes import router as loans_router
+from backend.outbound import routes as outbound_routes
 from backend.payments.provider import PaymentProvider, SandboxProvider
 from backend.payments.routes import api as payments_router
 from backend.payments.routes import checkout, webhooks
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_routes.borrower,
         promises_routes.self_service,
         promises_routes.staff,
+        outbound_routes.to_chat,
+        outbound_routes.gateway,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=api_deps)
     app.include_router(webhooks)

@@ -14,6 +14,7 @@ from backend.ledger.models import (
     Payment,
     Product,
 )
+from backend.outbound.models import OutboundMessage
 from backend.payments.models import PaymentLink
 from backend.plans.models import ApprovalRequest
 from backend.promises.models import Promise, PromiseEscalation
@@ -33,6 +34,7 @@ __all__ = [
     "LinkToken",
     "Loan",
     "Message",
+    "OutboundMessage",
     "Payment",
     "PaymentLink",
     "Product",

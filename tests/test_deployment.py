@@ -41,8 +41,19 @@ def test_compose_demands_real_secrets_in_production() -> None:
 
 def test_env_example_documents_every_setting() -> None:
     from backend.config import Settings
+    from bot.config import GatewaySettings
 
     documented = set(
         re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.M)
     )
-    assert {name.upper() for name in Settings.model_fields} <= documented
+    for settings in (Settings, GatewaySettings):
+        assert {name.upper() for name in settings.model_fields} <= documented
+
+
+def test_the_gateway_runs_the_same_command_in_both_and_takes_telegram_by_webhook() -> None:
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    gateway = services["gateway"]
+    assert " ".join(gateway["command"]).endswith(procfile()["gateway"].split("/bin/")[-1])
+    assert gateway["environment"]["TELEGRAM_MODE"] == "webhook"
+    assert gateway["environment"]["REDIS_URL"].startswith("redis://redis:")
+    assert gateway["build"]["dockerfile"] == "bot/Dockerfile"

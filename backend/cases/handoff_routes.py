@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 
 from backend.audit.service import audit
 from backend.cases import handoffs
-from backend.cases.schemas import CloseRequest, HandoffStaff, TakeRequest
+from backend.cases.schemas import CloseRequest, HandoffStaff, ReplyRequest, TakeRequest
 from backend.deps import ActorDep, SessionDep
+from backend.outbound.schemas import OutboundPublic
 
 router = APIRouter(prefix="/handoffs", tags=["cases and handoffs"])
 
@@ -44,8 +45,9 @@ def get_handoff(handoff_id: int, session: SessionDep, actor: ActorDep) -> Handof
 def take_handoff(
     handoff_id: int, body: TakeRequest, session: SessionDep, actor: ActorDep
 ) -> HandoffStaff:
-    """A collector takes the chat. Taking one you already have is harmless; one another
-    collector has, or a closed one, is 409 (`handoff_taken`, `handoff_closed`)."""
+    """A collector takes the chat; the borrower is told who joined. Taking one you already have
+    is harmless; one another collector has, or a closed one, is 409 (`handoff_taken`,
+    `handoff_closed`)."""
     handoff = handoffs.take(
         session, handoff=handoffs.get_handoff(session, handoff_id), collector=body.collector
     )
@@ -59,12 +61,37 @@ def take_handoff(
     return HandoffStaff.of(handoff)
 
 
+@router.post(
+    "/{handoff_id}/reply", response_model=OutboundPublic, status_code=status.HTTP_201_CREATED
+)
+def reply_in_handoff(
+    handoff_id: int, body: ReplyRequest, session: SessionDep, actor: ActorDep
+) -> OutboundPublic:
+    """The collector who took the chat writes to the borrower: logged in the transcript and
+    queued for the gateway. Another collector is 409 `not_your_handoff`; a chat not taken yet
+    `handoff_waiting`, a closed one `handoff_closed`."""
+    message = handoffs.reply(
+        session,
+        handoff=handoffs.get_handoff(session, handoff_id),
+        collector=body.collector,
+        text=body.text,
+    )
+    audit(
+        session,
+        actor,
+        "create",
+        borrower_id=message.conversation.borrower_id,
+        subject=f"handoff {handoff_id} reply by {body.collector}",
+    )
+    return OutboundPublic.of(message)
+
+
 @router.post("/{handoff_id}/close", response_model=HandoffStaff)
 def close_handoff(
     handoff_id: int, body: CloseRequest, session: SessionDep, actor: ActorDep
 ) -> HandoffStaff:
-    """Hand the chat back to the bot: the conversation returns to bot mode. Closing a closed
-    handoff is 409 `handoff_closed`."""
+    """Hand the chat back to the bot: the conversation returns to bot mode and the borrower is
+    told (the gateway resumes the bot). Closing a closed handoff is 409 `handoff_closed`."""
     handoff = handoffs.close(
         session, handoff=handoffs.get_handoff(session, handoff_id), note=body.note
     )

@@ -14,6 +14,9 @@ from backend.cases.models import Case, Handoff
 from backend.conversations import service as conversations
 from backend.conversations.models import Conversation
 from backend.errors import Conflict, Invalid, NotFound
+from backend.outbound import service as outbound
+from backend.outbound import texts
+from backend.outbound.models import OutboundMessage
 from backend.types import utcnow
 
 
@@ -98,7 +101,8 @@ def get_handoff(session: Session, handoff_id: int) -> Handoff:
 
 
 def take(session: Session, *, handoff: Handoff, collector: str) -> Handoff:
-    """A collector takes a waiting chat; taking it again is harmless, another collector's is 409."""
+    """A collector takes a waiting chat and the borrower is told who joined; taking it again is
+    harmless, another collector's is 409."""
     try:
         changes = rules.check_take(handoff.status, handoff.taken_by, collector)
     except rules.RuleBroken as exc:
@@ -108,11 +112,30 @@ def take(session: Session, *, handoff: Handoff, collector: str) -> Handoff:
         handoff.taken_by = collector
         handoff.taken_at = utcnow()
         session.flush()
+        conversation = handoff.conversation
+        outbound.enqueue(
+            session,
+            conversation=conversation,
+            text=texts.collector_joined(outbound.language_for(conversation), collector=collector),
+            sender="system",
+        )
     return handoff
 
 
+def reply(session: Session, *, handoff: Handoff, collector: str, text: str) -> OutboundMessage:
+    """The collector who has the chat writes to the borrower (through the gateway)."""
+    try:
+        rules.check_reply(handoff.status, handoff.taken_by, collector)
+    except rules.RuleBroken as exc:
+        raise Conflict(str(exc), code=exc.code) from exc
+    return outbound.enqueue(
+        session, conversation=handoff.conversation, text=text, sender="collector", author=collector
+    )
+
+
 def close(session: Session, *, handoff: Handoff, note: str) -> Handoff:
-    """The person hands the chat back to the bot (or the borrower left before being served)."""
+    """The person hands the chat back to the bot (or the borrower left before being served);
+    the borrower is told, and the gateway resumes the bot."""
     try:
         rules.check_close(handoff.status)
     except rules.RuleBroken as exc:
@@ -120,8 +143,18 @@ def close(session: Session, *, handoff: Handoff, note: str) -> Handoff:
     handoff.status = "closed"
     handoff.closed_at = utcnow()
     handoff.close_note = note
-    handoff.conversation.mode = "bot"
+    conversation = handoff.conversation
+    conversation.mode = "bot"
     session.flush()
+    # resume_bot: the gateway resumes the bot before the borrower reads this, so it answers
+    # the next message
+    outbound.enqueue(
+        session,
+        conversation=conversation,
+        text=texts.back_to_bot(outbound.language_for(conversation)),
+        sender="system",
+        resume_bot=True,
+    )
     return handoff
 
 

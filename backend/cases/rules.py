@@ -186,6 +186,16 @@ def check_take(status: str, taken_by: str | None, collector: str) -> bool:
     return True
 
 
+def check_reply(status: str, taken_by: str | None, collector: str) -> None:
+    """Only the collector who has the chat writes to the borrower in it."""
+    if status == "closed":
+        raise RuleBroken("the handoff is already closed", "handoff_closed")
+    if status == "waiting":
+        raise RuleBroken("take the handoff before replying", "handoff_waiting")
+    if taken_by != collector:
+        raise RuleBroken(f"the handoff is taken by {taken_by}", "not_your_handoff")
+
+
 def check_close(status: str) -> None:
     if status == "closed":
         raise RuleBroken("the handoff is already closed", "handoff_closed")

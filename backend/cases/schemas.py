@@ -161,3 +161,8 @@ class TakeRequest(BaseModel):
 
 class CloseRequest(BaseModel):
     note: str = Field(default="", max_length=4000)
+
+
+class ReplyRequest(BaseModel):
+    collector: str = Field(min_length=1, max_length=100, description="who has the chat")
+    text: str = Field(min_length=1, max_length=4000)

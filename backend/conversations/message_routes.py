@@ -15,7 +15,9 @@ from backend.conversations.messages import (
     SENDERS,
     Message,
     NewMessage,
+    annotate,
     log_chat_messages,
+    message_in_chat,
     transcript,
 )
 from backend.conversations.routes import ChannelPath, UserPath
@@ -93,6 +95,14 @@ class MessagePublic(BaseModel):
         )
 
 
+class NLUReading(BaseModel):
+    intent: str | None = Field(default=None, max_length=100)
+    confidence: float | None = Field(default=None, description="0 to 1")
+    entities: list[dict[str, Any]] | None = Field(
+        default=None, description="as Rasa extracted them"
+    )
+
+
 class Transcript(BaseModel):
     mode: str = Field(description="bot or human")
     messages: list[MessagePublic]
@@ -143,3 +153,37 @@ def get_transcript(
         messages=[MessagePublic.of(m) for m in page],
         next_after=page[-1].id if len(page) == limit else None,
     )
+
+
+@router.get("/{message_id}", response_model=MessagePublic)
+def get_message(
+    channel: ChannelPath, user_id: UserPath, message_id: int, session: SessionDep
+) -> MessagePublic:
+    """One message of the chat (the gateway resolves a button press to the message that
+    offered it). Another chat's message is 404, like one that does not exist."""
+    return MessagePublic.of(
+        message_in_chat(session, channel=channel, user_id=user_id, message_id=message_id)
+    )
+
+
+@router.patch("/{message_id}", response_model=MessagePublic)
+def annotate_message(
+    channel: ChannelPath,
+    user_id: UserPath,
+    message_id: int,
+    body: NLUReading,
+    session: SessionDep,
+) -> MessagePublic:
+    """What the NLU understood of a borrower message: intent, confidence and entities replace
+    any earlier reading (a field left out is cleared). Any other sender's message is 422
+    `nlu_on_reply`."""
+    message = annotate(
+        session,
+        channel=channel,
+        user_id=user_id,
+        message_id=message_id,
+        intent=body.intent,
+        confidence=body.confidence,
+        entities=body.entities,
+    )
+    return MessagePublic.of(message)

@@ -102,7 +102,7 @@ def log_messages(
     logged: list[Message] = []
     seen: dict[str, Message] = {}
     for m in messages:
-        existing = seen.get(m.external_id or "") or _by_external_id(
+        existing = seen.get(m.external_id or "") or by_external_id(
             session, conversation.id, m.external_id
         )
         if existing is not None:
@@ -135,7 +135,7 @@ def log_messages(
     return logged
 
 
-def _by_external_id(
+def by_external_id(
     session: Session, conversation_id: int, external_id: str | None
 ) -> Message | None:
     if external_id is None:
@@ -145,6 +145,39 @@ def _by_external_id(
             Message.conversation_id == conversation_id, Message.external_id == external_id
         )
     )
+
+
+def message_in_chat(session: Session, *, channel: str, user_id: str, message_id: int) -> Message:
+    """One message of a chat; another chat's message is as unknown as none."""
+    conversation = conversations.find(session, channel, user_id)
+    message = session.get(Message, message_id)
+    if conversation is None or message is None or message.conversation_id != conversation.id:
+        raise NotFound(f"no message {message_id} in this conversation")
+    return message
+
+
+def annotate(
+    session: Session,
+    *,
+    channel: str,
+    user_id: str,
+    message_id: int,
+    intent: str | None,
+    confidence: float | None,
+    entities: list[dict[str, Any]] | None,
+) -> Message:
+    """Record what the NLU understood of a borrower message (replacing any earlier reading)."""
+    message = message_in_chat(session, channel=channel, user_id=user_id, message_id=message_id)
+    if message.sender != "borrower":
+        raise Invalid(
+            "intent, confidence and entities belong to borrower messages only", code="nlu_on_reply"
+        )
+    _check(NewMessage(sender="borrower", intent=intent, confidence=confidence, entities=entities))
+    message.intent = intent
+    message.confidence = confidence
+    message.entities = entities
+    session.flush()
+    return message
 
 
 def transcript(

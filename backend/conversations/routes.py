@@ -5,15 +5,16 @@ counted, so it is committed like any other change."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from backend.audit.service import audit
 from backend.cases.handoffs import open_handoff
 from backend.cases.schemas import HandoffPublic
 from backend.conversations import service
+from backend.conversations.inbound import receive
 from backend.conversations.models import Conversation
 from backend.deps import ActorDep, SessionDep, SettingsDep
 from backend.errors import NotFound
@@ -52,6 +53,27 @@ class ConversationState(BaseModel):
 
 class ConversationUpsert(BaseModel):
     language: str | None = Field(default=None, pattern="^(zh|en)$")
+
+
+class InboundMessage(BaseModel):
+    text: str = Field(max_length=10_000)
+    external_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the channel's message or update id: the same one twice is a duplicate",
+    )
+    sent_at: AwareDatetime | None = Field(default=None, description="now when left out")
+    kind: Literal["text", "button", "contact", "command"] = Field(
+        default="text", description="how the borrower sent it (not stored)"
+    )
+
+
+class InboundResult(BaseModel):
+    message_id: int = Field(description="its transcript id (to annotate with the NLU reading)")
+    duplicate: bool = Field(description="already logged: the gateway must not answer it again")
+    mode: str = Field(description="bot or human: who answers")
+    language: str | None = Field(description="the borrower's, else the chat's; None: unknown")
+    verified: bool
 
 
 class TokenAttempt(BaseModel):
@@ -125,6 +147,31 @@ def get_conversation(
     handoff = open_handoff(session, conversation.id)
     state.current_handoff = HandoffPublic.of(handoff) if handoff else None
     return state
+
+
+@router.post("/inbound", response_model=InboundResult)
+def inbound(
+    channel: ChannelPath, user_id: UserPath, body: InboundMessage, session: SessionDep
+) -> InboundResult:
+    """The gateway's one call per borrower message: logs it (creating the chat on its first
+    message; a channel message already logged is a duplicate, not a second row) and says how
+    to route it."""
+    received = receive(
+        session,
+        channel=channel,
+        user_id=user_id,
+        text=body.text,
+        external_id=body.external_id,
+        sent_at=body.sent_at,
+    )
+    conversation = received.conversation
+    return InboundResult(
+        message_id=received.message.id,
+        duplicate=received.duplicate,
+        mode=conversation.mode,
+        language=service.language_of(conversation),
+        verified=conversation.borrower_id is not None,
+    )
 
 
 @router.post("/verify/link-token", response_model=VerificationResult)

@@ -42,6 +42,14 @@ def get_or_create(session: Session, channel: str, user_id: str) -> Conversation:
     return conversation
 
 
+def language_of(conversation: Conversation) -> str | None:
+    """The language to use with this chat: the borrower's once verified, else the one the chat
+    was heard in; None when neither is known."""
+    if conversation.borrower is not None:
+        return conversation.borrower.language
+    return conversation.language
+
+
 def bound_borrower(session: Session, channel: str, user_id: str) -> tuple[Conversation, Borrower]:
     """The conversation and its borrower, or a "verify first" refusal that discloses nothing."""
     conversation = find(session, channel, user_id)

@@ -13,7 +13,9 @@ from backend.errors import Conflict, NotFound
 from backend.ledger import service as ledger
 from backend.ledger.arrangement import ArrangementKind, ArrangementStatus
 from backend.ledger.models import Arrangement, ArrangementInstallment, Loan
-from backend.money import exponent
+from backend.money import exponent, format_major
+from backend.outbound import service as outbound
+from backend.outbound import texts
 from backend.plans.models import ApprovalRequest
 from backend.plans.policy import PlanPolicy
 from backend.plans.rules import LoanFacts, NotOffered, Offer, UnpaidInstallment, offers
@@ -152,7 +154,8 @@ def decide(
     today: date,
     policy: PlanPolicy,
 ) -> ApprovalRequest:
-    """A supervisor's decision. Approval re-prices the same settlement as of today."""
+    """A supervisor's decision, told to the borrower in the chat that asked. Approval re-prices
+    the same settlement as of today."""
     if request.status != "pending":
         raise Conflict(f"this request was already {request.status}", code="already_decided")
     request.decided_by = decided_by
@@ -161,6 +164,7 @@ def decide(
     if not approve:
         request.status = "rejected"
         session.flush()
+        _tell_borrower(session, request)
         return request
     loan = ledger.get_loan(session, request.loan.ref)
     available, _ = offers_for(session, loan, today, policy)
@@ -187,4 +191,40 @@ def decide(
     )
     request.status = "approved"
     session.flush()
+    _tell_borrower(session, request)
     return request
+
+
+def _tell_borrower(session: Session, request: ApprovalRequest) -> None:
+    """The decision, to the chat the borrower asked in (none: a collector asked for them).
+    A chat no longer bound to the loan's borrower (a wrong-person report since) hears nothing:
+    the borrower learns the outcome once verified again."""
+    if request.conversation_id is None:
+        return
+    conversation = session.get(Conversation, request.conversation_id)
+    if conversation is None or conversation.borrower_id != request.loan.borrower_id:
+        return
+    language = outbound.language_for(conversation)
+    loan = request.loan
+    cur = loan.currency
+    arrangement = request.arrangement
+    if request.status == "approved" and arrangement is not None:
+        first = arrangement.installments[0]
+        text = texts.settlement_approved(
+            language,
+            loan=loan.ref,
+            currency=cur,
+            total=format_major(sum(i.amount_minor for i in arrangement.installments), cur),
+            discount=format_major(arrangement.discount_minor, cur),
+            parts=len(arrangement.installments),
+            first_amount=format_major(first.amount_minor, cur),
+            first_date=first.due_date.isoformat(),
+        )
+    else:
+        text = texts.settlement_rejected(
+            language,
+            loan=loan.ref,
+            currency=cur,
+            total=format_major(request.settles_minor - request.discount_minor, cur),
+        )
+    outbound.enqueue(session, conversation=conversation, text=text, sender="system")

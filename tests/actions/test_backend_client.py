@@ -18,7 +18,6 @@ import pytest_asyncio
 from actions.backend import (
     Backend,
     BackendUnavailable,
-    NewMessage,
     Refused,
     VerificationRequired,
     conversation_of,
@@ -278,29 +277,6 @@ class TestCasesAndHandoffs:
         state = await client.get_conversation(channel, user_id)
         assert state.mode == "human"
         assert state.current_handoff is not None and state.current_handoff.id == first.id
-
-
-class TestTranscript:
-    async def test_messages_posted_twice_are_logged_once(self, client: Backend) -> None:
-        channel, user_id = new_chat()
-        batch = [
-            NewMessage(
-                sender="borrower",
-                text="我下周五还两千五",
-                intent="promise_to_pay",
-                confidence=0.93,
-                entities=[{"entity": "amount", "value": "两千五"}],
-                external_id="m1",
-            ),
-            {"sender": "bot", "text": "好的", "external_id": "m2", "intent": None},
-        ]
-        logged = await client.post_messages(channel, user_id, batch)
-        assert [m.text for m in logged] == ["我下周五还两千五", "好的"]
-        await client.post_messages(channel, user_id, batch)
-        transcript = await client.transcript(channel, user_id)
-        assert [m.external_id for m in transcript.messages] == ["m1", "m2"]
-        assert transcript.messages[0].intent == "promise_to_pay"
-        assert transcript.next_after is None
 
 
 class TestFailures:

@@ -4,134 +4,16 @@ backend, the real action server and Rasa with the trained model (`make train`)."
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
-TOKEN = "e2e-assistant-token"
-TODAY = "2026-11-29"  # a Sunday: 下周五 / next friday is 2026-12-04
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"{proc.args} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.TransportError:
-            time.sleep(0.5)
-    pytest.fail(f"{url} did not come up in {seconds} s")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    model = (
-        os.environ.get("ASSISTANT_MODEL")
-        or subprocess.run(
-            [str(RASA_PY), "train.py", "--path"],
-            cwd=ROOT / "nlu",
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    )
-    if not Path(model).exists():
-        pytest.fail("no trained model: run `make train` (make test does)")
-    ports = {"backend": free_port(), "actions": free_port(), "rasa": free_port()}
-    backend_url = f"http://127.0.0.1:{ports['backend']}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('assistant') / 'backend.db'}",
-        "BACKEND_PORT": str(ports["backend"]),
-        "PUBLIC_BASE_URL": backend_url,
-        "SERVICE_TOKEN": TOKEN,
-        "BUSINESS_DATE": TODAY,
-        "BACKEND_URL": backend_url,
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
-    }
-    logs = tmp_path_factory.mktemp("logs")
-    endpoints = logs / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "{env["ACTION_SERVER_URL"]}"\n')
-    procs = []
-
-    def start(name: str, args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
-        out = (logs / f"{name}.log").open("wb")
-        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    try:
-        backend = start("backend", [sys.executable, "-m", "backend", "serve"], ROOT)
-        actions = start(
-            "actions",
-            [
-                str(RASA_PY),
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(ports["actions"]),
-            ],
-            ROOT,
-        )
-        rasa = start(
-            "rasa",
-            [
-                str(RASA_PY),
-                "-m",
-                "rasa",
-                "run",
-                "--enable-api",
-                "--port",
-                str(ports["rasa"]),
-                "--model",
-                model,
-                "--endpoints",
-                str(endpoints),
-                "--credentials",
-                "credentials.yml",
-            ],
-            ROOT / "nlu",
-        )
-        wait_for(f"{backend_url}/healthz", backend, 60)
-        wait_for(f"http://127.0.0.1:{ports['actions']}/health", actions, 90)
-        wait_for(f"http://127.0.0.1:{ports['rasa']}/status", rasa, 240)
-        yield {
-            "backend": backend_url,
-            "rasa": f"http://127.0.0.1:{ports['rasa']}",
-            "logs": str(logs),
-        }
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+from tests.e2e.conftest import TOKEN, Stack
 
 
 class Chat:
-    def __init__(self, stack: dict[str, str], sender: str) -> None:
-        self.url = f"{stack['rasa']}/webhooks/rest/webhook"
+    def __init__(self, stack: Stack, sender: str) -> None:
+        self.url = f"{stack.rasa}/webhooks/rest/webhook"
         self.sender = sender
 
     def say(self, text: str) -> list[dict]:  # type: ignore[type-arg]
@@ -143,13 +25,13 @@ class Chat:
         return "\n".join(m.get("text", "") for m in self.say(message))
 
 
-def api(stack: dict[str, str]) -> httpx.Client:
+def api(stack: Stack) -> httpx.Client:
     return httpx.Client(
-        base_url=f"{stack['backend']}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"}
+        base_url=f"{stack.backend}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"}
     )
 
 
-def link_token(borrower: str, stack: dict[str, str]) -> str:
+def link_token(borrower: str, stack: Stack) -> str:
     return str(api(stack).post(f"/borrowers/{borrower}/link-tokens").json()["token"])
 
 
@@ -181,7 +63,7 @@ def test_chinese_borrower_verifies_promises_takes_a_plan_pays_and_reaches_a_pers
     assert api(stack).get("/loans/L-DEMO-03/arrangements").json()
 
     link = chat.text("给我一个还款链接")
-    assert f"{stack['backend']}/pay/" in link
+    assert f"{stack.backend}/pay/" in link
 
     assert "人工" in chat.text("我要转人工")
     waiting = api(stack).get("/handoffs", params={"status": "waiting"}).json()

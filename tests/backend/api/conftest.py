@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
+from backend.db import make_engine
 from backend.deps import get_session
 from backend.main import create_app
 from tests.backend import factories
@@ -51,3 +55,17 @@ def loan(db: Session):  # type: ignore[no-untyped-def]
     made = factories.loan(db)
     db.commit()
     return made
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def committing_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine whose sessions really commit, for tests of requests running at the same time:
+    a fresh SQLite file, or the session's PostgreSQL schema (the test removes what it wrote)."""
+    if request.param == "sqlite":
+        path = tmp_path / "committing.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    yield request.getfixturevalue("pg_engine")

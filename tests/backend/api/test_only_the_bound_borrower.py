@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case
+from backend.conversations.messages import Message, NewMessage, log_messages
 from backend.conversations.models import Conversation
 from backend.ledger.models import Arrangement
 from backend.payments.models import PaymentLink
@@ -24,6 +25,8 @@ BODIES = {  # a well-formed body for each write, aimed at borrower B's loan wher
     "/cases": {"kind": "dispute", "loan_ref": "L-B", "details": "not mine"},
     "/handoffs": {"reason": "borrower_request"},
     "/messages": {"sender": "borrower", "text": "hi"},
+    "/inbound": {"text": "hi"},
+    "/outbound": {"text": "hi", "sender": "system"},
     "/promises": {"amount": "1000", "promised_date": "2026-04-05"},
     "/arrangements": {"offer_id": "x"},
     "/payment-links": {},
@@ -57,7 +60,8 @@ def two_borrowers(db: Session):  # type: ignore[no-untyped-def]
         db, ref="L-B", principal=876_543, who=b_borrower, disbursed_on=date(2025, 12, 1)
     )
     factories.conversation(db, who=a.borrower, user_id="A1")
-    factories.conversation(db, who=b.borrower, user_id="B1")
+    b_chat = factories.conversation(db, who=b.borrower, user_id="B1")
+    log_messages(db, conversation=b_chat, messages=[NewMessage("borrower", "I am Zed Other")])
     db.commit()
     return a, b
 
@@ -88,10 +92,13 @@ def test_no_endpoint_gives_one_conversation_another_borrowers_data(
     two_borrowers,  # type: ignore[no-untyped-def]
 ) -> None:
     a, b = two_borrowers
+    b_message = db.scalar(select(Message.id).where(Message.text == "I am Zed Other"))
     for channel, user in (("telegram", "A1"), ("telegram", "nobody"), ("webchat", "A1")):
         for method, template in borrower_routes(client):
             rebind_a(db, a.borrower)  # a wrong-person report earlier in the sweep unbinds it
-            path = template.format(channel=channel, user_id=user, loan_ref="L-B")
+            path = template.format(
+                channel=channel, user_id=user, loan_ref="L-B", message_id=b_message
+            )
             status, text = call(client, method, path)
             assert status < 500, (method, path, text)
             leaked = [s for s in SECRETS if s in text]

@@ -15,6 +15,8 @@ PURE = [
     "ledger/posting.py",
     "borrowers/identity.py",
     "promises/rules.py",
+    "outbound/rules.py",
+    "outbound/texts.py",
 ]
 FORBIDDEN = (
     "sqlalchemy",

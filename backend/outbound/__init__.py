@@ -1,0 +1,1 @@
+"""The outbox: messages the backend sends to borrowers, delivered by the gateway."""

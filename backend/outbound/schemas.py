@@ -1,0 +1,124 @@
+"""API shapes of the outbox: queueing a message, the gateway's claim and delivery report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from backend.conversations.service import language_of
+from backend.outbound import rules
+from backend.outbound.models import OutboundMessage
+
+# The transcript's limit; the gateway splits what is longer than a Telegram message (4,096).
+MAX_TEXT = 10_000
+
+
+class OutboundButton(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    payload: str = Field(min_length=1, max_length=1000)
+
+
+class OutboundCreate(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    sender: str = Field(json_schema_extra={"enum": list(rules.SENDERS)})
+    author: str | None = Field(default=None, max_length=100, description="the collector")
+    buttons: list[OutboundButton] | None = Field(default=None, max_length=20)
+
+
+class OutboundPublic(BaseModel):
+    id: int
+    channel: str
+    user_id: str
+    message_id: int = Field(description="its row in the transcript")
+    sender: str = Field(description="collector or system")
+    author: str | None
+    text: str
+    buttons: list[dict[str, Any]] | None
+    resume_bot: bool = Field(description="the gateway resumes the bot before delivering it")
+    status: str = Field(description="pending, delivered, stored or failed")
+    attempts: int = Field(description="times a gateway claimed it")
+    next_attempt_at: datetime
+    lease_until: datetime | None = Field(description="claimed by a gateway until then")
+    delivered_at: datetime | None = Field(description="when reported delivered or stored")
+    channel_message_id: str | None
+    error: str | None = Field(description="the last delivery error reported")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: OutboundMessage) -> OutboundPublic:
+        return cls(
+            id=row.id,
+            channel=row.conversation.channel,
+            user_id=row.conversation.channel_user_id,
+            message_id=row.message_id,
+            sender=row.sender,
+            author=row.author,
+            text=row.text,
+            buttons=row.buttons,
+            resume_bot=row.resume_bot,
+            status=row.status,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            lease_until=row.lease_until,
+            delivered_at=row.delivered_at,
+            channel_message_id=row.channel_message_id,
+            error=row.error,
+            created_at=row.created_at,
+        )
+
+
+class ClaimRequest(BaseModel):
+    limit: int = Field(default=50, ge=1, le=100)
+    lease_seconds: int = Field(
+        default=60, ge=5, le=600, description="report within this time, or it is claimed again"
+    )
+    channels: list[str] | None = Field(
+        default=None, max_length=10, description="only these channels' messages (those it serves)"
+    )
+
+
+class Claimed(BaseModel):
+    """A message a gateway is to deliver now."""
+
+    id: int
+    channel: str
+    user_id: str
+    message_id: int = Field(description="its transcript id: buttons refer to it")
+    text: str
+    buttons: list[dict[str, Any]] | None
+    sender: str
+    author: str | None
+    resume_bot: bool
+    attempts: int = Field(description="1 on the first try")
+    language: str | None = Field(description="the borrower's, else the chat's; None: unknown")
+
+    @classmethod
+    def of(cls, row: OutboundMessage) -> Claimed:
+        return cls(
+            id=row.id,
+            channel=row.conversation.channel,
+            user_id=row.conversation.channel_user_id,
+            message_id=row.message_id,
+            text=row.text,
+            buttons=row.buttons,
+            sender=row.sender,
+            author=row.author,
+            resume_bot=row.resume_bot,
+            attempts=row.attempts,
+            language=language_of(row.conversation),
+        )
+
+
+class DeliveryReport(BaseModel):
+    status: str = Field(
+        json_schema_extra={"enum": list(rules.REPORTS)},
+        description="delivered, stored (web chat closed: kept for its history), failed, "
+        "or retry (queued again after retry_after_seconds or the backoff)",
+    )
+    channel_message_id: str | None = Field(default=None, max_length=100)
+    error: str | None = Field(default=None, max_length=500)
+    retry_after_seconds: float | None = Field(
+        default=None, ge=0, le=86_400, description="retry only; the backoff when left out"
+    )

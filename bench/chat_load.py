@@ -1,0 +1,468 @@
+"""Web chat load: N simulated borrowers at once, each holding a scripted conversation (Chinese
+and English small talk and questions that need no verification; every K-th borrower links the
+chat with a one-time link token and asks what they owe), (a) through the gateway's web chat API
+and (b) straight to Rasa's REST channel. Each borrower sends its next message once the reply
+has come. Prints messages/s and latency percentiles per concurrency and path, and the ratio
+gateway/Rasa. It needs the running stack (`make run`); it is not a test.
+
+    .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 10,50,100]
+                                        [--turns 6] [--verified-every 10]
+
+Link tokens come from `python -m backend link-token DEMO-03` (one per verified borrower and
+path, made before the timed runs), so the backend must use the running stack's database (the
+same DATABASE_URL). Each run adds its conversations to that database and to Rasa's trackers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_GATEWAY = os.environ.get("GATEWAY_URL", "http://127.0.0.1:8080")
+DEFAULT_RASA = os.environ.get("RASA_URL", f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}")
+DEMO_BORROWER = "DEMO-03"  # 李强, 12 days past due (README's demo table)
+START = "<link token>"  # stands for the path's way of sending the link token
+PATHS = ("gateway", "rasa")
+EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b[\w.]*: ")
+
+# Small talk and questions any chat may ask before verification (INTENTS.md: greet,
+# bot_challenge, ask_consequences, scam_concern, out_of_scope, thank, goodbye).
+CONVERSATIONS: tuple[tuple[str, ...], ...] = (
+    ("你好", "你是机器人吗", "不还会怎样", "你们是真的银行吗", "谢谢", "再见"),
+    (
+        "hi",
+        "what can you do",
+        "are you a bot?",
+        "what happens if i don't pay",
+        "is this really the lender?",
+        "thanks",
+        "bye",
+    ),
+    ("hello 你好", "你能做什么", "会影响征信吗", "is this legit", "好的谢谢", "拜拜"),
+    (
+        "在吗",
+        "are you a robot",
+        "你们是不是骗子",
+        "will this go on my credit report",
+        "thank you",
+        "再见",
+    ),
+    (
+        "good morning",
+        "你是真人吗",
+        "逾期会有什么后果",
+        "how do i know this is not a scam",
+        "多谢",
+        "bye",
+    ),
+)
+VERIFIED_OPENING = (START, "我还欠多少钱")
+
+
+# ---- pure: scripts, statistics, formatting -----------------------------------------------------
+
+
+def parse_levels(text: str) -> list[int]:
+    """ "10,50,100" -> [10, 50, 100]; each at least 1."""
+    levels = [int(part) for part in text.split(",") if part.strip()]
+    if not levels or min(levels) < 1:
+        raise ValueError("concurrency levels are positive integers, e.g. 10,50,100")
+    return levels
+
+
+def is_verified(index: int, every: int) -> bool:
+    """Every `every`-th borrower (the 5th, 10th, ... for 5) takes the verified journey."""
+    return every > 0 and index % every == every - 1
+
+
+def script_for(index: int, turns: int, *, verified: bool = False) -> list[str]:
+    """The messages of borrower `index`: its conversation cycled to `turns` messages; a
+    verified borrower first sends the link token and asks what it owes."""
+    conversation = CONVERSATIONS[index % len(CONVERSATIONS)]
+    opening = list(VERIFIED_OPENING) if verified and turns >= len(VERIFIED_OPENING) else []
+    rest = turns - len(opening)
+    return opening + [conversation[i % len(conversation)] for i in range(rest)]
+
+
+def gateway_message(message: str, token: str | None) -> str:
+    return f"/start {token}" if message == START else message
+
+
+def rasa_message(message: str, token: str | None) -> str:
+    # What the gateway turns `/start <token>` into (bot/commands.py).
+    return "/verify_token" + json.dumps({"token": token}) if message == START else message
+
+
+def percentiles(latencies_ms: Sequence[float]) -> tuple[float, float, float] | None:
+    """p50, p95 and p99 (inclusive method: within the observed range); None without data."""
+    if not latencies_ms:
+        return None
+    if len(latencies_ms) == 1:
+        only = float(latencies_ms[0])
+        return only, only, only
+    cuts = statistics.quantiles(latencies_ms, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+@dataclass(frozen=True)
+class Result:
+    concurrency: int
+    path: str
+    messages: int  # sent
+    errors: int
+    seconds: float  # wall time of the whole level
+    latency_ms: tuple[float, float, float] | None  # p50, p95, p99 of the answered messages
+    error_kinds: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        """Answered messages per second."""
+        return (self.messages - self.errors) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def p95(self) -> float | None:
+        return self.latency_ms[1] if self.latency_ms else None
+
+
+def summarise(
+    concurrency: int,
+    path: str,
+    latencies_ms: Sequence[float],
+    error_kinds: Counter[str],
+    seconds: float,
+) -> Result:
+    errors = sum(error_kinds.values())
+    return Result(
+        concurrency=concurrency,
+        path=path,
+        messages=len(latencies_ms) + errors,
+        errors=errors,
+        seconds=seconds,
+        latency_ms=percentiles(latencies_ms),
+        error_kinds=dict(error_kinds),
+    )
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def format_table(results: Sequence[Result]) -> list[str]:
+    header = (
+        f"{'concurrency':>11}  {'path':<7}  {'messages':>8}  {'msgs/s':>7}  "
+        f"{'p50 ms':>7}  {'p95 ms':>7}  {'p99 ms':>7}  {'errors':>6}"
+    )
+    lines = [header]
+    for r in results:
+        p50, p95, p99 = r.latency_ms or (None, None, None)
+        lines.append(
+            f"{r.concurrency:>11}  {r.path:<7}  {r.messages:>8,}  {_number(r.rate, 1):>7}  "
+            f"{_number(p50):>7}  {_number(p95):>7}  {_number(p99):>7}  {r.errors:>6,}"
+        )
+    return lines
+
+
+def format_ratios(results: Sequence[Result]) -> list[str]:
+    """gateway/rasa per concurrency: below 1 for msgs/s and above 1 for p95 is the gateway's
+    overhead."""
+    by_key = {(r.concurrency, r.path): r for r in results}
+    lines = [f"{'concurrency':>11}  {'msgs/s gateway/rasa':>19}  {'p95 gateway/rasa':>16}"]
+    for concurrency in sorted({r.concurrency for r in results}):
+        gateway, rasa = by_key.get((concurrency, "gateway")), by_key.get((concurrency, "rasa"))
+        if gateway is None or rasa is None:
+            continue
+        rate = ratio(gateway.rate, rasa.rate)
+        p95 = ratio(gateway.p95, rasa.p95)
+        lines.append(f"{concurrency:>11}  {_number(rate, 2):>19}  {_number(p95, 2):>16}")
+    return lines
+
+
+def format_errors(results: Sequence[Result]) -> list[str]:
+    return [
+        f"[{r.path} x{r.concurrency}] errors: "
+        + ", ".join(f"{kind} x{count}" for kind, count in sorted(r.error_kinds.items()))
+        for r in results
+        if r.error_kinds
+    ]
+
+
+# ---- I/O: link tokens, the simulated borrowers -------------------------------------------------
+
+
+class BenchError(Exception):
+    """A condition that ends the benchmark with one line."""
+
+
+def error_line(stderr: str) -> str:
+    """The line of a failed command's stderr that says what went wrong: the exception's own
+    line of a traceback (not its frames or SQL), else the last line (a `sys.exit` message)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    raised = [line for line in lines if EXCEPTION_LINE.match(line)]
+    return raised[-1] if raised else (lines[-1] if lines else "no output")
+
+
+async def link_token(borrower: str, attempts: int = 5) -> str:
+    """A fresh one-time link token from `python -m backend link-token`. Retried: on SQLite the
+    command's write can meet "database is locked" while something else writes."""
+    problem = "no output"
+    for attempt in range(attempts):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "backend",
+            "link-token",
+            borrower,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        token = out.decode().strip()
+        if proc.returncode == 0 and token and len(token.split()) == 1:
+            return token
+        problem = error_line(err.decode())
+        if "locked" not in problem:
+            break
+        await asyncio.sleep(0.2 * (attempt + 1))
+    raise BenchError(
+        f"`python -m backend link-token {borrower}` failed ({problem}): it must see the running "
+        "backend's database (the same DATABASE_URL); --verified-every 0 leaves the verified "
+        "journeys out"
+    )
+
+
+async def link_tokens(count: int, borrower: str, parallel: int = 2) -> list[str]:
+    """`count` tokens: the first alone (a wrong database fails fast), then `parallel` at once;
+    every command is waited for, so none is left running."""
+    if count == 0:
+        return []
+    first = await link_token(borrower)
+    gate = asyncio.Semaphore(parallel)
+    failed = asyncio.Event()
+
+    async def one() -> str | None:
+        async with gate:
+            if failed.is_set():
+                return None
+            try:
+                return await link_token(borrower)
+            except BenchError:
+                failed.set()
+                raise
+
+    rest = await asyncio.gather(*(one() for _ in range(count - 1)), return_exceptions=True)
+    for outcome in rest:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return [first, *(token for token in rest if isinstance(token, str))]
+
+
+async def check_reachable(client: httpx.AsyncClient, gateway: str, rasa: str) -> None:
+    try:
+        response = await client.get(
+            f"{gateway}/webchat/history", params={"sender": f"bench-probe-{uuid.uuid4().hex}"}
+        )
+    except httpx.TransportError as exc:
+        raise BenchError(
+            f"the gateway is not reachable at {gateway}: start the stack with `make run`"
+        ) from exc
+    if response.is_error:
+        raise BenchError(
+            f"{gateway} does not serve the web chat API "
+            f"(GET /webchat/history answered HTTP {response.status_code})"
+        )
+    try:
+        response = await client.get(f"{rasa}/")
+    except httpx.TransportError as exc:
+        raise BenchError(
+            f"Rasa is not reachable at {rasa}: start the stack with `make run`"
+        ) from exc
+    if response.is_error:
+        raise BenchError(
+            f"{rasa} does not answer like Rasa (GET / answered {response.status_code})"
+        )
+
+
+async def converse(
+    client: httpx.AsyncClient,
+    url: str,
+    sender: str,
+    messages: Sequence[str],
+    latencies_ms: list[float],
+    errors: Counter[str],
+) -> None:
+    """One borrower: each message after the previous reply; failures are counted, not fatal."""
+    for message in messages:
+        started = time.perf_counter()
+        try:
+            response = await client.post(url, json={"sender": sender, "message": message})
+            ok = response.status_code == 200 and isinstance(response.json(), list)
+            kind = "" if ok else f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            kind = type(exc).__name__
+        except ValueError:
+            kind = "not JSON"
+        if kind:
+            errors[kind] += 1
+        else:
+            latencies_ms.append((time.perf_counter() - started) * 1000)
+
+
+async def run_level(
+    client: httpx.AsyncClient,
+    *,
+    path: str,
+    url: str,
+    concurrency: int,
+    scripts: Sequence[Sequence[str]],
+    tokens: Sequence[str | None],
+    sender_of: Callable[[int], str],
+    message_of: Callable[[str, str | None], str],
+) -> Result:
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(
+            converse(
+                client,
+                url,
+                sender_of(i),
+                [message_of(m, tokens[i]) for m in scripts[i]],
+                latencies,
+                errors,
+            )
+            for i in range(concurrency)
+        )
+    )
+    return summarise(concurrency, path, latencies, errors, time.perf_counter() - started)
+
+
+async def bench(args: argparse.Namespace) -> list[Result]:
+    levels: list[int] = args.borrowers
+    gateway, rasa = args.gateway.rstrip("/"), args.rasa.rstrip("/")
+    run = uuid.uuid4().hex[:8]
+    limits = httpx.Limits(max_connections=max(levels) + 10, max_keepalive_connections=max(levels))
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(120.0, connect=5.0), limits=limits
+    ) as client:
+        await check_reachable(client, gateway, rasa)
+
+        every = args.verified_every if args.turns >= len(VERIFIED_OPENING) else 0
+        verified = {n: [is_verified(i, every) for i in range(n)] for n in levels}
+        needed = 2 * sum(sum(flags) for flags in verified.values())
+        minted: list[str] = []
+        if needed:
+            t0 = time.perf_counter()
+            minted = await link_tokens(needed, DEMO_BORROWER)
+            print(
+                f"{needed} link tokens for {DEMO_BORROWER} in {time.perf_counter() - t0:.1f} s",
+                flush=True,
+            )
+        # Warm both paths up (model loading, connections); not measured.
+        await converse(
+            client, f"{gateway}/webchat/messages", f"bench-{run}-warm", ["你好"], [], Counter()
+        )
+        await converse(
+            client,
+            f"{rasa}/webhooks/rest/webhook",
+            f"webchat:bench-{run}-rasa-warm",
+            ["hi"],
+            [],
+            Counter(),
+        )
+
+        results: list[Result] = []
+        for n in levels:
+            scripts = [script_for(i, args.turns, verified=verified[n][i]) for i in range(n)]
+            for path in PATHS:
+                tokens = [minted.pop() if flag else None for flag in verified[n]]
+                if path == "gateway":
+                    url, message_of = f"{gateway}/webchat/messages", gateway_message
+
+                    def sender_of(i: int, n: int = n) -> str:
+                        return f"bench-{run}-{n}-{i}"
+                else:
+                    url, message_of = f"{rasa}/webhooks/rest/webhook", rasa_message
+
+                    def sender_of(i: int, n: int = n) -> str:
+                        return f"webchat:bench-{run}-rasa-{n}-{i}"
+
+                result = await run_level(
+                    client,
+                    path=path,
+                    url=url,
+                    concurrency=n,
+                    scripts=scripts,
+                    tokens=tokens,
+                    sender_of=sender_of,
+                    message_of=message_of,
+                )
+                print(
+                    f"[{path}] {n} borrowers: {result.messages:,} messages in "
+                    f"{result.seconds:.1f} s = {result.rate:,.1f} msgs/s, {result.errors} errors",
+                    flush=True,
+                )
+                results.append(result)
+        return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--gateway", default=DEFAULT_GATEWAY, help="default: $GATEWAY_URL or :8080")
+    parser.add_argument("--rasa", default=DEFAULT_RASA, help="default: $RASA_URL or :5005")
+    parser.add_argument("--borrowers", type=parse_levels, default=[10, 50, 100])
+    parser.add_argument("--turns", type=int, default=6, help="messages per borrower")
+    parser.add_argument(
+        "--verified-every",
+        type=int,
+        default=10,
+        metavar="K",
+        help="every K-th borrower verifies with a link token and asks its balance (0: none)",
+    )
+    args = parser.parse_args(argv)
+    if args.turns < 1:
+        parser.error("--turns: at least 1")
+    print(
+        f"web chat load: {args.turns} messages per borrower, concurrency {args.borrowers}, "
+        f"gateway {args.gateway}, rasa {args.rasa}",
+        flush=True,
+    )
+    try:
+        results = asyncio.run(bench(args))
+    except BenchError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print()
+    print("\n".join(format_table(results)))
+    print()
+    print("\n".join(format_ratios(results)))
+    for line in format_errors(results):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,147 @@
+"""The gateway process: an ASGI app (the web chat) that also runs the Telegram bot, the
+outbound sender and the spool of kept messages, all on one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from telegram.error import TelegramError
+from telegram.ext import Application, ExtBot
+
+from bot.backend_client import BackendClient
+from bot.config import GatewaySettings, get_settings
+from bot.dedupe import MemorySeen, RedisSeen, SeenUpdates
+from bot.hub import Hub, MemoryHub, RedisHub
+from bot.outbound import Deliverer, OutboundSender, WebchatDeliverer
+from bot.rasa_client import RasaClient
+from bot.relay import Relay
+from bot.spool import Spool
+from bot.telegram_app import TelegramDeliverer, build_application, build_bot, start_receiving
+from bot.webchat import STATIC, RateLimit, router
+
+log = logging.getLogger(__name__)
+
+SPOOL_FLUSH_SECONDS = 5.0
+TELEGRAM_RETRY_SECONDS = 10.0
+
+
+def create_app(
+    settings: GatewaySettings | None = None, *, telegram_bot: ExtBot[Any] | None = None
+) -> FastAPI:
+    """`telegram_bot` replaces the bot built from the settings (tests use PTB's extension
+    points to talk to a fake Bot API server)."""
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            await _start(app, settings, telegram_bot, stack)
+            yield
+
+    app = FastAPI(title="Borrower assistant gateway", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.telegram = "off"
+    app.include_router(router)
+    app.mount("/webchat/static", StaticFiles(directory=STATIC), name="webchat-static")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        return {"telegram": app.state.telegram, "kept_messages": app.state.relay.spool.pending()}
+
+    return app
+
+
+async def _start(
+    app: FastAPI,
+    settings: GatewaySettings,
+    telegram_bot: ExtBot[Any] | None,
+    stack: contextlib.AsyncExitStack,
+) -> None:
+    backend = BackendClient(
+        settings.backend_url, settings.service_token, timeout=settings.backend_timeout_seconds
+    )
+    stack.push_async_callback(backend.aclose)
+    rasa = RasaClient(
+        settings.rasa_url, token=settings.rasa_token, timeout=settings.rasa_timeout_seconds
+    )
+    stack.push_async_callback(rasa.aclose)
+    spool = Spool(settings.spool_path)
+    stack.callback(spool.close)
+
+    hub: Hub
+    seen: SeenUpdates
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.redis_url)
+        stack.push_async_callback(redis.aclose)
+        hub, seen = RedisHub(redis), RedisSeen(redis)
+    else:
+        hub, seen = MemoryHub(), MemorySeen()
+
+    relay = Relay(backend, rasa, spool)
+    app.state.relay = relay
+    app.state.hub = hub
+    app.state.webchat_limit = RateLimit(settings.webchat_messages_per_minute)
+
+    deliverers: dict[str, Deliverer] = {"webchat": WebchatDeliverer(hub)}
+    tasks: list[asyncio.Task[Any]] = []
+    if settings.telegram_bot_token or telegram_bot is not None:
+        bot = telegram_bot or build_bot(settings)
+        application = build_application(bot, relay=relay, seen=seen)
+        deliverers["telegram"] = TelegramDeliverer(application.bot)
+        tasks.append(asyncio.create_task(_run_telegram(app, application, settings)))
+
+    sender = OutboundSender(backend, rasa, deliverers, poll_seconds=settings.outbound_poll_seconds)
+    tasks.append(asyncio.create_task(sender.run()))
+    tasks.append(asyncio.create_task(_flush_forever(spool, backend)))
+
+    async def stop_tasks() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    stack.push_async_callback(stop_tasks)
+
+
+async def _run_telegram(
+    app: FastAPI, application: Application[Any, Any, Any, Any, Any, Any], settings: GatewaySettings
+) -> None:
+    """Start the bot, trying again while Telegram is unreachable (the web chat works
+    meanwhile), and stop it cleanly when the gateway stops."""
+    app.state.telegram = "starting"
+    while True:
+        try:
+            await application.initialize()
+            await application.start()
+            await start_receiving(application, settings)
+            break
+        except TelegramError as exc:
+            log.warning("Telegram not reachable yet (%s); retrying", exc)
+            await asyncio.sleep(TELEGRAM_RETRY_SECONDS)
+    app.state.telegram = settings.telegram_mode
+    try:
+        await asyncio.Event().wait()
+    finally:
+        app.state.telegram = "off"
+        updater = application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+
+
+async def _flush_forever(spool: Spool, backend: BackendClient) -> None:
+    while True:
+        await asyncio.sleep(SPOOL_FLUSH_SECONDS)
+        try:
+            await spool.flush(backend)
+        except Exception:
+            log.exception("flushing kept messages failed")

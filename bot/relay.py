@@ -1,0 +1,213 @@
+"""One path for every channel: log the borrower's message with the backend, route it by the
+conversation's mode (bot: Rasa; human: the collector reads it in the console), log the
+assistant's replies, and answer honestly when something behind the gateway fails."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot import texts
+from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable
+from bot.clock import utcnow
+from bot.commands import translate
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    channel: str  # telegram | webchat
+    user_id: str
+    text: str  # what goes to the assistant (a command, a payload, typed text)
+    external_id: str | None = None  # the channel's id for it: a repeat is answered once
+    sent_at: datetime | None = None
+    kind: str = "text"  # text | button | contact | command
+    shown: str | None = None  # what the transcript shows, when not the text (a button's title)
+    app_language: str | None = None  # the language of the borrower's app, a last resort
+    language_choice: str | None = None  # picked on the channel (the web page's language button)
+
+    @property
+    def sender(self) -> str:
+        return f"{self.channel}:{self.user_id}"
+
+
+@dataclass(slots=True)
+class Reply:
+    text: str
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+    custom: dict[str, Any] | None = None  # e.g. {"request_contact": true}
+    message_id: int | None = None  # its transcript id, once logged: buttons refer to it
+
+
+@dataclass(slots=True)
+class Outcome:
+    replies: list[Reply]
+    language: str
+    duplicate: bool = False
+    mode: str = "bot"
+    kept: bool = False  # the backend was down: the message waits in the spool
+
+
+class Relay:
+    def __init__(self, backend: BackendClient, rasa: RasaClient, spool: Spool) -> None:
+        self.backend = backend
+        self.rasa = rasa
+        self.spool = spool
+        # One turn at a time per chat: Rasa's answer and the NLU of a message belong together.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(self, incoming: Incoming) -> Outcome:
+        async with self._lock(incoming.sender):
+            return await self._handle(incoming)
+
+    async def _handle(self, incoming: Incoming) -> Outcome:  # noqa: PLR0911
+        translated = translate(incoming.text) if incoming.kind != "button" else None
+        shown = incoming.shown or (translated.logged if translated else incoming.text)
+        sent_at = incoming.sent_at or utcnow()
+        try:
+            inbound = await self.backend.inbound(
+                incoming.channel,
+                incoming.user_id,
+                text=shown,
+                external_id=incoming.external_id,
+                sent_at=sent_at,
+                kind=incoming.kind,
+            )
+        except BackendUnavailable as exc:
+            return await self._keep(incoming, shown, sent_at, exc)
+        except BackendRefused as exc:  # a bug, not an outage: say so, do not retry for ever
+            log.error("backend refused an inbound %s message: %s", incoming.channel, exc)
+            lang = texts.language_of(incoming.text, app=incoming.app_language)
+            return Outcome([Reply(texts.say("error", lang))], lang)
+
+        lang = texts.language_of(
+            incoming.text, conversation=inbound.language, app=incoming.app_language
+        )
+        if inbound.duplicate:
+            return Outcome([], lang, duplicate=True, mode=inbound.mode)
+        if inbound.mode == "human":  # a collector has the chat: it reads this in the console
+            return Outcome([], lang, mode="human")
+        to_rasa = translated.to_rasa if translated else incoming.text
+        if to_rasa is None:
+            return await self._answer(incoming, lang, [Reply(texts.say("unknown_command", lang))])
+
+        try:
+            answered = await self.rasa.turn(incoming.sender, to_rasa, _metadata(incoming))
+        except RasaUnavailable:
+            log.warning("Rasa unavailable; %s message kept in the transcript", incoming.channel)
+            return await self._answer(incoming, lang, [Reply(texts.say("assistant_down", lang))])
+        await self._annotate(incoming, inbound.message_id)
+        return await self._answer(incoming, lang, _replies(answered))
+
+    async def _keep(
+        self, incoming: Incoming, shown: str, sent_at: datetime, exc: BackendUnavailable
+    ) -> Outcome:
+        log.warning("backend unavailable (%s); %s message kept", exc, incoming.channel)
+        lang = texts.language_of(incoming.text, app=incoming.app_language)
+        reply = texts.say("backend_down", lang)
+        await self.spool.keep(
+            incoming.channel,
+            incoming.user_id,
+            [
+                {
+                    "sender": "borrower",
+                    "text": shown,
+                    "external_id": incoming.external_id,
+                    "sent_at": sent_at.isoformat(),
+                },
+                {"sender": "bot", "text": reply, "sent_at": utcnow().isoformat()},
+            ],
+        )
+        return Outcome([Reply(reply)], lang, kept=True)
+
+    async def _annotate(self, incoming: Incoming, message_id: int) -> None:
+        """Store what the NLU understood with the borrower's message (operations learn from it).
+        Best effort: the turn has happened either way."""
+        try:
+            parse = await self.rasa.latest_parse(incoming.sender)
+            if not parse or not parse.get("intent"):
+                return
+            intent = parse["intent"]
+            entities = [
+                {k: e.get(k) for k in ("entity", "value", "start", "end", "extractor")}
+                for e in parse.get("entities") or []
+            ]
+            await self.backend.annotate(
+                incoming.channel,
+                incoming.user_id,
+                message_id,
+                intent=intent.get("name"),
+                confidence=_clamp(intent.get("confidence")),
+                entities=entities,
+            )
+        except (RasaUnavailable, BackendUnavailable, BackendRefused) as exc:
+            log.warning("could not store the NLU of a message: %s", exc)
+
+    async def _answer(self, incoming: Incoming, lang: str, replies: list[Reply]) -> Outcome:
+        """Log the replies in the transcript (their ids let Telegram buttons stay short)."""
+        bodies = [
+            {"sender": "bot", "text": r.text, "buttons": r.buttons or None}
+            for r in replies
+            if r.text or r.buttons
+        ]
+        if bodies:
+            try:
+                logged = await self.backend.log_messages(incoming.channel, incoming.user_id, bodies)
+                ids = iter(logged)
+                for r in replies:
+                    if r.text or r.buttons:
+                        r.message_id = next(ids)
+            except (BackendUnavailable, BackendRefused) as exc:
+                log.warning("replies not logged now (%s); kept for later", exc)
+                await self.spool.keep(incoming.channel, incoming.user_id, bodies)
+        return Outcome(replies, lang)
+
+
+def _replies(answered: list[dict[str, Any]]) -> list[Reply]:
+    """Rasa's REST output to replies; a custom message joins the reply before it."""
+    replies: list[Reply] = []
+    for item in answered:
+        text = item.get("text") or ""
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in item.get("buttons") or []
+        ]
+        custom = item.get("custom") if isinstance(item.get("custom"), dict) else None
+        if not text and not buttons and custom is not None and replies:
+            replies[-1].custom = custom
+            continue
+        if text or buttons:
+            replies.append(Reply(text, buttons, custom))
+    return replies
+
+
+def _metadata(incoming: Incoming) -> dict[str, Any]:
+    """What the channel knows that the words do not say (the actions read it)."""
+    metadata: dict[str, Any] = {"channel": incoming.channel}
+    app = (incoming.app_language or "").lower()[:2]
+    if app in ("zh", "en"):
+        metadata["language"] = app
+    if incoming.language_choice in ("zh", "en"):
+        metadata["language_choice"] = incoming.language_choice
+    return metadata
+
+
+def _clamp(value: Any) -> float | None:
+    try:
+        return min(1.0, max(0.0, float(value)))
+    except (TypeError, ValueError):
+        return None

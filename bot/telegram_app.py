@@ -1,0 +1,124 @@
+"""The python-telegram-bot Application: its rate limiter, its polling or webhook runner, and
+the outbound deliverer that sends through the same bot."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import AIORateLimiter, Application, ExtBot
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from bot.backend_client import OutboundItem
+from bot.config import GatewaySettings
+from bot.outbound import Delivery
+from bot.relay import Reply
+from bot.telegram_handlers import add_handlers, send_reply
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "telegram"
+
+
+def build_bot(
+    settings: GatewaySettings,
+    *,
+    bot_class: type[ExtBot[Any]] = ExtBot,
+    request_class: type[HTTPXRequest] = HTTPXRequest,
+) -> ExtBot[Any]:
+    """The bot, pointed at TELEGRAM_API_BASE_URL, sending within Telegram's limits: the rate
+    limiter waits out 429s (Retry-After) and spaces messages per chat and overall."""
+    assert settings.telegram_bot_token
+    return bot_class(
+        settings.telegram_bot_token,
+        base_url=settings.telegram_api_base_url,
+        request=request_class(connection_pool_size=64, read_timeout=15),
+        get_updates_request=request_class(read_timeout=30),
+        rate_limiter=AIORateLimiter(
+            overall_max_rate=settings.telegram_messages_per_second, max_retries=3
+        ),
+    )
+
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def build_application(bot: ExtBot[Any], **bot_data: Any) -> AnyApplication:
+    # Updates run concurrently (one slow turn does not hold up other chats); the relay keeps
+    # each chat's turns in order.
+    application = Application.builder().bot(bot).concurrent_updates(True).build()
+    application.bot_data.update(bot_data)
+    add_handlers(application)
+    return application
+
+
+async def start_receiving(application: AnyApplication, settings: GatewaySettings) -> None:
+    updater = application.updater
+    assert updater is not None
+    if settings.telegram_mode == "webhook":
+        assert settings.telegram_webhook_url and settings.telegram_webhook_secret
+        await updater.start_webhook(
+            listen=settings.telegram_webhook_listen,
+            port=settings.telegram_webhook_port,
+            url_path=WEBHOOK_PATH,
+            webhook_url=settings.telegram_webhook_url,
+            secret_token=settings.telegram_webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+        log.info("Telegram: webhook on port %d", settings.telegram_webhook_port)
+    else:
+        await updater.start_polling(
+            poll_interval=settings.telegram_poll_interval, allowed_updates=Update.ALL_TYPES
+        )
+        log.info("Telegram: polling %s", settings.telegram_api_base_url)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another try now: the network or Telegram's 5xx (PTB raises NetworkError for both;
+    BadRequest is one too, but trying again will not fix it)."""
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+class TelegramDeliverer:
+    def __init__(self, bot: ExtBot[Any]) -> None:
+        self.bot = bot
+
+    async def deliver(self, item: OutboundItem) -> Delivery:
+        reply = Reply(item.text, list(item.buttons or []), message_id=item.message_id)
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(_transient),
+                stop=stop_after_attempt(3),
+                wait=wait_exponential(multiplier=0.5, max=5),
+                reraise=True,
+            ):
+                with attempt:
+                    sent = await send_reply(
+                        self.bot, int(item.user_id), reply, item.language or "zh"
+                    )
+        except RetryAfter as exc:  # still limited after the rate limiter's own retries
+            return Delivery("retry", error="429", retry_after_seconds=_retry_after(exc))
+        except Forbidden as exc:  # blocked the bot, or never started it
+            return Delivery("failed", error=f"forbidden: {exc.message}")
+        except BadRequest as exc:
+            return Delivery("failed", error=f"bad request: {exc.message}")
+        except TelegramError as exc:
+            return Delivery("retry", error=f"{type(exc).__name__}: {exc.message}")
+        return Delivery("delivered", channel_message_id=str(sent[-1]) if sent else None)
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 moves it from seconds to a timedelta: take either
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = exc.retry_after
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)

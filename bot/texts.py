@@ -1,0 +1,70 @@
+"""What the gateway itself says (everything else is the assistant's): failures behind it,
+messages it cannot read. Short, honest, in the borrower's language."""
+
+from __future__ import annotations
+
+import re
+
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "backend_down": {
+        "zh": "抱歉，系统暂时无法处理您的消息。您的消息已保存，我们恢复后会尽快跟进；您也可以稍后再试。",
+        "en": "Sorry, we can't process your message right now. It has been saved and we will "
+        "follow up once we are back; you can also try again in a few minutes.",
+    },
+    "assistant_down": {
+        "zh": "抱歉，智能助手暂时无法回复。您的消息已保存；如需人工客服，请发送 /human。",
+        "en": "Sorry, the assistant can't answer right now. Your message has been saved; "
+        "send /human to reach a person.",
+    },
+    "text_only": {
+        "zh": "抱歉，我只能读取文字消息。请用文字告诉我您需要什么。",
+        "en": "Sorry, I can only read text messages. Please type what you need.",
+    },
+    "edited": {
+        "zh": "我看不到修改后的消息，请重新发送一条新消息。",
+        "en": "I can't see edits to earlier messages. Please send it again as a new message.",
+    },
+    "unknown_command": {
+        "zh": "我不认识这个指令。可用指令：/help 帮助，/language 切换语言，/human 人工客服，/stop 退订。",
+        "en": "I don't know that command. Try /help, /language, /human or /stop.",
+    },
+    "button_expired": {
+        "zh": "这个按钮已失效，请直接输入您的需求。",
+        "en": "That button has expired. Please type what you need.",
+    },
+    "own_contact_only": {
+        "zh": "请用下方按钮分享您本人的手机号码。",
+        "en": "Please share your own phone number with the button below.",
+    },
+    "share_phone_button": {
+        "zh": "📱 分享我的手机号码",
+        "en": "📱 Share my phone number",
+    },
+    "too_fast": {
+        "zh": "消息发送太频繁，请稍后再试。",
+        "en": "You're sending messages too quickly. Please wait a moment.",
+    },
+    "error": {
+        "zh": "抱歉，出了点问题。请稍后再试，或发送 /human 联系人工客服。",
+        "en": "Sorry, something went wrong. Please try again, or send /human for a person.",
+    },
+}
+
+
+def say(key: str, language: str | None) -> str:
+    return TEXTS[key].get(language or "zh", TEXTS[key]["zh"])
+
+
+def language_of(text: str, *, conversation: str | None = None, app: str | None = None) -> str:
+    """The language to answer in: the conversation's, else the script the borrower writes in,
+    else their app's language, else Chinese."""
+    if conversation in ("zh", "en"):
+        return conversation
+    if _CJK.search(text):
+        return "zh"
+    if re.search(r"[A-Za-z]{2}", re.sub(r"^/\w+", "", text)):
+        return "en"
+    app_lang = (app or "").lower()[:2]
+    return app_lang if app_lang in ("zh", "en") else "zh"

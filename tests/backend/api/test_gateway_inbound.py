@@ -1,0 +1,277 @@
+"""The gateway's calls for a borrower's message: log it once and learn how to route it; read
+one message back (button presses); record what the NLU understood."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from backend.config import Settings
+from backend.conversations import inbound
+from backend.conversations.messages import Message, NewMessage, log_messages
+from backend.conversations.service import get_or_create
+from backend.ledger.models import Loan
+from tests.backend import factories
+from tests.backend.api.committed import committing_clients, remove_chats
+
+CHAT = "/api/v1/conversations/telegram/42"
+
+
+def receive(client: TestClient, text: str = "hi", chat: str = CHAT, **extra: Any) -> Any:
+    r = client.post(f"{chat}/inbound", json={"text": text, **extra})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+class TestInbound:
+    def test_a_first_message_opens_the_chat_and_is_logged_as_the_borrowers(
+        self, client: TestClient
+    ) -> None:
+        body = receive(client, "你好", external_id="m1", sent_at="2026-04-01T09:00:00+08:00")
+        assert body == {
+            "message_id": body["message_id"],
+            "duplicate": False,
+            "mode": "bot",
+            "language": None,
+            "verified": False,
+        }
+        [logged] = client.get(f"{CHAT}/messages").json()["messages"]
+        assert (logged["id"], logged["sender"], logged["text"]) == (
+            body["message_id"],
+            "borrower",
+            "你好",
+        )
+        assert (logged["external_id"], logged["sent_at"]) == ("m1", "2026-04-01T01:00:00Z")
+
+    def test_the_same_channel_message_again_is_a_duplicate_kept_once(
+        self, client: TestClient, db: Session
+    ) -> None:
+        first = receive(client, external_id="m7")
+        again = receive(client, external_id="m7")
+        assert (first["duplicate"], again["duplicate"]) == (False, True)
+        assert again["message_id"] == first["message_id"]
+        assert len(db.scalars(select(Message)).all()) == 1
+
+    def test_the_same_external_id_in_another_chat_is_another_message(
+        self, client: TestClient
+    ) -> None:
+        first = receive(client, external_id="m1")
+        other = receive(client, chat="/api/v1/conversations/telegram/43", external_id="m1")
+        assert other["duplicate"] is False
+        assert other["message_id"] != first["message_id"]
+
+    def test_messages_without_an_external_id_are_never_duplicates(self, client: TestClient) -> None:
+        first, second = receive(client, "ok"), receive(client, "ok")
+        assert not first["duplicate"] and not second["duplicate"]
+        assert first["message_id"] != second["message_id"]
+
+    def test_the_chat_is_in_human_mode_while_a_handoff_is_open(self, client: TestClient) -> None:
+        assert receive(client)["mode"] == "bot"
+        handoff = client.post(f"{CHAT}/handoffs", json={"reason": "borrower_request"}).json()
+        assert receive(client, "are you there?")["mode"] == "human"
+        client.post(f"/api/v1/handoffs/{handoff['id']}/close", json={})
+        assert receive(client, "thanks")["mode"] == "bot"
+
+    def test_a_verified_chat_says_so_with_the_borrowers_language(
+        self, client: TestClient, db: Session, loan: Loan
+    ) -> None:
+        loan.borrower.language = "en"
+        conversation = factories.conversation(db, who=loan.borrower)
+        conversation.language = "zh"  # heard in Chinese, but the borrower chose English
+        db.commit()
+        body = receive(client)
+        assert (body["verified"], body["language"]) == (True, "en")
+
+    def test_an_unverified_chat_has_the_language_it_was_heard_in(self, client: TestClient) -> None:
+        client.put(CHAT, json={"language": "en"})
+        assert receive(client)["language"] == "en"
+
+    def test_every_kind_the_gateway_sends_is_accepted(self, client: TestClient) -> None:
+        for kind in ("text", "button", "contact", "command"):
+            receive(client, "x", kind=kind)
+
+    def test_bad_input_is_422_and_logs_nothing(self, client: TestClient, db: Session) -> None:
+        for body in (
+            {"text": "x", "kind": "sticker"},
+            {"text": "x" * 10_001},
+            {"text": "x", "external_id": "e" * 101},
+            {"text": "x", "sent_at": "2026-04-01T09:00"},  # naive
+            {},
+        ):
+            assert client.post(f"{CHAT}/inbound", json=body).status_code == 422, body
+        r = client.post("/api/v1/conversations/sms/42/inbound", json={"text": "x"})
+        assert r.status_code == 422
+        assert db.scalars(select(Message)).all() == []
+
+
+class TestDoubleDeliveryAtOnce:
+    """Requests that really commit, at the same moment: SQLite and PostgreSQL."""
+
+    def test_two_deliveries_at_once_log_one_message_and_one_is_the_duplicate(
+        self, committing_engine: Engine, settings: Settings
+    ) -> None:
+        user_id = f"u-{uuid.uuid4().hex[:8]}"
+        barrier = threading.Barrier(2)
+        results: list[dict[str, Any]] = []
+        errors: list[BaseException] = []
+
+        def deliver(client: TestClient) -> None:
+            try:
+                barrier.wait()
+                r = client.post(
+                    f"/api/v1/conversations/telegram/{user_id}/inbound",
+                    json={"text": "hi", "external_id": "m1"},
+                )
+                assert r.status_code == 200, r.text
+                results.append(r.json())
+            except BaseException as exc:  # surfaced below, not lost in the thread
+                errors.append(exc)
+
+        clients = committing_clients(committing_engine, settings)
+        threads = [threading.Thread(target=deliver, args=(c,)) for c in clients]
+        try:
+            warm_up = f"/api/v1/conversations/telegram/{user_id}-0/inbound"
+            assert clients[0].post(warm_up, json={"text": "x"}).status_code == 200
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+            assert errors == []
+            assert sorted(r["duplicate"] for r in results) == [False, True]
+            assert results[0]["message_id"] == results[1]["message_id"]
+            with Session(committing_engine) as check:
+                chat = get_or_create(check, "telegram", user_id)
+                rows = check.scalars(select(Message).where(Message.conversation_id == chat.id))
+                assert len(rows.all()) == 1
+        finally:
+            remove_chats(committing_engine, "telegram", [user_id, f"{user_id}-0"])
+
+    def test_a_delivery_racing_an_uncommitted_twin_is_told_it_is_the_duplicate(
+        self, committing_engine: Engine
+    ) -> None:
+        """The first delivery has written its row but not committed when the second arrives:
+        the second waits for it (the unique index on PostgreSQL, the write lock on SQLite) and
+        answers duplicate instead of failing."""
+        user_id = f"u-{uuid.uuid4().hex[:8]}"
+        outcome: list[inbound.Received] = []
+        errors: list[BaseException] = []
+
+        def second_delivery() -> None:
+            try:
+                with Session(committing_engine, expire_on_commit=False) as session:
+                    received = inbound.receive(
+                        session, channel="telegram", user_id=user_id, text="hi", external_id="m1"
+                    )
+                    session.commit()
+                    outcome.append(received)
+            except BaseException as exc:
+                errors.append(exc)
+
+        try:
+            with Session(committing_engine) as setup:
+                get_or_create(setup, "telegram", user_id)
+                setup.commit()
+            with Session(committing_engine) as first:
+                inbound.receive(
+                    first, channel="telegram", user_id=user_id, text="hi", external_id="m1"
+                )
+                racer = threading.Thread(target=second_delivery)
+                racer.start()
+                time.sleep(0.5)  # the second is now waiting on the first
+                first.commit()
+            racer.join(timeout=30)
+            assert errors == []
+            assert [r.duplicate for r in outcome] == [True]
+        finally:
+            remove_chats(committing_engine, "telegram", [user_id])
+
+
+def bot_reply(db: Session, user_id: str = "42") -> Message:
+    chat = get_or_create(db, "telegram", user_id)
+    buttons = [{"title": "余额", "payload": "/ask_balance"}, {"title": "还款", "payload": "/pay"}]
+    [message] = log_messages(
+        db, conversation=chat, messages=[NewMessage(sender="bot", text="?", buttons=buttons)]
+    )
+    db.commit()
+    return message
+
+
+class TestButtonPresses:
+    def test_the_message_that_offered_the_buttons_is_read_back(
+        self, client: TestClient, db: Session
+    ) -> None:
+        offered = bot_reply(db)
+        r = client.get(f"{CHAT}/messages/{offered.id}")
+        assert r.status_code == 200
+        assert r.json()["buttons"][1] == {"title": "还款", "payload": "/pay"}
+
+    def test_another_chats_message_is_as_unknown_as_none(
+        self, client: TestClient, db: Session
+    ) -> None:
+        theirs = bot_reply(db, user_id="99")
+        receive(client)  # this chat exists too
+        for message_id in (theirs.id, 10_000):
+            r = client.get(f"{CHAT}/messages/{message_id}")
+            assert (r.status_code, r.json()["code"]) == (404, "not_found")
+        assert (
+            client.get(f"/api/v1/conversations/telegram/7/messages/{theirs.id}").status_code == 404
+        )
+
+
+class TestNLUReading:
+    def test_a_borrower_message_gets_its_intent_confidence_and_entities(
+        self, client: TestClient
+    ) -> None:
+        message_id = receive(client, "我下周五还500")["message_id"]
+        entities = [{"entity": "amount", "value": "500", "start": 5, "end": 8}]
+        r = client.patch(
+            f"{CHAT}/messages/{message_id}",
+            json={"intent": "promise_to_pay", "confidence": 0.93, "entities": entities},
+        )
+        assert r.status_code == 200, r.text
+        [logged] = client.get(f"{CHAT}/messages").json()["messages"]
+        assert (logged["intent"], logged["confidence"], logged["entities"]) == (
+            "promise_to_pay",
+            0.93,
+            entities,
+        )
+
+    def test_a_later_reading_replaces_the_earlier_one(self, client: TestClient) -> None:
+        message_id = receive(client, "?")["message_id"]
+        url = f"{CHAT}/messages/{message_id}"
+        client.patch(url, json={"intent": "greet", "confidence": 0.4, "entities": []})
+        body = client.patch(url, json={"intent": "nlu_fallback"}).json()
+        assert (body["intent"], body["confidence"], body["entities"]) == (
+            "nlu_fallback",
+            None,
+            None,
+        )
+
+    def test_a_bot_message_is_refused(self, client: TestClient, db: Session) -> None:
+        offered = bot_reply(db)
+        r = client.patch(f"{CHAT}/messages/{offered.id}", json={"intent": "greet"})
+        assert (r.status_code, r.json()["code"]) == (422, "nlu_on_reply")
+        assert db.get(Message, offered.id).intent is None  # type: ignore[union-attr]
+
+    def test_a_confidence_outside_0_to_1_is_refused(self, client: TestClient) -> None:
+        message_id = receive(client)["message_id"]
+        r = client.patch(f"{CHAT}/messages/{message_id}", json={"confidence": 1.2})
+        assert (r.status_code, r.json()["code"]) == (422, "bad_confidence")
+
+    def test_another_chats_message_cannot_be_annotated(self, client: TestClient) -> None:
+        theirs = receive(client, chat="/api/v1/conversations/telegram/99")["message_id"]
+        receive(client)
+        r = client.patch(f"{CHAT}/messages/{theirs}", json={"intent": "greet"})
+        assert r.status_code == 404
+
+    def test_the_gateway_api_is_documented(self, client: TestClient) -> None:
+        paths = client.get("/openapi.json").json()["paths"]
+        assert "post" in paths["/api/v1/conversations/{channel}/{user_id}/inbound"]
+        one = paths["/api/v1/conversations/{channel}/{user_id}/messages/{message_id}"]
+        assert {"get", "patch"} <= set(one)

@@ -1,0 +1,216 @@
+"""The relay against the real backend app (in process, on the test database) and a fake Rasa:
+routing by mode, repeats, NLU stored, and honest answers when Rasa or the backend fails."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+
+from backend.config import Settings
+from backend.deps import get_session
+from backend.main import create_app
+from bot.backend_client import BackendClient
+from bot.rasa_client import RasaClient
+from bot.relay import Incoming, Relay
+from bot.spool import Spool
+
+pytestmark = pytest.mark.anyio
+TOKEN = "test-service-token"
+
+
+class FakeRasa:
+    """Rasa's REST channel and tracker API, as far as the gateway uses them."""
+
+    def __init__(self) -> None:
+        self.turns: list[dict[str, Any]] = []
+        self.resumed: list[str] = []
+        self.down = False
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        if request.url.path == "/webhooks/rest/webhook":
+            body = json.loads(request.content)
+            self.turns.append(body)
+            return httpx.Response(
+                200,
+                json=[
+                    {"recipient_id": body["sender"], "text": _echo(body["message"])},
+                    {
+                        "recipient_id": body["sender"],
+                        "text": "还有什么可以帮您？",
+                        "buttons": [{"title": "查余额", "payload": "/check_balance"}],
+                    },
+                    {"recipient_id": body["sender"], "custom": {"request_contact": True}},
+                ],
+            )
+        if request.url.path.endswith("/tracker"):
+            latest = {
+                "intent": {"name": "greet", "confidence": 0.93},
+                "entities": [{"entity": "amount", "value": "2500", "start": 0, "end": 3}],
+            }
+            return httpx.Response(200, json={"latest_message": latest})
+        if request.url.path.endswith("/tracker/events"):
+            self.resumed.append(request.url.path)
+            return httpx.Response(200, json={})
+        return httpx.Response(404)
+
+
+def _echo(message: str) -> str:
+    return "ok" if message.startswith("/") else f"echo {message}"
+
+
+@pytest.fixture
+def backend_app(db: Session, tmp_path: Path) -> Any:
+    settings = Settings(
+        app_env="test",
+        database_url=f"sqlite:///{tmp_path / 'unused.db'}",
+        service_token=TOKEN,
+    )
+    app = create_app(settings)
+
+    def session_override() -> Iterator[Session]:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = session_override
+    return app
+
+
+@pytest.fixture
+def rasa() -> FakeRasa:
+    return FakeRasa()
+
+
+@pytest.fixture
+async def relay(backend_app: Any, rasa: FakeRasa, tmp_path: Path) -> AsyncIterator[Relay]:
+    backend = BackendClient("http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app))
+    rasa_client = RasaClient("http://rasa", transport=httpx.MockTransport(rasa.handler))
+    spool = Spool(tmp_path / "spool.sqlite3")
+    yield Relay(backend, rasa_client, spool)
+    await backend.aclose()
+    await rasa_client.aclose()
+    spool.close()
+
+
+async def transcript(relay: Relay, user_id: str) -> list[dict[str, Any]]:
+    return await relay.backend.transcript("webchat", user_id, last=100)
+
+
+class TestBotMode:
+    async def test_a_message_is_answered_by_rasa_and_logged_with_what_the_nlu_understood(
+        self, relay: Relay, rasa: FakeRasa
+    ) -> None:
+        outcome = await relay.handle(Incoming("webchat", "borrower-0001", "你好", external_id="w1"))
+        assert [r.text for r in outcome.replies] == ["echo 你好", "还有什么可以帮您？"]
+        assert outcome.replies[1].custom == {"request_contact": True}
+        assert rasa.turns[0]["sender"] == "webchat:borrower-0001"
+        logged = await transcript(relay, "borrower-0001")
+        assert [(m["sender"], m["text"]) for m in logged] == [
+            ("borrower", "你好"),
+            ("bot", "echo 你好"),
+            ("bot", "还有什么可以帮您？"),
+        ]
+        assert (logged[0]["intent"], logged[0]["confidence"]) == ("greet", 0.93)
+        assert logged[0]["entities"][0]["entity"] == "amount"
+        assert logged[2]["buttons"] == [{"title": "查余额", "payload": "/check_balance"}]
+        assert outcome.replies[1].message_id == logged[2]["id"]
+
+    async def test_a_repeated_message_is_answered_once(self, relay: Relay, rasa: FakeRasa) -> None:
+        first = await relay.handle(Incoming("webchat", "borrower-0002", "你好", external_id="w9"))
+        again = await relay.handle(Incoming("webchat", "borrower-0002", "你好", external_id="w9"))
+        assert first.replies and again.replies == [] and again.duplicate
+        assert len(rasa.turns) == 1
+
+    async def test_a_link_token_goes_to_the_assistant_but_never_into_the_transcript(
+        self, relay: Relay, rasa: FakeRasa
+    ) -> None:
+        await relay.handle(
+            Incoming("webchat", "borrower-0003", "/start Secret-Token-1", kind="command")
+        )
+        assert rasa.turns[0]["message"] == '/verify_token{"token": "Secret-Token-1"}'
+        logged = await transcript(relay, "borrower-0003")
+        assert all("Secret-Token-1" not in m["text"] for m in logged)
+
+    async def test_a_button_is_logged_as_the_title_the_borrower_saw(
+        self, relay: Relay, rasa: FakeRasa
+    ) -> None:
+        await relay.handle(
+            Incoming("webchat", "borrower-0004", "/check_balance", kind="button", shown="查余额")
+        )
+        assert rasa.turns[0]["message"] == "/check_balance"
+        assert (await transcript(relay, "borrower-0004"))[0]["text"] == "查余额"
+
+    async def test_an_unknown_command_is_answered_without_the_assistant(
+        self, relay: Relay, rasa: FakeRasa
+    ) -> None:
+        outcome = await relay.handle(
+            Incoming("webchat", "borrower-0005", "/balance_now", kind="command", app_language="en")
+        )
+        assert rasa.turns == []
+        assert "/help" in outcome.replies[0].text
+
+
+class TestHumanMode:
+    async def test_while_a_person_has_the_chat_the_bot_stays_out(
+        self, relay: Relay, rasa: FakeRasa, backend_app: Any
+    ) -> None:
+        await relay.handle(Incoming("webchat", "borrower-0006", "hi"))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=backend_app),
+            base_url="http://backend/api/v1",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ) as api:
+            r = await api.post(
+                "/conversations/webchat/borrower-0006/handoffs",
+                json={"reason": "borrower_request"},
+            )
+            assert r.status_code in (200, 201), r.text
+        outcome = await relay.handle(Incoming("webchat", "borrower-0006", "anyone there?"))
+        assert outcome.replies == [] and outcome.mode == "human"
+        assert len(rasa.turns) == 1
+        assert (await transcript(relay, "borrower-0006"))[-1]["text"] == "anyone there?"
+
+
+class TestFailures:
+    async def test_rasa_down_is_an_honest_reply_and_the_message_is_in_the_transcript(
+        self, relay: Relay, rasa: FakeRasa
+    ) -> None:
+        rasa.down = True
+        outcome = await relay.handle(Incoming("webchat", "borrower-0007", "我想还款"))
+        assert "智能助手暂时无法回复" in outcome.replies[0].text
+        logged = await transcript(relay, "borrower-0007")
+        assert [m["sender"] for m in logged] == ["borrower", "bot"]
+        assert logged[0]["text"] == "我想还款"
+
+    async def test_backend_down_keeps_the_message_until_it_is_back(
+        self, relay: Relay, rasa: FakeRasa, tmp_path: Path
+    ) -> None:
+        def refuse(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("connection refused", request=request)
+
+        down = BackendClient("http://backend", TOKEN, transport=httpx.MockTransport(refuse))
+        broken = Relay(down, relay.rasa, relay.spool)
+        outcome = await broken.handle(
+            Incoming("webchat", "borrower-0008", "I lost my job", external_id="w1")
+        )
+        assert outcome.kept and "saved" in outcome.replies[0].text
+        assert rasa.turns == []
+        assert relay.spool.pending() == 1
+
+        assert await relay.spool.flush(down) == 0  # still down: kept
+        assert await relay.spool.flush(relay.backend) == 1
+        assert relay.spool.pending() == 0
+        logged = await transcript(relay, "borrower-0008")
+        assert (logged[0]["sender"], logged[0]["text"]) == ("borrower", "I lost my job")
+        await down.aclose()
