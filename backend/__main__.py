@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from datetime import date
 
@@ -41,7 +42,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
     cmd_seed(args)
     host, port = args.host or settings.backend_host, args.port or settings.backend_port
     print(f"backend and API docs: http://{host}:{port}/docs", flush=True)
+    logging.getLogger("uvicorn.access").addFilter(_QuietPolling())
     uvicorn.run("backend.main:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+class _QuietPolling(logging.Filter):
+    """The gateway asks for outbound messages every second: log only when that goes wrong."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (len(args) >= 5 and args[2] == "/api/v1/outbound/claim" and args[4] == 200)
 
 
 def cmd_generate(args: argparse.Namespace) -> None:

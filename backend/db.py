@@ -31,7 +31,11 @@ def ensure_sqlite_folder(url: str) -> None:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         ensure_sqlite_folder(url)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # One connection: requests take turns (see connection_slots) instead of polling
+        # SQLite's lock, which starves under load.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=0
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -53,7 +57,17 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=0)
+
+
+POOL_SIZE = 10  # connections per backend process (PostgreSQL)
+
+
+def connection_slots(engine: Engine) -> int:
+    """How many requests may hold a session at once: the pool's size. More would wait for a
+    connection inside a worker thread, and enough of those would leave no thread for the
+    session holding one to commit and give it back."""
+    return 1 if engine.dialect.name == "sqlite" else POOL_SIZE
 
 
 def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Annotated
 
@@ -20,7 +20,16 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def session_slot(request: Request) -> AsyncIterator[None]:
+    """A turn to hold a session, waited for on the event loop (not in a worker thread); given
+    back after the session has committed and returned its connection."""
+    async with request.app.state.session_slots:
+        yield
+
+
+def get_session(
+    request: Request, _: Annotated[None, Depends(session_slot, scope="function")]
+) -> Iterator[Session]:
     yield from session_scope(request.app.state.sessionmaker)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -15,7 +17,7 @@ from backend.cases.routes import router as cases_router
 from backend.config import Settings, get_settings
 from backend.conversations.message_routes import router as messages_router
 from backend.conversations.routes import router as conversations_router
-from backend.db import make_engine
+from backend.db import connection_slots, make_engine
 from backend.deps import SessionDep, require_service_token
 from backend.errors import DomainError
 from backend.ledger import events
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+    app.state.session_slots = asyncio.Semaphore(connection_slots(engine))
     providers: dict[str, PaymentProvider] = {}
     if settings.sandbox_payments:
         providers["sandbox"] = SandboxProvider(

@@ -8,9 +8,9 @@ gateway/Rasa. It needs the running stack (`make run`); it is not a test.
     .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 10,50,100]
                                         [--turns 6] [--verified-every 10]
 
-Link tokens come from `python -m backend link-token DEMO-03` (one per verified borrower and
-path, made before the timed runs), so the backend must use the running stack's database (the
-same DATABASE_URL). Each run adds its conversations to that database and to Rasa's trackers.
+Link tokens come from the running backend's API (one per verified borrower and path, made
+before the timed runs; SERVICE_TOKEN as for the other services). Each run adds its
+conversations to the backend's database and to Rasa's trackers.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -27,17 +26,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_GATEWAY = os.environ.get("GATEWAY_URL", "http://127.0.0.1:8080")
+DEFAULT_BACKEND = os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
 DEFAULT_RASA = os.environ.get("RASA_URL", f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}")
 DEMO_BORROWER = "DEMO-03"  # 李强, 12 days past due (README's demo table)
 START = "<link token>"  # stands for the path's way of sending the link token
 PATHS = ("gateway", "rasa")
-EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b[\w.]*: ")
 
 # Small talk and questions any chat may ask before verification (INTENTS.md: greet,
 # bot_challenge, ask_consequences, scam_concern, out_of_scope, thank, goodbye).
@@ -213,68 +210,26 @@ class BenchError(Exception):
     """A condition that ends the benchmark with one line."""
 
 
-def error_line(stderr: str) -> str:
-    """The line of a failed command's stderr that says what went wrong: the exception's own
-    line of a traceback (not its frames or SQL), else the last line (a `sys.exit` message)."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    raised = [line for line in lines if EXCEPTION_LINE.match(line)]
-    return raised[-1] if raised else (lines[-1] if lines else "no output")
-
-
-async def link_token(borrower: str, attempts: int = 5) -> str:
-    """A fresh one-time link token from `python -m backend link-token`. Retried: on SQLite the
-    command's write can meet "database is locked" while something else writes."""
-    problem = "no output"
-    for attempt in range(attempts):
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "backend",
-            "link-token",
-            borrower,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        token = out.decode().strip()
-        if proc.returncode == 0 and token and len(token.split()) == 1:
-            return token
-        problem = error_line(err.decode())
-        if "locked" not in problem:
-            break
-        await asyncio.sleep(0.2 * (attempt + 1))
-    raise BenchError(
-        f"`python -m backend link-token {borrower}` failed ({problem}): it must see the running "
-        "backend's database (the same DATABASE_URL); --verified-every 0 leaves the verified "
-        "journeys out"
-    )
-
-
-async def link_tokens(count: int, borrower: str, parallel: int = 2) -> list[str]:
-    """`count` tokens: the first alone (a wrong database fails fast), then `parallel` at once;
-    every command is waited for, so none is left running."""
-    if count == 0:
-        return []
-    first = await link_token(borrower)
-    gate = asyncio.Semaphore(parallel)
-    failed = asyncio.Event()
-
-    async def one() -> str | None:
-        async with gate:
-            if failed.is_set():
-                return None
-            try:
-                return await link_token(borrower)
-            except BenchError:
-                failed.set()
-                raise
-
-    rest = await asyncio.gather(*(one() for _ in range(count - 1)), return_exceptions=True)
-    for outcome in rest:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return [first, *(token for token in rest if isinstance(token, str))]
+async def link_tokens(
+    client: httpx.AsyncClient, backend: str, service_token: str, count: int, borrower: str
+) -> list[str]:
+    """`count` fresh one-time link tokens for the borrower, from the running backend's API."""
+    tokens: list[str] = []
+    for _ in range(count):
+        try:
+            response = await client.post(
+                f"{backend}/api/v1/borrowers/{borrower}/link-tokens",
+                headers={"Authorization": f"Bearer {service_token}"},
+            )
+        except httpx.TransportError as exc:
+            raise BenchError(f"the backend is not reachable at {backend}") from exc
+        if response.is_error:
+            raise BenchError(
+                f"{backend} gave no link token for {borrower} (HTTP {response.status_code}): "
+                "check SERVICE_TOKEN, or leave the verified journeys out with --verified-every 0"
+            )
+        tokens.append(str(response.json()["token"]))
+    return tokens
 
 
 async def check_reachable(client: httpx.AsyncClient, gateway: str, rasa: str) -> None:
@@ -374,7 +329,9 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         minted: list[str] = []
         if needed:
             t0 = time.perf_counter()
-            minted = await link_tokens(needed, DEMO_BORROWER)
+            minted = await link_tokens(
+                client, args.backend.rstrip("/"), args.service_token, needed, DEMO_BORROWER
+            )
             print(
                 f"{needed} link tokens for {DEMO_BORROWER} in {time.perf_counter() - t0:.1f} s",
                 flush=True,
@@ -433,6 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--gateway", default=DEFAULT_GATEWAY, help="default: $GATEWAY_URL or :8080")
     parser.add_argument("--rasa", default=DEFAULT_RASA, help="default: $RASA_URL or :5005")
+    parser.add_argument(
+        "--backend", default=DEFAULT_BACKEND, help="for link tokens; default: $BACKEND_URL or :8000"
+    )
+    parser.add_argument(
+        "--service-token",
+        default=os.environ.get("SERVICE_TOKEN", "dev-service-token"),
+        help="default: $SERVICE_TOKEN",
+    )
     parser.add_argument("--borrowers", type=parse_levels, default=[10, 50, 100])
     parser.add_argument("--turns", type=int, default=6, help="messages per borrower")
     parser.add_argument(

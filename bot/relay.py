@@ -5,7 +5,9 @@ assistant's replies, and answer honestly when something behind the gateway fails
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import uuid
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -71,6 +73,10 @@ class Relay:
         return lock
 
     async def handle(self, incoming: Incoming) -> Outcome:
+        if incoming.external_id is None:
+            # An id of our own: a message the backend took but answered too late to be seen is
+            # not logged twice when the spool replays it.
+            incoming = dataclasses.replace(incoming, external_id=f"g{uuid.uuid4().hex}")
         async with self._lock(incoming.sender):
             return await self._handle(incoming)
 

@@ -107,7 +107,9 @@ def test_bad_input_gets_a_clear_answer(stack: Stack) -> None:
     url = f"{stack.gateway}/webchat/messages"
     assert httpx.post(url, json={"sender": "x", "message": "hi"}).status_code == 422
     assert httpx.post(url, json={"sender": "web-e2e-bad-0001", "message": ""}).status_code == 422
-    assert httpx.get(f"{stack.gateway}/webchat").headers["content-type"].startswith("text/html")
+    page = httpx.get(f"{stack.gateway}/webchat")
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
 def test_the_pages_language_button_switches_to_the_language_picked(stack: Stack) -> None:

@@ -11,6 +11,7 @@ from backend.cases.models import Handoff
 from backend.config import Settings
 from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
+from backend.deps import session_slot
 from backend.main import create_app
 from backend.outbound.models import OutboundMessage
 
@@ -23,8 +24,14 @@ def committing_clients(engine: Engine, settings: Settings, count: int = 2) -> li
     parameter models on its first request, and two first requests at once upset pydantic."""
     app = create_app(settings)
     app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
+    # As from two backend processes at once: no turn-taking inside one app.
+    app.dependency_overrides[session_slot] = _any_time
     headers = {"Authorization": f"Bearer {settings.service_token}"}
     return [TestClient(app, headers=headers) for _ in range(count)]
+
+
+async def _any_time() -> None:
+    return None
 
 
 def remove_chats(engine: Engine, channel: str, user_ids: list[str]) -> None:

@@ -11,7 +11,6 @@ from bench.chat_load import (
     CONVERSATIONS,
     START,
     Result,
-    error_line,
     format_errors,
     format_ratios,
     format_table,
@@ -138,22 +137,3 @@ class TestTables:
 
     def test_errors_by_kind(self) -> None:
         assert format_errors(results()) == ["[gateway x50] errors: HTTP 429 x2"]
-
-
-class TestErrorLine:
-    def test_the_exception_line_of_a_traceback(self) -> None:
-        stderr = """Traceback (most recent call last):
-  File "x.py", line 1, in <module>
-sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked
-[SQL: INSERT INTO link_tokens (token_hash) VALUES (?)]
-(Background on this error at: https://sqlalche.me/e/21/e3q8)
-"""
-        assert error_line(stderr) == (
-            "sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) database is locked"
-        )
-
-    def test_a_plain_exit_message(self) -> None:
-        assert error_line("no borrower 'NOPE-1'\n") == "no borrower 'NOPE-1'"
-
-    def test_nothing_said(self) -> None:
-        assert error_line("") == "no output"
