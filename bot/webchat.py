@@ -50,6 +50,9 @@ class RateLimit:
 
     def allow(self, sender: str) -> bool:
         now = time.monotonic()
+        if len(self._sent) > 10_000:  # forget senders quiet for a minute
+            for quiet in [k for k, v in self._sent.items() if not v or v[-1] < now - 60]:
+                del self._sent[quiet]
         sent = self._sent[sender]
         while sent and sent[0] < now - 60:
             sent.popleft()

@@ -101,6 +101,10 @@ class Stack:
             timeout=30,
         )
 
+    def link_token(self, borrower: str) -> str:
+        with self.api() as api:
+            return str(api.post(f"/borrowers/{borrower}/link-tokens").json()["token"])
+
     def gateway_env(self, port: int, bot_token: str, **env: str) -> dict[str, str]:
         return {
             "GATEWAY_PORT": str(port),

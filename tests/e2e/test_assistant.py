@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.e2e.conftest import TOKEN, Stack
+from tests.e2e.conftest import Stack
 
 
 class Chat:
@@ -25,16 +25,6 @@ class Chat:
         return "\n".join(m.get("text", "") for m in self.say(message))
 
 
-def api(stack: Stack) -> httpx.Client:
-    return httpx.Client(
-        base_url=f"{stack.backend}/api/v1", headers={"Authorization": f"Bearer {TOKEN}"}
-    )
-
-
-def link_token(borrower: str, stack: Stack) -> str:
-    return str(api(stack).post(f"/borrowers/{borrower}/link-tokens").json()["token"])
-
-
 def first_offer_payload(replies: list[dict]) -> str:  # type: ignore[type-arg]
     for reply in replies:
         for button in reply.get("buttons") or []:
@@ -45,14 +35,14 @@ def first_offer_payload(replies: list[dict]) -> str:  # type: ignore[type-arg]
 
 def test_chinese_borrower_verifies_promises_takes_a_plan_pays_and_reaches_a_person(stack) -> None:  # type: ignore[no-untyped-def]
     chat = Chat(stack, "webchat:e2e-zh")
-    token = link_token("DEMO-03", stack)
+    token = stack.link_token("DEMO-03")
     assert "核实成功" in chat.text("/verify_token" + json.dumps({"token": token}))
     assert "应还总额" in chat.text("我现在还欠多少钱")
 
     confirm = chat.text("我下周五还两千五")
     assert "2500.00" in confirm and "2026-12-04" in confirm
     assert "已记录" in chat.text("/affirm")
-    promises = api(stack).get("/loans/L-DEMO-03/promises").json()
+    promises = stack.api().get("/loans/L-DEMO-03/promises").json()
     assert [(p["amount"], p["promised_date"], p["status"]) for p in promises] == [
         ("2500.00", "2026-12-04", "open")
     ]
@@ -60,13 +50,13 @@ def test_chinese_borrower_verifies_promises_takes_a_plan_pays_and_reaches_a_pers
     offers = chat.say("我想分期还款")
     done = chat.text(first_offer_payload(offers))
     assert "方案已生效" in done or "审批" in done
-    assert api(stack).get("/loans/L-DEMO-03/arrangements").json()
+    assert stack.api().get("/loans/L-DEMO-03/arrangements").json()
 
     link = chat.text("给我一个还款链接")
     assert f"{stack.backend}/pay/" in link
 
     assert "人工" in chat.text("我要转人工")
-    waiting = api(stack).get("/handoffs", params={"status": "waiting"}).json()
+    waiting = stack.api().get("/handoffs", params={"status": "waiting"}).json()
     assert [h["reason"] for h in waiting if h["user_id"] == "e2e-zh"] == ["borrower_request"]
 
 
@@ -83,7 +73,7 @@ def test_english_borrower_verifies_by_phone_and_promises_in_words(stack) -> None
     confirm = chat.text("I can pay 1,500 next friday")
     assert "1500.00" in confirm and "2026-12-04" in confirm
     assert "Got it" in chat.text("yes")
-    promises = api(stack).get("/loans/L-DEMO-04/promises").json()
+    promises = stack.api().get("/loans/L-DEMO-04/promises").json()
     assert [(p["amount"], p["promised_date"]) for p in promises] == [("1500.00", "2026-12-04")]
 
     offers = chat.say("can i pay in installments")
@@ -106,7 +96,7 @@ def test_someone_who_is_not_the_borrower_learns_nothing(stack) -> None:  # type:
 def test_a_promise_below_the_minimum_is_asked_again_once_with_the_minimum(stack) -> None:  # type: ignore[no-untyped-def]
     chat = Chat(stack, "webchat:e2e-reask")
     assert "verified" in chat.text(
-        "/verify_token" + json.dumps({"token": link_token("DEMO-06", stack)})
+        "/verify_token" + json.dumps({"token": stack.link_token("DEMO-06")})
     )
     reask = chat.say("I will pay 10 tomorrow")
     texts = [m.get("text", "") for m in reask]
@@ -115,5 +105,5 @@ def test_a_promise_below_the_minimum_is_asked_again_once_with_the_minimum(stack)
     confirm = chat.text("2000")
     assert "2000.00" in confirm and "2026-11-30" in confirm
     assert "Got it" in chat.text("yes")
-    promises = api(stack).get("/loans/L-DEMO-06/promises").json()
+    promises = stack.api().get("/loans/L-DEMO-06/promises").json()
     assert [(p["amount"], p["promised_date"]) for p in promises] == [("2000.00", "2026-11-30")]

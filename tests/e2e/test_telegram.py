@@ -12,11 +12,6 @@ from tests.e2e.conftest import BOT_TOKEN, Stack, eventually, free_port
 from tests.e2e.telegram_user import TelegramUser
 
 
-def link_token(stack: Stack, borrower: str) -> str:
-    with stack.api() as api:
-        return str(api.post(f"/borrowers/{borrower}/link-tokens").json()["token"])
-
-
 def texts(messages: list[dict]) -> str:  # type: ignore[type-arg]
     return "\n".join(m.get("text", "") for m in messages)
 
@@ -32,7 +27,7 @@ class TestBorrowerJourney:
         self, stack: Stack
     ) -> None:
         user = TelegramUser(stack.telegram_api, BOT_TOKEN, 5001)
-        token = link_token(stack, "DEMO-05")
+        token = stack.link_token("DEMO-05")
         assert "核实成功" in texts(user.replies_to(lambda: user.command(f"/start {token}")))
         assert "应还总额" in user.say("我现在还欠多少钱")
 

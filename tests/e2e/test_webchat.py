@@ -48,15 +48,10 @@ class WebBorrower:
         assert ready.wait(10), "the event stream did not open"
 
 
-def link_token(stack: Stack, borrower: str) -> str:
-    with stack.api() as api:
-        return str(api.post(f"/borrowers/{borrower}/link-tokens").json()["token"])
-
-
 def test_the_borrower_journey_through_the_web_chat_api(stack: Stack) -> None:
     chat = WebBorrower(stack, "web-e2e-journey-0001")
     chat.open_page()
-    assert "核实成功" in chat.text(f"/start {link_token(stack, 'DEMO-10')}")
+    assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-10')}")
     assert "应还总额" in chat.text("我现在还欠多少钱")
 
     confirm = chat.text("我下周五还五百")
