@@ -64,11 +64,12 @@ class Processes:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start(
-        self, name: str, args: list[str], cwd: Path = ROOT, **env: str
+        self, name: str, args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
+        """Start a process with the stack's environment (plus `env`), logging to its file."""
         out = (self.logs / f"{name}.log").open("ab")
         proc = subprocess.Popen(
-            args, cwd=cwd, env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
+            args, cwd=cwd, env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
         )
         self.procs.append(proc)
         return proc
@@ -122,7 +123,7 @@ class Stack:
         proc = self.processes.start(
             name,
             [sys.executable, "-m", "tests.e2e.fake_telegram.gateway"],
-            **self.gateway_env(port, bot_token, **env),
+            env=self.gateway_env(port, bot_token, **env),
         )
         wait_for(f"http://127.0.0.1:{port}/healthz", proc, 30)
         eventually(

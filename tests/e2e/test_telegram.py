@@ -181,8 +181,7 @@ class TestWhenSomethingBehindTheGatewayFails:
         backend = stack.processes.start(
             "backend-returns",
             [sys.executable, "-m", "backend", "serve"],
-            DATABASE_URL=f"sqlite:///{db}",
-            BACKEND_PORT=str(backend_port),
+            env={"DATABASE_URL": f"sqlite:///{db}", "BACKEND_PORT": str(backend_port)},
         )
         try:
             back = f"http://127.0.0.1:{backend_port}"
@@ -198,7 +197,8 @@ class TestWhenSomethingBehindTheGatewayFails:
                 return [m["text"] for m in r.json()["messages"]] if r.status_code == 200 else []
 
             logged = eventually(kept, seconds=60, what="the kept message logged")
-            assert "我这个月工资还没发，能不能晚几天还？" in logged  # type: ignore[operator]
+            assert isinstance(logged, list)
+            assert "我这个月工资还没发，能不能晚几天还？" in logged
         finally:
             stack.processes.stop(backend)
 

@@ -38,11 +38,14 @@ class WebBorrower:
 
         def follow() -> None:
             url = f"{self.gateway}/webchat/events"
-            with httpx.stream("GET", url, params={"sender": self.sender}, timeout=None) as r:
-                for line in r.iter_lines():
-                    ready.set()
-                    if line.startswith("data: "):
-                        self.pushed.append(json.loads(line.removeprefix("data: ")))
+            try:
+                with httpx.stream("GET", url, params={"sender": self.sender}, timeout=None) as r:
+                    for line in r.iter_lines():
+                        ready.set()
+                        if line.startswith("data: "):
+                            self.pushed.append(json.loads(line.removeprefix("data: ")))
+            except httpx.HTTPError:
+                return  # the stack stopped at the end of the session
 
         threading.Thread(target=follow, daemon=True).start()
         assert ready.wait(10), "the event stream did not open"
