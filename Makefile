@@ -13,7 +13,7 @@ RASA_PY := ../.venv-rasa/bin/python
 # The fake Telegram Bot API server the gateway's end-to-end tests talk to (npm).
 FAKE_TELEGRAM := tests/e2e/fake_telegram
 
-.PHONY: setup run test lint bench bench-chat chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run test lint bench bench-chat chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -26,6 +26,10 @@ help:
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
+
+# Chromium and CJK fonts for the console's browser tests (apt-get when root; else a hint).
+browser:
+	@scripts/install-browser
 
 $(FAKE_TELEGRAM)/node_modules/.installed: $(FAKE_TELEGRAM)/package-lock.json
 	@command -v npm >/dev/null || { echo "Node.js and npm are needed for the Telegram tests: install them (Debian: apt-get install nodejs npm)"; exit 1; }
@@ -75,7 +79,7 @@ actions-test: setup
 tune-fallback: setup
 	cd nlu && $(RASA_PY) tune_fallback.py
 
-test: setup train
+test: setup browser train
 	$(VENV)/bin/ruff check backend bot actions tests bench
 	$(VENV)/bin/ruff format --check backend bot actions tests bench
 	$(VENV)/bin/mypy backend bot

@@ -27,11 +27,48 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 def cmd_seed(_: argparse.Namespace) -> None:
     from backend.db import make_engine
     from backend.demo.seed import seed_demo
+    from backend.demo.users import seed_demo_users
 
     settings = get_settings()
     with Session(make_engine(settings.database_url)) as session, session.begin():
         seeded = seed_demo(session, id_hash_key=settings.id_hash_key, today=settings.today())
+        users = settings.app_env != "production" and seed_demo_users(session)
     print("demo borrowers seeded" if seeded else "database not empty: demo data left as it is")
+    if users:
+        print("demo console users created (README: Collector console)")
+
+
+def cmd_create_user(args: argparse.Namespace) -> None:
+    """Create a console user; the password comes from stdin (--password-stdin) or a prompt."""
+    import getpass
+
+    from backend.audit.service import Actor, audit
+    from backend.db import make_engine
+    from backend.errors import DomainError
+    from backend.staff import service as staff
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            sys.exit("the passwords differ")
+    settings = get_settings()
+    try:
+        with Session(make_engine(settings.database_url)) as session, session.begin():
+            user = staff.create_user(
+                session,
+                username=args.username,
+                display_name=args.name or args.username,
+                role=args.role,
+                language=args.language,
+                password=password,
+            )
+            actor = Actor("cli", "python -m backend create-user")
+            audit(session, actor, "create", borrower_id=None, subject=f"user {user.username}")
+    except DomainError as exc:
+        sys.exit(exc.message)
+    print(f"user {user.username} ({user.role}) created")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -157,6 +194,16 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("seed-demo", help="seed the demo borrowers into an empty database").set_defaults(
         func=cmd_seed
     )
+
+    user = sub.add_parser("create-user", help="create a console user (password prompted)")
+    user.add_argument("username")
+    user.add_argument(
+        "--role", required=True, choices=("collector", "supervisor", "operations", "admin")
+    )
+    user.add_argument("--name", help="the name colleagues and borrowers see")
+    user.add_argument("--language", choices=("en", "zh"), default="en", help="console language")
+    user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    user.set_defaults(func=cmd_create_user)
 
     gen = sub.add_parser("generate", help="add N random borrowers with loans and payments")
     gen.add_argument("--borrowers", type=int, required=True)

@@ -18,6 +18,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     app_env: str = "development"  # development | test | production
+    # Shown in the console (e.g. the release tag or commit the deployment was built from).
+    app_version: str = "development"
     database_url: str = f"sqlite:///{ROOT / 'var' / 'backend.db'}"
     backend_host: str = "127.0.0.1"
     backend_port: int = 8000
@@ -40,6 +42,16 @@ class Settings(BaseSettings):
     verify_max_attempts: int = 3
     verify_lock_minutes: int = 30
     link_token_ttl_hours: int = 72
+    # The collector console: sessions end after this long unused, or this long after log-in.
+    console_idle_minutes: int = 60
+    console_session_hours: int = 12
+    # Wrong passwords in a row before an account locks, and for how long.
+    console_max_failed_logins: int = 5
+    console_lock_minutes: int = 15
+    # Session cookies only over HTTPS; by default on when PUBLIC_BASE_URL is https.
+    console_secure_cookies: bool | None = None
+    # A handoff waiting longer than this is highlighted in the inbox (the handoff SLA).
+    handoff_sla_minutes: int = 5
 
     @field_validator("business_timezone")
     @classmethod
@@ -65,6 +77,12 @@ class Settings(BaseSettings):
                     + ", ".join(n.upper() for n in weak)
                 )
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.console_secure_cookies is not None:
+            return self.console_secure_cookies
+        return self.public_base_url.startswith("https://")
 
     def today(self) -> date:
         """The current business date."""

@@ -15,6 +15,7 @@ from backend.cases.handoff_routes import router as handoffs_router
 from backend.cases.routes import from_chat as cases_from_chat_router
 from backend.cases.routes import router as cases_router
 from backend.config import Settings, get_settings
+from backend.console.app import install_console
 from backend.conversations.message_routes import router as messages_router
 from backend.conversations.routes import router as conversations_router
 from backend.db import connection_slots, make_engine
@@ -39,7 +40,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Borrower self-service assistant: loan backend",
         version="1",
-        description="The system of record behind the assistant. `/api/v1` needs the service token.",
+        description=(
+            "The system of record behind the assistant. `/api/v1` needs the service token; "
+            "the collector console is at `/console`."
+        ),
     )
     engine = make_engine(settings.database_url)
     app.state.settings = settings
@@ -89,4 +93,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix="/api/v1", dependencies=api_deps)
     app.include_router(webhooks)
     app.include_router(checkout)
+    install_console(app)
     return app

@@ -2,7 +2,7 @@
 
 from backend.audit.models import AuditEntry
 from backend.borrowers.models import Borrower
-from backend.cases.models import Case, Handoff
+from backend.cases.models import Case, Handoff, Note
 from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
 from backend.db import Base
@@ -18,6 +18,7 @@ from backend.outbound.models import OutboundMessage
 from backend.payments.models import PaymentLink
 from backend.plans.models import ApprovalRequest
 from backend.promises.models import Promise, PromiseEscalation
+from backend.staff.models import StaffSession, StaffUser
 from backend.verification.models import LinkToken, WrongPersonReport
 
 __all__ = [
@@ -34,11 +35,14 @@ __all__ = [
     "LinkToken",
     "Loan",
     "Message",
+    "Note",
     "OutboundMessage",
     "Payment",
     "PaymentLink",
     "Product",
     "Promise",
     "PromiseEscalation",
+    "StaffSession",
+    "StaffUser",
     "WrongPersonReport",
 ]

@@ -41,6 +41,7 @@ def urls() -> int:
         "\n".join(
             [
                 f"  web chat      http://{s.gateway_host}:{s.gateway_port}/webchat",
+                f"  console       {backend}/console (demo users: README, Collector console)",
                 f"  backend API   {backend}/docs",
                 f"  Rasa          {s.rasa_url.rstrip('/')}/status",
                 f"  Telegram      {telegram}",

@@ -100,9 +100,11 @@ def get_handoff(session: Session, handoff_id: int) -> Handoff:
     return handoff
 
 
-def take(session: Session, *, handoff: Handoff, collector: str) -> Handoff:
-    """A collector takes a waiting chat and the borrower is told who joined; taking it again is
-    harmless, another collector's is 409."""
+def take(
+    session: Session, *, handoff: Handoff, collector: str, display_name: str | None = None
+) -> Handoff:
+    """A collector takes a waiting chat and the borrower is told who joined (by the name they
+    show borrowers, else their username); taking it again is harmless, another's is 409."""
     try:
         changes = rules.check_take(handoff.status, handoff.taken_by, collector)
     except rules.RuleBroken as exc:
@@ -116,7 +118,9 @@ def take(session: Session, *, handoff: Handoff, collector: str) -> Handoff:
         outbound.enqueue(
             session,
             conversation=conversation,
-            text=texts.collector_joined(outbound.language_for(conversation), collector=collector),
+            text=texts.collector_joined(
+                outbound.language_for(conversation), collector=display_name or collector
+            ),
             sender="system",
         )
     return handoff

@@ -83,3 +83,19 @@ class Handoff(Base):
 
     conversation: Mapped[Conversation] = relationship()
     borrower: Mapped[Borrower | None] = relationship()
+
+
+class Note(Base):
+    """A staff note on a borrower, written in a chat: the next person to serve them reads it."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    borrower_id: Mapped[int | None] = mapped_column(
+        ForeignKey("borrowers.id"), index=True, default=None
+    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    handoff_id: Mapped[int | None] = mapped_column(ForeignKey("handoffs.id"), default=None)
+    author: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,5 +1,6 @@
 """Pure rules of cases and handoffs: which kinds exist, who may file them, how they move, when
-they hold proactive contact, and in what order the handoff queue is served. No I/O."""
+they hold proactive contact, in what order the handoff queue is served, and what a collector may
+do in a chat (pass it on, open a case, write a note). No I/O."""
 
 from __future__ import annotations
 
@@ -201,9 +202,50 @@ def check_close(status: str) -> None:
         raise RuleBroken("the handoff is already closed", "handoff_closed")
 
 
+def check_transfer(
+    status: str, taken_by: str | None, *, by: str, to: str, by_supervisor: bool
+) -> None:
+    """Who may pass a chat on: the collector who has it, or a supervisor for any open handoff
+    (waiting or taken); never to the person who has it already."""
+    if status == "closed":
+        raise RuleBroken("the handoff is already closed", "handoff_closed")
+    if not by_supervisor:
+        check_reply(status, taken_by, by)
+    if to == taken_by:
+        raise RuleBroken(f"{to} already has this chat", "same_collector")
+
+
 def waited_seconds(
     created_at: datetime, *, taken_at: datetime | None, closed_at: datetime | None, now: datetime
 ) -> int:
     """How long the borrower waited for a person: until taken, until closed untaken, or so far."""
     end = taken_at or closed_at or now
     return max(0, int((end - created_at).total_seconds()))
+
+
+# -- in a taken chat -------------------------------------------------------------------------
+
+# What a collector may open from a chat: the rest come from the borrower or the bot.
+COLLECTOR_CASE_KINDS = ("dispute", "hardship")
+NOTE_MAX_CHARS = 2000
+
+
+def check_collector_case(kind: str) -> None:
+    if kind not in COLLECTOR_CASE_KINDS:
+        raise RuleBroken(
+            f"a collector opens {' or '.join(COLLECTOR_CASE_KINDS)} cases, not {kind!r}",
+            "unknown_kind",
+        )
+
+
+def clean_note(text: str) -> str:
+    """A staff note as kept: without surrounding blanks, never empty, at most NOTE_MAX_CHARS
+    (refused rather than cut, so nobody's note loses its end unseen)."""
+    note = text.strip()
+    if not note:
+        raise RuleBroken("a note needs some text", "empty_note")
+    if len(note) > NOTE_MAX_CHARS:
+        raise RuleBroken(
+            f"a note has at most {NOTE_MAX_CHARS} characters ({len(note)} given)", "note_too_long"
+        )
+    return note

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from backend.borrowers.identity import hash_id_number
 from backend.borrowers.models import Borrower
+from backend.cases.handoffs import request_handoff
+from backend.cases.models import Handoff
 from backend.conversations.models import Conversation
 from backend.ledger.models import Loan, Payment, Product
 from backend.ledger.service import originate_loan
+from backend.staff.models import StaffUser
 from backend.types import utcnow
 
 ID_KEY = "test-id-key"
@@ -97,3 +100,37 @@ def conversation(
     session.add(c)
     session.flush()
     return c
+
+
+def handoff(
+    session: Session,
+    *,
+    conversation: Conversation,
+    reason: str = "borrower_request",
+    details: str = "",
+    created_at: datetime | None = None,
+) -> Handoff:
+    """A chat handed to a person as the bot hands it; `created_at` back-dates the request."""
+    h = request_handoff(session, conversation=conversation, reason=reason, details=details).handoff
+    if created_at is not None:
+        h.created_at = created_at
+        session.flush()
+    return h
+
+
+def staff_user(
+    session: Session, username: str = "bob", *, role: str = "collector", **overrides: object
+) -> StaffUser:
+    """A console user; the password hash is a placeholder (nobody logs in as them)."""
+    fields: dict[str, object] = {
+        "username": username,
+        "display_name": username.capitalize(),
+        "role": role,
+        "language": "en",
+        "password_hash": "not-a-hash",
+        "active": True,
+    } | overrides
+    u = StaffUser(**fields)
+    session.add(u)
+    session.flush()
+    return u

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from backend.db import make_engine
 from backend.deps import get_session
 from backend.main import create_app
 from tests.backend import factories
+from tests.backend.api.console_client import Console, make_user
 
 TOKEN = "test-service-token"
 TODAY = date(2026, 4, 1)
@@ -69,3 +71,34 @@ def committing_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
         engine.dispose()
         return
     yield request.getfixturevalue("pg_engine")
+
+
+@pytest.fixture
+def console_app(db: Session, settings: Settings) -> Iterator[FastAPI]:
+    """The backend app for console tests over the test's database session."""
+    app = create_app(settings)
+
+    def session_override() -> Iterator[Session]:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = session_override
+    yield app
+
+
+@pytest.fixture
+def open_console(console_app: FastAPI, db: Session) -> Callable[..., Console]:
+    """A logged-in console for a new user of the given role: `open_console("ann", "collector")`."""
+
+    def open_as(username: str, role: str, *, language: str = "en") -> Console:
+        make_user(db, username, role, language=language)
+        console = Console(console_app)
+        response = console.login(username)
+        assert response.status_code == 303, response.text[:500]
+        return console
+
+    return open_as

@@ -212,3 +212,65 @@ class TestHandoffQueue:
         later = T0 + timedelta(hours=1)
         assert rules.waited_seconds(T0, taken_at=taken, closed_at=None, now=later) == 180
         assert rules.waited_seconds(T0, taken_at=None, closed_at=None, now=later) == 3600
+
+
+class TestInATakenChat:
+    def test_the_holder_passes_a_chat_to_someone_else(self) -> None:
+        rules.check_transfer("taken", "alice", by="alice", to="bob", by_supervisor=False)
+
+    def test_a_supervisor_passes_any_open_chat(self) -> None:
+        rules.check_transfer("waiting", None, by="sue", to="bob", by_supervisor=True)
+        rules.check_transfer("taken", "alice", by="sue", to="bob", by_supervisor=True)
+        rules.check_transfer("taken", "alice", by="sue", to="sue", by_supervisor=True)
+
+    @pytest.mark.parametrize(
+        ("status", "taken_by", "by", "to", "by_supervisor", "code"),
+        [
+            ("closed", "alice", "sue", "bob", True, "handoff_closed"),
+            ("waiting", None, "alice", "bob", False, "handoff_waiting"),
+            ("taken", "alice", "carol", "bob", False, "not_your_handoff"),
+            ("taken", "alice", "alice", "alice", False, "same_collector"),
+            ("taken", "alice", "sue", "alice", True, "same_collector"),
+        ],
+    )
+    def test_refused_transfers(
+        self,
+        status: str,
+        taken_by: str | None,
+        by: str,
+        to: str,
+        by_supervisor: bool,
+        code: str,
+    ) -> None:
+        with pytest.raises(RuleBroken) as err:
+            rules.check_transfer(status, taken_by, by=by, to=to, by_supervisor=by_supervisor)
+        assert err.value.code == code
+
+    def test_a_collector_opens_disputes_and_hardship_reports_only(self) -> None:
+        for kind in ("dispute", "hardship"):
+            rules.check_collector_case(kind)
+        for kind in set(rules.CASE_KINDS) - {"dispute", "hardship"}:
+            with pytest.raises(RuleBroken) as err:
+                rules.check_collector_case(kind)
+            assert err.value.code == "unknown_kind"
+
+    def test_a_note_is_kept_without_surrounding_blanks(self) -> None:
+        assert rules.clean_note("  call back after 6pm \n") == "call back after 6pm"
+
+    @pytest.mark.parametrize(
+        ("text", "code"),
+        [("", "empty_note"), (" \n\t", "empty_note"), ("x" * 2001, "note_too_long")],
+    )
+    def test_blank_or_overlong_notes_are_refused(self, text: str, code: str) -> None:
+        with pytest.raises(RuleBroken) as err:
+            rules.clean_note(text)
+        assert err.value.code == code
+
+    @given(st.text(max_size=2100))
+    def test_a_kept_note_is_never_blank_nor_longer_than_the_limit(self, text: str) -> None:
+        try:
+            kept = rules.clean_note(text)
+        except RuleBroken:
+            assert not text.strip() or len(text.strip()) > rules.NOTE_MAX_CHARS
+        else:
+            assert kept == kept.strip() and 0 < len(kept) <= rules.NOTE_MAX_CHARS

@@ -1,0 +1,65 @@
+"""The console on the backend's app: its routers, its static files, and how access refusals
+look to a browser (a log-in redirect, a 403 or a 404 page; never a stack trace)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from backend.console import (
+    admin_routes,
+    approval_routes,
+    chat_routes,
+    inbox_routes,
+    login_routes,
+    operations_routes,
+)
+from backend.console.auth import BadCsrf, LoginRequired, NotAllowed, PageNotFound, login_url
+from backend.console.rendering import HERE, render
+
+
+def _language(request: Request) -> str:
+    return getattr(request.state, "console_language", "en")
+
+
+def _error_page(request: Request, message: str, status_code: int) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        language=_language(request),
+        status_code=status_code,
+        message=message,
+        viewer=getattr(request.state, "console_viewer", None),
+    )
+
+
+def install_console(app: FastAPI) -> None:
+    for module in (
+        login_routes,
+        inbox_routes,
+        chat_routes,
+        approval_routes,
+        admin_routes,
+        operations_routes,
+    ):
+        app.include_router(module.router)
+    app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("x-console-live"):
+            return Response(status_code=401)  # a live region's poll: the page reloads to log in
+        return RedirectResponse(login_url(exc.next_url), status_code=303)
+
+    @app.exception_handler(NotAllowed)
+    async def _not_allowed(request: Request, _: NotAllowed) -> Response:
+        return _error_page(request, "forbidden", 403)
+
+    @app.exception_handler(PageNotFound)
+    async def _not_found(request: Request, _: PageNotFound) -> Response:
+        return _error_page(request, "not_found", 404)
+
+    @app.exception_handler(BadCsrf)
+    async def _bad_csrf(request: Request, _: BadCsrf) -> Response:
+        return _error_page(request, "bad_csrf", 403)

@@ -1,0 +1,1 @@
+"""Console users: who may log in, with what role, and their sessions."""

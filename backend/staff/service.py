@@ -1,0 +1,208 @@
+"""Console users and sessions: create users, check a log-in (with lockout), open, find and end
+sessions. Functions flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.errors import Conflict, Invalid, NotFound
+from backend.staff import rules
+from backend.staff.models import StaffSession, StaffUser
+from backend.staff.passwords import hash_password, spend_verify_time, verify_password
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPolicy:
+    idle: timedelta
+    absolute: timedelta
+    lockout: rules.LockoutPolicy
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    language: str,
+    password: str,
+) -> StaffUser:
+    username = username.strip().lower()
+    try:
+        rules.check_new_user(username, role, language, password)
+    except rules.RuleBroken as exc:
+        raise Invalid(str(exc), code=exc.code) from exc
+    user = StaffUser(
+        username=username,
+        display_name=display_name.strip() or username,
+        role=role,
+        language=language,
+        password_hash=hash_password(password),
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError:
+        raise Conflict(f"user {username!r} already exists", code="user_exists") from None
+    return user
+
+
+def get_user(session: Session, username: str) -> StaffUser:
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def users(
+    session: Session, *, role: str | None = None, active_only: bool = False
+) -> list[StaffUser]:
+    query = select(StaffUser)
+    if role is not None:
+        query = query.where(StaffUser.role == role)
+    if active_only:
+        query = query.where(StaffUser.active.is_(True))
+    return list(session.scalars(query.order_by(StaffUser.username)))
+
+
+def any_user(session: Session) -> bool:
+    return session.scalar(select(StaffUser.id).limit(1)) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    user: StaffUser | None  # None: refused
+    refusal: str | None = None  # "wrong" | "locked" | "inactive"
+    locked_until: datetime | None = None
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, now: datetime, policy: rules.LockoutPolicy
+) -> LoginResult:
+    """Check a log-in. An unknown user, a wrong password and a deactivated account all answer
+    "wrong" (no user enumeration); a locked account says so without checking the password."""
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
+    if user is None:
+        spend_verify_time(password)
+        return LoginResult(None, "wrong")
+    if rules.is_locked(user.locked_until, now):
+        return LoginResult(None, "locked", user.locked_until)
+    if not verify_password(password, user.password_hash) or not user.active:
+        user.failed_logins, lock = rules.after_failure(user.failed_logins, now, policy)
+        if lock is not None:
+            user.locked_until = lock
+            session.flush()
+            return LoginResult(None, "locked", lock)
+        session.flush()
+        return LoginResult(None, "wrong")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.flush()
+    return LoginResult(user)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(
+    session: Session, *, user: StaffUser, now: datetime, policy: SessionPolicy
+) -> tuple[str, StaffSession]:
+    """A new session; returns the cookie's token (shown once, stored hashed) and the row."""
+    token = secrets.token_urlsafe(32)
+    row = StaffSession(
+        token_hash=_digest(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(32),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=rules.session_expiry(
+            now, idle=policy.idle, created_at=now, absolute=policy.absolute
+        ),
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def session_for(
+    session: Session, *, token: str, now: datetime, policy: SessionPolicy
+) -> StaffSession | None:
+    """The live session behind a cookie (its idle expiry moved on), or None."""
+    if not token:
+        return None
+    row = session.scalar(select(StaffSession).where(StaffSession.token_hash == _digest(token)))
+    if row is None or row.ended_at is not None or now >= row.expires_at:
+        return None
+    if not row.user.active:
+        return None
+    row.last_seen_at = now
+    row.expires_at = rules.session_expiry(
+        now, idle=policy.idle, created_at=row.created_at, absolute=policy.absolute
+    )
+    return row
+
+
+def end_session(session: Session, *, row: StaffSession, now: datetime) -> None:
+    row.ended_at = now
+    session.flush()
+
+
+def end_sessions_of(session: Session, *, user: StaffUser, now: datetime) -> None:
+    for row in session.scalars(
+        select(StaffSession).where(StaffSession.user_id == user.id, StaffSession.ended_at.is_(None))
+    ):
+        row.ended_at = now
+    session.flush()
+
+
+def update_user(
+    session: Session,
+    *,
+    user: StaffUser,
+    now: datetime,
+    role: str | None = None,
+    language: str | None = None,
+    active: bool | None = None,
+    unlock: bool = False,
+    password: str | None = None,
+) -> StaffUser:
+    """An admin's change (or a user's own language). A new role, a new password or a
+    deactivation ends the user's sessions, so it takes effect at once."""
+    if role is not None and role not in rules.ROLES:
+        raise Invalid(f"unknown role {role!r}", code="bad_role")
+    if language is not None and language not in rules.LANGUAGES:
+        raise Invalid(f"unknown language {language!r}", code="bad_language")
+    if password is not None:
+        try:
+            rules.check_password(password, username=user.username)
+        except rules.RuleBroken as exc:
+            raise Invalid(str(exc), code=exc.code) from exc
+    ends_sessions = (
+        (role is not None and role != user.role)
+        or password is not None
+        or (active is False and user.active)
+    )
+    if role is not None:
+        user.role = role
+    if language is not None:
+        user.language = language
+    if active is not None:
+        user.active = active
+    if unlock:
+        user.failed_logins = 0
+        user.locked_until = None
+    if password is not None:
+        user.password_hash = hash_password(password)
+    session.flush()
+    if ends_sessions:
+        end_sessions_of(session, user=user, now=now)
+    return user
