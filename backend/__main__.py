@@ -66,9 +66,10 @@ def cmd_create_user(args: argparse.Namespace) -> None:
             )
             actor = Actor("cli", "python -m backend create-user")
             audit(session, actor, "create", borrower_id=None, subject=f"user {user.username}")
+            created = f"user {user.username} ({user.role}) created"  # read before the commit
     except DomainError as exc:
         sys.exit(exc.message)
-    print(f"user {user.username} ({user.role}) created")
+    print(created)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:

@@ -107,7 +107,7 @@ def change_user(
     try:
         with session.begin_nested():
             user = staff.get_user(session, username)
-            if user.id == viewer.user.id and change in ("role", "deactivate"):
+            if user.username == viewer.username and change in ("role", "deactivate"):
                 raise DomainError("you cannot change your own role or deactivate yourself")
             staff.update_user(
                 session,

@@ -57,28 +57,38 @@ def session_policy(settings: Settings) -> staff.SessionPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    user: StaffUser
+    """The logged-in user as pages see them. Plain values, read once: an error page rendered
+    after the request's session has closed can still show who is logged in."""
+
+    user: StaffUser  # for changes to the account, within the request
     session_row: StaffSession
+    username: str
+    display_name: str
+    role: str
+    language: str
+    csrf_token: str
     via: str  # "GET /console/handoffs/3"
 
-    @property
-    def username(self) -> str:
-        return self.user.username
-
-    @property
-    def language(self) -> str:
-        return self.user.language
-
-    @property
-    def csrf_token(self) -> str:
-        return self.session_row.csrf_token
+    @classmethod
+    def of(cls, row: StaffSession, via: str) -> Viewer:
+        user = row.user
+        return cls(
+            user=user,
+            session_row=row,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            language=user.language,
+            csrf_token=row.csrf_token,
+            via=via[:200],
+        )
 
     @property
     def actor(self) -> Actor:
-        return Actor(name=f"user:{self.user.username}", via=self.via)
+        return Actor(name=f"user:{self.username}", via=self.via)
 
     def can(self, permission: str) -> bool:
-        return rules.can(self.user.role, permission)
+        return rules.can(self.role, permission)
 
 
 def _next_url(request: Request) -> str:
@@ -95,7 +105,7 @@ def current_viewer(request: Request, session: SessionDep, settings: SettingsDep)
     )
     if row is None:
         raise LoginRequired(_next_url(request) if request.method == "GET" else "")
-    viewer = Viewer(row.user, row, via=f"{request.method} {request.url.path}"[:200])
+    viewer = Viewer.of(row, via=f"{request.method} {request.url.path}")
     request.state.console_language = viewer.language  # for error pages
     request.state.console_viewer = viewer
     return viewer

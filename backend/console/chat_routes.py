@@ -94,7 +94,7 @@ def _chat_page(
         holder=holder,
         colleagues=colleagues,
         today=today,
-        max_promise_date=today + timedelta(days=60),
+        max_promise_date=today + timedelta(days=request.app.state.promise_policy.max_days_ahead),
         done=done,
         error_text=error_text,
     )
@@ -209,7 +209,7 @@ def take(handoff_id: int, request: Request, viewer: FormViewerDep, session: Sess
                 session,
                 handoff=handoffs.get_handoff(session, handoff_id),
                 collector=viewer.username,
-                display_name=viewer.user.display_name,
+                display_name=viewer.display_name,
             )
             audit(
                 session,

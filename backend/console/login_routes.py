@@ -43,7 +43,7 @@ def console_home(request: Request, session: SessionDep, settings: SettingsDep) -
         viewer = current_viewer(request, session, settings)
     except _LoginRequired:
         return _see_other("/console/login")
-    return _see_other(rules.home_page(viewer.user.role))
+    return _see_other(rules.home_page(viewer.role))
 
 
 def _browser_language(request: Request) -> str:
@@ -159,7 +159,7 @@ def set_language(
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> RedirectResponse:
     staff.update_user(session, user=viewer.user, now=utcnow(), language=language)
-    return _see_other(safe_next(back, rules.home_page(viewer.user.role)))
+    return _see_other(safe_next(back, rules.home_page(viewer.role)))
 
 
 @router.post("/account/password", response_model=None)

@@ -17,6 +17,9 @@ from backend.staff import rules
 from backend.staff.models import StaffSession, StaffUser
 from backend.staff.passwords import hash_password, spend_verify_time, verify_password
 
+# How often a session's last use is written down (its idle expiry moves on with it).
+SEEN_EVERY = timedelta(minutes=1)
+
 
 @dataclass(frozen=True, slots=True)
 class SessionPolicy:
@@ -144,10 +147,11 @@ def session_for(
         return None
     if not row.user.active:
         return None
-    row.last_seen_at = now
-    row.expires_at = rules.session_expiry(
-        now, idle=policy.idle, created_at=row.created_at, absolute=policy.absolute
-    )
+    if now - row.last_seen_at >= SEEN_EVERY:  # not a write on every live-region poll
+        row.last_seen_at = now
+        row.expires_at = rules.session_expiry(
+            now, idle=policy.idle, created_at=row.created_at, absolute=policy.absolute
+        )
     return row
 
 

@@ -83,7 +83,7 @@ def test_a_collector_serves_an_escalated_borrower_and_hands_back_to_the_bot(
     page.get_by_placeholder("Reply to the borrower").fill(
         "您好，我是客服 Alex，请问有什么可以帮您？"
     )
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     eventually(
         lambda: any(p["text"].startswith("您好，我是客服 Alex") for p in chat.pushed),
         what="the collector's reply pushed to the borrower's page",
@@ -162,7 +162,7 @@ def test_the_web_chat_page_talks_with_the_assistant(
     contexts.append(context)
     page = context.new_page()
     page.goto(f"{stack.gateway}/webchat?start={stack.link_token('DEMO-02')}")
-    expect(page.locator("body")).to_contain_text("Emily Chen", timeout=60_000)
+    expect(page.locator("body")).to_contain_text("Thanks Emily", timeout=60_000)
     page.get_by_role("textbox").fill("how much do I owe")
     page.get_by_role("textbox").press("Enter")
     expect(page.locator("body")).to_contain_text("SGD", timeout=60_000)

@@ -54,3 +54,13 @@ def test_every_reason_case_kind_and_sender_has_a_name():
     names = [f"reason.{r}" for r in HANDOFF_REASONS] + [f"kind.{k}" for k in CASE_KINDS]
     names += [f"sender.{s}" for s in SENDERS] + [f"chat.status.{s}" for s in HANDOFF_STATUSES]
     assert [n for n in names if n not in CATALOG] == []
+
+
+def test_every_status_the_panel_shows_has_a_name():
+    from backend.cases.rules import CASE_STATUSES
+    from backend.ledger.arrangement import ArrangementKind, ArrangementStatus
+
+    statuses = {*CASE_STATUSES, "open", "kept", "partly_kept", "broken", "not_started"}
+    statuses |= {s.value for s in ArrangementStatus}
+    names = [f"status.{s}" for s in statuses] + [f"plan.{k.value}" for k in ArrangementKind]
+    assert [n for n in names if n not in CATALOG] == []
