@@ -1,6 +1,6 @@
-"""What a collector does in a chat they have taken: send a payment link, present and accept
-repayment offers, record a promise, open a dispute or hardship case, write a note, pass the chat
-on. Each use case checks that this collector has the chat and that the loan is the bound
+"""What a collector does in a chat they have taken: send a payment link, record a promise, open
+a dispute or hardship case, write a note, pass the chat on (plan offers: `collector_plans`).
+Each use case checks that this collector has the chat and that the loan is the bound
 borrower's, calls the service that owns the business, and tells the borrower in their language
 what was done. Functions flush, never commit (the request's session does)."""
 
@@ -18,7 +18,6 @@ from backend.cases import service as cases_service
 from backend.cases.models import Case, Handoff, Note
 from backend.conversations.service import VERIFY_FIRST
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
-from backend.ledger.arrangement import ArrangementKind
 from backend.ledger.models import Loan
 from backend.ledger.repository import loan_by_ref
 from backend.money import format_major
@@ -28,9 +27,6 @@ from backend.outbound.models import OutboundMessage
 from backend.payments import service as payments_service
 from backend.payments.models import PaymentLink
 from backend.payments.provider import PaymentProvider
-from backend.plans import service as plans_service
-from backend.plans.policy import PlanPolicy
-from backend.plans.rules import NotOffered, Offer
 from backend.promises import service as promises_service
 from backend.promises.models import Promise
 from backend.promises.rules import PromisePolicy
@@ -66,7 +62,7 @@ def bound_loan(session: Session, *, handoff: Handoff, loan_ref: str) -> Loan:
     return loan
 
 
-def _tell(
+def tell_borrower(
     session: Session,
     handoff: Handoff,
     username: str,
@@ -84,7 +80,8 @@ def _tell(
     )
 
 
-def _money(minor: int, loan: Loan) -> str:
+def money_text(minor: int, loan: Loan) -> str:
+    """An amount as the borrower's messages write it (no grouping, the loan's decimals)."""
     return format_major(minor, loan.currency)
 
 
@@ -124,7 +121,7 @@ def send_payment_link(
     language = outbound.language_for(conversation)
     text = texts.payment_link(
         language,
-        amount=_money(link.amount_minor, loan),
+        amount=money_text(link.amount_minor, loan),
         currency=loan.currency,
         url=url,
         expires=_local_time(link.expires_at, loan.borrower.timezone),
@@ -132,7 +129,7 @@ def send_payment_link(
     buttons: list[dict[str, Any]] | None = None
     if conversation.channel in _LINK_BUTTON_CHANNELS:
         buttons = [{"title": texts.pay_button(language), "payload": url}]
-    return SentLink(link, url, _tell(session, handoff, username, text, buttons))
+    return SentLink(link, url, tell_borrower(session, handoff, username, text, buttons))
 
 
 def _local_time(at: datetime, zone: str) -> str:
@@ -141,133 +138,6 @@ def _local_time(at: datetime, zone: str) -> str:
         return f"{at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}"
     except (ZoneInfoNotFoundError, ValueError):
         return f"{at:%Y-%m-%d %H:%M} UTC"
-
-
-# -- repayment plans ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Presented:
-    offers: list[Offer]
-    not_offered: list[NotOffered]  # why the other kinds are not offered: for the collector
-    message: OutboundMessage | None  # None: no offers, nothing was sent
-
-
-def present_offers(
-    session: Session,
-    *,
-    handoff: Handoff,
-    username: str,
-    loan_ref: str,
-    as_of: date,
-    policy: PlanPolicy,
-) -> Presented:
-    """Today's offers for the loan, listed to the borrower in the order the collector sees them
-    (so "the second one" means the same to both). No offers: nothing is sent, the collector
-    reads the reasons."""
-    holder_check(handoff, username=username)
-    loan = bound_loan(session, handoff=handoff, loan_ref=loan_ref)
-    made, refused = plans_service.offers_for(session, loan, as_of, policy)
-    if not made:
-        return Presented([], refused, None)
-    language = outbound.language_for(handoff.conversation)
-    lines = [_describe(language, n, offer, loan) for n, offer in enumerate(made, start=1)]
-    text = texts.offers(language, loan=loan.ref, lines=lines)
-    return Presented(made, refused, _tell(session, handoff, username, text))
-
-
-def _describe(language: str, n: int, offer: Offer, loan: Loan) -> str:
-    """One offer as a line: its kind, what it costs or waives, its first payment, its total."""
-    rows = offer.rows
-    first_amount, first_date = _money(rows[0].amount, loan), rows[0].due_date.isoformat()
-    if offer.kind is ArrangementKind.INSTALLMENT:
-        return texts.installment_offer(
-            language,
-            n=n,
-            term=offer.term_months or len(rows),
-            count=len(rows),
-            currency=loan.currency,
-            first_amount=first_amount,
-            first_date=first_date,
-            monthly=_money(rows[min(1, len(rows) - 1)].amount, loan),  # after a down payment
-            fee=_money(offer.fee, loan),
-            total=_money(offer.total, loan),
-        )
-    if offer.kind is ArrangementKind.EXTENSION:
-        return texts.extension_offer(
-            language,
-            n=n,
-            months=offer.months or 0,
-            count=len(rows),
-            currency=loan.currency,
-            first_amount=first_amount,
-            first_date=first_date,
-            fee=_money(offer.fee, loan),
-            total=_money(offer.total, loan),
-        )
-    return texts.settlement_offer(
-        language,
-        n=n,
-        parts=len(rows),
-        currency=loan.currency,
-        first_amount=first_amount,
-        first_date=first_date,
-        discount=_money(offer.discount, loan),
-        total=_money(offer.total, loan),
-        needs_approval=offer.needs_approval,
-    )
-
-
-def accept_offer(
-    session: Session,
-    *,
-    handoff: Handoff,
-    username: str,
-    loan_ref: str,
-    offer_id: str,
-    as_of: date,
-    policy: PlanPolicy,
-) -> plans_service.Accepted:
-    """The borrower agreed in the chat: the arrangement starts (the borrower is told its first
-    payment), or a settlement beyond the assistant's authority goes to a supervisor, whose
-    decision reaches this chat later."""
-    holder_check(handoff, username=username)
-    loan = bound_loan(session, handoff=handoff, loan_ref=loan_ref)
-    conversation = handoff.conversation
-    accepted = plans_service.accept(
-        session,
-        loan=loan,
-        offer_id=offer_id,
-        today=as_of,
-        policy=policy,
-        agreed_by=f"collector:{username}",
-        conversation=conversation,
-    )
-    language = outbound.language_for(conversation)
-    if accepted.arrangement is not None:
-        arrangement = accepted.arrangement
-        first = arrangement.installments[0]
-        text = texts.plan_agreed(
-            language,
-            loan=loan.ref,
-            kind=arrangement.kind,
-            currency=loan.currency,
-            total=_money(sum(i.amount_minor for i in arrangement.installments), loan),
-            amount=_money(first.amount_minor, loan),
-            date=first.due_date.isoformat(),
-        )
-    else:
-        assert accepted.approval is not None
-        approval = accepted.approval
-        text = texts.plan_sent_for_approval(
-            language,
-            loan=loan.ref,
-            kind=ArrangementKind.SETTLEMENT,
-            currency=loan.currency,
-            total=_money(approval.settles_minor - approval.discount_minor, loan),
-        )
-    _tell(session, handoff, username, text)
-    return accepted
 
 
 # -- promise to pay ----------------------------------------------------------------------------
@@ -303,10 +173,10 @@ def record_promise(
         outbound.language_for(handoff.conversation),
         loan=loan.ref,
         currency=loan.currency,
-        amount=_money(promise.amount_minor, loan),
+        amount=money_text(promise.amount_minor, loan),
         date=promise.promised_date.isoformat(),
     )
-    _tell(session, handoff, username, text)
+    tell_borrower(session, handoff, username, text)
     return promise
 
 
@@ -348,7 +218,7 @@ def open_case(
         loan=loan.ref if loan else None,
         hold=hold,
     )
-    _tell(session, handoff, username, text)
+    tell_borrower(session, handoff, username, text)
     return case
 
 

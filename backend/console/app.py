@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from backend.console import (
     admin_routes,
     approval_routes,
+    chat_action_routes,
     chat_routes,
     inbox_routes,
     login_routes,
@@ -39,6 +40,7 @@ def install_console(app: FastAPI) -> None:
         login_routes,
         inbox_routes,
         chat_routes,
+        chat_action_routes,
         approval_routes,
         admin_routes,
         operations_routes,

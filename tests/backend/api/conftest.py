@@ -33,9 +33,9 @@ def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
     )
 
 
-@pytest.fixture
-def client(db: Session, settings: Settings) -> Iterator[TestClient]:
-    """The API over the test's database session; commits land in the test's transaction."""
+def app_over(db: Session, settings: Settings) -> FastAPI:
+    """The backend app whose requests use the test's database session (commits land in the
+    test's transaction)."""
     app = create_app(settings)
 
     def session_override() -> Iterator[Session]:
@@ -47,7 +47,13 @@ def client(db: Session, settings: Settings) -> Iterator[TestClient]:
             raise
 
     app.dependency_overrides[get_session] = session_override
-    with TestClient(app, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+    return app
+
+
+@pytest.fixture
+def client(db: Session, settings: Settings) -> Iterator[TestClient]:
+    """The API over the test's database session, with the service token."""
+    with TestClient(app_over(db, settings), headers={"Authorization": f"Bearer {TOKEN}"}) as c:
         yield c
 
 
@@ -74,20 +80,9 @@ def committing_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
 
 
 @pytest.fixture
-def console_app(db: Session, settings: Settings) -> Iterator[FastAPI]:
+def console_app(db: Session, settings: Settings) -> FastAPI:
     """The backend app for console tests over the test's database session."""
-    app = create_app(settings)
-
-    def session_override() -> Iterator[Session]:
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = session_override
-    yield app
+    return app_over(db, settings)
 
 
 @pytest.fixture

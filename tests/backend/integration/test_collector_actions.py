@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.cases import collector_actions as actions
-from backend.cases import handoffs
+from backend.cases import collector_plans, handoffs
 from backend.cases.models import Handoff, Note
 from backend.cases.rules import NOTE_MAX_CHARS
 from backend.cases.service import proactive_contact_hold
@@ -122,14 +122,18 @@ def promise(db: Session, handoff: Handoff, **kw: Any) -> Any:
     return actions.record_promise(db, handoff=handoff, **args)
 
 
-def offers(db: Session, handoff: Handoff, policy: PlanPolicy, **kw: Any) -> actions.Presented:
+def offers(
+    db: Session, handoff: Handoff, policy: PlanPolicy, **kw: Any
+) -> collector_plans.Presented:
     args: dict[str, Any] = {"username": "alice", "loan_ref": "L1", "as_of": TODAY} | kw
-    return actions.present_offers(db, handoff=handoff, policy=policy, **args)
+    return collector_plans.present_offers(db, handoff=handoff, policy=policy, **args)
 
 
 def accept(db: Session, handoff: Handoff, policy: PlanPolicy, offer_id: str, **kw: Any) -> Any:
     args: dict[str, Any] = {"username": "alice", "loan_ref": "L1", "as_of": TODAY} | kw
-    return actions.accept_offer(db, handoff=handoff, offer_id=offer_id, policy=policy, **args)
+    return collector_plans.accept_offer(
+        db, handoff=handoff, offer_id=offer_id, policy=policy, **args
+    )
 
 
 def case(db: Session, handoff: Handoff, **kw: Any) -> Any:
