@@ -13,7 +13,7 @@ RASA_PY := ../.venv-rasa/bin/python
 # The fake Telegram Bot API server the gateway's end-to-end tests talk to (npm).
 FAKE_TELEGRAM := tests/e2e/fake_telegram
 
-.PHONY: setup browser run test lint bench bench-chat chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run test lint bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -23,6 +23,7 @@ help:
 	@echo "make chat    chat with the running assistant in this terminal (after make run)"
 	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL"
 	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack"
+	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
@@ -93,6 +94,11 @@ bench: setup
 # Needs the stack running (make run in another terminal).
 bench-chat: $(VENV)/.installed
 	$(PY) -m bench.chat_load
+
+# PostgreSQL at BENCH_DATABASE_URL (a throwaway schema); starts its own backend, gateway and
+# fake Telegram server.
+bench-outreach: $(VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
+	$(PY) -m bench.outreach
 
 lock:
 	@rm -rf .lock-venv && $(PYTHON311) -m venv .lock-venv

@@ -182,6 +182,29 @@ def cmd_evaluate_promises(args: argparse.Namespace) -> None:
     )
 
 
+def _outreach_setup() -> tuple[object, object]:
+    from sqlalchemy.orm import sessionmaker
+
+    from backend.db import make_engine
+    from backend.outreach.setup import load_outreach_config
+    from backend.policy_files import PolicyFileError
+
+    settings = get_settings()
+    try:
+        config = load_outreach_config(settings.config_dir)
+    except PolicyFileError as exc:
+        sys.exit(str(exc))
+    return sessionmaker(make_engine(settings.database_url), expire_on_commit=False), config
+
+
+def cmd_outreach(args: argparse.Namespace) -> None:
+    """Reminders: the worker, one planning or sending run, a dry run, a preview, results."""
+    from backend.outreach import cli
+
+    sessions, config = _outreach_setup()
+    cli.run(args, sessions, get_settings(), config)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,6 +228,24 @@ def main(argv: list[str] | None = None) -> None:
     user.add_argument("--language", choices=("en", "zh"), default="en", help="console language")
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     user.set_defaults(func=cmd_create_user)
+
+    reach = sub.add_parser("outreach", help="reminders: worker, plan, send, dry-run, preview")
+    reach_sub = reach.add_subparsers(dest="outreach_command", required=True)
+    reach_sub.add_parser("worker", help="plan each day and send due reminders (APScheduler)")
+    reach_sub.add_parser("plan", help="plan today's reminders once")
+    reach_sub.add_parser("send", help="send the reminders due now once")
+    dry = reach_sub.add_parser("dry-run", help="what would go out, and why the rest is held")
+    dry.add_argument("--as-of", help="business date (YYYY-MM-DD); today when left out")
+    dry.add_argument("--at", help="time of day HH:MM in the business time zone; now if left out")
+    show = reach_sub.add_parser("preview", help="a step's message for a loan, as of a date")
+    show.add_argument("loan_ref")
+    show.add_argument("step_id")
+    show.add_argument("--as-of", help="YYYY-MM-DD; today when left out")
+    show.add_argument("--language", choices=("zh", "en"), help="the borrower's when left out")
+    show.add_argument("--variant", help="champion/challenger arm; the borrower's own if left out")
+    res = reach_sub.add_parser("results", help="champion/challenger results per step and variant")
+    res.add_argument("--step", help="one step id")
+    reach.set_defaults(func=cmd_outreach)
 
     gen = sub.add_parser("generate", help="add N random borrowers with loans and payments")
     gen.add_argument("--borrowers", type=int, required=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     console_secure_cookies: bool | None = None
     # A handoff waiting longer than this is highlighted in the inbox (the handoff SLA).
     handoff_sla_minutes: int = 5
+    # The outreach worker: when it plans the day's reminders (business time zone), and how
+    # often it sends those that are due.
+    outreach_plan_at: time = time(0, 5)
+    outreach_dispatch_seconds: int = 60
 
     @field_validator("business_timezone")
     @classmethod

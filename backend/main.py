@@ -29,6 +29,7 @@ from backend.payments.provider import PaymentProvider, SandboxProvider
 from backend.payments.routes import api as payments_router
 from backend.payments.routes import checkout, webhooks
 from backend.plans import routes as plans_routes
+from backend.outreach.setup import load_outreach_config
 from backend.plans.policy import PlanPolicy
 from backend.policy_files import load_policy
 from backend.promises import routes as promises_routes
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.default_payment_provider = "sandbox"
     app.state.plan_policy = load_policy(settings.config_dir / "plans.yml", PlanPolicy)
     app.state.promise_policy = promises.load_promise_policy(settings.config_dir)
+    app.state.outreach = load_outreach_config(settings.config_dir)
     events.on_payment_posted(
         "promises", promises.payment_listener(lambda: app.state.promise_policy)
     )

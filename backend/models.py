@@ -15,6 +15,7 @@ from backend.ledger.models import (
     Product,
 )
 from backend.outbound.models import OutboundMessage
+from backend.outreach.models import Reminder
 from backend.payments.models import PaymentLink
 from backend.plans.models import ApprovalRequest
 from backend.promises.models import Promise, PromiseEscalation
@@ -42,6 +43,7 @@ __all__ = [
     "Product",
     "Promise",
     "PromiseEscalation",
+    "Reminder",
     "StaffSession",
     "StaffUser",
     "WrongPersonReport",

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from backend.console.auth import Viewer, need
 from backend.console.rendering import render
 from backend.deps import SettingsDep
+from backend.outreach.setup import load_outreach_config
 from backend.plans.policy import PlanPolicy
 from backend.policy_files import PolicyFileError, load_policy
 from backend.promises.rules import PromisePolicy
@@ -21,6 +22,7 @@ from backend.promises.rules import PromisePolicy
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 OperationsViewer = Annotated[Viewer, need("operations")]
+OUTREACH_FILES = frozenset({"outreach.yml", "outreach_templates.yml", "compliance.yml"})
 CHECKED: dict[str, type[BaseModel]] = {"plans.yml": PlanPolicy, "promises.yml": PromisePolicy}
 
 
@@ -33,6 +35,7 @@ class PolicyFile:
 
 
 def policy_files(config_dir: Path) -> list[PolicyFile]:
+    outreach_error = _outreach_error(config_dir)
     found = []
     for path in sorted(config_dir.glob("*.yml")):
         model = CHECKED.get(path.name)
@@ -42,10 +45,22 @@ def policy_files(config_dir: Path) -> list[PolicyFile]:
                 load_policy(path, model)
             except PolicyFileError as exc:
                 error = str(exc).removeprefix(f"{path}: ")
-        found.append(
-            PolicyFile(path.name, path.read_text(encoding="utf-8"), error, model is not None)
-        )
+        elif path.name in OUTREACH_FILES:
+            prefix = f"{path}: "
+            if outreach_error and outreach_error.startswith(prefix):
+                error = outreach_error.removeprefix(prefix)
+        checked = model is not None or path.name in OUTREACH_FILES
+        found.append(PolicyFile(path.name, path.read_text(encoding="utf-8"), error, checked))
     return found
+
+
+def _outreach_error(config_dir: Path) -> str | None:
+    """The reminder files validate together (a step names a template): the first problem."""
+    try:
+        load_outreach_config(config_dir)
+    except PolicyFileError as exc:
+        return str(exc)
+    return None
 
 
 @router.get("/operations", response_class=HTMLResponse)

@@ -7,17 +7,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from backend.audit.service import audit
 from backend.cases.handoffs import open_handoff
 from backend.cases.schemas import HandoffPublic
+from backend.cases.service import file_case
 from backend.conversations import service
 from backend.conversations.inbound import receive
 from backend.conversations.models import Conversation
 from backend.deps import ActorDep, SessionDep, SettingsDep
 from backend.errors import NotFound
+from backend.outreach.rules import is_opt_out
 from backend.types import utcnow
 from backend.verification import service as verification
 from backend.verification.rules import AttemptPolicy, is_locked
@@ -74,6 +76,9 @@ class InboundResult(BaseModel):
     mode: str = Field(description="bot or human: who answers")
     language: str | None = Field(description="the borrower's, else the chat's; None: unknown")
     verified: bool
+    opted_out: bool = Field(
+        default=False, description="the message was an opt-out word: proactive messages stop"
+    )
 
 
 class TokenAttempt(BaseModel):
@@ -151,11 +156,16 @@ def get_conversation(
 
 @router.post("/inbound", response_model=InboundResult)
 def inbound(
-    channel: ChannelPath, user_id: UserPath, body: InboundMessage, session: SessionDep
+    channel: ChannelPath,
+    user_id: UserPath,
+    body: InboundMessage,
+    session: SessionDep,
+    request: Request,
 ) -> InboundResult:
     """The gateway's one call per borrower message: logs it (creating the chat on its first
     message; a channel message already logged is a duplicate, not a second row) and says how
-    to route it."""
+    to route it. A message that is an opt-out word ("stop", "退订" in any form: compliance.yml)
+    opts the chat out of proactive messages at once, whatever the bot makes of it."""
     received = receive(
         session,
         channel=channel,
@@ -165,12 +175,22 @@ def inbound(
         sent_at=body.sent_at,
     )
     conversation = received.conversation
+    opted_out = (
+        not received.duplicate
+        and body.kind == "text"
+        and is_opt_out(body.text, request.app.state.outreach.compliance.opt_out_words)
+    )
+    if opted_out:
+        file_case(
+            session, conversation=conversation, kind="opt_out", loan=None, details=body.text[:200]
+        )
     return InboundResult(
         message_id=received.message.id,
         duplicate=received.duplicate,
         mode=conversation.mode,
         language=service.language_of(conversation),
         verified=conversation.borrower_id is not None,
+        opted_out=opted_out,
     )
 
 

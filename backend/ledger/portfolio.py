@@ -4,9 +4,10 @@ reminder planning and the benchmark. Three set-based queries per chunk, no ORM o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from backend.ledger.arrangement import ArrangementKind, ArrangementRow, Arrangem
 from backend.ledger.delinquency import Bucket
 from backend.ledger.models import Arrangement, ArrangementInstallment, Installment, Loan, Payment
 from backend.ledger.schedule import ScheduledInstallment
-from backend.ledger.statement import PaymentRecord, statement
+from backend.ledger.statement import PaymentRecord, Statement, statement
 from backend.ledger.terms import LateCharges, LoanTerms, ScheduleType, parse_waterfall
 
 
@@ -29,82 +30,108 @@ class LoanPosition:
     bucket: Bucket
 
 
+_LOAN_COLUMNS = (
+    Loan.id,
+    Loan.ref,
+    Loan.principal_minor,
+    Loan.annual_rate,
+    Loan.term_months,
+    Loan.schedule_type,
+    Loan.disbursed_on,
+    Loan.penalty_daily_rate,
+    Loan.late_fee_minor,
+    Loan.grace_days,
+    Loan.waterfall,
+)
+
+
 def positions(session: Session, as_of: date, *, chunk: int = 5000) -> Iterator[LoanPosition]:
     last_id = 0
     while True:
         loans = session.execute(
-            select(
-                Loan.id,
-                Loan.ref,
-                Loan.principal_minor,
-                Loan.annual_rate,
-                Loan.term_months,
-                Loan.schedule_type,
-                Loan.disbursed_on,
-                Loan.penalty_daily_rate,
-                Loan.late_fee_minor,
-                Loan.grace_days,
-                Loan.waterfall,
-            )
-            .where(Loan.id > last_id)
-            .order_by(Loan.id)
-            .limit(chunk)
+            select(*_LOAN_COLUMNS).where(Loan.id > last_id).order_by(Loan.id).limit(chunk)
         ).all()
         if not loans:
             return
-        low, high = loans[0].id, loans[-1].id
-        schedules: dict[int, list[ScheduledInstallment]] = defaultdict(list)
-        for row in session.execute(
-            select(
-                Installment.loan_id,
-                Installment.seq,
-                Installment.due_date,
-                Installment.principal_minor,
-                Installment.interest_minor,
-            ).where(Installment.loan_id.between(low, high))
-        ):
-            schedules[row[0]].append(ScheduledInstallment(row[1], row[2], row[3], row[4]))
-        payments: dict[int, list[PaymentRecord]] = defaultdict(list)
-        for p in session.execute(
-            select(
-                Payment.loan_id,
-                Payment.provider,
-                Payment.reference,
-                Payment.amount_minor,
-                Payment.received_on,
-            )
-            .where(Payment.loan_id.between(low, high), Payment.received_on <= as_of)
-            .order_by(Payment.received_on, Payment.id)
-        ):
-            payments[p[0]].append(PaymentRecord(f"{p[1]}:{p[2]}", p[3], p[4]))
-        arrangements = _arrangements(session, low, high)
-        waterfalls: dict[str, tuple] = {}  # type: ignore[type-arg]
-        for loan in loans:
-            waterfall = waterfalls.get(loan.waterfall) or waterfalls.setdefault(
-                loan.waterfall, parse_waterfall(loan.waterfall)
-            )
-            terms = LoanTerms(
-                principal=loan.principal_minor,
-                annual_rate=loan.annual_rate,
-                term_months=loan.term_months,
-                schedule_type=ScheduleType(loan.schedule_type),
-                disbursed_on=loan.disbursed_on,
-                late_charges=LateCharges(
-                    loan.penalty_daily_rate, loan.late_fee_minor, loan.grace_days
-                ),
-                waterfall=waterfall,
-            )
-            st = statement(
-                terms, schedules[loan.id], payments[loan.id], as_of, arrangements.get(loan.id, [])
-            )
+        for loan_id, ref, st in _statements(session, loans, as_of):
             yield LoanPosition(
-                loan.id, loan.ref, st.total_outstanding, st.overdue_amount, st.dpd, st.bucket
+                loan_id, ref, st.total_outstanding, st.overdue_amount, st.dpd, st.bucket
             )
-        last_id = high
+        last_id = loans[-1].id
 
 
-def _arrangements(session: Session, low: int, high: int) -> dict[int, list[ArrangementTerms]]:
-    """The arrangements of loans low..high (few loans have any: two small queries)."""
+def statements_of(
+    session: Session, loan_ids: Sequence[int], as_of: date, *, chunk: int = 2000
+) -> Iterator[tuple[int, Statement]]:
+    """The statements of the given loans (in id order), a few set-based queries per chunk."""
+    ids = sorted(set(loan_ids))
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        loans = session.execute(
+            select(*_LOAN_COLUMNS).where(Loan.id.in_(part)).order_by(Loan.id)
+        ).all()
+        for loan_id, _, st in _statements(session, loans, as_of):
+            yield loan_id, st
+
+
+def _statements(
+    session: Session, loans: Sequence[Any], as_of: date
+) -> Iterator[tuple[int, str, Statement]]:
+    """Statements of these loan rows (consecutive ids or a chosen few) from three queries."""
+    low, high = loans[0].id, loans[-1].id
+    dense = high - low + 1 <= 2 * len(loans)
+    ids = [loan.id for loan in loans]
+    schedules: dict[int, list[ScheduledInstallment]] = defaultdict(list)
+    for row in session.execute(
+        select(
+            Installment.loan_id,
+            Installment.seq,
+            Installment.due_date,
+            Installment.principal_minor,
+            Installment.interest_minor,
+        ).where(Installment.loan_id.between(low, high) if dense else Installment.loan_id.in_(ids))
+    ):
+        schedules[row[0]].append(ScheduledInstallment(row[1], row[2], row[3], row[4]))
+    payments: dict[int, list[PaymentRecord]] = defaultdict(list)
+    for p in session.execute(
+        select(
+            Payment.loan_id,
+            Payment.provider,
+            Payment.reference,
+            Payment.amount_minor,
+            Payment.received_on,
+        )
+        .where(
+            Payment.loan_id.between(low, high) if dense else Payment.loan_id.in_(ids),
+            Payment.received_on <= as_of,
+        )
+        .order_by(Payment.received_on, Payment.id)
+    ):
+        payments[p[0]].append(PaymentRecord(f"{p[1]}:{p[2]}", p[3], p[4]))
+    arrangements = _arrangements(session, ids)
+    waterfalls: dict[str, tuple] = {}  # type: ignore[type-arg]
+    for loan in loans:
+        waterfall = waterfalls.get(loan.waterfall) or waterfalls.setdefault(
+            loan.waterfall, parse_waterfall(loan.waterfall)
+        )
+        terms = LoanTerms(
+            principal=loan.principal_minor,
+            annual_rate=loan.annual_rate,
+            term_months=loan.term_months,
+            schedule_type=ScheduleType(loan.schedule_type),
+            disbursed_on=loan.disbursed_on,
+            late_charges=LateCharges(loan.penalty_daily_rate, loan.late_fee_minor, loan.grace_days),
+            waterfall=waterfall,
+        )
+        st = statement(
+            terms, schedules[loan.id], payments[loan.id], as_of, arrangements.get(loan.id, [])
+        )
+        yield loan.id, loan.ref, st
+
+
+def _arrangements(session: Session, ids: Sequence[int]) -> dict[int, list[ArrangementTerms]]:
+    """The arrangements of these loans (few loans have any: two small queries)."""
+    low, high = min(ids), max(ids)
     heads = session.execute(
         select(
             Arrangement.id,
@@ -113,7 +140,7 @@ def _arrangements(session: Session, low: int, high: int) -> dict[int, list[Arran
             Arrangement.starts_on,
             Arrangement.fee_minor,
             Arrangement.grace_days,
-        ).where(Arrangement.loan_id.between(low, high))
+        ).where(Arrangement.loan_id.between(low, high), Arrangement.loan_id.in_(ids))
     ).all()
     if not heads:
         return {}

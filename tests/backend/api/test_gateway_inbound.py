@@ -40,6 +40,7 @@ class TestInbound:
             "mode": "bot",
             "language": None,
             "verified": False,
+            "opted_out": False,
         }
         [logged] = client.get(f"{CHAT}/messages").json()["messages"]
         assert (logged["id"], logged["sender"], logged["text"]) == (
@@ -275,3 +276,25 @@ class TestNLUReading:
         assert "post" in paths["/api/v1/conversations/{channel}/{user_id}/inbound"]
         one = paths["/api/v1/conversations/{channel}/{user_id}/messages/{message_id}"]
         assert {"get", "patch"} <= set(one)
+
+
+class TestOptOutWords:
+    def test_stop_in_any_form_opts_the_chat_out_at_once(
+        self, client: TestClient, db: Session
+    ) -> None:
+        from backend.cases.models import Case
+
+        for n, word in enumerate(["STOP", " Stop! ", "ｓｔｏｐ", "退订。"]):
+            chat = f"/api/v1/conversations/telegram/{700 + n}"
+            assert receive(client, word, chat=chat)["opted_out"] is True
+        kinds = db.scalars(select(Case.kind)).all()
+        assert kinds == ["opt_out"] * 4
+
+    def test_a_sentence_that_mentions_stop_is_not_an_opt_out(
+        self, client: TestClient, db: Session
+    ) -> None:
+        from backend.cases.models import Case
+
+        assert receive(client, "please don't stop helping me")["opted_out"] is False
+        assert receive(client, "/stop", kind="command")["opted_out"] is False
+        assert db.scalars(select(Case)).all() == []

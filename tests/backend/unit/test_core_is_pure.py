@@ -17,6 +17,9 @@ PURE = [
     "promises/rules.py",
     "outbound/rules.py",
     "outbound/texts.py",
+    "outreach/rules.py",
+    "outreach/policy.py",
+    "outreach/templates.py",
 ]
 FORBIDDEN = (
     "sqlalchemy",

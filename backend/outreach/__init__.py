@@ -1,0 +1,2 @@
+"""Proactive outreach: reminders planned from each loan's position and sent inside the
+compliance rules."""

@@ -1,0 +1,322 @@
+"""Deciding and sending planned reminders: each one re-checked against the loan as it is now,
+then put to the compliance rules (`rules.decide`) for its borrower's time zone, profile,
+history and holds; sent through the outbox (the gateway delivers it within Telegram's limits),
+deferred to the next allowed time, or dropped with the reason. Flushes, never commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.borrowers.models import Borrower
+from backend.cases.service import proactive_contact_hold
+from backend.conversations.models import Conversation
+from backend.ledger.models import Loan
+from backend.ledger.portfolio import statements_of
+from backend.ledger.statement import Statement
+from backend.money import format_major
+from backend.outbound import service as outbound
+from backend.outreach import rules
+from backend.outreach.facts import PromiseDates, loan_facts, promise_dates
+from backend.outreach.models import Reminder
+from backend.outreach.policy import Step
+from backend.outreach.setup import OutreachConfig
+from backend.outreach.templates import buttons as button_list
+
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    reminder_id: int
+    loan_ref: str
+    step_id: str
+    variant: str
+    action: str  # send | defer | drop
+    reason: str | None
+    not_before: datetime | None  # defer: when it is tried again
+    channel: str | None
+    text: str  # what was (or would be) sent; empty when not sent
+
+
+@dataclass(slots=True)
+class DispatchTally:
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(o.action == action for o in self.outcomes)
+
+
+def due_now(session: Session, *, now: datetime, limit: int) -> list[Reminder]:
+    """Planned reminders whose time has come, oldest first; on PostgreSQL each is claimed by one
+    dispatcher only (SKIP LOCKED)."""
+    query = (
+        select(Reminder)
+        .where(Reminder.status == "planned", Reminder.not_before <= now)
+        .order_by(Reminder.not_before, Reminder.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def dispatch(
+    session: Session, *, today: date, now: datetime, config: OutreachConfig, limit: int = BATCH
+) -> DispatchTally:
+    """Decide every reminder due at `now` (business date `today`)."""
+    tally = DispatchTally()
+    reminders = due_now(session, now=now, limit=limit)
+    if not reminders:
+        return tally
+    loan_ids = sorted({r.loan_id for r in reminders})
+    loans = {loan.id: loan for loan in session.scalars(select(Loan).where(Loan.id.in_(loan_ids)))}
+    statements = dict(statements_of(session, loan_ids, today))
+    promises = promise_dates(session, loan_ids)
+    borrower_ids = {r.borrower_id for r in reminders}
+    chats = _chats(session, borrower_ids)
+    history = _history(session, borrower_ids, now)
+    for reminder in reminders:
+        loan = loans[reminder.loan_id]
+        decision = _decide_one(
+            session,
+            reminder=reminder,
+            loan=loan,
+            st=statements[loan.id],
+            promises=promises[loan.id],
+            chat=chats.get(reminder.borrower_id),
+            history=history[reminder.borrower_id],
+            today=today,
+            now=now,
+            config=config,
+        )
+        if decision.action == "send":
+            history[reminder.borrower_id].append(now)
+        chat = chats.get(reminder.borrower_id)
+        tally.outcomes.append(
+            Outcome(
+                reminder_id=reminder.id,
+                loan_ref=loan.ref,
+                step_id=reminder.step_id,
+                variant=reminder.variant,
+                action=decision.action,
+                reason=decision.reason,
+                not_before=decision.not_before,
+                channel=chat.channel if chat else None,
+                text=decision.text,
+            )
+        )
+    session.flush()
+    return tally
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    action: str
+    reason: str | None = None
+    not_before: datetime | None = None
+    text: str = ""
+
+
+def _decide_one(
+    session: Session,
+    *,
+    reminder: Reminder,
+    loan: Loan,
+    st: Statement,
+    promises: PromiseDates,
+    chat: Conversation | None,
+    history: list[datetime],
+    today: date,
+    now: datetime,
+    config: OutreachConfig,
+) -> _Decision:
+    reminder.decisions += 1
+    reminder.decided_at = now
+    step = config.policy.step(reminder.step_id)
+    facts = loan_facts(
+        loan_id=loan.id, borrower_id=loan.borrower_id, today=today, st=st, promises=promises
+    )
+    # Paid, or the promise kept, since it was planned: the message would be wrong, not late.
+    if not _still_applies(facts, reminder, step):
+        return _drop(reminder, "no_longer_due")
+    if chat is None:
+        return _drop(reminder, "no_chat")
+    borrower = loan.borrower
+    verdict = rules.decide(
+        now=now,
+        timezone=borrower.timezone,
+        profile=config.compliance.profile_for(borrower.phone_e164),
+        history=rules.History(tuple(history)),
+        hold=proactive_contact_hold(
+            session, borrower_id=borrower.id, channel=chat.channel, loan_id=loan.id
+        ),
+        occasion=reminder.occasion,
+        valid_days=step.valid_days,
+    )
+    if verdict.action == "drop":
+        return _drop(reminder, verdict.reason)
+    if verdict.action == "defer":
+        assert verdict.not_before is not None
+        reminder.reason = verdict.reason
+        reminder.not_before = verdict.not_before
+        return _Decision("defer", verdict.reason, verdict.not_before)
+    language = outbound.language_for(chat)
+    text = render(
+        config,
+        reminder=reminder,
+        loan=loan,
+        borrower=borrower,
+        st=st,
+        facts=facts,
+        promises=promises,
+        language=language,
+    )
+    message = outbound.enqueue(
+        session,
+        conversation=chat,
+        text=text,
+        sender="system",
+        author=f"outreach:{reminder.step_id}",
+        buttons=button_list(step.buttons, language) or None,
+    )
+    reminder.status = "sent"
+    reminder.reason = None
+    reminder.sent_at = now
+    reminder.conversation_id = chat.id
+    reminder.outbound_id = message.id
+    return _Decision("send", text=text)
+
+
+def _still_applies(facts: rules.LoanFacts, reminder: Reminder, step: Step) -> bool:
+    """Whether what the reminder is about still stands: on its own day, the step still fires;
+    later (it was deferred), the date it names is still unpaid, or the loan still late."""
+    if facts.today == reminder.occasion:
+        return any(o.step_id == step.id for o in rules.due_occasions(facts, [step]))
+    day = reminder.due_date
+    if step.trigger in ("before_due", "on_due"):
+        return day in facts.unpaid_due_dates
+    if step.trigger == "arrangement_due":
+        return day in facts.arrangement_due_dates
+    if step.trigger == "promise_due":
+        return facts.open_promise_date == day
+    return not facts.paid_off and facts.dpd > 0  # overdue, promise_broken
+
+
+def _drop(reminder: Reminder, reason: str | None) -> _Decision:
+    reminder.status = "dropped"
+    reminder.reason = reason
+    return _Decision("drop", reason)
+
+
+def render(
+    config: OutreachConfig,
+    *,
+    reminder: Reminder,
+    loan: Loan,
+    borrower: Borrower,
+    st: Statement,
+    facts: rules.LoanFacts,
+    promises: PromiseDates,
+    language: str,
+) -> str:
+    """The reminder's template with the loan's figures as of now, plus the jurisdiction's
+    disclosure line when its profile has one."""
+    text = config.templates.render(
+        reminder.template,
+        language,
+        template_values(
+            loan=loan,
+            borrower=borrower,
+            st=st,
+            facts=facts,
+            promises=promises,
+            due_date=reminder.due_date,
+        ),
+    )
+    disclosure = config.compliance.profile_for(borrower.phone_e164).disclosure
+    if disclosure:
+        line = disclosure.get(language) or next(iter(disclosure.values()))
+        text = f"{text}\n\n{line}"
+    return text
+
+
+def template_values(
+    *,
+    loan: Loan,
+    borrower: Borrower,
+    st: Statement,
+    facts: rules.LoanFacts,
+    promises: PromiseDates,
+    due_date: date | None,
+) -> dict[str, str]:
+    """Every variable a template may name (templates.VARIABLES), for one loan as of its
+    statement's date; those that do not apply are empty."""
+    cur = loan.currency
+
+    def money(minor: int) -> str:
+        return format_major(minor, cur)
+
+    if due_date is not None and due_date >= st.as_of:
+        amount_due = facts.amount_due_on.get(due_date, 0)
+    else:
+        amount_due = st.due_now
+    promise = promises.open_promise
+    nxt = st.next_due
+    return {
+        "name": borrower.full_name,
+        "loan_ref": loan.ref,
+        "currency": cur,
+        "amount_due": money(amount_due),
+        "due_date": due_date.isoformat() if due_date else "",
+        "days_to_due": str((due_date - st.as_of).days) if due_date else "",
+        "dpd": str(st.dpd),
+        "overdue_amount": money(st.overdue_amount),
+        "payoff_amount": money(st.payoff_amount),
+        "promise_amount": money(promise[1]) if promise else "",
+        "promise_date": promise[0].isoformat() if promise else "",
+        "installment_amount": money(nxt[1]) if nxt else "",
+        "installment_date": nxt[0].isoformat() if nxt else "",
+    }
+
+
+def _chats(session: Session, borrower_ids: set[int]) -> dict[int, Conversation]:
+    """Where each borrower hears from us: the chat they most recently verified in (a bot may
+    only write to people who started it)."""
+    found: dict[int, Conversation] = {}
+    for chat in session.scalars(
+        select(Conversation)
+        .where(Conversation.borrower_id.in_(borrower_ids), Conversation.bound_at.is_not(None))
+        .order_by(Conversation.bound_at.desc(), Conversation.id.desc())
+    ):
+        assert chat.borrower_id is not None
+        found.setdefault(chat.borrower_id, chat)
+    return found
+
+
+def _history(session: Session, borrower_ids: set[int], now: datetime) -> dict[int, list[datetime]]:
+    """Proactive messages sent to these borrowers in the last 8 days (the caps look back 7)."""
+    found: dict[int, list[datetime]] = defaultdict(list)
+    for borrower_id, sent_at in session.execute(
+        select(Reminder.borrower_id, Reminder.sent_at).where(
+            Reminder.borrower_id.in_(borrower_ids),
+            Reminder.status == "sent",
+            Reminder.sent_at > now - timedelta(days=8),
+        )
+    ):
+        if sent_at is not None:
+            found[borrower_id].append(sent_at)
+    return found
+
+
+def reminders_of(session: Session, loan_ids: Sequence[int]) -> list[Reminder]:
+    return list(
+        session.scalars(
+            select(Reminder).where(Reminder.loan_id.in_(loan_ids)).order_by(Reminder.id)
+        )
+    )
