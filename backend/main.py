@@ -25,11 +25,11 @@ from backend.ledger import events
 from backend.ledger.borrower_routes import router as self_service_router
 from backend.ledger.routes import router as loans_router
 from backend.outbound import routes as outbound_routes
+from backend.outreach.setup import load_outreach_config
 from backend.payments.provider import PaymentProvider, SandboxProvider
 from backend.payments.routes import api as payments_router
 from backend.payments.routes import checkout, webhooks
 from backend.plans import routes as plans_routes
-from backend.outreach.setup import load_outreach_config
 from backend.plans.policy import PlanPolicy
 from backend.policy_files import load_policy
 from backend.promises import routes as promises_routes
