@@ -248,11 +248,11 @@ def bench_planning(config: OutreachConfig, *, loans: int, schema: str | None) ->
         analyze(session)
         book = borrowers(session)
         tally, seconds = plan(session, config)
-        steps = per_step(session)  # PlanTally.planned is -1 on PostgreSQL (rowcount of INSERT)
+        steps = per_step(session)
         print(
             f"[postgres] planned {TODAY} over {book:,} loans in {seconds:.1f} s "
             f"({book / seconds:,.0f} loans/s): {tally.candidates:,} candidate loans, "
-            f"{tally.due:,} reminders due, {sum(steps.values()):,} planned"
+            f"{tally.due:,} reminders due, {tally.planned:,} planned"
         )
         print("[postgres] per step: " + ", ".join(f"{k} {v:,}" for k, v in steps.items()))
         t0 = time.perf_counter()
@@ -367,6 +367,13 @@ def per_second(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("nan")
 
 
+def rate_between(times_ms: list[int]) -> float:
+    """Messages a second from the first to the last of these (NaN for fewer than two)."""
+    if len(times_ms) < 2:
+        return float("nan")
+    return per_second(len(times_ms) - 1, (times_ms[-1] - times_ms[0]) / 1000)
+
+
 def peak_per_second(times_ms: list[int]) -> int:
     """The most messages within any one second."""
     peak, first = 0, 0
@@ -382,17 +389,20 @@ def report_delivery(
 ) -> None:
     """Rates as the outbox and the fake server saw them; raises unless each chat got exactly
     what was queued for it."""
+    statuses = Counter(status for _, status, _ in rows)
+    if statuses["delivered"] != len(rows):
+        raise BenchError(f"not every message was delivered: {dict(statuses)}")
     stamps = sorted(at_.timestamp() for _, _, at_ in rows if at_ is not None)
     span = stamps[-1] - stamps[0]
     rate = per_second(len(stamps) - 1, span)
     print(
-        f"[delivery] outbox: {dict(Counter(status for _, status, _ in rows))}; first to last "
+        f"[delivery] outbox: {len(rows)} delivered; first to last "
         f"delivered {span:.1f} s = {rate:.1f} msgs/s ({rate / TELEGRAM_RATE:.0%} of Telegram's "
         f"{TELEGRAM_RATE:.0f}/s per bot); dispatch to last delivered {stamps[-1] - queued:.1f} s"
     )
     times = sorted(int(str(item["time"])) for item in received)
     burst = int(TELEGRAM_RATE)  # what the rate limiter lets through at once after a pause
-    steady = per_second(len(times) - 1 - burst, (times[-1] - times[burst]) / 1000)
+    steady = rate_between(times[burst:])
     print(
         f"[delivery] fake Telegram server: {len(times)} messages, first to last "
         f"{(times[-1] - times[0]) / 1000:.1f} s; after the first {burst}: {steady:.1f} msgs/s; "
