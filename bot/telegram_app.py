@@ -44,8 +44,12 @@ def build_bot(
         base_url=settings.telegram_api_base_url,
         request=request_class(connection_pool_size=64, read_timeout=15),
         get_updates_request=request_class(read_timeout=30),
+        # One message per 1/rate seconds, not `rate` at once then `rate` a second: a leaky
+        # bucket as deep as the rate let 60 through in one second after an idle spell.
         rate_limiter=AIORateLimiter(
-            overall_max_rate=settings.telegram_messages_per_second, max_retries=3
+            overall_max_rate=1,
+            overall_time_period=1 / settings.telegram_messages_per_second,
+            max_retries=3,
         ),
     )
 

@@ -175,14 +175,3 @@ def queue(session: Session, *, status: str, limit: int) -> list[Handoff]:
         return list(session.scalars(query.order_by(Handoff.closed_at.desc()).limit(limit)))
     rows = session.scalars(query)
     return sorted(rows, key=lambda h: rules.queue_key(h.reason, h.created_at, h.id))[:limit]
-
-
-def live_handoff_for(session: Session, *, borrower_id: int) -> bool:
-    """Whether a person is (or is about to be) talking with this borrower in any of their chats."""
-    found = session.scalar(
-        select(Handoff.id)
-        .join(Conversation, Handoff.conversation_id == Conversation.id)
-        .where(Handoff.status != "closed", Conversation.borrower_id == borrower_id)
-        .limit(1)
-    )
-    return found is not None

@@ -3,7 +3,7 @@ message: may it go? Functions flush, never commit (the request's session does)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -225,29 +225,60 @@ def proactive_contact_hold(
     """Why a proactive message to this borrower on this channel (about this loan, if any) may
     not go: "distress", "opt_out", "dispute", "hardship_hold" or "live_handoff"; None when it
     may. Cases filed before the chat was verified count for the borrower it is bound to now."""
+    return contact_holds(session, [borrower_id]).hold(
+        borrower_id=borrower_id, channel=channel, loan_id=loan_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ContactHolds:
+    """What holds proactive contact for a set of borrowers, read with two queries."""
+
+    cases: dict[int, list[rules.CaseFact]]
+    live: frozenset[int]  # borrowers with a chat waiting for or with a person
+
+    def hold(self, *, borrower_id: int, channel: str, loan_id: int | None = None) -> str | None:
+        return rules.contact_hold(
+            self.cases.get(borrower_id, []),
+            borrower_id=borrower_id,
+            loan_id=loan_id,
+            channel=channel,
+            live_handoff=borrower_id in self.live,
+        )
+
+
+def contact_holds(session: Session, borrower_ids: Collection[int]) -> ContactHolds:
+    """The cases and live handoffs that may hold proactive messages to these borrowers."""
+    ids = list(borrower_ids)
     rows = session.execute(
         select(Case, Conversation.channel, Conversation.borrower_id)
         .join(Conversation, Case.conversation_id == Conversation.id)
         .where(
             or_(
-                Case.borrower_id == borrower_id,
-                Case.borrower_id.is_(None) & (Conversation.borrower_id == borrower_id),
+                Case.borrower_id.in_(ids),
+                Case.borrower_id.is_(None) & Conversation.borrower_id.in_(ids),
             ),
             or_(Case.status.in_(rules.OPEN_STATUSES), Case.kind == "opt_out"),
         )
     ).all()
-    facts = [
-        rules.CaseFact(
-            kind=case.kind,
-            status=case.status,
-            borrower_id=case.borrower_id if case.borrower_id is not None else bound_id,
-            loan_id=case.loan_id,
-            channel=case_channel,
-            hold=case.hold,
+    cases: dict[int, list[rules.CaseFact]] = {}
+    for case, case_channel, bound_id in rows:
+        owner = case.borrower_id if case.borrower_id is not None else bound_id
+        if owner is None:  # pragma: no cover - the query asks for one of them
+            continue
+        cases.setdefault(owner, []).append(
+            rules.CaseFact(
+                kind=case.kind,
+                status=case.status,
+                borrower_id=owner,
+                loan_id=case.loan_id,
+                channel=case_channel,
+                hold=case.hold,
+            )
         )
-        for case, case_channel, bound_id in rows
-    ]
-    live = handoffs.live_handoff_for(session, borrower_id=borrower_id)
-    return rules.contact_hold(
-        facts, borrower_id=borrower_id, loan_id=loan_id, channel=channel, live_handoff=live
+    live = session.scalars(
+        select(Conversation.borrower_id)
+        .join(Handoff, Handoff.conversation_id == Conversation.id)
+        .where(Handoff.status != "closed", Conversation.borrower_id.in_(ids))
     )
+    return ContactHolds(cases, frozenset(b for b in live if b is not None))

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from backend.borrowers.models import Borrower
-from backend.cases.service import proactive_contact_hold
+from backend.cases.service import ContactHolds, contact_holds
 from backend.conversations.models import Conversation
 from backend.ledger.models import Loan
 from backend.ledger.portfolio import statements_of
@@ -75,12 +75,18 @@ def dispatch(
     if not reminders:
         return tally
     loan_ids = sorted({r.loan_id for r in reminders})
-    loans = {loan.id: loan for loan in session.scalars(select(Loan).where(Loan.id.in_(loan_ids)))}
+    loans = {
+        loan.id: loan
+        for loan in session.scalars(
+            select(Loan).where(Loan.id.in_(loan_ids)).options(selectinload(Loan.borrower))
+        )
+    }
     statements = dict(statements_of(session, loan_ids, today))
     promises = promise_dates(session, loan_ids)
     borrower_ids = {r.borrower_id for r in reminders}
     chats = _chats(session, borrower_ids)
     history = _history(session, borrower_ids, now)
+    holds = contact_holds(session, borrower_ids)
     for reminder in reminders:
         loan = loans[reminder.loan_id]
         decision = _decide_one(
@@ -91,6 +97,7 @@ def dispatch(
             promises=promises[loan.id],
             chat=chats.get(reminder.borrower_id),
             history=history[reminder.borrower_id],
+            holds=holds,
             today=today,
             now=now,
             config=config,
@@ -132,6 +139,7 @@ def _decide_one(
     promises: PromiseDates,
     chat: Conversation | None,
     history: list[datetime],
+    holds: ContactHolds,
     today: date,
     now: datetime,
     config: OutreachConfig,
@@ -153,9 +161,7 @@ def _decide_one(
         timezone=borrower.timezone,
         profile=config.compliance.profile_for(borrower.phone_e164),
         history=rules.History(tuple(history)),
-        hold=proactive_contact_hold(
-            session, borrower_id=borrower.id, channel=chat.channel, loan_id=loan.id
-        ),
+        hold=holds.hold(borrower_id=borrower.id, channel=chat.channel, loan_id=loan.id),
         occasion=reminder.occasion,
         valid_days=step.valid_days,
     )
