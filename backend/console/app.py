@@ -4,6 +4,8 @@ look to a browser (a log-in redirect, a 403 or a 404 page; never a stack trace).
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -61,6 +63,14 @@ def install_console(app: FastAPI) -> None:
     @app.exception_handler(PageNotFound)
     async def _not_found(request: Request, _: PageNotFound) -> Response:
         return _error_page(request, "not_found", 404)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_form(request: Request, exc: RequestValidationError) -> Response:
+        """A console form with a field the page cannot have sent (a tampered date, a value
+        out of range): a page saying so, not JSON. The API keeps FastAPI's answer."""
+        if request.url.path.startswith("/console/"):
+            return _error_page(request, "bad_form", 422)
+        return await request_validation_exception_handler(request, exc)
 
     @app.exception_handler(BadCsrf)
     async def _bad_csrf(request: Request, _: BadCsrf) -> Response:

@@ -270,6 +270,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "The form expired or came from elsewhere: reload the page and try again.",
         "表单已过期或来源不明：请刷新页面后重试。",
     ),
+    "bad_form": (
+        "Some of what the form sent is not valid: go back, check it and send it again.",
+        "表单中有内容无效：请返回检查后重新提交。",
+    ),
     "back": ("Back to the console", "返回工作台"),
 }
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -280,3 +281,24 @@ class TestAudit:
             select(AuditEntry.borrower_id).where(AuditEntry.subject == "handoff inbox")
         ).all()
         assert len(shown) == 2
+
+
+class TestBadInput:
+    def test_a_tampered_form_field_gets_a_page_not_json(
+        self, open_console: OpenConsole, db: Session
+    ):
+        handoff_id = _chat(db, taken_by="ann")
+        console = open_console("ann", "collector")
+        console.get(f"/console/handoffs/{handoff_id}")
+        response = console.post(
+            f"/console/handoffs/{handoff_id}/promise",
+            {"loan_ref": "L-42", "amount": "100", "promised_date": "next tuesday"},
+        )
+        assert response.status_code == 422
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Some of what the form sent is not valid" in response.text
+
+    def test_the_api_keeps_its_json_answer(self, client: TestClient):
+        response = client.post("/api/v1/conversations/telegram/42/inbound", json={})
+        assert response.status_code == 422
+        assert response.json()["detail"]
