@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     business_date: date | None = None
     # Operations' policy files (plans.yml, promises.yml, ...), validated at start-up.
     config_dir: Path = ROOT / "config"
+    # The assistant's NLU project: labelled messages are written into its training data.
+    nlu_dir: Path = ROOT / "nlu"
     # Right-party verification: failed attempts before a lock, how long it lasts, link tokens' life.
     verify_max_attempts: int = 3
     verify_lock_minutes: int = 30

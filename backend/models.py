@@ -20,6 +20,7 @@ from backend.payments.models import PaymentLink
 from backend.plans.models import ApprovalRequest
 from backend.promises.models import Promise, PromiseEscalation
 from backend.staff.models import StaffSession, StaffUser
+from backend.tuning.models import MessageLabel
 from backend.verification.models import LinkToken, WrongPersonReport
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "LinkToken",
     "Loan",
     "Message",
+    "MessageLabel",
     "Note",
     "OutboundMessage",
     "Payment",

@@ -17,6 +17,7 @@ from backend.console import (
     inbox_routes,
     login_routes,
     operations_routes,
+    tuning_routes,
 )
 from backend.console.auth import BadCsrf, LoginRequired, NotAllowed, PageNotFound, login_url
 from backend.console.rendering import HERE, render
@@ -46,6 +47,7 @@ def install_console(app: FastAPI) -> None:
         approval_routes,
         admin_routes,
         operations_routes,
+        tuning_routes,
     ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -257,6 +257,33 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ops.valid": ("valid", "有效"),
     "ops.invalid": ("invalid: {error}", "无效：{error}"),
     "ops.version": ("Running version", "运行版本"),
+    # tuning
+    "nav.tuning": ("Misunderstood", "未理解消息"),
+    "tuning.title": ("Messages the assistant misunderstood", "助手未理解的消息"),
+    "tuning.explain": (
+        "Last {days} days: fell back, low confidence, or followed within two minutes by a "
+        "handoff or a rephrase. Grouped by what the assistant thought. A label is written, with "
+        "phone and ID numbers masked, into nlu/data/nlu/labelled.yml for review and retraining.",
+        "最近 {days} 天：回退、置信度低，或两分钟内转人工、换一种说法的消息，按助手判断的意图分组。"
+        "标注会写入 nlu/data/nlu/labelled.yml（手机号和证件号已遮蔽），供审阅和重新训练。",
+    ),
+    "tuning.search": ("Text contains", "包含文字"),
+    "tuning.empty": ("Nothing misunderstood in this period.", "此期间没有未理解的消息。"),
+    "tuning.message": ("Message", "消息"),
+    "tuning.confidence": ("Confidence", "置信度"),
+    "tuning.why": ("Why listed", "列入原因"),
+    "tuning.label": ("Right intent", "正确意图"),
+    "tuning.save": ("Label", "标注"),
+    "tuning.open_chat": ("conversation", "查看会话"),
+    "tuning.back": ("Back to the misunderstood messages", "返回未理解消息"),
+    "why.fallback": ("fell back", "回退"),
+    "why.low_confidence": ("low confidence", "置信度低"),
+    "why.handoff": ("then a handoff", "随后转人工"),
+    "why.rephrase": ("then rephrased", "随后换了说法"),
+    "done.label": ("Labelled: written to the training data.", "已标注并写入训练数据。"),
+    "conversation.title": ("Conversation {id}", "会话 {id}"),
+    "conversation.mode.bot": ("with the bot", "机器人处理中"),
+    "conversation.mode.human": ("with a person", "人工处理中"),
     # account
     "account.title": ("Your account", "我的账户"),
     "account.current_password": ("Current password", "当前密码"),

@@ -1,0 +1,143 @@
+"""Operations' tuning pages: the misunderstood-message inbox (grouped by what the assistant
+thought, searchable), labelling a message into the NLU training data, and the conversation a
+message came from with the NLU reading of each turn."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from backend.audit.service import audit
+from backend.config import Settings
+from backend.console.auth import FormViewerDep, NotAllowed, PageNotFound, Viewer, need
+from backend.console.rendering import render
+from backend.console.transcript_view import transcript_rows
+from backend.conversations.models import Conversation
+from backend.deps import SessionDep, SettingsDep
+from backend.errors import DomainError
+from backend.tuning import service as tuning
+from backend.tuning.misunderstood import by_intent, misunderstood
+from backend.types import utcnow
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+OperationsViewer = Annotated[Viewer, need("operations")]
+DAYS_SHOWN = 30
+
+
+@router.get("/tuning", response_class=HTMLResponse)
+def misunderstood_page(
+    request: Request,
+    viewer: OperationsViewer,
+    session: SessionDep,
+    settings: SettingsDep,
+    q: str = "",
+) -> HTMLResponse:
+    return _page(request, viewer, session, settings, q=q)
+
+
+def _page(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    settings: Settings,
+    *,
+    q: str,
+    error_text: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    rows = misunderstood(
+        session,
+        threshold=tuning.fallback_threshold(settings.nlu_dir),
+        search=q[:100],
+        since=utcnow() - timedelta(days=DAYS_SHOWN),
+    )
+    return render(
+        request,
+        "tuning.html",
+        language=viewer.language,
+        status_code=status_code,
+        viewer=viewer,
+        nav="tuning",
+        groups=by_intent(rows),
+        total=len(rows),
+        q=q,
+        days=DAYS_SHOWN,
+        intents=tuning.intents(settings.nlu_dir),
+        done=request.query_params.get("done"),
+        error_text=error_text,
+    )
+
+
+@router.post("/tuning/messages/{message_id}/label")
+def label_message(
+    message_id: int,
+    request: Request,
+    viewer: FormViewerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    intent: Annotated[str, Form(max_length=100)],
+    q: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Written, masked, into nlu/data/nlu/labelled.yml (a reviewable diff)."""
+    if not viewer.can("operations"):
+        raise NotAllowed("operations")
+    try:
+        with session.begin_nested():
+            labelled = tuning.label(
+                session,
+                message_id=message_id,
+                intent=intent,
+                by=viewer.username,
+                nlu_dir=settings.nlu_dir,
+            )
+            audit(
+                session,
+                viewer.actor,
+                "update",
+                borrower_id=None,
+                subject=f"message {message_id} labelled {labelled.intent}",
+            )
+    except DomainError as exc:
+        return _page(
+            request,
+            viewer,
+            session,
+            settings,
+            q=q,
+            error_text=exc.message,
+            status_code=exc.status_code,
+        )
+    return RedirectResponse(f"/console/tuning?{urlencode({'done': 'label', 'q': q})}", 303)
+
+
+@router.get("/conversations/{conversation_id}", response_class=HTMLResponse)
+def conversation_page(
+    conversation_id: int, request: Request, viewer: OperationsViewer, session: SessionDep
+) -> HTMLResponse:
+    """The whole transcript with what the NLU read in each borrower message."""
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise PageNotFound()
+    audit(
+        session,
+        viewer.actor,
+        "read",
+        borrower_id=conversation.borrower_id,
+        subject=f"conversation {conversation.id}",
+    )
+    return render(
+        request,
+        "conversation.html",
+        language=viewer.language,
+        viewer=viewer,
+        nav="tuning",
+        conversation=conversation,
+        transcript=transcript_rows(session, conversation_id=conversation.id),
+        highlight=request.query_params.get("message"),
+    )
