@@ -4,11 +4,11 @@ message came from with the NLU reading of each turn."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from backend.deps import SessionDep, SettingsDep
 from backend.errors import DomainError
 from backend.tuning import service as tuning
 from backend.tuning.misunderstood import by_intent, misunderstood
+from backend.tuning.review import OUTCOMES, ReviewFilter, review
 from backend.types import utcnow
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -114,6 +115,40 @@ def label_message(
             status_code=exc.status_code,
         )
     return RedirectResponse(f"/console/tuning?{urlencode({'done': 'label', 'q': q})}", 303)
+
+
+@router.get("/conversations", response_class=HTMLResponse)
+def review_page(
+    request: Request,
+    viewer: OperationsViewer,
+    session: SessionDep,
+    settings: SettingsDep,
+    outcome: Annotated[str, Query(max_length=16)] = "",
+    intent: Annotated[str, Query(max_length=100)] = "",
+    language: Annotated[str, Query(max_length=2)] = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> HTMLResponse:
+    """Conversations by outcome, intent heard, language and date."""
+    where = ReviewFilter(
+        outcome=outcome if outcome in OUTCOMES else None,
+        intent=intent or None,
+        language=language or None,
+        since=since,
+        until=until,
+    )
+    rows = review(session, where=where, timezone=settings.business_timezone)
+    return render(
+        request,
+        "conversations.html",
+        language=viewer.language,
+        viewer=viewer,
+        nav="conversations",
+        rows=rows,
+        where=where,
+        outcomes=OUTCOMES,
+        intents=tuning.intents(settings.nlu_dir),
+    )
 
 
 @router.get("/conversations/{conversation_id}", response_class=HTMLResponse)

@@ -157,3 +157,40 @@ class TestAccess:
         collector.get("/console/inbox")
         refused = collector.post(f"/console/tuning/messages/{message}/label", {"intent": "greet"})
         assert refused.status_code == 403
+
+
+class TestReview:
+    def chat(self, db: Session, user_id: str, text: str, intent: str, **bound: object) -> int:
+        conversation = factories.conversation(db, user_id=user_id, **bound)  # type: ignore[arg-type]
+        log_messages(
+            db,
+            conversation=conversation,
+            messages=[NewMessage(sender="borrower", text=text, intent=intent, confidence=0.9)],
+        )
+        db.commit()
+        return conversation.id
+
+    def test_filters_by_outcome_intent_and_language(self, ops: Console, db: Session):
+        loan = factories.loan(db)
+        contained = self.chat(db, "1", "how much do I owe", "check_balance")
+        handed = self.chat(db, "2", "我要人工", "request_human")
+        request_handoff(
+            db, conversation=db.get_one(Conversation, handed), reason="borrower_request"
+        )
+        paid = self.chat(db, "3", "我下周五还", "promise_to_pay", who=loan.borrower)
+        factories.payment(db, loan, 10_000, utcnow().date(), "after-chat")
+        db.commit()
+
+        def listed(**params: str) -> set[int]:
+            page = ops.get("/console/conversations", params=params)
+            assert page.status_code == 200
+            return {c for c in (contained, handed, paid) if f'data-conversation="{c}"' in page.text}
+
+        assert listed() == {contained, handed, paid}
+        assert listed(outcome="handed_off") == {handed}
+        assert listed(outcome="contained") == {contained, paid}
+        assert listed(outcome="paid") == {paid}
+        assert listed(intent="request_human") == {handed}
+        assert listed(language="zh") == {paid}  # the bound borrower's language
+        tomorrow = (utcnow() + timedelta(days=2)).date().isoformat()
+        assert listed(since=tomorrow) == set()
