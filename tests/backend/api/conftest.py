@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 
 from backend.config import Settings
 from backend.db import make_engine
-from backend.deps import get_session
-from backend.main import create_app
 from tests.backend import factories
 from tests.backend.api.console_client import Console, make_user
+from tests.backend.apps import app_over
 
 TOKEN = "test-service-token"
 TODAY = date(2026, 4, 1)
@@ -31,23 +30,6 @@ def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
         business_date=TODAY,
         public_base_url="http://testserver",
     )
-
-
-def app_over(db: Session, settings: Settings) -> FastAPI:
-    """The backend app whose requests use the test's database session (commits land in the
-    test's transaction)."""
-    app = create_app(settings)
-
-    def session_override() -> Iterator[Session]:
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = session_override
-    return app
 
 
 @pytest.fixture

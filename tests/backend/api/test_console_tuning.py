@@ -22,8 +22,8 @@ from backend.tuning.models import MessageLabel
 from backend.tuning.training_data import read_examples
 from backend.types import utcnow
 from tests.backend import factories
-from tests.backend.api.conftest import app_over
 from tests.backend.api.console_client import Console, make_user
+from tests.backend.apps import app_over
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ routing by mode, repeats, NLU stored, and honest answers when Rasa or the backen
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,11 @@ import pytest
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
-from backend.deps import get_session
-from backend.main import create_app
 from bot.backend_client import BackendClient
 from bot.rasa_client import RasaClient
 from bot.relay import Incoming, Relay
 from bot.spool import Spool
+from tests.backend.apps import app_over
 
 pytestmark = pytest.mark.anyio
 TOKEN = "test-service-token"
@@ -73,18 +72,7 @@ def backend_app(db: Session, tmp_path: Path) -> Any:
         database_url=f"sqlite:///{tmp_path / 'unused.db'}",
         service_token=TOKEN,
     )
-    app = create_app(settings)
-
-    def session_override() -> Iterator[Session]:
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-
-    app.dependency_overrides[get_session] = session_override
-    return app
+    return app_over(db, settings)
 
 
 @pytest.fixture
