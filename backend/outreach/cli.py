@@ -14,7 +14,6 @@ from backend.ledger.portfolio import statements_of
 from backend.ledger.repository import loan_by_ref
 from backend.outreach import planner, rules, service, worker
 from backend.outreach.facts import loan_facts, promise_dates
-from backend.outreach.models import Reminder
 from backend.outreach.results import variant_results
 from backend.outreach.setup import OutreachConfig
 from backend.types import utcnow
@@ -102,7 +101,7 @@ def preview(
             sys.exit(f"no step {args.step_id!r} in outreach.yml")
         variant = rules.assign_variant(loan.borrower_id, step)
         if args.variant:
-            named = {v.name: v for v in step.variants}
+            named = {v.name: v for v in step.all_variants}
             if args.variant not in named:
                 sys.exit(f"step {step.id} has no variant {args.variant!r}")
             variant = named[args.variant]
@@ -112,16 +111,10 @@ def preview(
             loan_id=loan.id, borrower_id=loan.borrower_id, today=as_of, st=st, promises=promises
         )
         occasion = next(iter(rules.due_occasions(facts, [step])), None)
-        reminder = Reminder(
-            step_id=step.id,
-            variant=variant.name,
-            template=variant.template,
-            occasion=as_of,
-            due_date=occasion.due_date if occasion else None,
-        )
         text = service.render(
             config,
-            reminder=reminder,
+            template=variant.template,
+            due_date=occasion.due_date if occasion else None,
             loan=loan,
             borrower=loan.borrower,
             st=st,

@@ -175,7 +175,8 @@ def _decide_one(
     language = outbound.language_for(chat)
     text = render(
         config,
-        reminder=reminder,
+        template=reminder.template,
+        due_date=reminder.due_date,
         loan=loan,
         borrower=borrower,
         st=st,
@@ -223,7 +224,8 @@ def _drop(reminder: Reminder, reason: str | None) -> _Decision:
 def render(
     config: OutreachConfig,
     *,
-    reminder: Reminder,
+    template: str,
+    due_date: date | None,
     loan: Loan,
     borrower: Borrower,
     st: Statement,
@@ -234,7 +236,7 @@ def render(
     """The reminder's template with the loan's figures as of now, plus the jurisdiction's
     disclosure line when its profile has one."""
     text = config.templates.render(
-        reminder.template,
+        template,
         language,
         template_values(
             loan=loan,
@@ -242,7 +244,7 @@ def render(
             st=st,
             facts=facts,
             promises=promises,
-            due_date=reminder.due_date,
+            due_date=due_date,
         ),
     )
     disclosure = config.compliance.profile_for(borrower.phone_e164).disclosure

@@ -100,6 +100,12 @@ class TestPreview:
         assert "challenger" in chinese and "does not fire" in chinese
         assert "L-DEMO-04" in chinese and "退订" in chinese
 
+    def test_a_step_with_one_template_has_its_champion(
+        self, demo_url: str, capsys: pytest.CaptureFixture[str]
+    ):
+        main(["outreach", "preview", "L-DEMO-02", "before_due_3", "--variant", "champion"])
+        assert "(champion, template before_due)" in capsys.readouterr().out
+
     def test_an_unknown_step_is_a_clear_error(self, demo_url: str):
         with pytest.raises(SystemExit, match="no step 'overdue_99'"):
             main(["outreach", "preview", "L-DEMO-02", "overdue_99"])
