@@ -1,0 +1,1 @@
+"""What the assistant achieves: the dashboard's figures, computed from the backend's records."""
