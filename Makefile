@@ -12,6 +12,9 @@ PIP_FILTER := grep -v "is ignored: it is neither" || true
 RASA_PY := ../.venv-rasa/bin/python
 # The fake Telegram Bot API server the gateway's end-to-end tests talk to (npm).
 FAKE_TELEGRAM := tests/e2e/fake_telegram
+# Browser libraries the console serves itself (npm, pinned by the lock file): Chart.js's UMD build.
+CONSOLE_ASSETS := backend/console/assets
+CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
 .PHONY: setup browser run test lint bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
 
@@ -26,7 +29,7 @@ help:
 	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
+setup: $(VENV)/.installed $(RASA_VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed $(CHART_JS)
 
 # Chromium and CJK fonts for the console's browser tests (apt-get when root; else a hint).
 browser:
@@ -37,6 +40,13 @@ $(FAKE_TELEGRAM)/node_modules/.installed: $(FAKE_TELEGRAM)/package-lock.json
 	@echo "installing the fake Telegram Bot API server (npm ci)"
 	@npm ci --prefix $(FAKE_TELEGRAM) --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
+
+# The copied file is the stamp: a new lock file copies it again. The backend needs no node to run.
+$(CHART_JS): $(CONSOLE_ASSETS)/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js and npm are needed for the console's charts: install them (Debian: apt-get install nodejs npm)"; exit 1; }
+	@echo "installing the console's Chart.js (npm ci)"
+	@npm ci --prefix $(CONSOLE_ASSETS) --no-audit --no-fund --loglevel=error >/dev/null
+	@mkdir -p $(@D) && cp $(CONSOLE_ASSETS)/node_modules/chart.js/dist/chart.umd.min.js $@
 
 $(VENV)/.installed: requirements/dev.txt requirements/app.txt
 	@command -v $(PYTHON311) >/dev/null || { echo "Python 3.11 is needed: install python3.11 (or set PYTHON311=/path/to/python3.11)"; exit 1; }
@@ -109,4 +119,4 @@ lock:
 	@rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) $(RASA_VENV) $(FAKE_TELEGRAM)/node_modules var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(RASA_VENV) $(FAKE_TELEGRAM)/node_modules $(CONSOLE_ASSETS)/node_modules $(dir $(CHART_JS)) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -36,6 +36,42 @@ def cmd_seed(_: argparse.Namespace) -> None:
     print("demo borrowers seeded" if seeded else "database not empty: demo data left as it is")
     if users:
         print("demo console users created (README: Collector console)")
+    if seeded and settings.app_env != "production":
+        _seed_history()
+
+
+def _seed_history() -> None:
+    import time
+
+    from backend.db import make_engine
+    from backend.demo.history import seed_history
+
+    settings = get_settings()
+    started = time.monotonic()
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        counts = seed_history(
+            session,
+            id_hash_key=settings.id_hash_key,
+            today=settings.today(),
+            config_dir=settings.config_dir,
+            business_timezone=settings.business_timezone,
+        )
+    if counts is None:
+        print("demo history already there: left as it is")
+        return
+    print(
+        f"demo history: {counts.borrowers} borrowers (HIST-...), {counts.payments} payments, "
+        f"{counts.promises} promises, {counts.conversations} chats, {counts.messages} messages, "
+        f"{counts.handoffs} handoffs, {counts.reminders} reminders "
+        f"({time.monotonic() - started:.1f} s)"
+    )
+
+
+def cmd_demo_history(_: argparse.Namespace) -> None:
+    """About 60 days of past activity for a demo portfolio of its own (never in production)."""
+    if get_settings().app_env == "production":
+        sys.exit("demo history is for development and demonstration databases, not production")
+    _seed_history()
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
@@ -205,7 +241,41 @@ def cmd_outreach(args: argparse.Namespace) -> None:
     cli.run(args, sessions, get_settings(), config)  # type: ignore[arg-type]
 
 
-def main(argv: list[str] | None = None) -> None:
+def cmd_dashboard(args: argparse.Namespace) -> None:
+    """The dashboard's figures as text tables (the console's, without the console)."""
+    from backend.analytics import cli
+
+    cli.run(args, get_settings())
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    """The assistant's models: which runs, retraining, promoting and restoring."""
+    from backend.tuning import cli
+
+    cli.run(args, get_settings())
+
+
+def _add_models(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    models = sub.add_parser("models", help="the assistant's models: list, train, promote, restore")
+    verbs = models.add_subparsers(dest="verb", required=True)
+    verbs.add_parser("list", help="the running model and the retraining runs with their scores")
+    verbs.add_parser("train", help="retrain on NLU_DIR through Rasa (RASA_URL), then score")
+    promote = verbs.add_parser("promote", help="run a scored model that is not worse")
+    promote.add_argument("model_id", type=int)
+    verbs.add_parser("restore", help="run again the model that ran before the current one")
+    models.set_defaults(func=cmd_models)
+
+
+def _add_dashboard(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    dash = sub.add_parser("dashboard", help="the dashboard's figures for the last N days")
+    dash.add_argument("--days", type=int, default=30, help="days up to --as-of (30)")
+    dash.add_argument("--as-of", help="last business day YYYY-MM-DD; today when left out")
+    dash.add_argument("--channel", choices=("telegram", "webchat"))
+    dash.add_argument("--language", choices=("zh", "en"))
+    dash.set_defaults(func=cmd_dashboard)
+
+
+def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one block per command)
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -218,6 +288,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("seed-demo", help="seed the demo borrowers into an empty database").set_defaults(
         func=cmd_seed
     )
+    sub.add_parser(
+        "demo-history", help="add ~60 days of demo activity (HIST-... borrowers), once"
+    ).set_defaults(func=cmd_demo_history)
 
     user = sub.add_parser("create-user", help="create a console user (password prompted)")
     user.add_argument("username")
@@ -265,6 +338,9 @@ def main(argv: list[str] | None = None) -> None:
     ptp = sub.add_parser("evaluate-promises", help="judge open promises to pay (the daily run)")
     ptp.add_argument("--as-of", help="YYYY-MM-DD business date; today when left out")
     ptp.set_defaults(func=cmd_evaluate_promises)
+
+    _add_dashboard(sub)
+    _add_models(sub)
 
     args = parser.parse_args(argv)
     import backend.models  # noqa: F401  (every table mapped before any query)

@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     config_dir: Path = ROOT / "config"
     # The assistant's NLU project: labelled messages are written into its training data.
     nlu_dir: Path = ROOT / "nlu"
+    # Retraining: the Rasa server that trains and scores models (in production one that serves
+    # no borrowers), where the backend keeps the models it serves to Rasa, the model `make
+    # train` built (default: the newest under NLU_DIR/models), and the backend's address as
+    # Rasa reaches it to fetch them (default: BACKEND_HOST and BACKEND_PORT).
+    rasa_url: str = "http://127.0.0.1:5005"
+    nlu_models_dir: Path = ROOT / "var" / "models"
+    nlu_base_model: Path | None = None
+    model_server_url: str | None = None
     # Right-party verification: failed attempts before a lock, how long it lasts, link tokens' life.
     verify_max_attempts: int = 3
     verify_lock_minutes: int = 30

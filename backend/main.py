@@ -31,9 +31,10 @@ from backend.payments.routes import api as payments_router
 from backend.payments.routes import checkout, webhooks
 from backend.plans import routes as plans_routes
 from backend.plans.policy import PlanPolicy
-from backend.policy_files import load_policy
+from backend.policy_files import file_versions, load_policy
 from backend.promises import routes as promises_routes
 from backend.promises import service as promises
+from backend.tuning import model_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.plan_policy = load_policy(settings.config_dir / "plans.yml", PlanPolicy)
     app.state.promise_policy = promises.load_promise_policy(settings.config_dir)
     app.state.outreach = load_outreach_config(settings.config_dir)
+    app.state.policy_versions = file_versions(settings.config_dir)  # what this process runs
     events.on_payment_posted(
         "promises", promises.payment_listener(lambda: app.state.promise_policy)
     )
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         promises_routes.staff,
         outbound_routes.to_chat,
         outbound_routes.gateway,
+        model_routes.router,
     ):
         app.include_router(router, prefix="/api/v1", dependencies=api_deps)
     app.include_router(webhooks)

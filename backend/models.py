@@ -20,7 +20,7 @@ from backend.payments.models import PaymentLink
 from backend.plans.models import ApprovalRequest
 from backend.promises.models import Promise, PromiseEscalation
 from backend.staff.models import StaffSession, StaffUser
-from backend.tuning.models import MessageLabel
+from backend.tuning.models import MessageLabel, ModelDeployment, TrainedModel
 from backend.verification.models import LinkToken, WrongPersonReport
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "Loan",
     "Message",
     "MessageLabel",
+    "ModelDeployment",
     "Note",
     "OutboundMessage",
     "Payment",
@@ -48,5 +49,6 @@ __all__ = [
     "Reminder",
     "StaffSession",
     "StaffUser",
+    "TrainedModel",
     "WrongPersonReport",
 ]

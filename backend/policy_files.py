@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -30,3 +33,23 @@ def load_policy(path: Path, model: type[M]) -> M:
             for err in exc.errors()
         )
         raise PolicyFileError(f"{path}: {problems}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class FileVersion:
+    sha: str  # sha256 of the content, first 12 hex digits: matches the file in a commit
+    read_at: datetime
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def file_versions(config_dir: Path) -> dict[str, FileVersion]:
+    """Each policy file's hash as it is now; taken when a process loads its policy, it says
+    which version that process runs."""
+    now = datetime.now(UTC)
+    return {
+        path.name: FileVersion(content_hash(path.read_bytes()), now)
+        for path in sorted(config_dir.glob("*.yml"))
+    }

@@ -7,6 +7,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -30,6 +31,11 @@ def chromium_path() -> str | None:
     return configured if Path(configured).exists() else shutil.which("chromium")
 
 
+# Each test module that imports `browser` gets its own session fixture, but Playwright's sync
+# API runs once per thread: they share one Chromium, closed when the last of them ends.
+_shared: dict[str, Any] = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """One Chromium for the test session (skipped without it, except under CI=true)."""
@@ -38,10 +44,18 @@ def browser() -> Iterator[Browser]:
         if IN_CI:
             pytest.fail("Chromium is required under CI=true (scripts/install-browser)")
         pytest.skip("Chromium not installed: run scripts/install-browser")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
+    if not _shared["users"]:
+        playwright = sync_playwright().start()
+        _shared["playwright"] = playwright
+        _shared["browser"] = playwright.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
+    _shared["users"] += 1
+    try:
+        yield _shared["browser"]
+    finally:
+        _shared["users"] -= 1
+        if not _shared["users"]:
+            _shared.pop("browser").close()
+            _shared.pop("playwright").stop()
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from backend.ledger.delinquency import Bucket
+from backend.money import to_major
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,20 @@ def wilson(part: int, whole: int, z: float = 1.96) -> Interval | None:
     return Interval(p, max(0.0, centre - margin), min(1.0, centre + margin))
 
 
+def newcombe(
+    part: int, whole: int, base_part: int, base_whole: int, z: float = 1.96
+) -> Interval | None:
+    """part/whole minus base_part/base_whole with the confidence interval of Newcombe's hybrid
+    score method (Newcombe 1998, method 10), built from the two Wilson intervals."""
+    a, b = wilson(part, whole, z), wilson(base_part, base_whole, z)
+    if a is None or b is None:
+        return None
+    difference = a.estimate - b.estimate
+    low = difference - math.hypot(a.estimate - a.low, b.high - b.estimate)
+    high = difference + math.hypot(a.high - a.estimate, b.estimate - b.low)
+    return Interval(difference, low, high)
+
+
 @dataclass(frozen=True, slots=True)
 class ChatDay:
     """Conversations with at least one borrower message on the day (a conversation active on
@@ -89,11 +104,11 @@ class Amounts:
 
     @property
     def promised(self) -> Decimal:
-        return Decimal(self.promised_minor) / 100
+        return to_major(self.promised_minor, self.currency)
 
     @property
     def paid(self) -> Decimal:
-        return Decimal(self.paid_minor) / 100
+        return to_major(self.paid_minor, self.currency)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ from backend.console import (
     approval_routes,
     chat_action_routes,
     chat_routes,
+    dashboard_routes,
     inbox_routes,
     login_routes,
+    model_routes,
     operations_routes,
     tuning_routes,
 )
@@ -48,6 +50,8 @@ def install_console(app: FastAPI) -> None:
         admin_routes,
         operations_routes,
         tuning_routes,
+        dashboard_routes,
+        model_routes,
     ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

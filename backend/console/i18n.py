@@ -257,6 +257,92 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ops.valid": ("valid", "有效"),
     "ops.invalid": ("invalid: {error}", "无效：{error}"),
     "ops.version": ("Running version", "运行版本"),
+    "ops.through_files": (
+        "Policy lives in config/ as version-controlled YAML, validated when the backend starts: "
+        "change it through the files (reviewed like code) and restart, not in the console. Each "
+        "file's hash below matches the file in a commit.",
+        "策略以纳入版本控制的 YAML 文件保存在 config/ 中，后端启动时校验："
+        "请通过修改文件（像代码一样评审）并重启来变更，而不是在工作台中修改。"
+        "下方各文件的哈希值可与某次提交中的文件对应。",
+    ),
+    "ops.running": (
+        "Running: sha256 {sha}, loaded {at}",
+        "运行中：sha256 {sha}，加载于 {at}",
+    ),
+    "ops.changed": (
+        "changed on disk since (now {sha}): restart to apply",
+        "此后磁盘上的文件已修改（现为 {sha}）：重启后生效",
+    ),
+    "ops.not_loaded": (
+        "sha256 {sha}; not loaded by the backend (the action server reads it)",
+        "sha256 {sha}；后端不加载此文件（由动作服务器读取）",
+    ),
+    "ops.preview": ("Preview for a loan", "按借款预览"),
+    "ops.preview_explain": (
+        "What the running policy does with one loan on a business date: each reminder step's "
+        "message (or why it does not apply), the plan offers and the promise limits. Nothing is "
+        "sent or saved; viewing it is recorded in the audit log.",
+        "当前运行的策略在某个营业日对一笔借款会做什么：每个提醒步骤的消息（或不适用的原因）、还款方案和承诺还款限制。"
+        "不会发送或保存任何内容；查看记录在审计日志中。",
+    ),
+    "ops.loan": ("Loan reference", "借款编号"),
+    "ops.as_of": ("Business date", "营业日"),
+    "ops.borrower_language": ("the borrower's", "借款人的语言"),
+    "ops.show": ("Show", "显示"),
+    "ops.no_loan": ("There is no loan {ref}.", "没有编号为 {ref} 的借款。"),
+    "ops.preview_for": (
+        "Loan {ref} of {name}, as of {date}, in {language}.",
+        "借款 {ref}（{name}），截至 {date}，{language}。",
+    ),
+    "ops.reminders": ("Reminders", "还款提醒"),
+    "ops.step": ("Step", "步骤"),
+    "ops.reminder": ("What it would send", "将发送的内容"),
+    "ops.fires": ("sent that day", "当日发送"),
+    "ops.text_anyway": ("Its text for this loan", "该借款的提醒文字"),
+    "ops.schedule": ("Payments", "还款计划"),
+    "ops.no_offers": ("No plan offers for this loan on that date.", "此借款在该日没有可用方案。"),
+    "ops.not_offered": ("Not offered:", "未提供："),
+    "ops.any_plan": ("any plan", "所有方案"),
+    "ops.promise_limits": ("Promise to pay limits", "承诺还款限制"),
+    "ops.nothing_owed": ("Nothing is owed: no promise to take.", "无欠款，无需承诺还款。"),
+    "ops.promise_dates": ("Pay by", "还款日期"),
+    "ops.promise_amounts": ("Amount", "金额"),
+    "ops.overdue": ("Overdue", "逾期金额"),
+    "ops.promise_judged": ("Judged", "判定"),
+    "ops.promise_rule": (
+        "kept when {share} is paid within {grace} days after the date",
+        "承诺日期后 {grace} 天内还到 {share} 即视为履约",
+    ),
+    "notdue.paid_off": ("The loan is paid off.", "借款已结清。"),
+    "notdue.on_arrangement": (
+        "The loan is on a repayment plan: the plan's own reminders (arrangement_due) apply.",
+        "借款处于还款方案中：适用方案自身的提醒（arrangement_due）。",
+    ),
+    "notdue.already_late": (
+        "The loan is already {dpd} days past due: the overdue steps apply.",
+        "借款已逾期 {dpd} 天：适用逾期提醒步骤。",
+    ),
+    "notdue.nothing_due_on": (
+        "Nothing unpaid falls due on {date}.",
+        "{date} 没有到期未还的款项。",
+    ),
+    "notdue.not_dpd": (
+        "The loan is {dpd} days past due; this step is for {days}.",
+        "借款逾期 {dpd} 天；此步骤适用于逾期 {days} 天。",
+    ),
+    "notdue.no_open_promise": ("No open promise to pay.", "没有未到期的承诺还款。"),
+    "notdue.promise_on_other_day": (
+        "The open promise is for {promised}; this step is for one due {date}.",
+        "未到期的承诺还款日为 {promised}；此步骤适用于 {date} 到期的承诺。",
+    ),
+    "notdue.not_broken_on": (
+        "No promise was judged broken on {date}.",
+        "{date} 没有被判定违约的承诺。",
+    ),
+    "notdue.no_arrangement": (
+        "No repayment plan with an unpaid installment.",
+        "没有尚有未还分期的还款方案。",
+    ),
     # tuning
     "nav.tuning": ("Misunderstood", "未理解消息"),
     "tuning.title": ("Messages the assistant misunderstood", "助手未理解的消息"),
@@ -276,11 +362,144 @@ CATALOG: dict[str, tuple[str, str]] = {
     "tuning.save": ("Label", "标注"),
     "tuning.open_chat": ("conversation", "查看会话"),
     "tuning.back": ("Back to the misunderstood messages", "返回未理解消息"),
+    "tuning.mark_entities": ("Mark entities", "标注实体"),
+    "tuning.written_as": (
+        "Written to the training data as (mark words from this text):",
+        "写入训练数据的文字（请从这段文字中标注）：",
+    ),
+    "tuning.entity": ("Entity", "实体"),
+    "tuning.no_entity": ("(no entity)", "（无实体）"),
+    "tuning.words": ("exact words", "原文词语"),
+    "tuning.marks_help": (
+        "Up to three: the first occurrence of the words is marked, e.g. [两千五](amount). "
+        "Masked personal data cannot be marked.",
+        "最多三个：标注词语第一次出现的位置，例如 [两千五](amount)。已遮蔽的个人信息不能标注。",
+    ),
     "why.fallback": ("fell back", "回退"),
     "why.low_confidence": ("low confidence", "置信度低"),
     "why.handoff": ("then a handoff", "随后转人工"),
     "why.rephrase": ("then rephrased", "随后换了说法"),
     "done.label": ("Labelled: written to the training data.", "已标注并写入训练数据。"),
+    "nav.models": ("Models", "模型"),
+    "done.train": (
+        "Retraining started: this page follows its progress.",
+        "已开始重新训练，本页显示进度。",
+    ),
+    "done.promote": (
+        "Promoted: Rasa loads it within about 10 seconds, without stopping.",
+        "已上线：Rasa 将在约 10 秒内加载，服务不中断。",
+    ),
+    "done.restore": (
+        "Restored: Rasa goes back to the previous model within about 10 seconds.",
+        "已恢复：Rasa 将在约 10 秒内换回之前的模型。",
+    ),
+    "models.title": ("Assistant models", "助手模型"),
+    "models.explain": (
+        "Retrain on the training data in nlu/data (labelled messages included), compare the new"
+        " model with the running one on the held-out test split, then promote it or keep the"
+        " running one.",
+        "用 nlu/data 中的训练数据（含已标注消息）重新训练，"
+        "在预留测试集上与当前模型对比，再决定上线或保留当前模型。",
+    ),
+    "models.running": ("Running model", "当前模型"),
+    "models.source.base": ("built by make train", "由 make train 构建"),
+    "models.source.retrained": ("retrained in the console", "在控制台重新训练"),
+    "models.rasa_runs_it": ("Rasa reports it has this model loaded.", "Rasa 报告已加载此模型。"),
+    "models.rasa_loading": (
+        "Rasa has {loaded} loaded; it fetches this one within about 10 seconds.",
+        "Rasa 当前加载的是 {loaded}；约 10 秒内会换为此模型。",
+    ),
+    "models.rasa_unreachable": ("Rasa could not be asked: {message}", "无法查询 Rasa：{message}"),
+    "models.none": ("no model", "无模型"),
+    "models.no_model": (
+        "No model yet: run make train, or retrain here.",
+        "尚无模型：请运行 make train，或在此重新训练。",
+    ),
+    "models.restore": ("Restore the previous model", "恢复之前的模型"),
+    "models.restore_help": (
+        "Runs again the model that ran before this one.",
+        "重新使用当前模型之前运行的模型。",
+    ),
+    "models.retrain": ("Retrain", "重新训练"),
+    "models.train": ("Retrain now", "立即重新训练"),
+    "models.train_help": (
+        "Trains in the background (several minutes); borrowers keep talking to the running model.",
+        "在后台训练（数分钟）；借款人继续使用当前模型。",
+    ),
+    "models.progress": ("Progress", "进度"),
+    "models.progress_help": (
+        "Training time is estimated from the last run; scoring follows on the test split.",
+        "训练时间按上次运行估算；之后在测试集上评分。",
+    ),
+    "models.interrupted": (
+        "This run stopped answering (the backend restarted?): start a new one.",
+        "此次训练已无响应（后台可能已重启）：请重新开始。",
+    ),
+    "models.stage.preparing": ("Preparing the training data", "准备训练数据"),
+    "models.stage.training": ("Training", "训练中"),
+    "models.stage.scoring": ("Scoring on the test split", "在测试集上评分"),
+    "models.stage.ready": ("Ready", "已就绪"),
+    "models.stage.failed": ("Failed", "失败"),
+    "models.candidate": ("Newest model", "最新模型"),
+    "models.trained_on": ("{examples} training examples", "{examples} 条训练样例"),
+    "models.not_compared": (
+        "Not compared yet: the running model has no scores.",
+        "尚未对比：当前模型没有评分。",
+    ),
+    "models.not_worse": (
+        "Not worse than the running model: it may be promoted.",
+        "不差于当前模型，可以上线。",
+    ),
+    "models.worse": (
+        "Worse than the running model: it cannot be promoted.",
+        "比当前模型差，不能上线。",
+    ),
+    "models.rule": (
+        "Not worse: both models read the same test messages. In each language the new model may"
+        " not get significantly more of them wrong that the running one got right than the other"
+        " way round (McNemar's exact test, p < 0.05; within one intent, p < 0.01), and its entity"
+        " F1 may be at most 0.03 lower. A message or two either way is training noise.",
+        "不差的标准：两个模型读取同一批测试消息。每种语言中，新模型“原来对、现在错”的消息不得显著多于"
+        "“原来错、现在对”的消息（McNemar 精确检验，p < 0.05；单个意图内 p < 0.01），且实体 F1 "
+        "最多低 0.03。一两条消息的差异属于训练噪声。",
+    ),
+    "models.lost": ("Now wrong", "变错"),
+    "models.gained": ("Now right", "变对"),
+    "models.changed": (
+        "{language}: {lost} test messages now wrong that were right, {gained} now right that were"
+        " wrong.",
+        "{language}：{lost} 条测试消息由对变错，{gained} 条由错变对。",
+    ),
+    "models.language": ("Language", "语言"),
+    "models.figure": ("Figure", "指标"),
+    "models.fig.macro_f1": ("Intent macro-F1", "意图宏平均 F1"),
+    "models.fig.entity_f1": ("Entity F1", "实体 F1"),
+    "models.fig.accuracy": ("Intent accuracy", "意图准确率"),
+    "models.running_col": ("Running", "当前"),
+    "models.candidate_col": ("New", "新"),
+    "models.per_intent": ("Per intent", "按意图"),
+    "models.intent": ("Intent", "意图"),
+    "models.support": ("Test examples", "测试样例"),
+    "models.change": ("Change", "变化"),
+    "models.promote": ("Promote to running", "上线此模型"),
+    "models.promote_help": (
+        "Rasa fetches it and swaps it in while it keeps serving.",
+        "Rasa 将获取并切换到此模型，服务不中断。",
+    ),
+    "models.runs": ("Retraining runs", "训练记录"),
+    "models.no_runs": ("No retraining yet.", "尚未重新训练。"),
+    "models.model": ("Model", "模型"),
+    "models.stage_col": ("Stage", "阶段"),
+    "models.by": ("By", "操作人"),
+    "models.examples": ("Examples", "样例数"),
+    "models.history": ("What ran when", "模型上线记录"),
+    "models.no_history": (
+        "Nothing promoted yet: the model make train built runs.",
+        "尚未上线新模型：运行的是 make train 构建的模型。",
+    ),
+    "models.action": ("Action", "操作"),
+    "models.action.promote": ("promoted", "上线"),
+    "models.action.restore": ("restored", "恢复"),
     "nav.conversations": ("Conversations", "会话回顾"),
     "review.title": ("Conversations", "会话回顾"),
     "review.outcome": ("Outcome", "结果"),
@@ -299,6 +518,175 @@ CATALOG: dict[str, tuple[str, str]] = {
     "conversation.title": ("Conversation {id}", "会话 {id}"),
     "conversation.mode.bot": ("with the bot", "机器人处理中"),
     "conversation.mode.human": ("with a person", "人工处理中"),
+    # operations dashboard
+    "nav.dashboard": ("Dashboard", "数据看板"),
+    "dash.title": ("Operations dashboard", "运营数据看板"),
+    "dash.period": ("Period", "期间"),
+    "dash.last_days": ("last {days} days", "最近 {days} 天"),
+    "dash.channel.telegram": ("Telegram", "Telegram"),
+    "dash.channel.webchat": ("web chat", "网页聊天"),
+    "dash.scope": (
+        "{start} to {end}, days counted in {timezone}.",
+        "{start} 至 {end}，按 {timezone} 时区计日。",
+    ),
+    "dash.no_charts": (
+        "Charts are not installed (make setup copies Chart.js): every figure is in the tables.",
+        "图表库未安装（make setup 会复制 Chart.js）：所有数字见下方表格。",
+    ),
+    "dash.by_day": ("By day", "按日明细"),
+    "dash.of": ("{part} of {whole}", "{whole} 中的 {part}"),
+    "dash.none": ("None in this period.", "此期间没有数据。"),
+    "dash.chats.title": ("Conversations", "会话"),
+    "dash.chats.def": (
+        "Conversations with at least one borrower message on the day; one active on two days "
+        "counts on each (the period's totals count each conversation once). Contained: no "
+        "handoff was requested in it that day (totals: in the period). Handed off: a handoff "
+        "was requested in it that day. Wait: from a handoff's request to a collector taking "
+        "it, for the handoffs requested that day and taken: the median and the 90th percentile.",
+        "当天至少有一条借款人消息的会话；跨两天活跃的会话每天各计一次（期间合计中每个会话只计一次）。"
+        "机器人完成：当天会话中没有请求转人工（合计：整个期间内没有）。转人工：当天会话中请求了转人工。"
+        "等待时长：当天请求且已被接入的转人工，从请求到催收员接入的时间，取中位数和第 90 百分位。",
+    ),
+    "dash.col.day": ("Day", "日期"),
+    "dash.col.conversations": ("Conversations", "会话数"),
+    "dash.col.contained": ("Contained by the bot", "机器人完成率"),
+    "dash.col.handed_off": ("Handed off", "转人工率"),
+    "dash.col.wait_median": ("Median wait", "等待中位数"),
+    "dash.col.wait_p90": ("90th percentile wait", "等待第 90 百分位"),
+    "dash.promises.title": ("Promises to pay", "承诺还款"),
+    "dash.promises.def": (
+        "Promise rate: of the same conversations as above, those in which a promise to pay was "
+        "taken that day. Kept rate: of the promises whose date fell that day and that are "
+        "decided (kept or broken), those kept.",
+        "承诺率：在上述同一批会话中，当天取得还款承诺的会话占比。履约率：承诺日期在当天且已有结果"
+        "（履约或违约）的承诺中，已履约的占比。",
+    ),
+    "dash.col.with_promise": ("With a promise", "取得承诺"),
+    "dash.col.promise_rate": ("Promise rate", "承诺率"),
+    "dash.col.due": ("Promises due, decided", "到期且有结果的承诺"),
+    "dash.col.kept": ("Kept", "已履约"),
+    "dash.col.kept_rate": ("Kept rate", "履约率"),
+    "dash.amounts.title": ("Promised and paid", "承诺金额与实还金额"),
+    "dash.amounts.def": (
+        "Promises made in the period, per currency: the amount promised, and what was paid "
+        "towards those promises as the ledger counted it.",
+        "期间内作出的承诺，按币种：承诺的金额，以及账务系统计入这些承诺的实还金额。",
+    ),
+    "dash.col.currency": ("Currency", "币种"),
+    "dash.col.promised": ("Promised", "承诺金额"),
+    "dash.col.paid": ("Paid", "实还金额"),
+    "dash.col.paid_share": ("Paid of promised", "实还占比"),
+    "dash.delinquency.title": (
+        "Delinquency: assistant users and others",
+        "逾期迁移：使用助手与未使用",
+    ),
+    "dash.delinquency.def": (
+        "Loans past due at the start of the period and where they were at its end, for "
+        "borrowers who used the assistant in the period and for those who did not. Cure rate: "
+        "of those loans, the ones current at the end. Roll-forward rate: the ones in a worse "
+        "bucket at the end than at the start. The groups choose themselves (no random "
+        "assignment): a difference between them is not proof that the assistant caused it.",
+        "期初已逾期的借款在期末所处的阶段，分为期间内使用过助手的借款人和未使用的借款人。"
+        "回收率（转正常率）：这些借款中期末恢复正常的占比。恶化率：期末逾期阶段比期初更差的占比。"
+        "两组并非随机分配：差异不能证明是助手造成的。",
+    ),
+    "dash.col.group": ("Borrowers", "借款人"),
+    "dash.col.loans": ("Past due at the start", "期初逾期借款"),
+    "dash.col.cured": ("Current at the end", "期末恢复正常"),
+    "dash.col.cure_rate": ("Cure rate", "回收率"),
+    "dash.col.rolled": ("In a worse bucket", "阶段恶化"),
+    "dash.col.roll_forward_rate": ("Roll-forward rate", "恶化率"),
+    "dash.group.assistant": ("used the assistant", "使用过助手"),
+    "dash.group.others": ("did not", "未使用助手"),
+    "dash.rolls.title": ("Bucket to bucket", "逾期阶段迁移"),
+    "dash.rolls.corner": ("start \\ end", "期初 \\ 期末"),
+    "dash.reminders.title": ("Reminders", "提醒"),
+    "dash.reminders.def": (
+        "Sent: reminders sent that day. Held: reminders deferred or dropped that day, by the "
+        "rule's reason. Opt-outs: borrowers who opted out that day.",
+        "已发送：当天发出的提醒。暂缓：当天被推迟或取消的提醒，按规则原因统计。退订：当天退订的借款人。",
+    ),
+    "dash.col.sent": ("Sent", "已发送"),
+    "dash.col.held": ("Held", "暂缓"),
+    "dash.col.opt_outs": ("Opt-outs", "退订"),
+    "dash.col.reason": ("Reason", "原因"),
+    "hold.live_handoff": ("a person had the chat", "人工处理中"),
+    "hold.outside_window": ("outside contact hours", "不在联系时段"),
+    "hold.daily_cap": ("daily limit reached", "已达每日上限"),
+    "hold.weekly_cap": ("weekly limit reached", "已达每周上限"),
+    "hold.opt_out": ("opted out", "已退订"),
+    "hold.distress": ("distress", "情绪危机"),
+    "hold.dispute": ("dispute", "争议"),
+    "hold.hardship_hold": ("hardship hold", "困难暂停"),
+    "hold.expired": ("too late to send", "已过期"),
+    "hold.no_longer_due": ("paid or kept since: no longer due", "已还款或已履约：无需再提醒"),
+    "hold.no_chat": ("no chat to send it in", "没有可发送的会话"),
+    "dash.experiments.title": ("Champion and challenger", "冠军与挑战者"),
+    "dash.experiments.def": (
+        "Each reminder step's champion against its challenger. A reminder converted when the "
+        "borrower paid or promised within {days} days after it. Each rate has its 95% "
+        "confidence interval (Wilson); the difference is the challenger's rate minus the "
+        "champion's, with its 95% confidence interval: when that interval includes 0 there is "
+        "no clear difference.",
+        "每个提醒步骤的冠军版本与挑战者版本对比。"
+        "借款人在提醒后 {days} 天内还款或承诺还款，即计为转化。"
+        "每个转化率附 95% 置信区间（Wilson）；差值为挑战者转化率减冠军转化率，附 95% 置信区间："
+        "区间包含 0 时即无明显差异。",
+    ),
+    "dash.experiments.none": (
+        "No step had a champion and a challenger in this period.",
+        "此期间没有同时有冠军和挑战者的提醒步骤。",
+    ),
+    "dash.col.arm": ("Arm", "组别"),
+    "dash.col.variant": ("Variant", "版本"),
+    "dash.col.converted": ("Converted", "转化"),
+    "dash.col.rate_ci": ("Rate [95% CI]", "转化率 [95% 置信区间]"),
+    "dash.col.difference": (
+        "Difference, challenger minus champion [95% CI]",
+        "差值（挑战者减冠军）[95% 置信区间]",
+    ),
+    "dash.arm.champion": ("champion", "冠军"),
+    "dash.arm.challenger": ("challenger", "挑战者"),
+    "dash.verdict.no_data": ("not enough reminders to compare", "提醒数量不足，无法比较"),
+    "dash.verdict.challenger": ("the challenger converts better", "挑战者转化更好"),
+    "dash.verdict.champion": ("the champion converts better", "冠军转化更好"),
+    "dash.verdict.unclear": ("no clear difference", "无明显差异"),
+    "dash.nlu.title": ("Understanding (NLU)", "语义理解（NLU）"),
+    "dash.nlu.def": (
+        "Borrower messages the NLU read. Fallbacks: those read as nlu_fallback or with a "
+        "confidence below the fallback threshold ({threshold}, nlu/config.yml).",
+        "NLU 识别的借款人消息。回退：识别为 nlu_fallback，或置信度低于回退阈值"
+        "（{threshold}，nlu/config.yml）的消息。",
+    ),
+    "dash.col.messages": ("Messages", "消息数"),
+    "dash.col.fallbacks": ("Fallbacks", "回退数"),
+    "dash.col.fallback_rate": ("Fallback rate", "回退率"),
+    "dash.corrections.title": ("Most corrected intents", "最常被纠正的意图"),
+    "dash.corrections.def": (
+        "Messages operations labelled, by what the assistant read and the intent they were "
+        "labelled as; the ten most frequent.",
+        "运营人员标注过的消息，按助手识别的意图和标注的意图统计；列出最常见的十项。",
+    ),
+    "dash.col.predicted": ("The assistant read", "助手识别为"),
+    "dash.col.labelled": ("Labelled as", "标注为"),
+    "dash.col.count": ("Messages", "消息数"),
+    "dash.series.contained": ("contained", "机器人完成率"),
+    "dash.series.handed_off": ("handed off", "转人工率"),
+    "dash.series.wait_median": ("median wait (min)", "等待中位数（分钟）"),
+    "dash.series.wait_p90": ("90th percentile wait (min)", "等待第 90 百分位（分钟）"),
+    "dash.series.minutes": ("minutes", "分钟"),
+    "dash.series.promise_rate": ("promise rate", "承诺率"),
+    "dash.series.kept_rate": ("kept rate", "履约率"),
+    "dash.series.promised": ("promised", "承诺"),
+    "dash.series.paid": ("paid", "实还"),
+    "dash.series.cure_rate": ("cure rate", "回收率"),
+    "dash.series.roll_forward_rate": ("roll-forward rate", "恶化率"),
+    "dash.series.sent": ("sent", "已发送"),
+    "dash.series.opt_outs": ("opt-outs", "退订"),
+    "dash.series.ci": ("95% CI", "95% 置信区间"),
+    "dash.series.rate": ("rate", "转化率"),
+    "dash.series.fallback_rate": ("fallback rate", "回退率"),
+    "dash.series.messages": ("messages", "消息数"),
     # account
     "account.title": ("Your account", "我的账户"),
     "account.current_password": ("Current password", "当前密码"),

@@ -43,6 +43,13 @@ def duration(seconds: int, language: str = "en") -> str:
     return f"{secs}秒" if zh else f"{secs} s"
 
 
+def score(value: float | None, signed: bool = False) -> str:
+    """An F1 score or accuracy, three places ("–" when there is none)."""
+    if value is None:
+        return "–"
+    return f"{value:+.3f}" if signed else f"{value:.3f}"
+
+
 @lru_cache
 def templates(timezone: str) -> Jinja2Templates:
     tz = ZoneInfo(timezone)
@@ -55,6 +62,7 @@ def templates(timezone: str) -> Jinja2Templates:
     env.filters["duration"] = duration
     env.filters["percent"] = lambda value: "" if value is None else f"{value:.0%}"
     env.filters["money"] = lambda minor, currency: f"{to_major(minor, currency):,} {currency}"
+    env.filters["score"] = score
     return found
 
 

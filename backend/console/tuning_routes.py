@@ -4,6 +4,7 @@ message came from with the NLU reading of each turn."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
@@ -19,8 +20,9 @@ from backend.console.rendering import render
 from backend.console.transcript_view import transcript_rows
 from backend.conversations.models import Conversation
 from backend.deps import SessionDep, SettingsDep
-from backend.errors import DomainError
+from backend.errors import DomainError, Invalid
 from backend.tuning import service as tuning
+from backend.tuning.annotation import MAX_MARKS, EntityMark
 from backend.tuning.misunderstood import by_intent, misunderstood
 from backend.tuning.review import OUTCOMES, ReviewFilter, review
 from backend.types import utcnow
@@ -29,6 +31,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 OperationsViewer = Annotated[Viewer, need("operations")]
 DAYS_SHOWN = 30
+MAX_WORDS = 200
 
 
 @router.get("/tuning", response_class=HTMLResponse)
@@ -51,6 +54,7 @@ def _page(
     q: str,
     error_text: str = "",
     status_code: int = 200,
+    refused: RefusedLabel | None = None,
 ) -> HTMLResponse:
     rows = misunderstood(
         session,
@@ -70,9 +74,38 @@ def _page(
         q=q,
         days=DAYS_SHOWN,
         intents=tuning.intents(settings.nlu_dir),
+        entities=tuning.entities(settings.nlu_dir),
+        max_marks=MAX_MARKS,
         done=request.query_params.get("done"),
         error_text=error_text,
+        refused=refused,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedLabel:
+    """A label form that was refused, shown again as the operator filled it in."""
+
+    message_id: int
+    intent: str
+    marks: list[tuple[str, str]]  # (entity, words) as sent
+
+
+def _marks(entity: list[str], words: list[str]) -> list[EntityMark]:
+    """The form's entity choices paired with their words; a pair left empty is no mark."""
+    if len(entity) != len(words):
+        raise Invalid("each mark needs an entity and its words", code="bad_marks")
+    marks = []
+    for name, sent in zip(entity, words, strict=True):
+        said = " ".join(sent.split())  # as the example is written: single spaces
+        if not name and not said:
+            continue
+        if not name:
+            raise Invalid(f"choose which entity {said!r} is", code="no_entity")
+        if len(said) > MAX_WORDS or len(name) > 100:
+            raise Invalid(f"a mark is at most {MAX_WORDS} characters", code="long_mark")
+        marks.append(EntityMark(name, said))
+    return marks
 
 
 @router.post("/tuning/messages/{message_id}/label")
@@ -84,10 +117,14 @@ def label_message(
     settings: SettingsDep,
     intent: Annotated[str, Form(max_length=100)],
     q: Annotated[str, Form(max_length=100)] = "",
+    entity: Annotated[list[str] | None, Form()] = None,
+    words: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    """Written, masked, into nlu/data/nlu/labelled.yml (a reviewable diff)."""
+    """Written, masked, into nlu/data/nlu/labelled.yml (a reviewable diff); `entity` and
+    `words` pair up as the entities marked in it."""
     if not viewer.can("operations"):
         raise NotAllowed("operations")
+    entity, words = entity or [], words or []
     try:
         with session.begin_nested():
             labelled = tuning.label(
@@ -96,6 +133,7 @@ def label_message(
                 intent=intent,
                 by=viewer.username,
                 nlu_dir=settings.nlu_dir,
+                marks=_marks(entity, words),
             )
             audit(
                 session,
@@ -113,6 +151,7 @@ def label_message(
             q=q,
             error_text=exc.message,
             status_code=exc.status_code,
+            refused=RefusedLabel(message_id, intent, list(zip(entity, words, strict=False))),
         )
     return RedirectResponse(f"/console/tuning?{urlencode({'done': 'label', 'q': q})}", 303)
 

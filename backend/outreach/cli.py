@@ -10,10 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
-from backend.ledger.portfolio import statements_of
 from backend.ledger.repository import loan_by_ref
-from backend.outreach import planner, rules, service, worker
-from backend.outreach.facts import loan_facts, promise_dates
+from backend.outreach import planner, service, worker
+from backend.outreach.preview import position, step_preview
 from backend.outreach.results import variant_results
 from backend.outreach.setup import OutreachConfig
 from backend.types import utcnow
@@ -99,32 +98,24 @@ def preview(
             step = config.policy.step(args.step_id)
         except KeyError:
             sys.exit(f"no step {args.step_id!r} in outreach.yml")
-        variant = rules.assign_variant(loan.borrower_id, step)
+        variant = None
         if args.variant:
             named = {v.name: v for v in step.all_variants}
             if args.variant not in named:
                 sys.exit(f"step {step.id} has no variant {args.variant!r}")
             variant = named[args.variant]
-        [(_, st)] = list(statements_of(session, [loan.id], as_of))
-        promises = promise_dates(session, [loan.id])[loan.id]
-        facts = loan_facts(
-            loan_id=loan.id, borrower_id=loan.borrower_id, today=as_of, st=st, promises=promises
-        )
-        occasion = next(iter(rules.due_occasions(facts, [step])), None)
-        text = service.render(
+        shown = step_preview(
             config,
-            template=variant.template,
-            due_date=occasion.due_date if occasion else None,
             loan=loan,
-            borrower=loan.borrower,
-            st=st,
-            facts=facts,
-            promises=promises,
+            step=step,
+            at=position(session, loan, as_of),
             language=args.language or loan.borrower.language,
+            variant=variant,
         )
-    fires = "fires" if occasion else "does not fire"
-    print(f"{loan.ref} {step.id} ({variant.name}, template {variant.template}): {fires} on {as_of}")
-    print(text)
+    fires = "fires" if shown.fires else "does not fire"
+    v = shown.variant
+    print(f"{loan.ref} {step.id} ({v.name}, template {v.template}): {fires} on {as_of}")
+    print(shown.text)
 
 
 def results(

@@ -51,6 +51,9 @@ class Reminder(Base):
     status: Mapped[str] = mapped_column(String(8), default="planned")
     # Why it is waiting (deferred) or was dropped; None once sent.
     reason: Mapped[str | None] = mapped_column(String(24), default=None)
+    # The first rule that held it back (deferred or dropped), kept once it is sent: what the
+    # compliance rules cost in reach, for the dashboard.
+    held_by: Mapped[str | None] = mapped_column(String(24), default=None)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     decisions: Mapped[int] = mapped_column(Integer, default=0)
     conversation_id: Mapped[int | None] = mapped_column(

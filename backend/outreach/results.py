@@ -4,8 +4,9 @@ how many borrowers replied, paid or promised within the policy's window after on
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,15 +30,61 @@ class VariantResult:
         return outcome / self.sent if self.sent else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class SentReminder:
+    step_id: str
+    variant: str
+    loan_id: int
+    conversation_id: int | None
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """What followed one reminder within the window."""
+
+    replied: bool
+    paid: bool
+    promised: bool
+
+
 def variant_results(
     session: Session, *, days: int, step_id: str | None = None
 ) -> list[VariantResult]:
     """Counted from the records: reminders sent, then messages, payments and promises. The
     window is `days` after each send (a reminder sent today counts what has happened so far)."""
-    query = select(Reminder).where(Reminder.status == "sent")
+    query = select(
+        Reminder.step_id,
+        Reminder.variant,
+        Reminder.loan_id,
+        Reminder.conversation_id,
+        Reminder.sent_at,
+    ).where(Reminder.status == "sent")
     if step_id is not None:
         query = query.where(Reminder.step_id == step_id)
-    sent = list(session.scalars(query))
+    sent = [
+        SentReminder(step, variant, loan, chat, at)
+        for step, variant, loan, chat, at in session.execute(query)
+        if at is not None  # always set once sent
+    ]
+    tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r, response in zip(sent, responses(session, sent, days=days), strict=True):
+        counts = tally[(r.step_id, r.variant)]
+        counts[0] += 1
+        counts[1] += response.replied
+        counts[2] += response.paid
+        counts[3] += response.promised
+    return [
+        VariantResult(step, variant, *counts) for (step, variant), counts in sorted(tally.items())
+    ]
+
+
+def responses(
+    session: Session, sent: Sequence[SentReminder], *, days: int, zone: tzinfo = UTC
+) -> list[Response]:
+    """For each reminder, in order: a borrower message in its chat, a payment on its loan (a
+    business date, compared with the send's date in `zone`) or a promise made on its loan,
+    within `days` after it was sent."""
     if not sent:
         return []
     window = timedelta(days=days)
@@ -60,16 +107,15 @@ def variant_results(
         select(Promise.loan_id, Promise.created_at).where(Promise.loan_id.in_(loans))
     ):
         promises[loan].append(at)
-    tally: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    found = []
     for r in sent:
-        assert r.sent_at is not None
         start, end = r.sent_at, r.sent_at + window
-        counts = tally[(r.step_id, r.variant)]
-        counts[0] += 1
-        chat_replies = replies.get(r.conversation_id or -1, [])
-        counts[1] += any(start < at <= end for at in chat_replies)
-        counts[2] += any(start.date() <= on <= end.date() for on in payments.get(r.loan_id, []))
-        counts[3] += any(start < at <= end for at in promises.get(r.loan_id, []))
-    return [
-        VariantResult(step, variant, *counts) for (step, variant), counts in sorted(tally.items())
-    ]
+        first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+        found.append(
+            Response(
+                replied=any(start < at <= end for at in replies.get(r.conversation_id or -1, [])),
+                paid=any(first <= on <= last for on in payments.get(r.loan_id, [])),
+                promised=any(start < at <= end for at in promises.get(r.loan_id, [])),
+            )
+        )
+    return found

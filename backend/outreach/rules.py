@@ -89,6 +89,62 @@ def due_occasions(facts: LoanFacts, steps: Sequence[Step]) -> list[Occasion]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class NotDue:
+    """Why a step does not fire for a loan today, for people to read: a code (NOT_DUE) and
+    the figures its sentence names."""
+
+    code: str
+    values: Mapping[str, str]
+
+
+NOT_DUE = (
+    "paid_off",
+    "on_arrangement",
+    "already_late",
+    "nothing_due_on",
+    "not_dpd",
+    "no_open_promise",
+    "promise_on_other_day",
+    "not_broken_on",
+    "no_arrangement",
+)
+
+
+def why_not_due(facts: LoanFacts, step: Step) -> NotDue | None:
+    """None when the step fires for the loan today; otherwise why not (as `_dates_for` sees
+    it), so operations can check a schedule against a real loan."""
+    if due_occasions(facts, [step]):
+        return None
+    if facts.paid_off:
+        return NotDue("paid_off", {})
+    ahead = (facts.today + timedelta(days=step.days)).isoformat()
+    back = (facts.today - timedelta(days=step.days)).isoformat()
+    promised = facts.open_promise_date.isoformat() if facts.open_promise_date else ""
+    match step.trigger:
+        case "before_due" | "on_due" if facts.on_arrangement:
+            found = NotDue("on_arrangement", {})
+        case "before_due" | "on_due" if facts.dpd > 0:
+            found = NotDue("already_late", {"dpd": str(facts.dpd)})
+        case "before_due" | "on_due":
+            found = NotDue("nothing_due_on", {"date": ahead})
+        case "overdue":
+            found = NotDue("not_dpd", {"dpd": str(facts.dpd), "days": str(step.days)})
+        case "promise_due" if not promised:
+            found = NotDue("no_open_promise", {})
+        case "promise_due":
+            found = NotDue("promise_on_other_day", {"promised": promised, "date": ahead})
+        case "promise_broken":
+            found = NotDue("not_broken_on", {"date": back})
+        case "arrangement_due" if not facts.on_arrangement:
+            found = NotDue("no_arrangement", {})
+        case "arrangement_due":
+            found = NotDue("nothing_due_on", {"date": ahead})
+        case _:
+            raise ValueError(f"unknown trigger {step.trigger!r}")
+    return found
+
+
 def occasion_dates(today: date, steps: Sequence[Step]) -> dict[str, set[date]]:
     """Per trigger (every one of TRIGGERS, empty when no step uses it), the dates that can make
     a step fire today: due dates for before_due, on_due and arrangement_due; the oldest unpaid

@@ -170,6 +170,7 @@ def _decide_one(
     if verdict.action == "defer":
         assert verdict.not_before is not None
         reminder.reason = verdict.reason
+        reminder.held_by = reminder.held_by or verdict.reason
         reminder.not_before = verdict.not_before
         return _Decision("defer", verdict.reason, verdict.not_before)
     language = outbound.language_for(chat)
@@ -218,6 +219,7 @@ def _still_applies(facts: rules.LoanFacts, reminder: Reminder, step: Step) -> bo
 def _drop(reminder: Reminder, reason: str | None) -> _Decision:
     reminder.status = "dropped"
     reminder.reason = reason
+    reminder.held_by = reminder.held_by or reason
     return _Decision("drop", reason)
 
 

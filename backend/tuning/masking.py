@@ -12,6 +12,7 @@ import phonenumbers
 _ID_NUMBER = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9Xx])")
 _LONG_DIGITS = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){6,}(?![0-9])")
 REGIONS = ("CN", "SG", "GB", "US", "IN", "ID")
+PLACEHOLDERS = ("[id]", "[phone]", "[number]")
 
 
 def mask_personal(text: str) -> str:
@@ -21,3 +22,8 @@ def mask_personal(text: str) -> str:
         for match in reversed(found):
             masked = masked[: match.start] + "[phone]" + masked[match.end :]
     return _LONG_DIGITS.sub("[number]", masked)
+
+
+def training_text(text: str) -> str:
+    """A borrower message as it is written into the training data: one line, masked."""
+    return mask_personal(" ".join(text.split()))

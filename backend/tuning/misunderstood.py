@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.cases.models import Handoff
 from backend.conversations.messages import Message
-from backend.tuning.masking import mask_personal
+from backend.tuning.masking import training_text
 from backend.tuning.models import MessageLabel
 
 FALLBACK = "nlu_fallback"
@@ -25,7 +25,7 @@ WHY = ("fallback", "low_confidence", "handoff", "rephrase")
 class Misunderstood:
     message_id: int
     conversation_id: int
-    text: str  # phone and ID numbers masked
+    text: str  # as it would be written to the training data: one line, masked
     intent: str | None
     confidence: float | None
     sent_at: datetime
@@ -70,7 +70,7 @@ def misunderstood(
                 Misunderstood(
                     m.id,
                     m.conversation_id,
-                    mask_personal(m.text),
+                    training_text(m.text),
                     m.intent,
                     m.confidence,
                     m.sent_at,

@@ -5,6 +5,7 @@ record (the next label of it is then a no-op on the file)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from backend.conversations.messages import Message
 from backend.errors import Invalid, NotFound
-from backend.tuning.masking import mask_personal
+from backend.tuning.annotation import EntityMark, MarkRefused, annotate
+from backend.tuning.masking import training_text
 from backend.tuning.models import MessageLabel
-from backend.tuning.training_data import add_example, known_intents
+from backend.tuning.training_data import add_example, known_entities, known_intents
 
 LABELLED_FILE = Path("data") / "nlu" / "labelled.yml"
 DEFAULT_THRESHOLD = 0.6
@@ -39,19 +41,44 @@ def intents(nlu_dir: Path) -> list[str]:
     return sorted(known_intents(nlu_dir / "domain"))
 
 
+def entities(nlu_dir: Path) -> list[str]:
+    return sorted(known_entities(nlu_dir / "domain"))
+
+
 def label(
-    session: Session, *, message_id: int, intent: str, by: str, nlu_dir: Path
+    session: Session,
+    *,
+    message_id: int,
+    intent: str,
+    by: str,
+    nlu_dir: Path,
+    marks: Sequence[EntityMark] = (),
 ) -> MessageLabel:
+    """`marks`: entities in the masked text, written in Rasa's annotation syntax."""
     message = session.get(Message, message_id)
     if message is None or message.sender != "borrower":
         raise NotFound(f"no borrower message {message_id}")
     if intent not in known_intents(nlu_dir / "domain"):
         raise Invalid(f"unknown intent {intent!r}", code="unknown_intent")
-    example = mask_personal(" ".join(message.text.split()))
-    if not example:
+    masked = training_text(message.text)
+    if not masked:
         raise Invalid("an empty message cannot be a training example", code="empty_example")
-    add_example(nlu_dir / LABELLED_FILE, intent=intent, text=example)
+    try:
+        example = annotate(
+            masked,
+            marks,
+            entities=known_entities(nlu_dir / "domain"),
+            unmasked=" ".join(message.text.split()),
+        )
+    except MarkRefused as exc:
+        raise Invalid(exc.message, code=exc.code) from exc
     existing = session.scalar(select(MessageLabel).where(MessageLabel.message_id == message_id))
+    add_example(
+        nlu_dir / LABELLED_FILE,
+        intent=intent,
+        text=example,
+        replaces=(existing.intent, existing.example) if existing is not None else None,
+    )
     if existing is not None:
         existing.intent, existing.example, existing.labelled_by = intent, example, by
         session.flush()

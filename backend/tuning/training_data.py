@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from backend.tuning.annotation import plain
+
 HEADER = (
     'version: "3.1"\n\n'
     "# Borrower messages that operations labelled in the console (Operations > Misunderstood),\n"
@@ -19,10 +21,19 @@ HEADER = (
 
 def known_intents(domain_dir: Path) -> frozenset[str]:
     """The intents the assistant knows (its domain files)."""
+    return _domain_names(domain_dir, "intents")
+
+
+def known_entities(domain_dir: Path) -> frozenset[str]:
+    """The entities the assistant extracts (its domain files)."""
+    return _domain_names(domain_dir, "entities")
+
+
+def _domain_names(domain_dir: Path, key: str) -> frozenset[str]:
     found: set[str] = set()
     for path in sorted(domain_dir.glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for item in data.get("intents", []):
+        for item in data.get(key, []):
             found.add(item if isinstance(item, str) else next(iter(item)))
     return frozenset(found)
 
@@ -50,14 +61,24 @@ def read_examples(path: Path) -> dict[str, list[str]]:
     return examples
 
 
-def add_example(path: Path, *, intent: str, text: str) -> bool:
-    """Add one example under its intent; False when it is there already."""
+def add_example(
+    path: Path, *, intent: str, text: str, replaces: tuple[str, str] | None = None
+) -> bool:
+    """Add one example under its intent; False when it is there already. The same words
+    marked differently replace the old marks (Rasa would read two conflicting annotations);
+    `replaces` (intent, example) is a previous label of the same message, taken out."""
     example = " ".join(text.split())
     with _locked(path):
         examples = read_examples(path)
         if example in examples.get(intent, []):
             return False
-        examples.setdefault(intent, []).append(example)
+        if replaces is not None and replaces[0] in examples:
+            examples[replaces[0]] = [e for e in examples[replaces[0]] if e != replaces[1]]
+            if not examples[replaces[0]]:
+                del examples[replaces[0]]
+        words = plain(example)
+        kept = [e for e in examples.get(intent, []) if plain(e) != words]
+        examples[intent] = [*kept, example]
         path.write_text(render(examples), encoding="utf-8")
     return True
 

@@ -32,14 +32,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float) -> None:
+def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float, *, ready: int = 500) -> None:
+    """Until `url` answers below `ready` (200 for Rasa: up *and* its model loaded)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"{proc.args} exited with {proc.returncode}")
         try:
-            if httpx.get(url, timeout=2).status_code < 500:
+            if httpx.get(url, timeout=2).status_code < ready:
                 return
+            time.sleep(0.3)
         except httpx.TransportError:
             time.sleep(0.3)
     pytest.fail(f"{url} did not come up in {seconds} s")
@@ -94,6 +96,7 @@ class Stack:
     gateway: str
     telegram_api: str
     processes: Processes
+    nlu_dir: Path  # the backend's copy of the NLU project: labels are written here
 
     def api(self) -> httpx.Client:
         return httpx.Client(
@@ -169,6 +172,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     backend_url = f"http://127.0.0.1:{ports['backend']}"
     rasa_url = f"http://127.0.0.1:{ports['rasa']}"
     logs = tmp_path_factory.mktemp("logs")
+    # Labelling and retraining work on a copy: the tests never write into the repository's nlu/.
+    nlu_dir = tmp_path_factory.mktemp("nlu") / "nlu"
+    nlu_dir.mkdir()
+    for part in ("config.yml", "domain", "data", "tests"):
+        source = ROOT / "nlu" / part
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, nlu_dir / part)
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('assistant') / 'backend.db'}",
@@ -179,9 +188,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "BACKEND_URL": backend_url,
         "RASA_URL": rasa_url,
         "ACTION_SERVER_URL": f"http://127.0.0.1:{ports['actions']}/webhook",
+        "NLU_DIR": str(nlu_dir),
+        "NLU_BASE_MODEL": model,
+        "NLU_MODELS_DIR": str(tmp_path_factory.mktemp("models")),
     }
+    # As nlu/endpoints.yml: Rasa fetches the model to run from the backend.
     endpoints = logs / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "{env["ACTION_SERVER_URL"]}"\n')
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "{env["ACTION_SERVER_URL"]}"\n'
+        f'models:\n  url: "{backend_url}/api/v1/nlu/model"\n'
+        f'  headers:\n    Authorization: "Bearer {TOKEN}"\n  wait_time_between_pulls: 5\n'
+    )
     processes = Processes(logs, env)
     try:
         telegram = processes.start(
@@ -204,7 +221,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "rasa",
             [
                 str(RASA_PY), "-m", "rasa", "run", "--enable-api",
-                "--port", str(ports["rasa"]), "--model", model,
+                "--port", str(ports["rasa"]),
                 "--endpoints", str(endpoints), "--credentials", "credentials.yml",
             ],
             cwd=ROOT / "nlu",
@@ -213,13 +230,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         wait_for(f"{telegram_api}/bot0:probe/getMe", telegram, 30)
         wait_for(f"{backend_url}/healthz", backend, 60)
         wait_for(f"http://127.0.0.1:{ports['actions']}/health", actions, 90)
-        wait_for(f"{rasa_url}/status", rasa, 240)
+        wait_for(f"{rasa_url}/status", rasa, 240, ready=201)
         stack = Stack(
             backend=backend_url,
             rasa=rasa_url,
             gateway=f"http://127.0.0.1:{ports['gateway']}",
             telegram_api=telegram_api,
             processes=processes,
+            nlu_dir=nlu_dir,
         )
         stack.start_gateway("gateway", ports["gateway"], BOT_TOKEN)
         yield stack

@@ -134,6 +134,65 @@ class TestLabelling:
         }
 
 
+class TestEntityMarks:
+    def test_a_label_with_entities_writes_them_in_rasa_syntax(
+        self, ops: Console, db: Session, nlu_dir: Path
+    ):
+        [message] = said(db, 1, ("我下周五还两千五", "nlu_fallback", 0.6, 300))
+        page = ops.get("/console/tuning")
+        assert 'name="entity"' in page.text and '<option value="amount"' in page.text
+        form = {  # the form's three (entity, words) pairs, the last left empty
+            "intent": "promise_to_pay",
+            "entity": ["amount", "date", ""],
+            "words": ["两千五", " 下周五 ", ""],
+        }
+        done = ops.post(f"/console/tuning/messages/{message}/label", form)  # type: ignore[arg-type]
+        assert done.status_code == 303
+        written = "我[下周五](date)还[两千五](amount)"
+        path = nlu_dir / "data" / "nlu" / "labelled.yml"
+        assert read_examples(path) == {"promise_to_pay": [written]}
+        assert f"    - {written}\n" in path.read_text(encoding="utf-8")
+        assert db.scalars(select(MessageLabel)).one().example == written
+
+    def test_the_form_shows_the_masked_text_that_is_written(self, ops: Console, db: Session):
+        said(db, 1, ("我手机13800138001  月底还", "nlu_fallback", 0.6, 300))
+        page = ops.get("/console/tuning")
+        assert "<code>我手机[phone] 月底还</code>" in page.text
+        assert "13800138001" not in page.text
+
+    def test_a_mark_of_masked_words_is_refused_and_nothing_is_written(
+        self, ops: Console, db: Session, nlu_dir: Path
+    ):
+        [message] = said(db, 1, ("我手机13800138001，月底还", "nlu_fallback", 0.6, 300))
+        ops.get("/console/tuning")
+        refused = ops.post(
+            f"/console/tuning/messages/{message}/label",
+            {"intent": "update_contact", "entity": "amount", "words": "13800138001"},
+        )
+        assert refused.status_code == 422
+        assert "personal data" in refused.text and 'role="alert"' in refused.text
+        assert not (nlu_dir / "data" / "nlu" / "labelled.yml").exists()
+        assert db.scalars(select(MessageLabel)).all() == []
+
+    def test_a_refused_label_keeps_what_the_operator_filled_in(
+        self, ops: Console, db: Session, nlu_dir: Path
+    ):
+        [message] = said(db, 1, ("我下周五还两千五", "nlu_fallback", 0.6, 300))
+        ops.get("/console/tuning")
+        refused = ops.post(
+            f"/console/tuning/messages/{message}/label",
+            {"intent": "promise_to_pay", "entity": "money", "words": "两千五"},
+        )
+        assert refused.status_code == 422 and "unknown entity" in refused.text
+        assert 'value="两千五"' in refused.text and '<details class="marks" open>' in refused.text
+        missing = ops.post(
+            f"/console/tuning/messages/{message}/label",
+            {"intent": "promise_to_pay", "entity": "amount", "words": "三千"},
+        )
+        assert missing.status_code == 422 and "not in the message" in missing.text
+        assert not (nlu_dir / "data" / "nlu" / "labelled.yml").exists()
+
+
 class TestAccess:
     def test_the_conversation_behind_a_message_is_shown_and_audited(
         self, ops: Console, db: Session

@@ -117,6 +117,11 @@ class TestSending:
         assert outcome.not_before == at("08:00", TODAY + timedelta(days=1))
         assert db.scalars(select(OutboundMessage)).all() == []
         assert send(db, config, at("07:59", TODAY + timedelta(days=1))).outcomes == []
+        [sent] = send(db, config, at("08:00", TODAY + timedelta(days=1))).outcomes
+        reminder = db.scalars(select(Reminder)).one()
+        # sent in the morning; the rule that held it back the night before stays on record
+        assert (sent.action, reminder.status, reminder.reason) == ("send", "sent", None)
+        assert reminder.held_by == "outside_window"
 
     def test_an_opt_out_drops_it_with_the_reason(self, db: Session, config: OutreachConfig):
         a_loan(db)
@@ -126,6 +131,7 @@ class TestSending:
         plan(db, config)
         [outcome] = send(db, config, at("10:00")).outcomes
         assert (outcome.action, outcome.reason) == ("drop", "opt_out")
+        assert db.scalars(select(Reminder.held_by)).one() == "opt_out"
         assert db.scalars(select(OutboundMessage)).all() == []
 
     def test_a_live_handoff_holds_it_back(self, db: Session, config: OutreachConfig):

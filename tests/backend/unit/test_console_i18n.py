@@ -64,3 +64,9 @@ def test_every_status_the_panel_shows_has_a_name():
     statuses |= {s.value for s in ArrangementStatus}
     names = [f"status.{s}" for s in statuses] + [f"plan.{k.value}" for k in ArrangementKind]
     assert [n for n in names if n not in CATALOG] == []
+
+
+def test_every_reason_a_reminder_step_does_not_fire_has_words():
+    from backend.outreach.rules import NOT_DUE
+
+    assert [c for c in NOT_DUE if f"notdue.{c}" not in CATALOG] == []

@@ -20,6 +20,7 @@ PURE = [
     "outreach/rules.py",
     "outreach/policy.py",
     "outreach/templates.py",
+    "tuning/annotation.py",
 ]
 FORBIDDEN = (
     "sqlalchemy",

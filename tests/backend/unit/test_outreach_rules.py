@@ -18,8 +18,10 @@ from backend.outreach.policy import ContactWindow, OutreachPolicy, Profile, Step
 from backend.outreach.rules import (
     HANDOFF_RECHECK,
     HOLDS_THAT_DROP,
+    NOT_DUE,
     History,
     LoanFacts,
+    NotDue,
     Occasion,
     Verdict,
     assign_variant,
@@ -30,6 +32,7 @@ from backend.outreach.rules import (
     next_window_start,
     normalise_reply,
     occasion_dates,
+    why_not_due,
     within_window,
 )
 
@@ -77,6 +80,40 @@ def utc(*args: int) -> datetime:
 
 def fired(facts: LoanFacts) -> list[tuple[str, date | None]]:
     return [(o.step_id, o.due_date) for o in due_occasions(facts, STEPS)]
+
+
+class TestWhyAStepDoesNotFire:
+    """Said on the Operations page's preview for a loan; mirrors which steps fire."""
+
+    def why(self, facts: LoanFacts, step_id: str) -> NotDue | None:
+        return why_not_due(facts, SCHEDULE.step(step_id))
+
+    def test_a_step_that_fires_has_no_reason(self) -> None:
+        late = replace(CURRENT, dpd=7, unpaid_due_dates=(TODAY - days(7),))
+        assert self.why(late, "overdue_7") is None
+
+    def test_each_trigger_says_why_not(self) -> None:
+        late = replace(CURRENT, dpd=5, unpaid_due_dates=(TODAY - days(5),))
+        assert self.why(late, "overdue_7") == NotDue("not_dpd", {"dpd": "5", "days": "7"})
+        assert self.why(late, "before_due_3") == NotDue("already_late", {"dpd": "5"})
+        assert self.why(CURRENT, "on_due") == NotDue("nothing_due_on", {"date": "2026-11-28"})
+        assert self.why(CURRENT, "promise_due_1") == NotDue("no_open_promise", {})
+        promised = replace(CURRENT, open_promise_date=TODAY + days(4))
+        assert self.why(promised, "promise_due_1") == NotDue(
+            "promise_on_other_day", {"promised": "2026-12-02", "date": "2026-11-29"}
+        )
+        assert self.why(CURRENT, "promise_broken") == NotDue(
+            "not_broken_on", {"date": "2026-11-28"}
+        )
+        assert self.why(CURRENT, "arrangement_due_1") == NotDue("no_arrangement", {})
+        planned = replace(CURRENT, arrangement_due_dates=(TODAY + days(9),))
+        assert self.why(planned, "before_due_1") == NotDue("on_arrangement", {})
+        assert self.why(replace(CURRENT, paid_off=True), "overdue_1") == NotDue("paid_off", {})
+
+    def test_every_reason_is_a_known_code(self) -> None:
+        facts = [CURRENT, replace(CURRENT, dpd=3), replace(CURRENT, paid_off=True)]
+        codes = {w.code for f in facts for s in STEPS if (w := why_not_due(f, s)) is not None}
+        assert codes <= set(NOT_DUE)
 
 
 class TestWhichStepsFire:

@@ -1,0 +1,158 @@
+"""Operations' model page: retrain the assistant on its training data (a background job with
+progress), compare the new model with the running one per language and intent, promote it
+when it is not worse, or go back to the model that ran before."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.audit.service import audit
+from backend.config import Settings
+from backend.console.auth import FormViewerDep, NotAllowed, Viewer, need
+from backend.console.rendering import render
+from backend.deps import SessionDep, SettingsDep
+from backend.errors import DomainError
+from backend.tuning import retraining
+from backend.tuning.models import TrainedModel
+from backend.tuning.rasa_client import RasaError, RasaTrainer
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+OperationsViewer = Annotated[Viewer, need("operations")]
+RUNS_SHOWN = 10
+
+
+@router.get("/models", response_class=HTMLResponse)
+def models_page(
+    request: Request, viewer: OperationsViewer, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    return _page(request, viewer, session, settings)
+
+
+def _page(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    settings: Settings,
+    *,
+    error_text: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    running = retraining.running_model(session, settings)
+    runs = list(
+        session.scalars(
+            select(TrainedModel)
+            .where(TrainedModel.source == "retrained")
+            .order_by(TrainedModel.id.desc())
+            .limit(RUNS_SHOWN)
+        )
+    )
+    active = next((r for r in runs if r.stage in retraining.ACTIVE), None)
+    candidate = next((r for r in runs if r.stage == "ready"), None)
+    try:
+        loaded, rasa_error = RasaTrainer(settings.rasa_url).running_model(), ""
+    except RasaError as exc:
+        loaded, rasa_error = None, str(exc)
+    return render(
+        request,
+        "models.html",
+        language=viewer.language,
+        status_code=status_code,
+        viewer=viewer,
+        nav="models",
+        running=running,
+        loaded=loaded,
+        rasa_error=rasa_error,
+        runs=runs,
+        active=active,
+        interrupted=retraining.is_interrupted,
+        candidate=candidate,
+        compared=retraining.comparison(running, candidate) if candidate else None,
+        history=retraining.deployments(session),
+        done=request.query_params.get("done"),
+        error_text=error_text,
+        # the page reloads itself while a run goes (no script needed)
+        refresh=active is not None and not retraining.is_interrupted(active),
+    )
+
+
+@router.post("/models/train")
+def train(
+    request: Request, viewer: FormViewerDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    _operations(viewer)
+    try:
+        with session.begin_nested():
+            run = retraining.start(session, by=viewer.username)
+            audit(session, viewer.actor, "update", borrower_id=None, subject="model retraining")
+    except DomainError as exc:
+        return _page(
+            request, viewer, session, settings, error_text=exc.message, status_code=exc.status_code
+        )
+    # the run reads its record from its own sessions: commit before it starts
+    session.commit()
+    retraining.launch(request.app.state.sessionmaker, settings, run.id)
+    return _done("train")
+
+
+@router.post("/models/{model_id}/promote")
+def promote(
+    model_id: int,
+    request: Request,
+    viewer: FormViewerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
+    _operations(viewer)
+    try:
+        with session.begin_nested():
+            deployed = retraining.promote(session, settings, model_id=model_id, by=viewer.username)
+            audit(
+                session,
+                viewer.actor,
+                "update",
+                borrower_id=None,
+                subject=f"model {deployed.model_id} promoted",
+            )
+    except DomainError as exc:
+        return _page(
+            request, viewer, session, settings, error_text=exc.message, status_code=exc.status_code
+        )
+    return _done("promote")
+
+
+@router.post("/models/restore")
+def restore(
+    request: Request, viewer: FormViewerDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    _operations(viewer)
+    try:
+        with session.begin_nested():
+            deployed = retraining.restore(session, settings, by=viewer.username)
+            audit(
+                session,
+                viewer.actor,
+                "update",
+                borrower_id=None,
+                subject=f"model {deployed.model_id} restored",
+            )
+    except DomainError as exc:
+        return _page(
+            request, viewer, session, settings, error_text=exc.message, status_code=exc.status_code
+        )
+    return _done("restore")
+
+
+def _operations(viewer: Viewer) -> None:
+    if not viewer.can("operations"):
+        raise NotAllowed("operations")
+
+
+def _done(what: str) -> RedirectResponse:
+    return RedirectResponse(f"/console/models?{urlencode({'done': what})}", 303)

@@ -1,0 +1,51 @@
+"""A stand-in for Rasa's training and evaluation API in the backend's tests: it returns a
+model file and, per model, the evaluation report a test chose."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from backend.tuning.rasa_client import RasaError
+
+
+def evaluation(macro: float, entity: float = 0.95, greet: float | None = None) -> dict[str, Any]:
+    """Rasa's /model/test/intents answer, trimmed to what the backend reads."""
+    report: dict[str, Any] = {
+        "greet": {"f1-score": macro if greet is None else greet, "support": 12},
+        "check_balance": {"f1-score": macro, "support": 20},
+        "accuracy": macro,
+        "macro avg": {"f1-score": macro, "support": 32},
+        "weighted avg": {"f1-score": macro, "support": 32},
+    }
+    return {
+        "intent_evaluation": {"report": report},
+        "entity_evaluation": {"DIETClassifier": {"report": {"micro avg": {"f1-score": entity}}}},
+    }
+
+
+class FakeTrainer:
+    def __init__(
+        self,
+        report: Callable[[str], dict[str, Any]] = lambda name: evaluation(0.95),
+        *,
+        fail: str | None = None,
+        model_bytes: bytes = b"a trained model",
+    ) -> None:
+        self.report, self.fail, self.model_bytes = report, fail, model_bytes
+        self.documents: list[str] = []
+        self.evaluated: list[str] = []  # the model URLs, in order
+
+    def train(self, document: str) -> tuple[str, bytes]:
+        self.documents.append(document)
+        if self.fail:
+            raise RasaError(self.fail)
+        return "20261129-093000-fake.tar.gz", self.model_bytes
+
+    def evaluate(self, test_yaml: str, model_url: str) -> dict[str, Any]:
+        assert "nlu:" in test_yaml
+        self.evaluated.append(model_url)
+        return self.report(model_url.rsplit("/", 1)[-1])
+
+    def running_model(self) -> str | None:
+        return None

@@ -1,0 +1,118 @@
+"""The operations dashboard in a real headless Chromium: the backend as `make run` starts it
+(migrated, demo data seeded), the demo `operations` user logs in, and Chart.js draws every
+chart under the console's Content-Security-Policy without an error. Screenshot:
+tests/artifacts/dashboard.png. Figures depend on the demo data: none is checked exactly."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+
+from backend.console.dashboard_routes import CHART_JS
+from backend.demo.users import DEMO_PASSWORD
+from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
+from tests.conftest import IN_CI
+from tests.e2e.conftest import TODAY, Processes, free_port, wait_for
+
+TIMEOUT_MS = 20_000
+TOKEN = "e2e-dashboard-token"
+# Every canvas laid out and holding a chart: Chart.js ran, under the page's CSP.
+CHARTS_DRAWN = """() => {
+  const canvases = [...document.querySelectorAll("canvas")];
+  return canvases.length > 0 && typeof Chart !== "undefined" && canvases.every(
+    (c) => c.width > 0 && c.height > 0 && Chart.getChart(c) !== undefined);
+}"""
+# Chromium reports CSP refusals as events; collected from before the page's own scripts run.
+WATCH_CSP = """document.addEventListener("securitypolicyviolation", (e) => {
+  window.cspViolations = window.cspViolations || [];
+  window.cspViolations.push(e.violatedDirective + " " + e.blockedURI);
+});"""
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Only the backend: the dashboard needs neither Rasa nor the gateway."""
+    if not CHART_JS.exists():
+        if IN_CI:
+            pytest.fail("Chart.js is not installed: run `make setup`")
+        pytest.skip("Chart.js is not installed: run `make setup`")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    logs = tmp_path_factory.mktemp("dashboard-logs")
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'backend.db'}",
+        "BACKEND_PORT": str(port),
+        "PUBLIC_BASE_URL": url,
+        "SERVICE_TOKEN": TOKEN,
+        "BUSINESS_DATE": TODAY,
+    }
+    processes = Processes(logs, {**os.environ, **env})
+    try:
+        proc = processes.start("backend", [sys.executable, "-m", "backend", "serve"])
+        wait_for(f"{url}/healthz", proc, 120)
+        yield url
+    finally:
+        processes.stop_all()
+
+
+def console_error(message: ConsoleMessage) -> list[str]:
+    """An error the page logged; the browser's own favicon request (the console has none) is
+    not the page's."""
+    url = message.location.get("url", "")
+    if message.type != "error" or url.endswith("/favicon.ico"):
+        return []
+    return [f"{message.text} ({url})"]
+
+
+def open_dashboard(page: Page, backend: str) -> None:
+    page.goto(f"{backend}/console/")
+    page.get_by_label("Username").fill("operations")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page).to_have_url(re.compile("/console/dashboard$"))
+    expect(page.get_by_role("heading", name="Operations dashboard")).to_be_visible()
+
+
+def test_operations_sees_the_dashboard_drawn_by_chart_js_under_the_csp(
+    backend: str,
+    browser: Browser,  # noqa: F811
+) -> None:
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(WATCH_CSP)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.extend(console_error(m)))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        open_dashboard(page, backend)
+
+        page.wait_for_function(CHARTS_DRAWN)
+        canvases = page.locator("canvas")
+        assert canvases.count() >= 5  # conversations, promises, delinquency, reminders, NLU
+        for section in ("conversations", "promises", "delinquency", "reminders", "nlu"):
+            expect(page.locator(f"#{section} canvas").first).to_be_visible()
+        expect(page.locator("#conversations .definition")).to_contain_text(
+            "at least one borrower message on the day"
+        )
+        assert page.evaluate("window.cspViolations || []") == []
+        assert errors == []
+        screenshot(page, "dashboard")
+
+        # The filter reloads the page with the slice; the charts draw again.
+        page.get_by_label("Period").select_option("90")
+        page.get_by_label("Channel").select_option("webchat")
+        page.get_by_role("button", name="Filter").click()
+        expect(page).to_have_url(re.compile(r"period=90&channel=webchat"))
+        page.wait_for_function(CHARTS_DRAWN)
+        assert page.evaluate("Chart.getChart('chart-nlu').data.labels.length") == 90
+        assert page.evaluate("window.cspViolations || []") == []
+        assert errors == []
+    finally:
+        context.close()
