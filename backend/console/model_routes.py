@@ -4,6 +4,7 @@ when it is not worse, or go back to the model that ran before."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -86,18 +87,18 @@ def _page(
 def train(
     request: Request, viewer: FormViewerDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    _operations(viewer)
-    try:
-        with session.begin_nested():
-            run = retraining.start(session, by=viewer.username)
-            audit(session, viewer.actor, "update", borrower_id=None, subject="model retraining")
-    except DomainError as exc:
-        return _page(
-            request, viewer, session, settings, error_text=exc.message, status_code=exc.status_code
-        )
+    started: list[int] = []
+
+    def start() -> int:
+        started.append(retraining.start(session, by=viewer.username).id)
+        return started[0]
+
+    refused = _act(request, viewer, session, settings, "train", start, "model retraining")
+    if refused is not None:
+        return refused
     # the run reads its record from its own sessions: commit before it starts
     session.commit()
-    retraining.launch(request.app.state.sessionmaker, settings, run.id)
+    retraining.launch(request.app.state.sessionmaker, settings, started[0])
     return _done("train")
 
 
@@ -109,49 +110,50 @@ def promote(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Response:
-    _operations(viewer)
-    try:
-        with session.begin_nested():
-            deployed = retraining.promote(session, settings, model_id=model_id, by=viewer.username)
-            audit(
-                session,
-                viewer.actor,
-                "update",
-                borrower_id=None,
-                subject=f"model {deployed.model_id} promoted",
-            )
-    except DomainError as exc:
-        return _page(
-            request, viewer, session, settings, error_text=exc.message, status_code=exc.status_code
-        )
-    return _done("promote")
+    def promoted() -> int:
+        return retraining.promote(session, settings, model_id=model_id, by=viewer.username).model_id
+
+    return _act(request, viewer, session, settings, "promote", promoted) or _done("promote")
 
 
 @router.post("/models/restore")
 def restore(
     request: Request, viewer: FormViewerDep, session: SessionDep, settings: SettingsDep
 ) -> Response:
-    _operations(viewer)
+    def restored() -> int:
+        return retraining.restore(session, settings, by=viewer.username).model_id
+
+    return _act(request, viewer, session, settings, "restore", restored) or _done("restore")
+
+
+def _act(
+    request: Request,
+    viewer: Viewer,
+    session: Session,
+    settings: Settings,
+    action: str,
+    do: Callable[[], int],
+    subject: str | None = None,
+) -> Response | None:
+    """Do one model action with its audit entry, both or neither; the page with the reason
+    when it is refused, None when done."""
+    if not viewer.can("operations"):
+        raise NotAllowed("operations")
     try:
         with session.begin_nested():
-            deployed = retraining.restore(session, settings, by=viewer.username)
+            model_id = do()
             audit(
                 session,
                 viewer.actor,
                 "update",
                 borrower_id=None,
-                subject=f"model {deployed.model_id} restored",
+                subject=subject or f"model {model_id} {action}d",
             )
     except DomainError as exc:
         return _page(
             request, viewer, session, settings, error_text=exc.message, status_code=exc.status_code
         )
-    return _done("restore")
-
-
-def _operations(viewer: Viewer) -> None:
-    if not viewer.can("operations"):
-        raise NotAllowed("operations")
+    return None
 
 
 def _done(what: str) -> RedirectResponse:

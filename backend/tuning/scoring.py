@@ -56,7 +56,7 @@ def one_sided_mcnemar(lost: int, gained: int) -> float:
     n = lost + gained
     if lost == 0:
         return 1.0
-    return sum(math.comb(n, k) for k in range(lost, n + 1)) / 2**n
+    return float(sum(math.comb(n, k) for k in range(lost, n + 1)) / 2**n)
 
 
 @dataclass(frozen=True, slots=True)

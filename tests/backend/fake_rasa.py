@@ -3,10 +3,32 @@ model file and, per model, the evaluation report a test chose."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from backend.config import ROOT, Settings
 from backend.tuning.rasa_client import RasaError
+
+
+def tuned_settings(tmp_path: Path, settings: Settings, **more: Any) -> Settings:
+    """A copy of the assistant's NLU project, a base model file and a models folder."""
+    nlu = tmp_path / "nlu"
+    for part in ("domain", "data", "tests"):
+        shutil.copytree(ROOT / "nlu" / part, nlu / part)
+    shutil.copy(ROOT / "nlu" / "config.yml", nlu / "config.yml")
+    base = tmp_path / "built" / "assistant-base.tar.gz"
+    base.parent.mkdir()
+    base.write_bytes(b"the base model")
+    return settings.model_copy(
+        update={
+            "nlu_dir": nlu,
+            "nlu_base_model": base,
+            "nlu_models_dir": tmp_path / "models",
+            **more,
+        }
+    )
 
 
 def evaluation(macro: float, entity: float = 0.95, greet: float | None = None) -> dict[str, Any]:

@@ -220,7 +220,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         rasa = processes.start(
             "rasa",
             [
-                str(RASA_PY), "-m", "rasa", "run", "--enable-api",
+                str(RASA_PY), "serve.py", "run", "--enable-api",
                 "--port", str(ports["rasa"]),
                 "--endpoints", str(endpoints), "--credentials", "credentials.yml",
             ],

@@ -4,7 +4,6 @@ who may do it, and what Rasa is served."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,32 +14,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditEntry
-from backend.config import ROOT, Settings
+from backend.config import Settings
 from backend.tuning import retraining, scoring
 from backend.tuning.models import TrainedModel
 from tests.backend.api.conftest import TOKEN
 from tests.backend.api.console_client import Console, make_user
 from tests.backend.apps import app_over
-from tests.backend.fake_rasa import evaluation
+from tests.backend.fake_rasa import evaluation, tuned_settings
 
 
 @pytest.fixture
 def tuned(tmp_path: Path, settings: Settings) -> Settings:
-    nlu = tmp_path / "nlu"
-    for part in ("domain", "data", "tests"):
-        shutil.copytree(ROOT / "nlu" / part, nlu / part)
-    shutil.copy(ROOT / "nlu" / "config.yml", nlu / "config.yml")
-    base = tmp_path / "built" / "assistant-base.tar.gz"
-    base.parent.mkdir()
-    base.write_bytes(b"the base model")
-    return settings.model_copy(
-        update={
-            "nlu_dir": nlu,
-            "nlu_base_model": base,
-            "nlu_models_dir": tmp_path / "models",
-            "rasa_url": "http://127.0.0.1:9",  # nothing listens: Rasa "unreachable"
-        }
-    )
+    # nothing listens on port 9: Rasa "unreachable"
+    return tuned_settings(tmp_path, settings, rasa_url="http://127.0.0.1:9")
 
 
 @pytest.fixture

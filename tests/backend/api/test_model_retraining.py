@@ -15,33 +15,18 @@ import pytest
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.config import ROOT, Settings
+from backend.config import Settings
 from backend.errors import Invalid
 from backend.tuning import retraining
 from backend.tuning.models import ModelDeployment, TrainedModel
 from backend.tuning.rasa_client import RasaTrainer
 from backend.types import utcnow
-from tests.backend.fake_rasa import FakeTrainer, evaluation
+from tests.backend.fake_rasa import FakeTrainer, evaluation, tuned_settings
 
 
 @pytest.fixture
 def tuned(tmp_path: Path, settings: Settings) -> Settings:
-    """The assistant's NLU project copied, a base model file, and a models folder."""
-    nlu = tmp_path / "nlu"
-    for part in ("domain", "data", "tests"):
-        shutil.copytree(ROOT / "nlu" / part, nlu / part)
-    shutil.copy(ROOT / "nlu" / "config.yml", nlu / "config.yml")
-    base = tmp_path / "built" / "assistant-base.tar.gz"
-    base.parent.mkdir()
-    base.write_bytes(b"the base model")
-    return settings.model_copy(
-        update={
-            "nlu_dir": nlu,
-            "nlu_base_model": base,
-            "nlu_models_dir": tmp_path / "models",
-            "model_server_url": "http://backend.internal:8000",
-        }
-    )
+    return tuned_settings(tmp_path, settings, model_server_url="http://backend.internal:8000")
 
 
 @pytest.fixture
