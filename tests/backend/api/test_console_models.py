@@ -86,7 +86,7 @@ def test_retraining_starts_in_the_background_and_the_page_follows_it(
     assert (
         "Preparing the training data" in page.text and '<progress max="100" value="1"' in page.text
     )
-    assert 'http-equiv="refresh" content="5"' in page.text
+    assert 'http-equiv="refresh" content="5; url=/console/models"' in page.text
     # a second run while this one goes is refused
     again = ops.post("/console/models/train")
     assert again.status_code == 422 and "already going" in again.text
