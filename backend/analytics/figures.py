@@ -89,8 +89,8 @@ class PromiseDay:
     day: date | None  # None for the whole period
     conversations: int  # the same base as ChatDay.conversations
     with_promise: int  # of those, a promise to pay was taken in it that day
-    due: int  # promises whose date fell that day and are decided (kept or broken)
-    kept: int  # of those, kept
+    due: int  # promises whose date fell that day and are decided (kept, partly kept, broken)
+    kept: int  # of those, kept in full
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +133,7 @@ class Transitions:
 class ReminderDay:
     day: date | None  # None for the whole period
     sent: int
-    held: dict[str, int]  # reminders deferred or dropped that day, by the rule's reason
+    held: dict[str, int]  # reminders for that day a compliance rule deferred or dropped, by rule
     opt_outs: int  # borrowers who opted out that day
 
 

@@ -404,7 +404,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "models.running": ("Running model", "当前模型"),
     "models.source.base": ("built by make train", "由 make train 构建"),
     "models.source.retrained": ("retrained in the console", "在控制台重新训练"),
-    "models.rasa_runs_it": ("Rasa reports it has this model loaded.", "Rasa 报告已加载此模型。"),
+    "models.rasa_runs_it": (
+        "Rasa reports it has this model loaded (the Rasa at RASA_URL; in production the trainer,"
+        " which fetches the model to run as every serving replica does).",
+        "Rasa 报告已加载此模型（即 RASA_URL 所指的 Rasa；生产环境中为训练实例，"
+        "它与各服务实例一样获取运行模型）。",
+    ),
     "models.rasa_loading": (
         "Rasa has {loaded} loaded; it fetches this one within about 10 seconds.",
         "Rasa 当前加载的是 {loaded}；约 10 秒内会换为此模型。",
@@ -557,9 +562,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dash.promises.def": (
         "Promise rate: of the same conversations as above, those in which a promise to pay was "
         "taken that day. Kept rate: of the promises whose date fell that day and that are "
-        "decided (kept or broken), those kept.",
+        "decided (kept, partly kept or broken), those kept in full.",
         "承诺率：在上述同一批会话中，当天取得还款承诺的会话占比。履约率：承诺日期在当天且已有结果"
-        "（履约或违约）的承诺中，已履约的占比。",
+        "（履约、部分履约或违约）的承诺中，全额履约的占比。",
     ),
     "dash.col.with_promise": ("With a promise", "取得承诺"),
     "dash.col.promise_rate": ("Promise rate", "承诺率"),
@@ -602,9 +607,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dash.rolls.corner": ("start \\ end", "期初 \\ 期末"),
     "dash.reminders.title": ("Reminders", "提醒"),
     "dash.reminders.def": (
-        "Sent: reminders sent that day. Held: reminders deferred or dropped that day, by the "
-        "rule's reason. Opt-outs: borrowers who opted out that day.",
-        "已发送：当天发出的提醒。暂缓：当天被推迟或取消的提醒，按规则原因统计。退订：当天退订的借款人。",
+        "Sent: reminders sent that day. Held: reminders for that day that a compliance rule "
+        "deferred (even if they went later) or dropped, once each, by the first rule. A "
+        "reminder dropped because the loan was paid is not held. Opt-outs: borrowers who opted "
+        "out that day.",
+        "已发送：当天发出的提醒。暂缓：当天的提醒中被合规规则推迟（即使之后已发出）或取消的，"
+        "每条按第一条规则计一次；因已还款而取消的不计。退订：当天退订的借款人。",
     ),
     "dash.col.sent": ("Sent", "已发送"),
     "dash.col.held": ("Held", "暂缓"),

@@ -45,6 +45,12 @@ def _page(
     error_text: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
+    # Rasa first, briefly: a slow answer must not keep this request's transaction open (on
+    # SQLite it would hold up every other request)
+    try:
+        loaded, rasa_error = RasaTrainer(settings.rasa_url).running_model(timeout_s=2), ""
+    except RasaError as exc:
+        loaded, rasa_error = None, str(exc)
     running = retraining.running_model(session, settings)
     runs = list(
         session.scalars(
@@ -56,10 +62,6 @@ def _page(
     )
     active = next((r for r in runs if r.stage in retraining.ACTIVE), None)
     candidate = next((r for r in runs if r.stage == "ready"), None)
-    try:
-        loaded, rasa_error = RasaTrainer(settings.rasa_url).running_model(), ""
-    except RasaError as exc:
-        loaded, rasa_error = None, str(exc)
     return render(
         request,
         "models.html",

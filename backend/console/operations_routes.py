@@ -139,11 +139,17 @@ def operations_page(
     )
 
 
+PREVIEW_YEARS = 5  # a preview further off than this is a typo (and date arithmetic ends)
+
+
 def _business_date(text: str, today: date) -> tuple[date, str]:
     """The preview's date (today when left empty), or today and why the text is not one."""
     if not text.strip():
         return today, ""
     try:
-        return date.fromisoformat(text.strip()), ""
+        chosen = date.fromisoformat(text.strip())
     except ValueError:
         return today, f"{text!r} is not a date (YYYY-MM-DD)"
+    if abs((chosen - today).days) > PREVIEW_YEARS * 366:
+        return today, f"{chosen} is more than {PREVIEW_YEARS} years from today"
+    return chosen, ""

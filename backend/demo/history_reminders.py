@@ -86,7 +86,8 @@ class Reminders:
                     "due_date": occasion.due_date,
                     "status": "sent" if verdict == "send" else "dropped",
                     "reason": reason,
-                    "held_by": held_by or (reason if verdict == "drop" else None),
+                    "held_by": held_by
+                    or (reason if verdict == "drop" and reason != "no_longer_due" else None),
                     "not_before": now,
                     "decisions": decisions,
                     "conversation_id": sim.conversation_id if verdict == "send" else None,

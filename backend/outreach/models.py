@@ -51,8 +51,8 @@ class Reminder(Base):
     status: Mapped[str] = mapped_column(String(8), default="planned")
     # Why it is waiting (deferred) or was dropped; None once sent.
     reason: Mapped[str | None] = mapped_column(String(24), default=None)
-    # The first rule that held it back (deferred or dropped), kept once it is sent: what the
-    # compliance rules cost in reach, for the dashboard.
+    # The first compliance rule that held it back (deferred or dropped), kept once it is sent:
+    # what the rules cost in reach, for the dashboard. Not set for no_longer_due or no_chat.
     held_by: Mapped[str | None] = mapped_column(String(24), default=None)
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     decisions: Mapped[int] = mapped_column(Integer, default=0)

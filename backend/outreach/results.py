@@ -91,22 +91,24 @@ def responses(
     chats = {r.conversation_id for r in sent if r.conversation_id is not None}
     loans = {r.loan_id for r in sent}
     replies: dict[int, list[datetime]] = defaultdict(list)
-    for chat, at in session.execute(
-        select(Message.conversation_id, Message.sent_at).where(
-            Message.conversation_id.in_(chats), Message.sender == "borrower"
-        )
-    ):
-        replies[chat].append(at)
+    for part in _chunks(chats):
+        for chat, at in session.execute(
+            select(Message.conversation_id, Message.sent_at).where(
+                Message.conversation_id.in_(part), Message.sender == "borrower"
+            )
+        ):
+            replies[chat].append(at)
     payments: dict[int, list[date]] = defaultdict(list)
-    for loan, on in session.execute(
-        select(Payment.loan_id, Payment.received_on).where(Payment.loan_id.in_(loans))
-    ):
-        payments[loan].append(on)
     promises: dict[int, list[datetime]] = defaultdict(list)
-    for loan, at in session.execute(
-        select(Promise.loan_id, Promise.created_at).where(Promise.loan_id.in_(loans))
-    ):
-        promises[loan].append(at)
+    for part in _chunks(loans):
+        for loan, on in session.execute(
+            select(Payment.loan_id, Payment.received_on).where(Payment.loan_id.in_(part))
+        ):
+            payments[loan].append(on)
+        for loan, at in session.execute(
+            select(Promise.loan_id, Promise.created_at).where(Promise.loan_id.in_(part))
+        ):
+            promises[loan].append(at)
     found = []
     for r in sent:
         start, end = r.sent_at, r.sent_at + window
@@ -119,3 +121,11 @@ def responses(
             )
         )
     return found
+
+
+CHUNK = 5_000  # ids per IN list: under SQLite's and PostgreSQL's bound-parameter limits
+
+
+def _chunks(ids: set[int]) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]

@@ -152,9 +152,9 @@ def _decide_one(
     )
     # Paid, or the promise kept, since it was planned: the message would be wrong, not late.
     if not _still_applies(facts, reminder, step):
-        return _drop(reminder, "no_longer_due")
+        return _drop(reminder, "no_longer_due", by_rule=False)
     if chat is None:
-        return _drop(reminder, "no_chat")
+        return _drop(reminder, "no_chat", by_rule=False)
     borrower = loan.borrower
     verdict = rules.decide(
         now=now,
@@ -216,10 +216,12 @@ def _still_applies(facts: rules.LoanFacts, reminder: Reminder, step: Step) -> bo
     return not facts.paid_off and facts.dpd > 0  # overdue, promise_broken
 
 
-def _drop(reminder: Reminder, reason: str | None) -> _Decision:
+def _drop(reminder: Reminder, reason: str | None, *, by_rule: bool = True) -> _Decision:
+    """`by_rule`: a compliance rule dropped it (counted as held), not the loan's own state."""
     reminder.status = "dropped"
     reminder.reason = reason
-    reminder.held_by = reminder.held_by or reason
+    if by_rule:
+        reminder.held_by = reminder.held_by or reason
     return _Decision("drop", reason)
 
 

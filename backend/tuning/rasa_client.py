@@ -42,10 +42,10 @@ class RasaTrainer:
         report: dict[str, Any] = response.json()
         return report
 
-    def running_model(self) -> str | None:
+    def running_model(self, timeout_s: float = 10) -> str | None:
         """The file name of the model this Rasa has loaded, or None without one."""
         try:
-            response = httpx.get(f"{self.base_url}/status", timeout=10)
+            response = httpx.get(f"{self.base_url}/status", timeout=timeout_s)
         except httpx.HTTPError as exc:
             raise RasaError(f"Rasa is not reachable: {exc}") from exc
         if response.status_code == 409:  # no model loaded

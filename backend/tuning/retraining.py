@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
@@ -57,11 +58,18 @@ def base_model(session: Session, settings: Settings) -> TrainedModel | None:
         return None
     row = session.scalar(select(TrainedModel).where(TrainedModel.name == path.name))
     if row is None:
-        row = TrainedModel(
-            name=path.name, source="base", stage="ready", progress=SCORED, started_by="make train"
-        )
-        session.add(row)
-        session.flush()
+        try:
+            with session.begin_nested():  # two replicas may ask at once: one row wins
+                row = TrainedModel(
+                    name=path.name,
+                    source="base",
+                    stage="ready",
+                    progress=SCORED,
+                    started_by="make train",
+                )
+                session.add(row)
+        except IntegrityError:
+            row = session.scalar(select(TrainedModel).where(TrainedModel.name == path.name))
     return row
 
 
@@ -205,15 +213,15 @@ def _run(
     with factory() as session:
         model = session.get(TrainedModel, model_id)
         assert model is not None
-        stored = _keep(settings.nlu_models_dir, model.name, blob)
-        log.info("retraining run %s: Rasa's %s kept as %s", model_id, name, stored.name)
+        kept_as = model.name
+    stored = _keep(settings.nlu_models_dir, kept_as, blob)
+    log.info("retraining run %s: Rasa's %s kept as %s", model_id, name, stored.name)
     _update(factory, model_id, stage="scoring", progress=TRAINING_TO)
 
+    # the running model is scored again each time: the test split may have changed since
     with factory() as session, session.begin():
         running = running_model(session, settings)
-        to_score = (
-            [(running.id, running.name)] if running is not None and not running.scores else []
-        )
+        to_score = [(running.id, running.name)] if running is not None else []
     to_score.append((model_id, stored.name))
     languages = held_out_languages(settings.nlu_dir)
     steps, done = len(to_score) * len(languages), 0

@@ -73,12 +73,18 @@ def label(
     except MarkRefused as exc:
         raise Invalid(exc.message, code=exc.code) from exc
     existing = session.scalar(select(MessageLabel).where(MessageLabel.message_id == message_id))
-    add_example(
-        nlu_dir / LABELLED_FILE,
-        intent=intent,
-        text=example,
-        replaces=(existing.intent, existing.example) if existing is not None else None,
-    )
+    try:
+        add_example(
+            nlu_dir / LABELLED_FILE,
+            intent=intent,
+            text=example,
+            replaces=(existing.intent, existing.example) if existing is not None else None,
+        )
+    except OSError as exc:  # e.g. a mounted nlu/ checkout the backend's user may not write
+        raise Invalid(
+            f"the training data could not be written ({exc.strerror}): see README, Production",
+            code="training_data_unwritable",
+        ) from exc
     if existing is not None:
         existing.intent, existing.example, existing.labelled_by = intent, example, by
         session.flush()

@@ -70,12 +70,17 @@ def add_example(
     example = " ".join(text.split())
     with _locked(path):
         examples = read_examples(path)
-        if example in examples.get(intent, []):
-            return False
-        if replaces is not None and replaces[0] in examples:
+        taken_out = False
+        if replaces is not None and replaces != (intent, example) and replaces[0] in examples:
+            before = len(examples[replaces[0]])
             examples[replaces[0]] = [e for e in examples[replaces[0]] if e != replaces[1]]
+            taken_out = len(examples[replaces[0]]) < before
             if not examples[replaces[0]]:
                 del examples[replaces[0]]
+        if example in examples.get(intent, []):
+            if taken_out:  # the old label goes even when the new one is there already
+                path.write_text(render(examples), encoding="utf-8")
+            return taken_out
         words = plain(example)
         kept = [e for e in examples.get(intent, []) if plain(e) != words]
         examples[intent] = [*kept, example]

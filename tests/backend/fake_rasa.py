@@ -69,5 +69,5 @@ class FakeTrainer:
         self.evaluated.append(model_url)
         return self.report(model_url.rsplit("/", 1)[-1])
 
-    def running_model(self) -> str | None:
+    def running_model(self, timeout_s: float = 10) -> str | None:
         return None

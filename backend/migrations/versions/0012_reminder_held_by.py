@@ -20,8 +20,11 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # a plain ADD COLUMN: a batch copy of the table would risk its partial index on SQLite
     op.add_column("reminders", sa.Column("held_by", sa.String(length=24), nullable=True))
-    # what is on record: a dropped or still-deferred reminder's reason
-    op.execute("UPDATE reminders SET held_by = reason WHERE reason IS NOT NULL")
+    # what is on record: a dropped or still-deferred reminder's reason, when a rule gave it
+    op.execute(
+        "UPDATE reminders SET held_by = reason"
+        " WHERE reason IS NOT NULL AND reason NOT IN ('no_longer_due', 'no_chat')"
+    )
 
 
 def downgrade() -> None:

@@ -58,7 +58,7 @@ class TestDashboardPage:
         assert "Conversations with at least one borrower message on the day" in html
         assert "those in which a promise to pay was taken that day" in html
         assert "in a worse bucket at the end than at the start" in html
-        assert "deferred or dropped that day, by the rule&#39;s reason" in html
+        assert "that a compliance rule deferred (even if they went later) or dropped" in html
         assert "when that interval includes 0 there is no clear difference" in html
         assert "below the fallback threshold" in html
         assert 'aria-current="page">Dashboard</a>' in html

@@ -94,6 +94,10 @@ class TestLoanPreview:
         page = ops.get("/console/operations", params={"loan": loan.ref, "as_of": "31/03"})
         assert page.status_code == 200 and "is not a date" in page.text
 
+    def test_a_date_years_away_is_refused_not_an_error(self, ops: Console, loan: Loan):
+        page = ops.get("/console/operations", params={"loan": loan.ref, "as_of": "9999-12-31"})
+        assert page.status_code == 200 and "more than 5 years from today" in page.text
+
     def test_viewing_a_loans_preview_is_audited(self, ops: Console, db: Session, loan: Loan):
         ops.get("/console/operations", params={"loan": loan.ref, "as_of": "2026-03-17"})
         entry = db.scalars(

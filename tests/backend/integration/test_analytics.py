@@ -92,13 +92,16 @@ def _reminder(
     reason: str | None = None, when: datetime, chat: Conversation | None = None,
     held_by: str | None = None,
 ) -> None:  # fmt: skip
-    """`held_by`: the first rule that held it back; by default its reason (dropped, waiting)."""
+    """`held_by`: the first rule that held it back; by default its reason (dropped, waiting)
+    when a compliance rule gave it, as the dispatcher records it."""
+    if held_by is None and reason not in (None, "no_chat", "no_longer_due"):
+        held_by = reason
     sent = status == "sent"
     db.add(
         Reminder(
             loan_id=loan.id, borrower_id=loan.borrower_id, step_id=step, variant=variant,
             template=step, occasion=when.date(), status=status, reason=reason, not_before=when,
-            decided_at=when, sent_at=when if sent else None, held_by=held_by or reason,
+            decided_at=when, sent_at=when if sent else None, held_by=held_by,
             conversation_id=chat.id if chat else None,
         )
     )  # fmt: skip
@@ -308,11 +311,11 @@ class TestReminders:
         assert [(r.sent, r.held, r.opt_outs) for r in d.reminders] == [
             (3, {"daily_cap": 1}, 0),  # A, B, C; C's was held by the cap first, then went
             (1, {"outside_window": 1}, 1),  # D; A's overdue_3 deferred; U opted out
-            (1, {"no_chat": 1, "opt_out": 1}, 1),  # E; D and B dropped; B opted out
+            (1, {"opt_out": 1}, 1),  # E; B dropped (D's no_chat is no rule's); B opted out
         ]
         t = d.reminder_total
         assert (t.sent, t.opt_outs) == (5, 2)
-        assert t.held == {"daily_cap": 1, "no_chat": 1, "opt_out": 1, "outside_window": 1}
+        assert t.held == {"daily_cap": 1, "opt_out": 1, "outside_window": 1}
 
     def test_slices_by_the_reminder_chat_else_the_borrower(self, db: Session, history: History):
         tg = figures(db, Scope(START, END, channel="telegram"))

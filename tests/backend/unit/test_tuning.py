@@ -83,6 +83,17 @@ class TestTrainingFile:
             "promise_to_pay": ["[两千五](amount)"],
         }
 
+    def test_a_relabel_to_words_already_there_still_leaves_the_old_intent(
+        self, tmp_path: Path
+    ) -> None:
+        path = tmp_path / "labelled.yml"
+        add_example(path, intent="deny", text="ok")  # another message, labelled deny
+        add_example(path, intent="affirm", text="ok")  # this one, first labelled affirm
+        assert add_example(path, intent="deny", text="ok", replaces=("affirm", "ok"))
+        assert read_examples(path) == {"deny": ["ok"]}
+        # the same label again changes nothing
+        assert not add_example(path, intent="deny", text="ok", replaces=("deny", "ok"))
+
 
 def mark(example: str, *marks: tuple[str, str], unmasked: str = "") -> str:
     return annotate(
