@@ -10,13 +10,13 @@ PY := $(VENV)/bin/python
 PIP_FILTER := grep -v "is ignored: it is neither" || true
 
 RASA_PY := ../.venv-rasa/bin/python
-# The fake Telegram Bot API server the gateway's end-to-end tests talk to (npm).
-FAKE_TELEGRAM := tests/e2e/fake_telegram
+# The fake Telegram Bot API server the gateway's end-to-end tests and bench-outreach talk to (npm).
+FAKE_TELEGRAM := tools/fake_telegram
 # Browser libraries the console serves itself (npm, pinned by the lock file): Chart.js's UMD build.
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run test lint bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run test lint test-python test-e2e bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -24,9 +24,11 @@ help:
 	@echo "make setup   create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
 	@echo "make train   train the Rasa model if its data or config changed"
 	@echo "make chat    chat with the running assistant in this terminal (after make run)"
-	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL"
+	@echo "make tune-fallback  choose the fallback thresholds by cross-validation (SMALL=1: a quick check)"
+	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL (LOANS=N for another size)"
 	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack"
 	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
+	@echo "             (LOANS=N DELIVER=N for other sizes)"
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed $(CHART_JS)
@@ -65,50 +67,62 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 	@$(RASA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements/rasa.txt 2>&1 | $(PIP_FILTER)
 	@touch $@
 
+# Migrate and seed before any process starts (none of them touches a half-made schema), then
+# every Procfile process under scripts/run_stack.py (restarts a crashed one; Ctrl-C stops all).
 run: setup train
-	@$(PY) -m bot urls
-	@$(VENV)/bin/honcho start -f Procfile
+	@$(PY) -m backend seed-demo
+	@$(PY) scripts/run_stack.py Procfile
 
 chat: $(VENV)/.installed
-	@$(PY) -m bot chat
+	@$(PY) -m bot chat $(ARGS)
 
 train: setup
 	@cd nlu && $(RASA_PY) train.py
 
-# NLU scored on the held-out split (thresholds in nlu/score.py), data validated, dialogue stories.
+# Data validated, NLU scored on the held-out split (thresholds in nlu/check.py), dialogue test
+# stories: one process, one model load.
 nlu-test: train
-	cd nlu && $(RASA_PY) -m rasa data validate --domain domain --data data --config config.yml --fail-on-warnings
-	cd nlu && $(RASA_PY) score.py
-	cd nlu && mkdir -p results && $(RASA_PY) -m rasa test core --model "$$($(RASA_PY) train.py --path)" --stories tests/stories.yml \
-	  --fail-on-prediction-errors --out results/core > results/core.log 2>&1 || { tail -40 results/core.log; exit 1; }
+	cd nlu && $(RASA_PY) check.py
 
-# The action server's tests run in the Rasa virtualenv against a real backend.
+# The action server's tests run in the Rasa virtualenv against a real backend; tests/rasa reads
+# the shipped Rasa files with Rasa's own code.
 actions-test: setup
 	.venv-rasa/bin/python -m pytest -q tests/actions
+	.venv-rasa/bin/python -m pytest -q tests/rasa
 
-# Choose the fallback thresholds by cross-validation (slow: trains once per fold).
+# Choose the fallback thresholds by cross-validation (slow: trains once per fold). SMALL=1: two
+# folds on a sample, a short training; it checks that the steps run and chooses nothing.
 tune-fallback: setup
-	cd nlu && $(RASA_PY) tune_fallback.py
+	cd nlu && $(RASA_PY) tune_fallback.py $(if $(SMALL),--small)
 
-test: setup browser train
-	$(VENV)/bin/ruff check backend bot actions tests bench
-	$(VENV)/bin/ruff format --check backend bot actions tests bench
-	$(VENV)/bin/mypy backend bot
-	$(VENV)/bin/pytest
-	$(MAKE) --no-print-directory actions-test
-	$(MAKE) --no-print-directory nlu-test
+# Every phase timed, a table of them at the end (scripts/test_phases.py).
+test:
+	@$(PYTHON311) scripts/test_phases.py setup browser train lint test-python test-e2e actions-test nlu-test
+
+lint: setup
+	$(VENV)/bin/ruff check backend bot actions tests bench scripts
+	$(VENV)/bin/ruff format --check backend bot actions tests bench scripts
+	$(VENV)/bin/mypy backend bot scripts/run_stack.py
+
+# Unit, API, integration (SQLite and PostgreSQL) and process tests, on both cores.
+test-python: setup
+	$(VENV)/bin/pytest -n 2 --dist loadfile --ignore=tests/e2e
+
+# The running processes: the shared stack, the browser, `make run` from a fresh copy.
+test-e2e: setup browser train
+	$(VENV)/bin/pytest tests/e2e
 
 bench: setup
-	$(PY) -m bench.portfolio
+	$(PY) -m bench.portfolio $(if $(LOANS),--loans $(LOANS))
 
-# Needs the stack running (make run in another terminal).
+# Needs the stack running (make run in another terminal). BORROWERS=5 TURNS=3 for a small run.
 bench-chat: $(VENV)/.installed
-	$(PY) -m bench.chat_load
+	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS))
 
 # PostgreSQL at BENCH_DATABASE_URL (a throwaway schema); starts its own backend, gateway and
 # fake Telegram server.
 bench-outreach: $(VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
-	$(PY) -m bench.outreach
+	$(PY) -m bench.outreach $(if $(LOANS),--loans $(LOANS)) $(if $(DELIVER),--deliver $(DELIVER))
 
 lock:
 	@rm -rf .lock-venv && $(PYTHON311) -m venv .lock-venv

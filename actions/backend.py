@@ -100,13 +100,17 @@ class BackendUnavailable(BackendError):
 
 
 class Refused(BackendError):
-    """The backend said no (a 4xx): `code` is its machine-readable reason."""
+    """The backend said no (a 4xx): `code` is its machine-readable reason and `params` the
+    figures it names; `message` is English for logs, never for a borrower."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, params: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.params = params or {}
 
 
 class VerificationRequired(Refused):
@@ -404,9 +408,10 @@ def _refusal(response: httpx.Response) -> Refused:
     if not isinstance(code, str):
         code = "invalid_request" if status == 422 else _STATUS_CODES.get(status, f"http_{status}")
     message = detail if isinstance(detail, str) else str(detail or response.reason_phrase)
+    params = body.get("params") if isinstance(body, dict) else None
     if status == 403 and code == "verification_required":
         return VerificationRequired(status, code, message)
-    return Refused(status, code, message)
+    return Refused(status, code, message, params if isinstance(params, dict) else None)
 
 
 def _parse(cls: type[T], data: Any) -> T:

@@ -224,8 +224,10 @@ class Offer:
 
 @dataclass(frozen=True)
 class NotOffered:
-    kind: str
-    reason: str
+    kind: str  # installment, extension, settlement or any
+    code: str  # why, said in the borrower's language by actions/messages.py
+    params: dict[str, Any]  # the figures the reason names
+    reason: str  # the same in English, for staff: never shown to a borrower
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import yaml
 from rasa_sdk.events import SlotSet
 
 from actions.common import BorrowerAction, Events, current_loan
-from actions.messages import buttons, say
+from actions.messages import buttons, plan_kind, say
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "assistant.yml"
 
@@ -44,7 +44,7 @@ class ActionCheckBalance(BorrowerAction):
         if loan.dpd > 0:
             lines.append(say(lang, "overdue", overdue=loan.overdue_amount, cur=cur, dpd=loan.dpd))
         if loan.arrangement:
-            lines.append(say(lang, "on_plan", kind=loan.arrangement))
+            lines.append(say(lang, "on_plan", kind=plan_kind(lang, loan.arrangement)))
         if loan.next_due_date:
             lines.append(
                 say(lang, "next_due", date=loan.next_due_date, amount=loan.next_due_amount, cur=cur)

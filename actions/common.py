@@ -50,6 +50,12 @@ class BorrowerAction(Action, ABC):
                 text=say(lang, "backend_down"), buttons=buttons(lang, "/request_human")
             )
             return events
+        except api.Refused as refused:  # not one the action expects: its English stays in the log
+            log.warning("backend refused %s: %s", self.name(), refused)
+            dispatcher.utter_message(
+                text=say(lang, "refused"), buttons=buttons(lang, "/request_human")
+            )
+            return events
         finally:
             await client.aclose()
 

@@ -27,7 +27,9 @@ def script_of(text: str) -> str | None:
 
 def channel_language(tracker: Tracker, key: str = "language") -> str | None:
     """What the channel knows (the gateway passes it as message metadata): the language of the
-    borrower's app or web page (`language`), or one they picked there (`language_choice`)."""
+    borrower's app or web page (`language`), one they picked there (`language_choice`), or the
+    language of the words the gateway replaced with a payload (`written_in`: an opt-out word
+    in any form reaches the assistant as /stop_contact)."""
     metadata = tracker.latest_message.get("metadata") or {}
     value = metadata.get(key) if isinstance(metadata, dict) else None
     return value if value in ("zh", "en") else None
@@ -37,7 +39,9 @@ def reply_language(tracker: Tracker, profile: str | None = None) -> str:
     current = tracker.get_slot("language")
     if tracker.get_slot("language_chosen") and current:
         return str(current)
-    heard = script_of(tracker.latest_message.get("text") or "")
+    heard = script_of(tracker.latest_message.get("text") or "") or channel_language(
+        tracker, "written_in"
+    )
     return heard or current or profile or channel_language(tracker) or "zh"
 
 

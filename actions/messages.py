@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -18,6 +19,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "请输入您借款时登记的手机号。",
         "en": "Please type the mobile number you registered with us.",
     },
+    "bad_phone": {
+        "zh": "这看起来不像手机号码。",
+        "en": "That doesn't look like a phone number.",
+    },
     "ask_second_factor": {
         "zh": "请输入身份证号后4位，或您的出生日期（例如 1990-03-07）。",
         "en": "Now the last 4 characters of your ID number, or your date of birth (e.g. 1990-03-07).",
@@ -25,6 +30,10 @@ TEXTS: dict[str, dict[str, str]] = {
     "verify_failed": {
         "zh": "信息未能核实，请重新输入。您还可以尝试 {attempts} 次。",
         "en": "Sorry, I couldn't verify that. Let's try again: {attempts} attempt(s) left.",
+    },
+    "verify_failed_unread": {
+        "zh": "这看起来不像身份证号后4位或出生日期。",
+        "en": "That doesn't look like the last 4 characters of an ID number or a date of birth.",
     },
     "verify_locked": {
         "zh": "尝试次数过多，身份核实已暂时锁定，请稍后再试。如需帮助，我可以为您转人工。",
@@ -137,6 +146,116 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "目前没有可以直接为您办理的方案（{reason}）。我可以为您转人工协商。",
         "en": "I can't offer a plan here right now ({reason}). I can get you a person to discuss it.",
     },
+    # Why a plan kind is not offered: the backend's code (backend/plans/rules.py,
+    # NOT_OFFERED_CODES) with its figures, said here; its English `reason` is for staff.
+    "why_not.loan_paid_off": {"zh": "这笔借款已还清", "en": "the loan is paid off"},
+    "why_not.on_arrangement": {
+        "zh": "这笔借款已在执行还款方案",
+        "en": "the loan is already on a payment arrangement",
+    },
+    "why_not.arrangement_limit": {
+        "zh": "这笔借款已办理过 {count} 次还款方案，最多 {limit} 次",
+        "en": "the loan has had {count} arrangements, and {limit} is the most it can have",
+    },
+    "why_not.broken_arrangements": {
+        "zh": "已有 {count} 个还款方案未按约履行，需要由工作人员处理",
+        "en": "{count} arrangements were not kept, so a person needs to decide",
+    },
+    "why_not.switched_off": {
+        "zh": "这类方案目前暂不办理",
+        "en": "this kind of plan isn't available right now",
+    },
+    "why_not.bucket_not_eligible": {
+        "zh": "目前逾期 {dpd} 天，暂不符合分期办理条件",
+        "en": "at {dpd} days past due, the loan can't be paid in installments",
+    },
+    "why_not.installment_below_minimum": {
+        "zh": "分{term}期的每期金额会低于最低还款额",
+        "en": "over {term} months each installment would be below the minimum",
+    },
+    "why_not.dpd_outside_window": {
+        "zh": "目前逾期 {dpd} 天，延期只适用于逾期 {min_dpd} 到 {max_dpd} 天的借款",
+        "en": "an extension is for loans {min_dpd} to {max_dpd} days past due, and this one is {dpd}",
+    },
+    "why_not.extension_limit": {
+        "zh": "这笔借款已延期过 {count} 次",
+        "en": "the loan has already been extended {count} time(s)",
+    },
+    "why_not.nothing_to_move": {
+        "zh": "没有可以顺延的待还款项",
+        "en": "there are no payments left to move",
+    },
+    "why_not.still_due_after_move": {
+        "zh": "顺延{months}个月后，最早的一期仍已到期",
+        "en": "moved by {months} month(s), the oldest payment would still be due",
+    },
+    "why_not.no_settlement_band": {
+        "zh": "目前逾期 {dpd} 天，暂不符合减免条件",
+        "en": "at {dpd} days past due, the loan can't be settled for less",
+    },
+    "why_not.balance_below_band_minimum": {
+        "zh": "欠款金额低于办理减免的最低金额",
+        "en": "the balance is below the minimum for a settlement",
+    },
+    "why_not.no_discount": {
+        "zh": "目前没有可减免的金额",
+        "en": "no discount is available at this stage",
+    },
+    "why_not": {"zh": "暂不符合办理条件", "en": "the loan doesn't qualify right now"},
+    # A promise the backend refused (backend/promises/rules.py): its code and figures.
+    "promise_refused.promise_date_in_past": {
+        "zh": "{promised_date} 已经过去了，请选 {earliest} 到 {latest} 之间的日期。",
+        "en": "{promised_date} has already passed: please choose a day from {earliest} to {latest}.",
+    },
+    "promise_refused.promise_beyond_window": {
+        "zh": "{promised_date} 超出了可以约定的日期，请选 {earliest} 到 {latest} 之间的日期。",
+        "en": "{promised_date} is too far ahead: please choose a day from {earliest} to {latest}.",
+    },
+    "promise_refused.promise_below_minimum": {
+        "zh": "{amount} {currency} 低于最低金额，请至少承诺还款 {minimum} {currency}。",
+        "en": "{amount} {currency} is below the minimum: please promise at least {minimum} {currency}.",
+    },
+    "promise_refused.promise_above_balance": {
+        "zh": "{amount} {currency} 超过了今天结清借款所需的金额，最多 {maximum} {currency}。",
+        "en": "{amount} {currency} is more than it takes to pay the loan off today: at most {maximum} {currency}.",
+    },
+    "promise_refused.promise_nothing_owed": {
+        "zh": "这笔借款目前没有需要还的款项。",
+        "en": "Nothing is owed on this loan right now.",
+    },
+    "promise_refused.promise_already_open": {
+        "zh": "这笔借款已有一个还款承诺：{promised_date} 前还款 {amount} {currency}。",
+        "en": "This loan already has a promise: {amount} {currency} by {promised_date}.",
+    },
+    "promise_refused": {
+        "zh": "抱歉，这个还款承诺暂时无法记录。",
+        "en": "Sorry, I can't record that promise.",
+    },
+    # A payment link the backend refused (backend/payments/service.py).
+    "link_refused.amount_above_payoff": {
+        "zh": "{amount} {currency} 超过了一次结清金额 {payoff} {currency}，以下是按应还金额生成的链接。",
+        "en": "{amount} {currency} is more than the payoff amount of {payoff} {currency}, so here is a link for what is due.",
+    },
+    "link_refused.invalid_amount": {
+        "zh": "这个金额无法使用，以下是按应还金额生成的链接。",
+        "en": "I can't use that amount, so here is a link for what is due.",
+    },
+    "link_refused.nothing_to_pay": {
+        "zh": "这笔借款已还清，无需再还款。",
+        "en": "The loan is paid off: there is nothing to pay.",
+    },
+    "link_refused": {
+        "zh": "这个金额无法使用，以下是按应还金额生成的链接。",
+        "en": "I can't make a link for that amount, so here is one for what is due.",
+    },
+    # Anything else the backend refuses: never its English message.
+    "refused": {
+        "zh": "抱歉，这个请求暂时无法办理。如需帮助，我可以为您转人工。",
+        "en": "Sorry, I can't do that here. I can get you a person if you like.",
+    },
+    "plan.installment": {"zh": "分期", "en": "installments"},
+    "plan.extension": {"zh": "延期", "en": "an extension"},
+    "plan.settlement": {"zh": "减免结清", "en": "a settlement"},
     "offer_gone": {
         "zh": "这个方案已失效（金额或日期有变化），以下是最新方案。",
         "en": "That offer is no longer valid (the figures or date changed). Here are the current ones.",
@@ -208,6 +327,24 @@ BUTTONS: dict[str, dict[str, str]] = {
 
 def say(lang: str, key: str, **values: Any) -> str:
     return TEXTS[key]["en" if lang == "en" else "zh"].format(**values)
+
+
+def why(lang: str, family: str, code: str, params: Mapping[str, Any] | None = None) -> str:
+    """A reason the backend gave as a code with its figures (`params`), in the borrower's
+    language: the text for `family.code`, else the family's general one. Never the backend's
+    English message."""
+    key = f"{family}.{code}"
+    if key in TEXTS:
+        try:
+            return say(lang, key, **dict(params or {}))
+        except (KeyError, IndexError, ValueError):  # a figure missing: the general text
+            pass
+    return say(lang, family)
+
+
+def plan_kind(lang: str, kind: str) -> str:
+    key = f"plan.{kind}"
+    return say(lang, key) if key in TEXTS else kind
 
 
 def buttons(lang: str, *payloads: str) -> list[dict[str, str]]:

@@ -6,7 +6,7 @@ from rasa_sdk.events import SlotSet
 
 from actions import backend as api
 from actions.common import BorrowerAction, Events, current_loan
-from actions.messages import say
+from actions.messages import say, why
 from actions.normalise import parse_amount
 
 
@@ -25,9 +25,12 @@ class ActionPaymentLink(BorrowerAction):
         try:
             link = await client.payment_link(channel, user_id, loan.loan_ref, named)
         except api.Refused as refused:  # e.g. more than the payoff: the default amount instead
+            if refused.code == "nothing_to_pay":
+                dispatcher.utter_message(text=why(lang, "link_refused", refused.code))
+                return [SlotSet("loan_ref", loan.loan_ref), SlotSet("amount", None)]
             if named is None:
                 raise
-            dispatcher.utter_message(text=refused.message)
+            dispatcher.utter_message(text=why(lang, "link_refused", refused.code, refused.params))
             link = await client.payment_link(channel, user_id, loan.loan_ref, None)
         dispatcher.utter_message(
             text=say(

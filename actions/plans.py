@@ -10,7 +10,7 @@ from rasa_sdk.events import SlotSet
 
 from actions import backend as api
 from actions.common import BorrowerAction, Events, current_loan, request_intent
-from actions.messages import buttons, say
+from actions.messages import buttons, say, why
 
 KIND_OF_INTENT = {
     "request_installment": "installment",
@@ -98,11 +98,14 @@ async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang
     chosen = [o for o in offers.offers if o.kind == kind] or list(offers.offers)
     chosen = chosen[:MAX_SHOWN]
     if not chosen:
-        reasons = [r.reason for r in offers.not_offered if kind in (None, r.kind, "any")] or [
-            r.reason for r in offers.not_offered
-        ]
+        why_not = [r for r in offers.not_offered if kind in (None, r.kind, "any")] or list(
+            offers.not_offered
+        )
+        reasons = list(dict.fromkeys(why(lang, "why_not", r.code, r.params) for r in why_not))
+        if not reasons:
+            reasons = [say(lang, "why_not")]
         dispatcher.utter_message(
-            text=say(lang, "no_offers", reason="; ".join(reasons[:2])),
+            text=say(lang, "no_offers", reason=("; " if lang == "en" else "；").join(reasons[:2])),
             buttons=buttons(lang, "/request_human"),
         )
         return

@@ -15,7 +15,7 @@ from rasa_sdk.forms import FormValidationAction
 from actions import backend as api
 from actions.common import BorrowerAction, Events, current_loan
 from actions.language import reply_language
-from actions.messages import buttons, say
+from actions.messages import buttons, say, why
 from actions.normalise import parse_amount, parse_date
 
 FORM_SLOTS = ("promise_amount", "promise_date", "promise_confirmed")
@@ -77,9 +77,17 @@ def ask_date(lang: str, policy: Any) -> str:
     return say(lang, "ask_promise_date", earliest=policy.earliest_date, latest=policy.latest_date)
 
 
+def given(value: Any) -> bool:
+    """Whether the borrower gave a value: a slot cleared by an action (None, "") is not one,
+    and is asked for without complaint."""
+    return value is not None and str(value).strip() != ""
+
+
 class ValidatePromiseForm(FormValidationAction):
     """A value that is unreadable or outside the policy is cleared with a short reason; the
-    form then asks again, and the question itself states the minimum or the window."""
+    form then asks again, and the question itself states the minimum or the window. Only a
+    value the borrower gave is complained about: action_start_promise clears the slots it has
+    nothing for, and those are simply asked."""
 
     def name(self) -> str:
         return "validate_promise_form"
@@ -91,8 +99,10 @@ class ValidatePromiseForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
+        if not given(value):
+            return {"promise_amount": None}
         lang = reply_language(tracker)
-        amount = parse_amount(str(value or ""))
+        amount = parse_amount(str(value))
         if amount is None:
             dispatcher.utter_message(text=say(lang, "bad_amount"))
             return {"promise_amount": None}
@@ -111,12 +121,14 @@ class ValidatePromiseForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
+        if not given(value):
+            return {"promise_date": None}
         lang = reply_language(tracker)
         policy = await _policy(tracker)
         if policy is None:
             dispatcher.utter_message(text=say(lang, "backend_down"))
             return {"promise_date": None}
-        day = parse_date(str(value or ""), policy.as_of)
+        day = parse_date(str(value), policy.as_of)
         if day is None:
             dispatcher.utter_message(text=say(lang, "bad_date"))
             return {"promise_date": None}
@@ -183,7 +195,8 @@ class ActionSubmitPromise(BorrowerAction):
             promise = await client.create_promise(channel, user_id, loan_ref, amount, day)
         except api.Refused as refused:
             dispatcher.utter_message(
-                text=refused.message, buttons=buttons(lang, "/promise_to_pay", "/request_human")
+                text=why(lang, "promise_refused", refused.code, refused.params),
+                buttons=buttons(lang, "/promise_to_pay", "/request_human"),
             )
             return clear
         dispatcher.utter_message(

@@ -4,10 +4,11 @@ before it succeeds, and someone who is not the borrower is told nothing at all."
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
@@ -15,6 +16,8 @@ from actions import backend as api
 from actions.common import BorrowerAction, Events
 from actions.language import reply_language
 from actions.messages import buttons, say
+
+log = logging.getLogger(__name__)
 
 
 def _after_success(result: Any, tracker: Tracker, dispatcher: CollectingDispatcher) -> Events:
@@ -29,23 +32,44 @@ def _after_success(result: Any, tracker: Tracker, dispatcher: CollectingDispatch
     return [*events, SlotSet("verified", True)]
 
 
+def _end_verification_form(tracker: Tracker) -> Events:
+    """A link token settled it while the phone questions were open: close them."""
+    if tracker.active_loop.get("name") != "verification_form":
+        return []
+    return [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        SlotSet("phone", None),
+        SlotSet("second_factor", None),
+    ]
+
+
 class ActionVerifyToken(BorrowerAction):
+    """`/start <token>`, also while the phone questions are open (the form does not take the
+    payload as a phone number): every invalid link is said so once, then the question that
+    was pending (or the first one) is asked once."""
+
     def name(self) -> str:
         return "action_verify_token"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        token = tracker.get_slot("token") or ""
-        result = await client.verify_link_token(channel, user_id, token)
-        if result.status == "verified":
+        token = str(tracker.get_slot("token") or "").strip()
+        try:
+            result = await client.verify_link_token(channel, user_id, token) if token else None
+        except api.Refused as refused:  # malformed (422): as invalid as an unknown one
+            if isinstance(refused, api.VerificationRequired) or refused.status != 422:
+                raise
+            result = None
+        if result is not None and result.status == "verified":
             events = _after_success(result, tracker, dispatcher)
             pending = tracker.get_slot("pending_action")
             follow = [FollowupAction(pending), SlotSet("pending_action", None)] if pending else []
-            return [*events, SlotSet("token", None), *follow]
-        if result.status == "locked":
+            return [*events, *_end_verification_form(tracker), SlotSet("token", None), *follow]
+        if result is not None and result.status == "locked":
             dispatcher.utter_message(
                 text=say(lang, "verify_locked"), buttons=buttons(lang, "/request_human")
             )
-            return [SlotSet("token", None)]
+            return [*_end_verification_form(tracker), SlotSet("token", None)]
         dispatcher.utter_message(text=say(lang, "token_failed"))
         return [SlotSet("token", None), FollowupAction("verification_form")]
 
@@ -95,9 +119,12 @@ class ValidateVerificationForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
-        digits = "".join(ch for ch in str(value or "") if ch.isdigit() or ch == "+")
+        if value is None:  # cleared by an action, not given: the form asks
+            return {}
+        digits = "".join(ch for ch in str(value) if ch.isdigit() or ch == "+")
         if len(digits.lstrip("+")) < 7:
-            dispatcher.utter_message(text=say(reply_language(tracker), "ask_phone"))
+            # What was wrong; the form then asks the question once.
+            dispatcher.utter_message(text=say(reply_language(tracker), "bad_phone"))
             return {"phone": None}
         return {"phone": digits}
 
@@ -108,18 +135,24 @@ class ValidateVerificationForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
+        if value is None:  # cleared by an action, not given: the form asks
+            return {}
         lang = reply_language(tracker)
         channel, user_id = api.conversation_of(tracker.sender_id)
         client = api.Backend()
         try:
             result = await client.verify_phone(
-                channel, user_id, str(tracker.get_slot("phone") or ""), str(value or "")
+                channel, user_id, str(tracker.get_slot("phone") or ""), str(value)
             )
         except api.BackendUnavailable:
             dispatcher.utter_message(
                 text=say(lang, "backend_down"), buttons=buttons(lang, "/request_human")
             )
             return {"phone": STOPPED, "second_factor": STOPPED}
+        except api.Refused as refused:  # too short to be either factor (422): not an attempt
+            log.info("verification refused: %s", refused.code)
+            dispatcher.utter_message(text=say(lang, "verify_failed_unread"))
+            return {"second_factor": None}
         finally:
             await client.aclose()
         if result.status == "verified":

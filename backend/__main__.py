@@ -25,41 +25,43 @@ def cmd_migrate(_: argparse.Namespace) -> None:
 
 
 def cmd_seed(_: argparse.Namespace) -> None:
+    """Migrate, then the demo data into an empty database, all in one transaction: an
+    interrupted seeding leaves the database empty, to be seeded again by the next run."""
     from backend.db import make_engine
     from backend.demo.seed import seed_demo
     from backend.demo.users import seed_demo_users
 
+    cmd_migrate(_)
     settings = get_settings()
+    demo = settings.app_env != "production"
     with Session(make_engine(settings.database_url)) as session, session.begin():
         seeded = seed_demo(session, id_hash_key=settings.id_hash_key, today=settings.today())
-        users = settings.app_env != "production" and seed_demo_users(session)
+        users = demo and seed_demo_users(session)
+        history = _seed_history(session) if seeded and demo else None
     print("demo borrowers seeded" if seeded else "database not empty: demo data left as it is")
     if users:
         print("demo console users created (README: Collector console)")
-    if seeded and settings.app_env != "production":
-        _seed_history()
+    if history:
+        print(history)
 
 
-def _seed_history() -> None:
+def _seed_history(session: Session) -> str:
     import time
 
-    from backend.db import make_engine
     from backend.demo.history import seed_history
 
     settings = get_settings()
     started = time.monotonic()
-    with Session(make_engine(settings.database_url)) as session, session.begin():
-        counts = seed_history(
-            session,
-            id_hash_key=settings.id_hash_key,
-            today=settings.today(),
-            config_dir=settings.config_dir,
-            business_timezone=settings.business_timezone,
-        )
+    counts = seed_history(
+        session,
+        id_hash_key=settings.id_hash_key,
+        today=settings.today(),
+        config_dir=settings.config_dir,
+        business_timezone=settings.business_timezone,
+    )
     if counts is None:
-        print("demo history already there: left as it is")
-        return
-    print(
+        return "demo history already there: left as it is"
+    return (
         f"demo history: {counts.borrowers} borrowers (HIST-...), {counts.payments} payments, "
         f"{counts.promises} promises, {counts.conversations} chats, {counts.messages} messages, "
         f"{counts.handoffs} handoffs, {counts.reminders} reminders "
@@ -69,9 +71,13 @@ def _seed_history() -> None:
 
 def cmd_demo_history(_: argparse.Namespace) -> None:
     """About 60 days of past activity for a demo portfolio of its own (never in production)."""
-    if get_settings().app_env == "production":
+    from backend.db import make_engine
+
+    settings = get_settings()
+    if settings.app_env == "production":
         sys.exit("demo history is for development and demonstration databases, not production")
-    _seed_history()
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        print(_seed_history(session))
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
@@ -112,8 +118,6 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     settings = get_settings()
-    cmd_migrate(args)
-    cmd_seed(args)
     host, port = args.host or settings.backend_host, args.port or settings.backend_port
     print(f"backend and API docs: http://{host}:{port}/docs", flush=True)
     logging.getLogger("uvicorn.access").addFilter(_QuietPolling())
@@ -275,19 +279,19 @@ def _add_dashboard(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     dash.set_defaults(func=cmd_dashboard)
 
 
-def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one block per command)
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="migrate, seed demo data into an empty database, serve")
+    serve = sub.add_parser("serve", help="serve the API and console (the database migrated)")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
-    sub.add_parser("seed-demo", help="seed the demo borrowers into an empty database").set_defaults(
-        func=cmd_seed
-    )
+    sub.add_parser(
+        "seed-demo", help="migrate, then seed the demo data into an empty database"
+    ).set_defaults(func=cmd_seed)
     sub.add_parser(
         "demo-history", help="add ~60 days of demo activity (HIST-... borrowers), once"
     ).set_defaults(func=cmd_demo_history)
@@ -302,7 +306,9 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one block per
     user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     user.set_defaults(func=cmd_create_user)
 
-    reach = sub.add_parser("outreach", help="reminders: worker, plan, send, dry-run, preview")
+    reach = sub.add_parser(
+        "outreach", help="reminders: worker, plan, send, dry-run, preview, results"
+    )
     reach_sub = reach.add_subparsers(dest="outreach_command", required=True)
     reach_sub.add_parser("worker", help="plan each day and send due reminders (APScheduler)")
     reach_sub.add_parser("plan", help="plan today's reminders once")
@@ -341,11 +347,29 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one block per
 
     _add_dashboard(sub)
     _add_models(sub)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     import backend.models  # noqa: F401  (every table mapped before any query)
 
+    if args.command not in MIGRATES_ITSELF:
+        _require_current_schema()
     args.func(args)
+
+
+# Every other command needs the schema at the latest migration and says so in one line.
+MIGRATES_ITSELF = {"migrate", "seed-demo"}
+
+
+def _require_current_schema() -> None:
+    from backend.migrate import SchemaNotCurrent, require_current_schema
+
+    try:
+        require_current_schema(get_settings().database_url)
+    except SchemaNotCurrent as exc:
+        sys.exit(str(exc))
 
 
 if __name__ == "__main__":

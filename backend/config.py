@@ -29,9 +29,11 @@ class Settings(BaseSettings):
     service_token: str = "dev-service-token"  # noqa: S105
     # Key of the HMAC that stores ID numbers as a lookup hash; never the number itself.
     id_hash_key: str = "dev-id-hash-key"
-    # Shared secret that signs the sandbox provider's payment webhooks.
+    # The sandbox payment provider (checkout pages on this backend, no real money): on by
+    # default except in production, which refuses it. Its webhooks are signed with the secret,
+    # which is needed only while the sandbox is on.
+    sandbox_payments: bool | None = None
     sandbox_webhook_secret: str = "dev-sandbox-webhook-secret"  # noqa: S105
-    sandbox_payments: bool = True
     payment_link_ttl_hours: int = 24
     # The lender's business day: dates default to "today" here, or to BUSINESS_DATE when set.
     business_timezone: str = "Asia/Shanghai"
@@ -77,11 +79,27 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _sandbox_only_outside_production(self) -> Settings:
+        production = self.app_env == "production"
+        if self.sandbox_payments is None:
+            self.sandbox_payments = not production
+        if self.sandbox_payments and production:
+            raise ValueError(
+                "production refuses sandbox payments (no real money moves): set "
+                "SANDBOX_PAYMENTS=false"
+            )
+        if self.sandbox_payments and not self.sandbox_webhook_secret:
+            raise ValueError("SANDBOX_PAYMENTS=true needs SANDBOX_WEBHOOK_SECRET")
+        return self
+
+    @model_validator(mode="after")
     def _no_dev_secrets_in_production(self) -> Settings:
+        # Only the secrets production uses: the sandbox's is never needed there (refused above),
+        # so docker-compose.yml may leave SANDBOX_WEBHOOK_SECRET empty.
         if self.app_env == "production":
             weak = [
                 name
-                for name in ("service_token", "id_hash_key", "sandbox_webhook_secret")
+                for name in ("service_token", "id_hash_key")
                 if getattr(self, name).startswith(DEV_SECRET_PREFIX)
                 or len(getattr(self, name)) < 16
             ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
@@ -20,6 +21,7 @@ from backend.conversations.message_routes import router as messages_router
 from backend.conversations.routes import router as conversations_router
 from backend.db import connection_slots, make_engine
 from backend.deps import SessionDep, require_service_token
+from backend.empty_filters import IgnoreEmptyQueryValues
 from backend.errors import DomainError
 from backend.ledger import events
 from backend.ledger.borrower_routes import router as self_service_router
@@ -34,6 +36,7 @@ from backend.plans.policy import PlanPolicy
 from backend.policy_files import file_versions, load_policy
 from backend.promises import routes as promises_routes
 from backend.promises import service as promises
+from backend.request_errors import validation_error
 from backend.tuning import model_routes
 
 
@@ -69,7 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.message, "code": exc.code}, status_code=exc.status_code)
+        body: dict[str, object] = {"detail": exc.message, "code": exc.code}
+        if exc.params:
+            body["params"] = exc.params
+        return JSONResponse(body, status_code=exc.status_code)
+
+    # Before the console's handler, which answers its own pages and passes the rest to this.
+    app.add_exception_handler(RequestValidationError, validation_error)
+    # `?kind=&status=` on the API means no filter, not a filter on "" (empty_filters.py).
+    app.add_middleware(IgnoreEmptyQueryValues, prefix="/api/")
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:

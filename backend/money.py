@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
+from typing import Annotated
 
 from babel.numbers import get_currency_precision
+from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 
 class InvalidAmount(ValueError):
@@ -65,3 +68,30 @@ def to_major(minor: int, currency: str) -> Decimal:
 def format_major(minor: int, currency: str) -> str:
     """Minor units as a plain decimal string for APIs ("123.45")."""
     return str(to_major(minor, currency))
+
+
+def _decimal_text(value: object) -> object:
+    """Amounts arrive in JSON as decimal strings. A JSON number is refused, not converted: it
+    may have passed through a binary float on its way (0.1 + 0.2 is 0.30000000000000004), and
+    true or false is no amount at all."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "amount_not_text", 'an amount is a decimal string such as "500.00", not true or false'
+        )
+    if isinstance(value, int | float):
+        raise PydanticCustomError(
+            "amount_not_text",
+            'an amount is a decimal string such as "500.00", not a JSON number: send "{number}"',
+            {"number": str(value)},
+        )
+    return value
+
+
+# The one type of every money field in a request body: a positive decimal string in major units
+# ("500.00"); to_minor then checks the currency's decimals. Python callers may pass a Decimal.
+AmountText = Annotated[
+    Decimal,
+    BeforeValidator(_decimal_text),
+    Field(gt=0),
+    WithJsonSchema({"type": "string", "pattern": f"^{_AMOUNT.pattern}$", "examples": ["500.00"]}),
+]

@@ -36,7 +36,7 @@ DEMO_BORROWER = "DEMO-03"  # 李强, 12 days past due (README's demo table)
 START = "<link token>"  # stands for the path's way of sending the link token
 PATHS = ("gateway", "rasa")
 
-# Small talk and questions any chat may ask before verification (INTENTS.md: greet,
+# Small talk and questions any chat may ask before verification (nlu/INTENTS.md: greet,
 # bot_challenge, ask_consequences, scam_concern, out_of_scope, thank, goodbye).
 CONVERSATIONS: tuple[tuple[str, ...], ...] = (
     ("你好", "你是机器人吗", "不还会怎样", "你们是真的银行吗", "谢谢", "再见"),

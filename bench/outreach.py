@@ -10,10 +10,11 @@ delivering them through the real gateway. Prints its figures; it is not a test.
    `--schema NAME` keeps the schema, and a later run with the same name resumes generating
    into it (its reminders and outbox are cleared first).
 2. Delivery: `--deliver` reminders planned and queued in a small SQLite database behind
-   `python -m backend serve`, delivered by the real gateway (`tests.e2e.fake_telegram.gateway`,
-   its outbound sender and rate limiter) to the fake Telegram Bot API server (npm
-   telegram-test-api); messages/s against Telegram's 30 a second per bot, and a check that
-   each chat got its messages exactly once.
+   `python -m backend serve`, delivered by the real gateway (`python -m bot serve`, its
+   outbound sender and rate limiter) to the fake Telegram Bot API server
+   (tools/fake_telegram: npm telegram-test-api); messages/s against Telegram's 30 a second per
+   bot, and a check that each chat got its messages exactly once. The benchmark starts and
+   stops these processes itself.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +37,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from sqlalchemy import Engine, String, cast, create_engine, delete, exists, func, literal, select
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import text as sql
@@ -53,7 +56,6 @@ from backend.outreach.models import Reminder
 from backend.outreach.setup import OutreachConfig, load_outreach_config
 from backend.types import UTCDateTime
 from bench.portfolio import AS_OF, PG_URL
-from tests.e2e.conftest import FAKE_TELEGRAM, Processes, Stack, free_port, wait_for
 
 TODAY = AS_OF  # the business date: the generator's histories run up to it
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -68,6 +70,7 @@ LOANS_PER_SENT = 10
 BOT_TOKEN = "2002:outreach-bench"
 SERVICE_TOKEN = "bench-outreach-service-token"
 TELEGRAM_RATE = 30.0  # messages a second Telegram lets one bot send
+FAKE_TELEGRAM = ROOT / "tools" / "fake_telegram"  # npm, installed by `make setup`
 
 
 class BenchError(Exception):
@@ -286,11 +289,70 @@ def book_with_reminders(session: Session, config: OutreachConfig, count: int) ->
     return borrowers(session)
 
 
-def start_stack(processes: Processes, database_url: str) -> Stack:
-    """The fake Telegram server, the backend on `database_url`, and the gateway (no Rasa: the
-    outbound sender does not need it)."""
+# ---- the processes delivery runs: backend, fake Telegram server, gateway ------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Processes:
+    """Processes started with one environment, each logging to `logs`/<name>.log."""
+
+    def __init__(self, logs: Path, env: dict[str, str]) -> None:
+        self.logs = logs
+        self.env = env
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(
+        self, name: str, args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start `args` with the shared environment plus `env`."""
+        with (self.logs / f"{name}.log").open("ab") as out:
+            proc = subprocess.Popen(
+                args, cwd=cwd, env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float) -> httpx.Response:
+    """The first answer below 500 from `url`; BenchError if `proc` exits or time runs out."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"{proc.args!r} exited with {proc.returncode}")
+        with contextlib.suppress(httpx.TransportError):
+            response = httpx.get(url, timeout=2)
+            if response.status_code < 500:
+                return response
+        time.sleep(0.3)
+    raise BenchError(f"{url} did not come up in {seconds:.0f} s")
+
+
+def start_stack(processes: Processes, database_url: str) -> str:
+    """The fake Telegram server, the backend on `database_url`, and the gateway
+    (`python -m bot serve`, polling the fake server; no Rasa: the outbound sender does not need
+    it); the fake server's URL."""
+    if not (FAKE_TELEGRAM / "node_modules").exists() or shutil.which("node") is None:
+        raise BenchError(
+            f"the fake Telegram server is not installed in {FAKE_TELEGRAM}: make setup"
+        )
     ports = {name: free_port() for name in ("backend", "gateway", "telegram", "rasa")}
     backend = f"http://127.0.0.1:{ports['backend']}"
+    telegram_api = f"http://127.0.0.1:{ports['telegram']}"
     processes.env.update(
         DATABASE_URL=database_url,
         BACKEND_PORT=str(ports["backend"]),
@@ -300,33 +362,35 @@ def start_stack(processes: Processes, database_url: str) -> Stack:
         BUSINESS_DATE=TODAY.isoformat(),
         RASA_URL=f"http://127.0.0.1:{ports['rasa']}",
     )
-    stack = Stack(
-        backend=backend,
-        rasa=processes.env["RASA_URL"],
-        gateway=f"http://127.0.0.1:{ports['gateway']}",
-        telegram_api=f"http://127.0.0.1:{ports['telegram']}",
-        processes=processes,
-    )
+    gateway_env = {
+        "GATEWAY_PORT": str(ports["gateway"]),
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "TELEGRAM_API_BASE_URL": f"{telegram_api}/bot",
+        "TELEGRAM_POLL_INTERVAL": "0.2",
+        "OUTBOUND_POLL_SECONDS": "0.2",
+        "TELEGRAM_MESSAGES_PER_SECOND": str(TELEGRAM_RATE),
+        "SPOOL_PATH": str(processes.logs / "spool.sqlite3"),
+    }
     telegram = processes.start(
         "telegram", ["node", "server.js", str(ports["telegram"])], cwd=FAKE_TELEGRAM
     )
     server = processes.start("backend", [sys.executable, "-m", "backend", "serve"])
-    wait_for(f"{stack.telegram_api}/bot0:probe/getMe", telegram, 30)
+    wait_for(f"{telegram_api}/bot0:probe/getMe", telegram, 30)
     wait_for(f"{backend}/healthz", server, 60)
-    stack.start_gateway(
-        "gateway",
-        ports["gateway"],
-        BOT_TOKEN,
-        OUTBOUND_POLL_SECONDS="0.2",
-        TELEGRAM_MESSAGES_PER_SECOND=str(TELEGRAM_RATE),
-    )
-    return stack
+    gateway = processes.start("gateway", [sys.executable, "-m", "bot", "serve"], env=gateway_env)
+    health = f"http://127.0.0.1:{ports['gateway']}/healthz"
+    deadline = time.monotonic() + 30
+    while wait_for(health, gateway, 30).json().get("telegram") == "starting":
+        if time.monotonic() > deadline:
+            raise BenchError("the gateway did not connect to the fake Telegram server in 30 s")
+        time.sleep(0.2)
+    return telegram_api
 
 
-def bot_messages(stack: Stack) -> list[dict[str, object]]:
+def bot_messages(telegram_api: str) -> list[dict[str, object]]:
     """What the bot sent, as the fake server keeps it (time in ms, message with chat_id)."""
     response = httpx.post(
-        f"{stack.telegram_api}/getUpdatesHistory", json={"token": BOT_TOKEN}, timeout=30
+        f"{telegram_api}/getUpdatesHistory", json={"token": BOT_TOKEN}, timeout=30
     )
     response.raise_for_status()
     return [item for item in response.json()["result"] if "message" in item]
@@ -434,13 +498,13 @@ def bench_delivery(config: OutreachConfig, *, count: int) -> None:
         try:
             with Session(engine, expire_on_commit=False) as session:
                 book = book_with_reminders(session, config, count)
-            stack = start_stack(processes, url)
+            telegram_api = start_stack(processes, url)
             queued = time.time()
             with Session(engine, expire_on_commit=False) as session:
                 outcomes = dispatch(session, config, most=count, only="send")
             print(f"[delivery] {book:,} loans on SQLite; at {SEND_AT:%H:%M}: {by_action(outcomes)}")
             rows = await_delivery(engine, count)
-            report_delivery(rows, bot_messages(stack), queued)
+            report_delivery(rows, bot_messages(telegram_api), queued)
         except BaseException:
             print_log_tails(Path(tmp))
             raise
@@ -463,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
             bench_planning(config, loans=args.loans, schema=args.schema)
         if args.deliver:
             bench_delivery(config, count=args.deliver)
-    except (BenchError, pytest.fail.Exception) as exc:
+    except BenchError as exc:
         print(exc, file=sys.stderr)
         return 1
     return 0

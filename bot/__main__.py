@@ -30,34 +30,10 @@ def serve() -> int:
     return 0
 
 
-def urls() -> int:
-    """Where to find each part once `make run` has started them."""
-    from bot.config import get_settings
-
-    s = get_settings()
-    backend = s.backend_url.rstrip("/")
-    telegram = f"on ({s.telegram_mode})" if s.telegram_bot_token else "off: set TELEGRAM_BOT_TOKEN"
-    print(
-        "\n".join(
-            [
-                f"  web chat      http://{s.gateway_host}:{s.gateway_port}/webchat",
-                f"  console       {backend}/console (demo users: README, Collector console)",
-                f"  backend API   {backend}/docs",
-                f"  Rasa          {s.rasa_url.rstrip('/')}/status",
-                f"  Telegram      {telegram}",
-                "  terminal chat make chat",
-            ]
-        )
-    )
-    return 0
-
-
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else ""
     if command == "serve":
         return serve()
-    if command == "urls":
-        return urls()
     if command == "chat":
         from bot.chat import main as chat
 

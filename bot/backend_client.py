@@ -30,6 +30,7 @@ class Inbound:
     mode: str  # bot | human
     language: str | None
     verified: bool
+    opted_out: bool = False  # the message was an opt-out word (in any form): the chat is out
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +137,7 @@ class BackendClient:
             mode=d["mode"],
             language=d.get("language"),
             verified=d["verified"],
+            opted_out=bool(d.get("opted_out", False)),
         )
 
     async def annotate(

@@ -1,6 +1,7 @@
 """Terminal chat with the assistant through the gateway's web chat API (`make chat`).
 
-    .venv/bin/python -m bot.chat [--url URL] [--sender ID] [--lang zh|en] [--start TOKEN]
+    .venv/bin/python -m bot chat [--url URL] [--sender ID] [--lang zh|en] [--start TOKEN]
+    make chat ARGS="--start TOKEN --lang en"
 
 Type a message and press Enter; a number presses that button of the last reply; `/quit` or
 Ctrl-D leaves. Messages pushed later (a collector's reply, a notice, a reminder) are printed as
@@ -287,8 +288,9 @@ def follow_events(
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.chat",
+        prog="python -m bot chat",
         description="Chat with the assistant in the terminal, through the gateway's web chat API.",
+        epilog='From make: make chat ARGS="--start TOKEN --lang en".',
     )
     parser.add_argument(
         "--url",

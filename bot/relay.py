@@ -22,6 +22,8 @@ from bot.spool import Spool
 
 log = logging.getLogger(__name__)
 
+OPT_OUT_PAYLOAD = "/stop_contact"
+
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
@@ -81,7 +83,10 @@ class Relay:
             return await self._handle(incoming)
 
     async def _handle(self, incoming: Incoming) -> Outcome:  # noqa: PLR0911
-        translated = translate(incoming.text) if incoming.kind != "button" else None
+        # A shared contact is the gateway's own payload (Telegram vouched for the number);
+        # everything else, a button's payload included, is read as a command or payload here:
+        # a web chat client can send any payload and call it a button.
+        translated = translate(incoming.text) if incoming.kind != "contact" else None
         shown = incoming.shown or (translated.logged if translated else incoming.text)
         sent_at = incoming.sent_at or utcnow()
         try:
@@ -108,11 +113,19 @@ class Relay:
         if inbound.mode == "human":  # a collector has the chat: it reads this in the console
             return Outcome([], lang, mode="human")
         to_rasa = translated.to_rasa if translated else incoming.text
+        metadata = _metadata(incoming)
+        if inbound.opted_out:
+            # The backend read an opt-out word in any form ("ｓｔｏｐ", "Stop.", "退订", "TD")
+            # and has opted the chat out: the assistant confirms it the one way it knows, in
+            # the language the word was written in.
+            to_rasa = OPT_OUT_PAYLOAD
+            if written := texts.script_of(incoming.text):
+                metadata["written_in"] = written
         if to_rasa is None:
             return await self._answer(incoming, lang, [Reply(texts.say("unknown_command", lang))])
 
         try:
-            answered = await self.rasa.turn(incoming.sender, to_rasa, _metadata(incoming))
+            answered = await self.rasa.turn(incoming.sender, to_rasa, metadata)
         except RasaUnavailable:
             log.warning("Rasa unavailable; %s message kept in the transcript", incoming.channel)
             return await self._answer(incoming, lang, [Reply(texts.say("assistant_down", lang))])

@@ -4,6 +4,7 @@ messages it cannot read. Short, honest, in the borrower's language."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -57,14 +58,23 @@ def say(key: str, language: str | None) -> str:
     return TEXTS[key].get(language or "zh", TEXTS[key]["zh"])
 
 
+def script_of(text: str) -> str | None:
+    """zh for Chinese characters, en for English words (full-width ones too), else None; a
+    command or payload says nothing."""
+    if _CJK.search(text):
+        return "zh"
+    folded = unicodedata.normalize("NFKC", text)
+    if re.search(r"[A-Za-z]{2}", re.sub(r"^/\w+(\{.*\})?", "", folded, flags=re.S)):
+        return "en"
+    return None
+
+
 def language_of(text: str, *, conversation: str | None = None, app: str | None = None) -> str:
     """The language to answer in: the conversation's, else the script the borrower writes in,
     else their app's language, else Chinese."""
     if conversation in ("zh", "en"):
         return conversation
-    if _CJK.search(text):
-        return "zh"
-    if re.search(r"[A-Za-z]{2}", re.sub(r"^/\w+", "", text)):
-        return "en"
+    if written := script_of(text):
+        return written
     app_lang = (app or "").lower()[:2]
     return app_lang if app_lang in ("zh", "en") else "zh"

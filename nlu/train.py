@@ -8,8 +8,10 @@ Run from nlu/ with the Rasa virtualenv's Python.
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -38,13 +40,20 @@ def main() -> int:
     if model.exists():
         print(f"model is current: {model.relative_to(HERE.parent)}")
         return 0
-    command = [
-        sys.executable, "-m", "rasa", "train",
-        "--config", "config.yml", "--domain", "domain", "--data", "data",
-        "--out", "models", "--fixed-model-name", model.name.removesuffix(".tar.gz"),
-    ]
-    print("training:", " ".join(command[2:]), flush=True)
-    done = subprocess.run(command, cwd=HERE, check=False)
+    # Trained beside models/ and moved in when complete: a training stopped halfway (Ctrl-C in
+    # `make run`) must not leave a file that looks like the current model.
+    model.parent.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=model.parent, prefix=".training-") as out:
+        command = [
+            sys.executable, "-m", "rasa", "train",
+            "--config", "config.yml", "--domain", "domain", "--data", "data",
+            "--out", out, "--fixed-model-name", model.name.removesuffix(".tar.gz"),
+        ]  # fmt: skip
+        print("training:", " ".join(command[2:]), flush=True)
+        done = subprocess.run(command, cwd=HERE, check=False)
+        trained = Path(out) / model.name
+        if done.returncode == 0 and trained.exists():
+            shutil.move(trained, model)
     return done.returncode
 
 

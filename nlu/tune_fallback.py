@@ -6,10 +6,16 @@ other folds and classifies it. A threshold pair is scored by how many held-out m
 right: a correct prediction above it is kept, a wrong one below it is caught (asked again)
 instead of acted on. The best pair is printed and written to results/fallback_tuning.json;
 set it in config.yml.
+
+`--small` (`make tune-fallback SMALL=1`) runs the same steps in a minute or two to check that
+they work: 2 folds over at most 12 examples an intent, a small DIET (1 epoch, no transformer
+layer, no entities: its TensorFlow graph loads in seconds), the report written to
+results/fallback_tuning_small.json. Its thresholds mean nothing; never set them.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import random
@@ -26,28 +32,39 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 HERE = Path(__file__).resolve().parent
 FOLDS = 3
+# --small: enough to run every step, not to choose thresholds
+SMALL_FOLDS, SMALL_PER_INTENT = 2, 12
+SMALL_DIET = {"epochs": 1, "number_of_transformer_layers": 0, "entity_recognition": False}
 
 
-def folds(data: TrainingData) -> list[tuple[TrainingData, TrainingData]]:
+def folds(
+    data: TrainingData, count: int = FOLDS, per_intent: int | None = None
+) -> list[tuple[TrainingData, TrainingData]]:
+    """`count` folds, each intent's examples spread evenly (only `per_intent` of them when
+    given)."""
     by_intent = defaultdict(list)
     for example in data.intent_examples:
         by_intent[example.get("intent")].append(example)
-    buckets: list[list] = [[] for _ in range(FOLDS)]
+    buckets: list[list] = [[] for _ in range(count)]
     rng = random.Random(7)
     for examples in by_intent.values():
         rng.shuffle(examples)
-        for k, example in enumerate(examples):
-            buckets[k % FOLDS].append(example)
+        for k, example in enumerate(examples[:per_intent]):
+            buckets[k % count].append(example)
     result = []
-    for k in range(FOLDS):
+    for k in range(count):
         train = [e for j, b in enumerate(buckets) if j != k for e in b]
         result.append((TrainingData(train, regex_features=data.regex_features), TrainingData(buckets[k])))
     return result
 
 
-def config_without_fallback(tmp: Path) -> Path:
+def config_without_fallback(tmp: Path, diet: dict | None = None) -> Path:
+    """config.yml without its fallback and policies; `diet` overrides DIET's settings."""
     config = yaml.safe_load((HERE / "config.yml").read_text())
     config["pipeline"] = [c for c in config["pipeline"] if c["name"] != "FallbackClassifier"]
+    for component in config["pipeline"]:
+        if component["name"] == "DIETClassifier":
+            component.update(diet or {})
     config.pop("policies", None)
     path = tmp / "config.yml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True))
@@ -73,16 +90,24 @@ def score(rows: list[tuple[str, str, float, float]], threshold: float, ambiguity
     return good / len(rows)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--small", action="store_true",
+        help=f"{SMALL_FOLDS} folds, {SMALL_PER_INTENT} examples an intent, a small DIET: "
+        "checks the steps, chooses nothing",
+    )
+    args = parser.parse_args(argv)
+    count, per_intent, diet = (SMALL_FOLDS, SMALL_PER_INTENT, SMALL_DIET) if args.small else (FOLDS, None, None)
     data = load_data(str(HERE / "data" / "nlu"))
     rows: list[tuple[str, str, float, float]] = []
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        config = config_without_fallback(tmp)
-        for k, (train, held_out) in enumerate(folds(data)):
+        config = config_without_fallback(tmp, diet)
+        for k, (train, held_out) in enumerate(folds(data, count, per_intent)):
             train_file = tmp / f"train_{k}.yml"
             train_file.write_text(train.nlu_as_yaml())
-            print(f"fold {k + 1}/{FOLDS}: training on {len(train.intent_examples)} examples", flush=True)
+            print(f"fold {k + 1}/{count}: training on {len(train.intent_examples)} examples", flush=True)
             subprocess.run(
                 [sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config),
                  "--nlu", str(train_file), "--out", str(tmp), "--fixed-model-name", f"fold{k}"],
@@ -106,9 +131,11 @@ def main() -> int:
     }
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "fallback_tuning.json").write_text(json.dumps(report, indent=2))
+    name = "fallback_tuning_small.json" if args.small else "fallback_tuning.json"
+    (out / name).write_text(json.dumps(report, indent=2))
     print(
-        f"{len(rows)} held-out messages, accuracy {accuracy:.3f} without a fallback; best: "
+        ("small run (its thresholds mean nothing): " if args.small else "")
+        + f"{len(rows)} held-out messages, accuracy {accuracy:.3f} without a fallback; best: "
         f"threshold {best[0]}, ambiguity_threshold {best[1]} ({best[2]:.3f} of decisions right)"
     )
     return 0

@@ -1,6 +1,8 @@
 """The README's commands, the Procfile (make run) and docker-compose.yml stay in step."""
 
+import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -39,15 +41,58 @@ def test_compose_demands_real_secrets_in_production() -> None:
     assert "dev-" not in text
 
 
+def env_example_names() -> set[str]:
+    text = (ROOT / ".env.example").read_text()
+    return set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", text, flags=re.M))
+
+
 def test_env_example_documents_every_setting() -> None:
     from backend.config import Settings
     from bot.config import GatewaySettings
 
-    documented = set(
-        re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.M)
-    )
+    documented = env_example_names()
     for settings in (Settings, GatewaySettings):
         assert {name.upper() for name in settings.model_fields} <= documented
+
+
+def environment_reads(tree: ast.AST) -> Iterator[str]:
+    """Names read with os.environ.get("X"), os.environ["X"], os.getenv("X") (or environ/getenv
+    imported from os), whatever the default."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args:
+            func = ast.unparse(node.func)
+            if func.endswith(("environ.get", "environ.setdefault", "getenv")):
+                key = node.args[0]
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    yield key.value
+        elif (
+            isinstance(node, ast.Subscript)
+            and ast.unparse(node.value).endswith("environ")
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            yield node.slice.value
+
+
+def test_env_example_documents_every_variable_the_code_reads() -> None:
+    """Beside the settings classes, scripts read the environment themselves (the terminal chat's
+    GATEWAY_URL, the benchmarks' database): found by reading the code, not listed by hand."""
+    read: dict[str, str] = {}
+    for folder in ("backend", "bot", "actions", "bench"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for name in environment_reads(ast.parse(path.read_text(), str(path))):
+                read.setdefault(name, str(path.relative_to(ROOT)))
+    assert "GATEWAY_URL" in read  # the scan finds what it should (bot/chat.py)
+    missing = {name: where for name, where in read.items() if name not in env_example_names()}
+    assert not missing, f"read from the environment but not in .env.example: {missing}"
+
+
+def test_readme_production_names_every_variable_compose_reads() -> None:
+    readme = (ROOT / "README.md").read_text()
+    production = readme.split("\n## Production\n", 1)[1].split("\n## ", 1)[0]
+    compose = (ROOT / "docker-compose.yml").read_text()
+    for name in sorted(set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose))):
+        assert f"`{name}`" in production, f"README's Production section does not name {name}"
 
 
 def test_the_gateway_runs_the_same_command_in_both_and_takes_telegram_by_webhook() -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from backend.cases import rules
 from backend.cases.models import Case, Handoff
 from backend.conversations import service as conversations
+from backend.conversations.messages import last_borrower_text
 from backend.conversations.models import Conversation
 from backend.errors import Conflict, Invalid, NotFound
 from backend.outbound import service as outbound
@@ -41,7 +42,14 @@ def request_from_chat(
     """A chat asks for a person (verified or not: the conversation is made if need be)."""
     _check_reason(reason)
     conversation = conversations.get_or_create(session, channel, user_id)
+    details = details_from_chat(session, conversation, details)
     return request_handoff(session, conversation=conversation, reason=reason, details=details)
+
+
+def details_from_chat(session: Session, conversation: Conversation, details: str) -> str:
+    """The details the assistant filed, as the inbox and the chat header show them: what the
+    borrower wrote ("/human") rather than the payload the NLU was given ("/request_human")."""
+    return rules.borrower_details(details, last_said=last_borrower_text(session, conversation.id))
 
 
 def _check_reason(reason: str) -> None:

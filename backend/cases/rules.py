@@ -4,6 +4,7 @@ do in a chat (pass it on, open a case, write a note). No I/O."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,6 +71,21 @@ def check_case_move(current: str, new: str) -> None:
 
 def is_closed_status(status: str) -> bool:
     return status not in OPEN_STATUSES
+
+
+# What Rasa was given for a command or a button ("/request_human", '/inform{"amount": "500"}'):
+# the action server files that as the details, but it is no one's words.
+_INTENT_PAYLOAD = re.compile(r"/(\w+)(\{.*\})?", re.S)
+
+
+def borrower_details(details: str, *, last_said: str | None) -> str:
+    """The details of a case or handoff filed from a chat, as collectors should read them: an
+    intent payload becomes what the borrower wrote (the chat's last borrower message, as the
+    transcript shows it: "/human", a button's title), else a label made of the intent."""
+    payload = _INTENT_PAYLOAD.fullmatch(details.strip())
+    if payload is None:
+        return details
+    return last_said or payload.group(1).replace("_", " ")
 
 
 # -- proactive contact -----------------------------------------------------------------------

@@ -64,6 +64,7 @@ def file_from_chat(
         loan = loan_by_ref(session, loan_ref)
         if loan is None or loan.borrower_id != conversation.borrower_id:
             raise NotFound(f"no loan {loan_ref!r} for this borrower")
+    details = handoffs.details_from_chat(session, conversation, details)
     return file_case(
         session, conversation=conversation, kind=kind, loan=loan, details=details, hold=hold
     )

@@ -3,6 +3,8 @@ look to a browser (a log-in redirect, a 403 or a 404 page; never a stack trace).
 
 from __future__ import annotations
 
+import inspect
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -70,13 +72,19 @@ def install_console(app: FastAPI) -> None:
     async def _not_found(request: Request, _: PageNotFound) -> Response:
         return _error_page(request, "not_found", 404)
 
+    # The answer the app gave before the console came (the API's JSON), for everything else.
+    others = app.exception_handlers.get(
+        RequestValidationError, request_validation_exception_handler
+    )
+
     @app.exception_handler(RequestValidationError)
     async def _bad_form(request: Request, exc: RequestValidationError) -> Response:
         """A console form with a field the page cannot have sent (a tampered date, a value
-        out of range): a page saying so, not JSON. The API keeps FastAPI's answer."""
+        out of range): a page saying so, not JSON. The API keeps its own answer."""
         if request.url.path.startswith("/console/"):
             return _error_page(request, "bad_form", 422)
-        return await request_validation_exception_handler(request, exc)
+        answer = others(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
 
     @app.exception_handler(BadCsrf)
     async def _bad_csrf(request: Request, _: BadCsrf) -> Response:

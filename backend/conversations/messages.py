@@ -180,6 +180,16 @@ def annotate(
     return message
 
 
+def last_borrower_text(session: Session, conversation_id: int) -> str | None:
+    """What the borrower last wrote in the chat, as the transcript shows it."""
+    return session.scalar(
+        select(Message.text)
+        .where(Message.conversation_id == conversation_id, Message.sender == "borrower")
+        .order_by(Message.sent_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+
+
 def transcript(
     session: Session, *, conversation: Conversation, after: int | None, limit: int
 ) -> list[Message]:

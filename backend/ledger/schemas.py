@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from backend.ledger.models import Loan, Payment
 from backend.ledger.statement import Allocation, Statement
 from backend.ledger.terms import Component
-from backend.money import format_major
+from backend.money import AmountText, format_major
 
 
 class BalancePublic(BaseModel):
@@ -195,7 +195,7 @@ class PaymentPublic(BaseModel):
 
 
 class PaymentCreate(BaseModel):
-    amount: Decimal = Field(gt=0, description='In major units, e.g. "1500.00"')
+    amount: AmountText = Field(description='In major units, e.g. "1500.00"')
     reference: str = Field(min_length=1, max_length=128, description="The provider's reference")
     provider: str = Field(default="manual", min_length=1, max_length=32)
     received_on: date | None = Field(default=None, description="Business date; today if left out")

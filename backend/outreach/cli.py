@@ -12,10 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.config import Settings
 from backend.ledger.repository import loan_by_ref
 from backend.outreach import planner, service, worker
-from backend.outreach.preview import position, step_preview
+from backend.outreach.preview import StepPreview, next_firing, position, step_preview
 from backend.outreach.results import variant_results
 from backend.outreach.setup import OutreachConfig
 from backend.types import utcnow
+
+# How far `preview` looks for the next day a step fires: past the longest overdue step and a
+# monthly installment.
+LOOK_AHEAD_DAYS = 62
 
 
 def run(
@@ -41,7 +45,7 @@ def run(
     elif command == "preview":
         preview(sessions, settings, config, args)
     elif command == "results":
-        results(sessions, config, step_id=args.step)
+        results(sessions, settings, config, step_id=args.step)
 
 
 def dry_run(
@@ -88,7 +92,9 @@ def preview(
     config: OutreachConfig,
     args: argparse.Namespace,
 ) -> None:
-    """The step's message for this loan with its figures as of the date, without sending."""
+    """The step's message for this loan with its figures as of the date, without sending.
+    Without --as-of, a step that does not fire today is shown as of the next day it would
+    (loans move day by day, so "today" is rarely a step's day)."""
     as_of = date.fromisoformat(args.as_of) if args.as_of else settings.today()
     with sessions() as session:
         loan = loan_by_ref(session, args.loan_ref)
@@ -104,22 +110,37 @@ def preview(
             if args.variant not in named:
                 sys.exit(f"step {step.id} has no variant {args.variant!r}")
             variant = named[args.variant]
-        shown = step_preview(
-            config,
-            loan=loan,
-            step=step,
-            at=position(session, loan, as_of),
-            language=args.language or loan.borrower.language,
-            variant=variant,
-        )
-    fires = "fires" if shown.fires else "does not fire"
+
+        def shown_on(day: date) -> StepPreview:
+            return step_preview(
+                config,
+                loan=loan,
+                step=step,
+                at=position(session, loan, day),
+                language=args.language or loan.borrower.language,
+                variant=variant,
+            )
+
+        shown, when = shown_on(as_of), f"fires on {as_of}"
+        if not shown.fires:
+            later = next_firing(session, loan=loan, step=step, after=as_of, days=LOOK_AHEAD_DAYS)
+            when = f"does not fire on {as_of}"
+            if later is not None and args.as_of:
+                when += f" (next on {later} if nothing changes before)"
+            elif later is not None:
+                shown = shown_on(later)
+                when += f"; shown as of {later}, when it fires if nothing changes before"
     v = shown.variant
-    print(f"{loan.ref} {step.id} ({v.name}, template {v.template}): {fires} on {as_of}")
+    print(f"{loan.ref} {step.id} ({v.name}, template {v.template}): {when}")
     print(shown.text)
 
 
 def results(
-    sessions: sessionmaker[Session], config: OutreachConfig, *, step_id: str | None
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    config: OutreachConfig,
+    *,
+    step_id: str | None,
 ) -> None:
     days = config.policy.results_days
     with sessions() as session:
@@ -127,7 +148,12 @@ def results(
     if not found:
         print("no reminders sent yet")
         return
-    print(f"within {days} days of a reminder (as of {utcnow():%Y-%m-%d %H:%M} UTC):")
+    # In business time, as dry-run says it: operations read both side by side.
+    now = utcnow().astimezone(ZoneInfo(settings.business_timezone))
+    print(
+        f"within {days} days of a reminder "
+        f"(as of {now:%Y-%m-%d %H:%M} {settings.business_timezone}):"
+    )
     for r in found:
         print(
             f"{r.step_id:20} {r.variant:11} sent {r.sent:6}  replied {r.rate(r.replied):6.1%}  "

@@ -4,7 +4,7 @@ for `python -m backend outreach preview` and the console's Operations page. Read
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -83,6 +83,17 @@ def step_preview(
         text=text,
         buttons=buttons(step.buttons, language),
     )
+
+
+def next_firing(session: Session, *, loan: Loan, step: Step, after: date, days: int) -> date | None:
+    """The first day after `after`, within `days`, on which the step would fire for the loan if
+    nothing changed meanwhile (no payment, no new promise): a preview that does not fire on the
+    day asked says when it would."""
+    for ahead in range(1, days + 1):
+        day = after + timedelta(days=ahead)
+        if rules.due_occasions(position(session, loan, day).facts, [step]):
+            return day
+    return None
 
 
 def schedule_preview(

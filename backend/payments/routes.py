@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from backend.deps import AsOf, SessionDep, SettingsDep
 from backend.errors import DomainError, Invalid, NotFound
 from backend.ledger import service as ledger
 from backend.ledger.models import Loan
-from backend.money import InvalidAmount, format_major, to_minor
+from backend.money import AmountText, InvalidAmount, format_major, to_minor
 from backend.payments import service
 from backend.payments.models import PaymentLink
 from backend.payments.provider import PaymentEvent, PaymentProvider, SandboxProvider
@@ -31,8 +30,8 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 class PaymentLinkCreate(BaseModel):
-    amount: Decimal | None = Field(
-        default=None, gt=0, description="Major units; what is due now when left out"
+    amount: AmountText | None = Field(
+        default=None, description="Major units; what is due now when left out"
     )
 
 
@@ -98,7 +97,7 @@ def link_for(
     try:
         amount = None if body.amount is None else to_minor(body.amount, loan.currency)
     except InvalidAmount as exc:
-        raise Invalid(str(exc)) from exc
+        raise Invalid(str(exc), code="invalid_amount") from exc
     provider = provider_for(request)
     now = utcnow()
     link = service.create_link(

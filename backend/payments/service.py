@@ -34,14 +34,21 @@ def create_link(
 ) -> PaymentLink:
     st = ledger.loan_statement(session, loan, as_of)
     if st.paid_off:
-        raise Conflict(f"loan {loan.ref} is paid off: there is nothing to pay")
+        raise Conflict(
+            f"loan {loan.ref} is paid off: there is nothing to pay", code="nothing_to_pay"
+        )
     if amount is None:
         nxt = st.next_due
         amount = default_link_amount(st.due_now, nxt[1] if nxt else None, st.payoff_amount)
     if amount > st.payoff_amount:
+        asked, payoff = (
+            format_major(amount, loan.currency),
+            format_major(st.payoff_amount, loan.currency),
+        )
         raise Invalid(
-            f"{format_major(amount, loan.currency)} is more than the payoff amount "
-            f"{format_major(st.payoff_amount, loan.currency)} {loan.currency}"
+            f"{asked} is more than the payoff amount {payoff} {loan.currency}",
+            code="amount_above_payoff",
+            params={"amount": asked, "payoff": payoff, "currency": loan.currency},
         )
     link = PaymentLink(
         token=secrets.token_urlsafe(24),

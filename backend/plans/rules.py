@@ -1,13 +1,15 @@
 """Which repayment offers a loan gets, with their exact schedules: pure rules over plain data.
 
 Every offer says what it settles, what it costs, and its installments; every plan kind a loan
-does not get says why, because collectors and operations need to see the reason.
+does not get says why, because collectors and operations need to see the reason: in English
+for them, and as a code with its figures so the assistant can say it in the borrower's language.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -65,10 +67,31 @@ class Offer:
         return sum(r.amount for r in self.rows)
 
 
+# Why a plan kind is not offered: the code, and the figures (`params`) the reason names.
+NOT_OFFERED_CODES: dict[str, tuple[str, ...]] = {
+    "loan_paid_off": (),
+    "on_arrangement": (),
+    "arrangement_limit": ("count", "limit"),
+    "broken_arrangements": ("count",),
+    "switched_off": (),
+    "bucket_not_eligible": ("dpd", "bucket", "allowed"),
+    "installment_below_minimum": ("term",),
+    "dpd_outside_window": ("dpd", "min_dpd", "max_dpd"),
+    "extension_limit": ("count",),
+    "nothing_to_move": (),
+    "still_due_after_move": ("months",),
+    "no_settlement_band": ("dpd",),
+    "balance_below_band_minimum": (),
+    "no_discount": (),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class NotOffered:
     kind: str  # a plan kind, or "any"
-    reason: str
+    code: str  # one of NOT_OFFERED_CODES
+    reason: str  # the same in English, for collectors and operations
+    params: Mapping[str, str | int] = field(default_factory=dict)
 
 
 def _minor(amount: Decimal, exponent: int) -> int:
@@ -90,21 +113,28 @@ def _offer_id(facts: LoanFacts, kind: ArrangementKind, *key: object) -> str:
 
 def offers(facts: LoanFacts, policy: PlanPolicy) -> tuple[list[Offer], list[NotOffered]]:
     if facts.paid_off or facts.balance <= 0:
-        return [], [NotOffered("any", "the loan is paid off")]
+        return [], [NotOffered("any", "loan_paid_off", "the loan is paid off")]
     if facts.active_arrangement:
-        return [], [NotOffered("any", "the loan is already on an arrangement")]
+        return [], [NotOffered("any", "on_arrangement", "the loan is already on an arrangement")]
     limits = policy.limits
     if facts.arrangements >= limits.max_arrangements_per_loan:
         return [], [
             NotOffered(
                 "any",
+                "arrangement_limit",
                 f"the loan has had {facts.arrangements} arrangements; the limit is "
                 f"{limits.max_arrangements_per_loan}",
+                {"count": facts.arrangements, "limit": limits.max_arrangements_per_loan},
             )
         ]
     if facts.broken >= limits.max_broken_arrangements:
         return [], [
-            NotOffered("any", f"{facts.broken} arrangements were broken: a person decides now")
+            NotOffered(
+                "any",
+                "broken_arrangements",
+                f"{facts.broken} arrangements were broken: a person decides now",
+                {"count": facts.broken},
+            )
         ]
     made: list[Offer] = []
     refused: list[NotOffered] = []
@@ -121,12 +151,15 @@ def _installment_offers(
     p = policy.installment
     kind = ArrangementKind.INSTALLMENT
     if not p.enabled:
-        return [], [NotOffered(kind, "installment plans are switched off")]
+        return [], [NotOffered(kind, "switched_off", "installment plans are switched off")]
     if facts.bucket not in p.eligible_buckets:
         allowed = ", ".join(b.value for b in p.eligible_buckets)
         return [], [
             NotOffered(
-                kind, f"{facts.dpd} days past due (bucket {facts.bucket}) is not in {allowed}"
+                kind,
+                "bucket_not_eligible",
+                f"{facts.dpd} days past due (bucket {facts.bucket}) is not in {allowed}",
+                {"dpd": facts.dpd, "bucket": str(facts.bucket), "allowed": allowed},
             )
         ]
     minimum = _minor(p.min_installment, facts.exponent)
@@ -138,7 +171,12 @@ def _installment_offers(
         monthly = _split(total - down, term)
         if min(monthly) < max(minimum, 1):
             refused.append(
-                NotOffered(kind, f"{term} months would make installments below the minimum")
+                NotOffered(
+                    kind,
+                    "installment_below_minimum",
+                    f"{term} months would make installments below the minimum",
+                    {"term": term},
+                )
             )
             continue
         rows = [ArrangementRow(facts.today, down)] if down else []
@@ -167,15 +205,27 @@ def _extension_offers(facts: LoanFacts, policy: PlanPolicy) -> tuple[list[Offer]
     p = policy.extension
     kind = ArrangementKind.EXTENSION
     if not p.enabled:
-        return [], [NotOffered(kind, "extensions are switched off")]
+        return [], [NotOffered(kind, "switched_off", "extensions are switched off")]
     if not p.min_dpd <= facts.dpd <= p.max_dpd:
         return [], [
-            NotOffered(kind, f"{facts.dpd} days past due is outside {p.min_dpd}-{p.max_dpd}")
+            NotOffered(
+                kind,
+                "dpd_outside_window",
+                f"{facts.dpd} days past due is outside {p.min_dpd}-{p.max_dpd}",
+                {"dpd": facts.dpd, "min_dpd": p.min_dpd, "max_dpd": p.max_dpd},
+            )
         ]
     if facts.extensions >= p.max_per_loan:
-        return [], [NotOffered(kind, f"the loan already had {facts.extensions} extension(s)")]
+        return [], [
+            NotOffered(
+                kind,
+                "extension_limit",
+                f"the loan already had {facts.extensions} extension(s)",
+                {"count": facts.extensions},
+            )
+        ]
     if not facts.unpaid:
-        return [], [NotOffered(kind, "nothing is left to move")]
+        return [], [NotOffered(kind, "nothing_to_move", "nothing is left to move")]
     made, refused = [], []
     moved = sum(u.amount for u in facts.unpaid)
     fee = round_half_up(moved * p.fee_share)
@@ -183,7 +233,12 @@ def _extension_offers(facts: LoanFacts, policy: PlanPolicy) -> tuple[list[Offer]
         dates = [u.due_date + relativedelta(months=months) for u in facts.unpaid]
         if dates[0] <= facts.today:
             refused.append(
-                NotOffered(kind, f"moved by {months} month(s), the oldest installment is still due")
+                NotOffered(
+                    kind,
+                    "still_due_after_move",
+                    f"moved by {months} month(s), the oldest installment is still due",
+                    {"months": months},
+                )
             )
             continue
         amounts = [u.amount for u in facts.unpaid]
@@ -211,12 +266,25 @@ def _settlement_offers(
     p = policy.settlement
     kind = ArrangementKind.SETTLEMENT
     if not p.enabled:
-        return [], [NotOffered(kind, "settlements are switched off")]
+        return [], [NotOffered(kind, "switched_off", "settlements are switched off")]
     band = next((b for b in p.bands if b.covers(facts.dpd)), None)
     if band is None:
-        return [], [NotOffered(kind, f"no settlement band covers {facts.dpd} days past due")]
+        return [], [
+            NotOffered(
+                kind,
+                "no_settlement_band",
+                f"no settlement band covers {facts.dpd} days past due",
+                {"dpd": facts.dpd},
+            )
+        ]
     if facts.balance < _minor(band.min_balance, facts.exponent):
-        return [], [NotOffered(kind, "the balance is below the band's minimum for a settlement")]
+        return [], [
+            NotOffered(
+                kind,
+                "balance_below_band_minimum",
+                "the balance is below the band's minimum for a settlement",
+            )
+        ]
     levels = [(band.bot_discount, False)]
     if band.max_discount > band.bot_discount:
         levels.append((band.max_discount, True))
@@ -249,5 +317,5 @@ def _settlement_offers(
                     parts=parts,
                 )
             )
-    refused = [] if made else [NotOffered(kind, "the band grants no discount")]
+    refused = [] if made else [NotOffered(kind, "no_discount", "the band grants no discount")]
     return made, refused

@@ -11,7 +11,7 @@ from backend.ledger.arrangement import ArrangementOutcome
 from backend.ledger.models import Arrangement
 from backend.money import format_major
 from backend.plans.models import ApprovalRequest
-from backend.plans.rules import NotOffered, Offer
+from backend.plans.rules import NOT_OFFERED_CODES, NotOffered, Offer
 
 
 class RowPublic(BaseModel):
@@ -61,8 +61,17 @@ class OfferPublic(BaseModel):
 
 
 class NotOfferedPublic(BaseModel):
-    kind: str
-    reason: str
+    kind: str = Field(description="installment, extension, settlement, or any")
+    code: str = Field(
+        description="why, for the assistant to say it in the borrower's language: "
+        + ", ".join(NOT_OFFERED_CODES)
+    )
+    params: dict[str, str | int] = Field(description="the figures the reason names")
+    reason: str = Field(description="the same in English, for staff")
+
+    @classmethod
+    def of(cls, r: NotOffered) -> NotOfferedPublic:
+        return cls(kind=r.kind, code=r.code, params=dict(r.params), reason=r.reason)
 
 
 class OffersPublic(BaseModel):
@@ -83,7 +92,7 @@ class OffersPublic(BaseModel):
             as_of=as_of,
             currency=currency,
             offers=[OfferPublic.of(o, currency) for o in made],
-            not_offered=[NotOfferedPublic(kind=r.kind, reason=r.reason) for r in refused],
+            not_offered=[NotOfferedPublic.of(r) for r in refused],
         )
 
 

@@ -120,45 +120,61 @@ def window(
 
 
 class PromiseRefused(ValueError):
-    """A promise outside the window; the message says what would be accepted."""
+    """A promise outside the window; the message says what would be accepted, and `params`
+    carries the same dates and amounts (major units) for a message in another language."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, params: dict[str, str | int] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params or {}
 
 
 def check_new_promise(allowed: PromiseWindow, *, amount: int, promised_date: date) -> None:
     """Refuse a promise outside `allowed`, naming the dates or amounts that would do."""
     cur = allowed.currency
 
+    def major(minor: int) -> str:
+        return format_major(minor, cur)
+
     def money(minor: int) -> str:
-        return f"{format_major(minor, cur)} {cur}"
+        return f"{major(minor)} {cur}"
 
     dates = f"choose a date from {allowed.earliest} to {allowed.latest}"
+    window_params: dict[str, str | int] = {
+        "promised_date": promised_date.isoformat(),
+        "earliest": allowed.earliest.isoformat(),
+        "latest": allowed.latest.isoformat(),
+    }
+    amount_params: dict[str, str | int] = {"amount": major(amount), "currency": cur}
     if allowed.nothing_owed:
         raise PromiseRefused("promise_nothing_owed", "nothing is owed on this loan")
     if promised_date < allowed.earliest:
         raise PromiseRefused(
-            "promise_date_in_past", f"the promised date {promised_date} is in the past: {dates}"
+            "promise_date_in_past",
+            f"the promised date {promised_date} is in the past: {dates}",
+            window_params,
         )
     if promised_date > allowed.latest:
         days = (allowed.latest - allowed.earliest).days
         raise PromiseRefused(
             "promise_beyond_window",
             f"the promised date {promised_date} is more than {days} days ahead: {dates}",
+            {**window_params, "days": days},
         )
     if amount < allowed.minimum:
         raise PromiseRefused(
             "promise_below_minimum",
             f"the promised amount {money(amount)} is below the minimum: "
             f"promise at least {money(allowed.minimum)}",
+            {**amount_params, "minimum": major(allowed.minimum)},
         )
     if amount > allowed.maximum:
         raise PromiseRefused(
             "promise_above_balance",
             f"the promised amount {money(amount)} is more than what settles the loan today: "
             f"promise at most {money(allowed.maximum)}",
+            {**amount_params, "maximum": major(allowed.maximum)},
         )
 
 

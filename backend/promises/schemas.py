@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from backend.ledger.models import Loan
-from backend.money import format_major
+from backend.money import AmountText, format_major
 from backend.promises import rules
 from backend.promises.models import Promise, PromiseEscalation
 from backend.promises.rules import PromisePolicy, PromiseWindow
@@ -16,7 +16,7 @@ from backend.promises.service import EvaluationTally
 
 
 class PromiseCreate(BaseModel):
-    amount: Decimal = Field(gt=0, description='In major units, e.g. "500.00"')
+    amount: AmountText = Field(description='In major units, e.g. "500.00"')
     promised_date: date = Field(description="The day the borrower will pay by (YYYY-MM-DD)")
 
 

@@ -69,6 +69,11 @@ def _already_open(promise: Promise) -> Conflict:
         f"this loan already has an open promise: {amount} {promise.currency} "
         f"by {promise.promised_date}",
         code="promise_already_open",
+        params={
+            "amount": amount,
+            "currency": promise.currency,
+            "promised_date": promise.promised_date.isoformat(),
+        },
     )
 
 
@@ -97,7 +102,7 @@ def make_promise(
             promised_date=promised_date,
         )
     except PromiseRefused as exc:
-        raise Invalid(exc.message, code=exc.code) from exc
+        raise Invalid(exc.message, code=exc.code, params=exc.params) from exc
     promise = Promise(
         loan_id=loan.id,
         conversation_id=conversation_id,

@@ -33,12 +33,12 @@ class RasaTrainer:
             raise RasaError("Rasa finished training without returning a model")
         return name, response.content
 
-    def evaluate(self, test_yaml: str, model_url: str) -> dict[str, Any]:
-        """Rasa's intent evaluation of the model at `model_url` on the test data: the
+    def evaluate(self, test_yaml: str, model_url: str | None) -> dict[str, Any]:
+        """Rasa's intent evaluation of the model at `model_url` (None: the model Rasa has
+        loaded, which saves loading it again) on the test data: the
         `intent_evaluation.report` is scikit-learn's classification report per intent."""
-        response = self._post(
-            "/model/test/intents", test_yaml, params={"model": model_url}, timeout=1800
-        )
+        params = {"model": model_url} if model_url else {}
+        response = self._post("/model/test/intents", test_yaml, params=params, timeout=1800)
         report: dict[str, Any] = response.json()
         return report
 

@@ -223,15 +223,16 @@ def _run(
         running = running_model(session, settings)
         to_score = [(running.id, running.name)] if running is not None else []
     to_score.append((model_id, stored.name))
+    loaded = _loaded_model(trainer)
     languages = held_out_languages(settings.nlu_dir)
     steps, done = len(to_score) * len(languages), 0
     for scored_id, scored_name in to_score:
         scores: dict[str, Any] = {}
         for language in languages:
             with _heartbeat(factory, model_id, lambda: {}):
-                evaluation = trainer.evaluate(
-                    held_out_document(settings.nlu_dir, language), model_url(settings, scored_name)
-                )
+                # the model Rasa already runs is scored as loaded: a load is most of a scoring
+                url = None if scored_name == loaded else model_url(settings, scored_name)
+                evaluation = trainer.evaluate(held_out_document(settings.nlu_dir, language), url)
             scores[language] = scoring.summarise(evaluation)
             done += 1
             _update(
@@ -241,6 +242,13 @@ def _run(
             )
         _update(factory, scored_id, scores=scores)
     _update(factory, model_id, stage="ready", progress=SCORED, finished_at=utcnow())
+
+
+def _loaded_model(trainer: RasaTrainer) -> str | None:
+    try:
+        return trainer.running_model()
+    except RasaError:
+        return None  # then every model is fetched by its URL, as before
 
 
 def model_url(settings: Settings, name: str) -> str:

@@ -71,6 +71,11 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBackend
         "BUSINESS_DATE": BUSINESS_DATE,
     }
     log = tmp_path_factory.mktemp("backend-log") / "backend.log"
+    # as `make run`: migrate and seed, then serve
+    subprocess.run(
+        [str(BACKEND_PYTHON), "-m", "backend", "seed-demo"],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
     with log.open("w") as out:
         proc = subprocess.Popen(
             [str(BACKEND_PYTHON), "-m", "backend", "serve"],

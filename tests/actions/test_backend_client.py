@@ -4,6 +4,7 @@ demo loan, so they do not depend on one another's order."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -22,9 +23,11 @@ from actions.backend import (
     VerificationRequired,
     conversation_of,
 )
+from actions.messages import why
 from tests.actions.conftest import RunningBackend
 
 pytestmark = pytest.mark.asyncio
+ENGLISH = re.compile(r"[A-Za-z]{3,}")
 _chats = count(1)
 
 
@@ -172,6 +175,10 @@ class TestLoans:
         assert (link.amount, link.currency, link.status) == (balance.due_now, "CNY", "open")
         chosen = await client.payment_link(channel, user_id, "L-DEMO-03", Decimal("300"))
         assert chosen.amount == Decimal("300.00")
+        with pytest.raises(Refused) as raised:
+            await client.payment_link(channel, user_id, "L-DEMO-03", Decimal("999999"))
+        assert raised.value.code == "amount_above_payoff"
+        assert raised.value.params["payoff"] == f"{balance.payoff_amount:.2f}"
 
 
 class TestPromises:
@@ -221,7 +228,11 @@ class TestPromises:
         with pytest.raises(Refused) as raised:
             await client.create_promise(channel, user_id, "L-DEMO-03", policy.minimum_amount, late)
         assert (raised.value.status, raised.value.code) == (422, "promise_beyond_window")
+        assert raised.value.params["latest"] == policy.latest_date.isoformat()
         assert await client.promises(channel, user_id, "L-DEMO-03") == []
+        # What the borrower reads is worded from the code and its figures, in their language.
+        said = why("zh", "promise_refused", raised.value.code, raised.value.params)
+        assert policy.latest_date.isoformat() in said and not ENGLISH.search(said)
 
 
 class TestPlans:
@@ -238,6 +249,21 @@ class TestPlans:
         arrangements = await client.arrangements(channel, user_id, "L-DEMO-04")
         assert [a.id for a in arrangements] == [accepted.arrangement.id]
         assert await client.approvals(channel, user_id) == []
+
+    async def test_why_not_comes_as_a_code_with_its_figures(
+        self, client: Backend, backend: RunningBackend
+    ) -> None:
+        channel, user_id = await verified_chat(client, backend, "DEMO-01")  # current: no plans
+        offers = await client.offers(channel, user_id, "L-DEMO-01")
+        assert offers.offers == []
+        why_not = {r.kind: r for r in offers.not_offered}
+        extension = why_not["extension"]
+        assert (extension.code, extension.params) == (
+            "dpd_outside_window",
+            {"dpd": 0, "min_dpd": 1, "max_dpd": 30},
+        )
+        said = why("zh", "why_not", extension.code, extension.params)
+        assert "1" in said and "30" in said and not ENGLISH.search(said)
 
     async def test_a_stale_offer_is_refused(self, client: Backend, backend: RunningBackend) -> None:
         channel, user_id = await verified_chat(client, backend, "DEMO-03")

@@ -53,10 +53,12 @@ class FakeTrainer:
         *,
         fail: str | None = None,
         model_bytes: bytes = b"a trained model",
+        loaded: str | None = None,
     ) -> None:
         self.report, self.fail, self.model_bytes = report, fail, model_bytes
+        self.loaded = loaded  # the model file this fake Rasa has loaded, as /status says
         self.documents: list[str] = []
-        self.evaluated: list[str] = []  # the model URLs, in order
+        self.evaluated: list[str | None] = []  # the model URLs (None: the loaded one), in order
 
     def train(self, document: str) -> tuple[str, bytes]:
         self.documents.append(document)
@@ -64,10 +66,12 @@ class FakeTrainer:
             raise RasaError(self.fail)
         return "20261129-093000-fake.tar.gz", self.model_bytes
 
-    def evaluate(self, test_yaml: str, model_url: str) -> dict[str, Any]:
+    def evaluate(self, test_yaml: str, model_url: str | None) -> dict[str, Any]:
         assert "nlu:" in test_yaml
         self.evaluated.append(model_url)
-        return self.report(model_url.rsplit("/", 1)[-1])
+        name = model_url.rsplit("/", 1)[-1] if model_url else self.loaded
+        assert name is not None, "no model given and none loaded"
+        return self.report(name)
 
     def running_model(self, timeout_s: float = 10) -> str | None:
-        return None
+        return self.loaded

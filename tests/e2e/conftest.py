@@ -1,12 +1,16 @@
-"""The running stack for end-to-end tests, started once per test session: the backend, the
-action server, Rasa with the trained model (`make train`), a fake Telegram Bot API server
-(npm telegram-test-api, installed by `make setup`) and the real gateway polling it."""
+"""The running stack for end-to-end tests, started once per test session as `make run` starts
+it: the database migrated and seeded first, then the Procfile's own commands (backend, action
+server, Rasa with the repository's nlu/endpoints.yml and credentials.yml, gateway), with only
+environment variables changed: ports, a fresh database, the model `make train` built. Telegram
+is a fake Bot API server (npm telegram-test-api, installed by `make setup`) that the real
+gateway polls."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,12 +22,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.run_stack import read_procfile
+
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
-FAKE_TELEGRAM = ROOT / "tests" / "e2e" / "fake_telegram"
+FAKE_TELEGRAM = ROOT / "tools" / "fake_telegram"
 TOKEN = "e2e-assistant-token"
 TODAY = "2026-11-29"  # a Sunday: 下周五 / next friday is 2026-12-04
 BOT_TOKEN = "1001:journey"
+PROCFILE = read_procfile(ROOT / "Procfile")
 
 
 def free_port() -> int:
@@ -68,20 +75,35 @@ class Processes:
     def start(
         self, name: str, args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
-        """Start a process with the stack's environment (plus `env`), logging to its file."""
+        """Start a process with the stack's environment (plus `env`), logging to its file, in a
+        process group of its own (a Procfile line runs under bash and may start children)."""
         out = (self.logs / f"{name}.log").open("ab")
         proc = subprocess.Popen(
-            args, cwd=cwd, env={**self.env, **(env or {})}, stdout=out, stderr=subprocess.STDOUT
+            args,
+            cwd=cwd,
+            env={**self.env, **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.procs.append(proc)
         return proc
 
+    def start_procfile(
+        self, name: str, env: dict[str, str] | None = None, *, log: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """The Procfile's own command for `name`, as `make run` runs it."""
+        return self.start(log or name, ["/bin/bash", "-c", PROCFILE[name]], env=env)
+
     def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        proc.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     def stop_all(self) -> None:
         for proc in reversed(self.procs):
@@ -123,10 +145,8 @@ class Stack:
     def start_gateway(
         self, name: str, port: int, bot_token: str, **env: str
     ) -> subprocess.Popen[bytes]:
-        proc = self.processes.start(
-            name,
-            [sys.executable, "-m", "tests.e2e.fake_telegram.gateway"],
-            env=self.gateway_env(port, bot_token, **env),
+        proc = self.processes.start_procfile(
+            "gateway", self.gateway_env(port, bot_token, **env), log=name
         )
         wait_for(f"http://127.0.0.1:{port}/healthz", proc, 30)
         eventually(
@@ -145,6 +165,15 @@ class Stack:
             yield port
         finally:
             self.processes.stop(proc)
+
+
+def seed_database(env: dict[str, str]) -> None:
+    """As `make run` does before any process starts: migrate, then seed the demo data."""
+    done = subprocess.run(
+        [sys.executable, "-m", "backend", "seed-demo"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
 
 
 def _model() -> str:
@@ -182,6 +211,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('assistant') / 'backend.db'}",
         "BACKEND_PORT": str(ports["backend"]),
+        "ACTION_SERVER_PORT": str(ports["actions"]),
+        "RASA_PORT": str(ports["rasa"]),
         "PUBLIC_BASE_URL": backend_url,
         "SERVICE_TOKEN": TOKEN,
         "BUSINESS_DATE": TODAY,
@@ -192,40 +223,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "NLU_BASE_MODEL": model,
         "NLU_MODELS_DIR": str(tmp_path_factory.mktemp("models")),
     }
-    # As nlu/endpoints.yml: Rasa fetches the model to run from the backend.
-    endpoints = logs / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "{env["ACTION_SERVER_URL"]}"\n'
-        f'models:\n  url: "{backend_url}/api/v1/nlu/model"\n'
-        f'  headers:\n    Authorization: "Bearer {TOKEN}"\n  wait_time_between_pulls: 5\n'
-    )
     processes = Processes(logs, env)
     try:
         telegram = processes.start(
             "telegram", ["node", "server.js", str(ports["telegram"])], cwd=FAKE_TELEGRAM
         )
-        backend = processes.start("backend", [sys.executable, "-m", "backend", "serve"])
-        actions = processes.start(
-            "actions",
-            [
-                str(RASA_PY),
-                "-m",
-                "rasa_sdk",
-                "--actions",
-                "actions",
-                "--port",
-                str(ports["actions"]),
-            ],
-        )
-        rasa = processes.start(
-            "rasa",
-            [
-                str(RASA_PY), "serve.py", "run", "--enable-api",
-                "--port", str(ports["rasa"]),
-                "--endpoints", str(endpoints), "--credentials", "credentials.yml",
-            ],
-            cwd=ROOT / "nlu",
-        )  # fmt: skip
+        seed_database(env)
+        backend = processes.start_procfile("backend")
+        actions = processes.start_procfile("actions")
+        rasa = processes.start_procfile("rasa")
         telegram_api = f"http://127.0.0.1:{ports['telegram']}"
         wait_for(f"{telegram_api}/bot0:probe/getMe", telegram, 30)
         wait_for(f"{backend_url}/healthz", backend, 60)

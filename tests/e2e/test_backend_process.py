@@ -1,4 +1,6 @@
-"""The backend as `make run` starts it: a real process on a fresh SQLite file, over HTTP."""
+"""The backend as `make run` starts it: a real process on a fresh SQLite file, over HTTP, after
+`seed-demo` has migrated and seeded it; and every database command on a file that is not
+migrated says in one line what to run."""
 
 from __future__ import annotations
 
@@ -47,6 +49,9 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dic
         "PUBLIC_BASE_URL": url,
         "SERVICE_TOKEN": TOKEN,
     }
+    seeded = cli("seed-demo", env=env)  # what `make run` does before it starts the processes
+    assert seeded.returncode == 0, seeded.stderr
+    assert "demo borrowers seeded" in seeded.stdout
     proc = subprocess.Popen(
         [sys.executable, "-m", "backend", "serve"],
         cwd=ROOT,
@@ -123,3 +128,43 @@ def test_link_token_command_prints_a_token_that_binds_a_chat(
     assert bound["status"] == "verified"
     assert api.get("/conversations/webchat/e2e-1/loans").json()[0]["loan_ref"] == "L-DEMO-01"
     assert cli("link-token", "NOBODY", env=env).returncode == 1
+
+
+class TestAnUnmigratedDatabase:
+    """README: "delete var/backend.db to re-seed later"; every command then either migrates
+    first (seed-demo) or says in one line to run migrate, and never creates half a schema."""
+
+    def test_commands_that_need_the_schema_say_what_to_run(self, tmp_path: Path) -> None:
+        path = tmp_path / "var" / "backend.db"
+        env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SERVICE_TOKEN": TOKEN}
+        for command in (
+            ["serve"],
+            ["link-token", "DEMO-01"],
+            ["generate", "--borrowers", "1"],
+            ["dashboard"],
+            ["balance", "L-DEMO-01"],
+            ["outreach", "worker"],
+            ["evaluate-promises"],
+        ):
+            done = cli(*command, env=env)
+            assert done.returncode == 1, (command, done.stdout, done.stderr)
+            assert done.stderr == (
+                f"no database at {path}: run `.venv/bin/python -m backend migrate`\n"
+            ), command
+            assert not path.exists()
+
+    def test_seed_demo_on_a_deleted_file_migrates_first(self, tmp_path: Path) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'backend.db'}",
+            "SERVICE_TOKEN": TOKEN,
+        }
+        first = cli("seed-demo", env=env)
+        assert first.returncode == 0, first.stderr
+        assert "demo borrowers seeded" in first.stdout
+        assert "demo history:" in first.stdout
+        again = cli("seed-demo", env=env)
+        assert again.returncode == 0, again.stderr
+        assert "database not empty" in again.stdout
+        token = cli("link-token", "DEMO-03", env=env)
+        assert token.returncode == 0 and token.stdout.strip()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +16,7 @@ from backend.console.dashboard_routes import CHART_JS
 from backend.demo.users import DEMO_PASSWORD
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.conftest import IN_CI
-from tests.e2e.conftest import TODAY, Processes, free_port, wait_for
+from tests.e2e.conftest import TODAY, Processes, free_port, seed_database, wait_for
 
 TIMEOUT_MS = 20_000
 TOKEN = "e2e-dashboard-token"
@@ -53,7 +52,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     }
     processes = Processes(logs, {**os.environ, **env})
     try:
-        proc = processes.start("backend", [sys.executable, "-m", "backend", "serve"])
+        seed_database(processes.env)
+        proc = processes.start_procfile("backend")
         wait_for(f"{url}/healthz", proc, 120)
         yield url
     finally:

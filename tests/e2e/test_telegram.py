@@ -3,12 +3,11 @@ fake Bot API server (telegram-test-api), with the real backend, action server an
 
 from __future__ import annotations
 
-import sys
 import time
 
 import httpx
 
-from tests.e2e.conftest import BOT_TOKEN, Stack, eventually, free_port
+from tests.e2e.conftest import BOT_TOKEN, Stack, eventually, free_port, seed_database
 from tests.e2e.telegram_user import TelegramUser
 
 
@@ -178,11 +177,9 @@ class TestWhenSomethingBehindTheGatewayFails:
 
         # The backend comes back (a fresh one on that port): the kept message is logged.
         db = stack.processes.logs / "backend-down.db"
-        backend = stack.processes.start(
-            "backend-returns",
-            [sys.executable, "-m", "backend", "serve"],
-            env={"DATABASE_URL": f"sqlite:///{db}", "BACKEND_PORT": str(backend_port)},
-        )
+        env = {"DATABASE_URL": f"sqlite:///{db}", "BACKEND_PORT": str(backend_port)}
+        seed_database({**stack.processes.env, **env})
+        backend = stack.processes.start_procfile("backend", env, log="backend-returns")
         try:
             back = f"http://127.0.0.1:{backend_port}"
 

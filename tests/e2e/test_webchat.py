@@ -5,6 +5,7 @@ to the open page."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from typing import Any
 
@@ -116,3 +117,93 @@ def test_the_pages_language_button_switches_to_the_language_picked(stack: Stack)
     assert "English" in chat.text("/language", language="en")
     assert "中文" in chat.text("/language", language="zh")
     assert "中文" in chat.text("/language", language="zh")  # picked, not toggled
+
+
+ENGLISH_WORDS = re.compile(r"[A-Za-z]{3,}")
+
+
+class TestTheReadmesPromises:
+    """What the README promises, through the web chat API on the real stack."""
+
+    def test_why_no_plan_is_offered_is_said_in_chinese(self, stack: Stack) -> None:
+        chat = WebBorrower(stack, "web-e2e-reasons-zh-01")
+        assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
+        reply = chat.text("我想分期还款")  # DEMO-01 is current: nothing to offer
+        assert "目前没有可以直接为您办理的方案" in reply
+        assert not ENGLISH_WORDS.search(reply), reply
+
+    def test_the_balance_replys_own_button_asks_the_amount_and_nothing_else(
+        self, stack: Stack
+    ) -> None:
+        chat = WebBorrower(stack, "web-e2e-ptp-button-01")
+        assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
+        balance = chat.say("我还欠多少钱")
+        button = next(
+            b for m in balance for b in m.get("buttons") or [] if b["title"] == "约定还款日"
+        )
+        asked = chat.say(button["payload"], button_title=button["title"])
+        assert len(asked) == 1 and "您打算还多少" in asked[0]["text"], asked  # no complaint
+        date_asked = chat.text("两千五")  # a bare amount fills the slot
+        assert "哪天还" in date_asked and "没看懂" not in date_asked
+        confirm = chat.text("下周五")
+        assert "2500.00" in confirm and "2026-12-04" in confirm
+        # A plain Rasa REST client's "Yes": the payload with no button title.
+        assert "已记录" in chat.text("/affirm")
+        with stack.api() as api:
+            promises = api.get("/loans/L-DEMO-01/promises").json()
+        assert [(p["amount"], p["promised_date"]) for p in promises] == [("2500.00", "2026-12-04")]
+
+    def test_typing_the_buttons_label_or_saying_it_in_words_starts_a_promise(
+        self, stack: Stack
+    ) -> None:
+        typed = WebBorrower(stack, "web-e2e-ptp-label-01")
+        assert "核实成功" in typed.text(f"/start {stack.link_token('DEMO-01')}")
+        asked = typed.say("约定还款日")
+        assert len(asked) == 1 and "您打算还多少" in asked[0]["text"], asked
+
+        worded = WebBorrower(stack, "web-e2e-ptp-words-01")
+        assert "核实成功" in worded.text(f"/start {stack.link_token('DEMO-01')}")
+        assert "您打算还多少" in worded.text("我想约定还款日")
+        date_asked = worded.text("两千五")
+        assert "哪天还" in date_asked and "人工" not in date_asked
+
+        english = WebBorrower(stack, "web-e2e-ptp-words-en-01")
+        assert "verified" in english.text(f"/start {stack.link_token('DEMO-02')}")
+        asked = english.say("Say when I'll pay")
+        assert len(asked) == 1 and "How much will you pay" in asked[0]["text"], asked
+
+    def test_a_verification_payload_from_a_client_is_refused(self, stack: Stack) -> None:
+        chat = WebBorrower(stack, "web-e2e-forged-01")
+        token = stack.link_token("DEMO-01")
+        forged = "/verify_token" + json.dumps({"token": token})
+        for metadata in ({}, {"button_title": "Link"}):
+            assert "指令" in chat.text(forged, **metadata)
+        asked = chat.text("我还欠多少钱")
+        assert "核实身份" in asked and "应还总额" not in asked  # not verified
+        history = httpx.get(
+            f"{stack.gateway}/webchat/history", params={"sender": chat.sender}, timeout=30
+        ).json()["messages"]
+        assert not [m for m in history if token in m["text"]]
+
+    def test_every_form_of_an_opt_out_gets_the_same_confirmation(self, stack: Stack) -> None:
+        confirmations = {
+            word: WebBorrower(stack, f"web-e2e-optout-{n:02d}").text(word)
+            for n, word in enumerate(["STOP", "Stop.", "ｓｔｏｐ"])
+        }
+        assert len(set(confirmations.values())) == 1, confirmations
+        assert "won't send you messages" in confirmations["ｓｔｏｐ"]
+        assert "不再通过这里主动给您发送消息" in WebBorrower(stack, "web-e2e-optout-zh").text(
+            "退订"
+        )
+
+    def test_every_invalid_link_is_said_once_then_the_pending_question_once(
+        self, stack: Stack
+    ) -> None:
+        chat = WebBorrower(stack, "web-e2e-bad-links-01")
+        for bad in ("NoSuchToken1", "NoSuchToken2"):
+            said = [m["text"] for m in chat.say(f"/start {bad}")]
+            assert sum("链接无效" in t for t in said) == 1, said
+            assert sum("手机号" in t and "请输入" in t for t in said) == 1, said
+        # A good link while the phone question is open settles it and closes the question.
+        assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
+        assert "应还总额" in chat.text("我还欠多少钱")

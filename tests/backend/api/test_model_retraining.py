@@ -83,6 +83,20 @@ def test_a_run_trains_keeps_and_scores_the_new_and_the_running_model(
         assert base.name == "assistant-base.tar.gz"
 
 
+def test_the_model_rasa_already_runs_is_scored_without_loading_it_again(
+    factory: sessionmaker[Session], tuned: Settings
+) -> None:
+    trainer = by_model(0.97)
+    trainer.loaded = "assistant-base.tar.gz"
+    model = run(factory, tuned, trainer)
+    new_url = f"http://backend.internal:8000/api/v1/nlu/models/{model.name}"
+    assert trainer.evaluated == [None, None, new_url, new_url]
+    with factory() as session:
+        base = retraining.running_model(session, tuned)
+        assert base is not None and base.scores is not None
+        assert base.scores["zh"]["macro_f1"] == 0.95
+
+
 def test_the_training_document_carries_the_labelled_examples(
     factory: sessionmaker[Session], tuned: Settings
 ) -> None:

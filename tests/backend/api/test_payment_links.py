@@ -28,6 +28,10 @@ class TestCreatingLinks:
         r = client.post("/api/v1/loans/L1/payment-links", json={"amount": "20000"})
         assert r.status_code == 422
         assert "more than the payoff amount 12415.33" in r.json()["detail"]
+        assert (r.json()["code"], r.json()["params"]) == (
+            "amount_above_payoff",
+            {"amount": "20000.00", "payoff": "12415.33", "currency": "CNY"},
+        )
 
     def test_a_paid_off_loan_has_nothing_to_pay(
         self, client: TestClient, db: Session, loan
@@ -35,7 +39,7 @@ class TestCreatingLinks:
         factories.payment(db, loan, 1_241_533, loan.disbursed_on.replace(month=4, day=1), "X")
         db.commit()
         r = client.post("/api/v1/loans/L1/payment-links", json={})
-        assert r.status_code == 409
+        assert (r.status_code, r.json()["code"]) == (409, "nothing_to_pay")
 
 
 class TestSandboxCheckout:

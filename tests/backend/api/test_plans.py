@@ -45,6 +45,17 @@ class TestOffers:
         assert "outside 1-30" in reasons["extension"]
         assert "no settlement band covers 45" in reasons["settlement"]
 
+    def test_each_reason_not_to_offer_has_a_code_and_its_figures(
+        self, client: TestClient, bound
+    ) -> None:  # type: ignore[no-untyped-def]
+        # The assistant says why in the borrower's language from these, never from `reason`.
+        why_not = {r["kind"]: (r["code"], r["params"]) for r in offers(client)["not_offered"]}
+        assert why_not["extension"] == (
+            "dpd_outside_window",
+            {"dpd": 45, "min_dpd": 1, "max_dpd": 30},
+        )
+        assert why_not["settlement"] == ("no_settlement_band", {"dpd": 45})
+
     def test_staff_see_the_same_offers(self, client: TestClient, bound) -> None:  # type: ignore[no-untyped-def]
         assert offers(client, "/api/v1/loans/L1/offers")["offers"] == offers(client)["offers"]
 
@@ -67,7 +78,13 @@ class TestAccepting:
         balance = client.get(f"{CONV}/loans/L1/balance").json()
         assert balance["next_due_date"] == "2026-04-01"  # the down payment, today
         assert offers(client)["offers"] == []  # one arrangement at a time
-        assert "already on an arrangement" in offers(client)["not_offered"][0]["reason"]
+        [why_not] = offers(client)["not_offered"]
+        assert "already on an arrangement" in why_not["reason"]
+        assert (why_not["kind"], why_not["code"], why_not["params"]) == (
+            "any",
+            "on_arrangement",
+            {},
+        )
 
     def test_paying_the_down_payment_keeps_it_and_cures_the_days_past_due(
         self, client: TestClient, bound

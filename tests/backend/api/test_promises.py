@@ -147,16 +147,24 @@ class TestCreatePromise:
         r = promise(client, on="2026-04-16")
         assert (r.status_code, r.json()["code"]) == (422, "promise_beyond_window")
         assert "from 2026-04-01 to 2026-04-15" in r.json()["detail"]
+        assert r.json()["params"] == {
+            "promised_date": "2026-04-16",
+            "earliest": "2026-04-01",
+            "latest": "2026-04-15",
+            "days": 14,
+        }
 
     def test_refuses_an_amount_below_the_minimum(self, client: TestClient) -> None:
         r = promise(client, amount="452.35")
         assert (r.status_code, r.json()["code"]) == (422, "promise_below_minimum")
         assert "at least 452.36 CNY" in r.json()["detail"]
+        assert r.json()["params"] == {"amount": "452.35", "currency": "CNY", "minimum": "452.36"}
 
     def test_refuses_more_than_settles_the_loan(self, client: TestClient) -> None:
         r = promise(client, amount="12415.34")
         assert (r.status_code, r.json()["code"]) == (422, "promise_above_balance")
         assert "at most 12415.33 CNY" in r.json()["detail"]
+        assert r.json()["params"]["maximum"] == "12415.33"
 
     def test_refuses_an_amount_with_more_than_two_decimals(self, client: TestClient) -> None:
         r = promise(client, amount="500.005")
@@ -167,6 +175,11 @@ class TestCreatePromise:
         r = promise(client, "600.00", "2026-04-12")
         assert (r.status_code, r.json()["code"]) == (409, "promise_already_open")
         assert "500.00 CNY by 2026-04-10" in r.json()["detail"]
+        assert r.json()["params"] == {
+            "amount": "500.00",
+            "currency": "CNY",
+            "promised_date": "2026-04-10",
+        }
         assert len(db.scalars(select(Promise)).all()) == 1
 
     def test_a_refused_promise_leaves_nothing_behind(self, client: TestClient, db: Session) -> None:

@@ -1,10 +1,13 @@
-"""The terminal chat (`python -m bot.chat`): its pure helpers, and main() against a fake gateway
-(httpx.MockTransport, no network)."""
+"""The terminal chat (`python -m bot chat`, `make chat`): its pure helpers, and main() against
+a fake gateway (httpx.MockTransport, no network)."""
 
 from __future__ import annotations
 
 import io
 import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +24,8 @@ from bot.chat import (
     pick_button,
     pushed_message,
 )
+
+ROOT = Path(__file__).resolve().parents[3]
 
 BUTTONS: list[Button] = [
     Button(title="查询欠款", payload="/check_balance"),
@@ -208,3 +213,25 @@ class TestMain:
             chat.main(["--sender", "short"])
         assert exit_.value.code == 2
         assert "--sender" in capsys.readouterr().err
+
+
+class TestHowItIsStarted:
+    def test_the_help_names_the_command_people_type(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        with pytest.raises(SystemExit):
+            chat.main(["--help"])
+        out = capsys.readouterr().out
+        assert out.startswith("usage: python -m bot chat ")
+        assert 'make chat ARGS="--start TOKEN --lang en"' in out
+
+    @pytest.mark.skipif(shutil.which("make") is None, reason="no make on this machine")
+    def test_make_chat_passes_its_flags_on(self) -> None:
+        planned = subprocess.run(
+            ["make", "-n", "chat", "ARGS=--start tok_en-1 --lang en"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert "-m bot chat --start tok_en-1 --lang en" in planned.splitlines()[-1]

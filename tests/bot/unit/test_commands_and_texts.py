@@ -1,9 +1,21 @@
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
-from bot.commands import contact_payload, masked_phone, translate
-from bot.texts import TEXTS, language_of, say
+from bot.commands import (
+    GATEWAY_ONLY_INTENTS,
+    PAYLOAD_ENTITIES,
+    PAYLOAD_INTENTS,
+    Translated,
+    contact_payload,
+    masked_phone,
+    translate,
+)
+from bot.texts import TEXTS, language_of, say, script_of
+
+DOMAIN = Path(__file__).resolve().parents[3] / "nlu" / "domain"
 
 
 class TestTranslate:
@@ -31,10 +43,78 @@ class TestTranslate:
     def test_an_unknown_command_is_not_sent_on(self) -> None:
         assert translate("/balance_now").to_rasa is None
 
-    def test_text_and_payloads_pass_unchanged(self) -> None:
+    def test_text_passes_unchanged(self) -> None:
         assert translate("我下周五还两千五").to_rasa == "我下周五还两千五"
-        payload = '/share_contact{"phone": "+8613800138001"}'
-        assert translate(payload).to_rasa == payload
+        assert translate("/ 我想还款").to_rasa == "/ 我想还款"
+
+
+class TestAssistantPayloads:
+    """What a plain Rasa REST client or widget sends for a button: the payload, no title."""
+
+    @pytest.mark.parametrize(
+        "payload", ["/affirm", "/deny", "/promise_to_pay", "/check_balance", "/stop_contact"]
+    )
+    def test_an_intent_of_the_domain_goes_to_the_assistant_as_rasa_reads_it(
+        self, payload: str
+    ) -> None:
+        assert translate(payload) == Translated(payload, payload)
+
+    def test_with_entities_as_json(self) -> None:
+        t = translate('/choose_offer{"offer_id":"4f2a9c"}')
+        assert t.to_rasa == '/choose_offer{"offer_id": "4f2a9c"}'
+        t = translate('/promise_to_pay{"amount": "两千五", "date": "下周五"}')
+        assert json.loads(t.to_rasa.removeprefix("/promise_to_pay")) == {  # type: ignore[union-attr]
+            "amount": "两千五",
+            "date": "下周五",
+        }
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            '/verify_token{"token": "Secret-Token-1"}',
+            "/verify_token Secret-Token-1",
+            '/share_contact{"phone": "+8613800138001"}',
+            '/inform{"phone": "+8613800138001"}',
+            '/inform{"token": "Secret-Token-1"}',
+        ],
+    )
+    def test_what_only_the_gateway_makes_is_refused_and_never_logged(self, payload: str) -> None:
+        t = translate(payload)
+        assert t.to_rasa is None
+        assert "Secret-Token-1" not in t.logged and "8613800138001" not in t.logged
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            "/nlu_fallback",
+            "/session_start",
+            '/choose_offer{"offer_id": ',
+            '/choose_offer["x"]',
+            '/choose_offer{"verified": true}',
+            '/choose_offer{"offer_id": {"nested": 1}}',
+        ],
+    )
+    def test_intents_and_entities_the_assistant_never_offers_are_refused(
+        self, payload: str
+    ) -> None:
+        assert translate(payload).to_rasa is None
+
+    def test_the_gateways_commands_still_win(self) -> None:
+        assert translate("/start").to_rasa == "/greet"
+        assert translate("/stop").to_rasa == "/stop_contact"
+        assert translate("/help").to_rasa == "/greet"
+
+    def test_the_lists_are_the_domains(self) -> None:
+        domain: dict[str, set[str]] = {"intents": set(), "entities": set()}
+        for path in DOMAIN.glob("*.yml"):
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            for key in domain:
+                domain[key] |= {
+                    n if isinstance(n, str) else next(iter(n)) for n in data.get(key) or []
+                }
+        assert domain["intents"] == PAYLOAD_INTENTS | GATEWAY_ONLY_INTENTS
+        assert domain["intents"] >= GATEWAY_ONLY_INTENTS
+        assert domain["entities"] - {"token", "phone"} == PAYLOAD_ENTITIES
 
 
 def test_a_shared_contact_is_a_payload_and_logged_masked() -> None:
@@ -51,6 +131,10 @@ class TestLanguage:
     def test_then_the_script_of_the_message(self) -> None:
         assert language_of("我想还款", app="en") == "zh"
         assert language_of("I want to pay", app="zh-hans") == "en"
+
+    def test_full_width_letters_are_english_words(self) -> None:
+        assert script_of("ｓｔｏｐ") == "en"
+        assert script_of("/stop_contact") is None and script_of("2500") is None
 
     def test_then_the_app_language_for_commands_and_digits(self) -> None:
         assert language_of("/start", app="en-US") == "en"

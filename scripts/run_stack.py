@@ -1,0 +1,252 @@
+"""`make run`'s process manager: starts every process of a Procfile, says when the assistant is
+ready, keeps it running, and stops it whole.
+
+Why not honcho (which `make run` used before): it stops every process as soon as one exits, so
+a crash of the reminders worker took the web chat down, and a process that failed to start was
+lost in the output of the others. Here:
+
+- each process's output is printed with its name in front, as honcho did;
+- the stack is *ready* when every process with a health check answers it (Rasa: with its model
+  loaded); then the addresses are printed, once;
+- a process that exits before the stack is ready is a failed start: everything is stopped and
+  the last line says which process and why (its own last line of output);
+- after that, a process that exits is started again with a growing pause (2 s doubling to 60 s),
+  as docker-compose's `restart: unless-stopped` does in production: the borrower-facing
+  processes keep answering while, say, the reminders worker is down;
+- Ctrl-C (or SIGTERM) stops every process and its children within STOP_SECONDS: each runs in a
+  session of its own, is sent SIGTERM, and SIGKILL when it has not gone by then.
+
+Settings come from the environment and `.env` (the environment wins), as the processes read them.
+Usage: python scripts/run_stack.py [Procfile]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from dotenv import dotenv_values
+
+STOP_SECONDS = 8.0
+FIRST_PAUSE, LONGEST_PAUSE = 2.0, 60.0
+STEADY_SECONDS = 60.0  # up this long after a restart: the next crash starts the pause again
+READY_WAIT_NOTE = 120.0  # say what is still starting every so often
+
+
+def read_procfile(path: Path) -> dict[str, str]:
+    processes: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, command = line.split(":", 1)
+            processes[name.strip()] = command.strip()
+    return processes
+
+
+def settings(env: dict[str, str]) -> dict[str, str]:
+    """The ports and addresses every process takes by default, unless the environment says."""
+    get = env.get
+    backend_port = get("BACKEND_PORT", "8000")
+    return {
+        "backend": get("BACKEND_URL") or f"http://127.0.0.1:{backend_port}",
+        "public": get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{backend_port}",
+        "actions": f"http://127.0.0.1:{get('ACTION_SERVER_PORT', '5055')}",
+        "rasa": get("RASA_URL") or f"http://127.0.0.1:{get('RASA_PORT', '5005')}",
+        "gateway": f"http://127.0.0.1:{get('GATEWAY_PORT', '8080')}",
+    }
+
+
+def health_checks(env: dict[str, str]) -> dict[str, str]:
+    """Process name -> the URL that answers 200 once it serves. Rasa's /status answers 200 only
+    with a model loaded, so "ready" means the assistant can answer."""
+    at = settings(env)
+    token = env.get("RASA_TOKEN")
+    return {
+        "backend": f"{at['backend']}/healthz",
+        "actions": f"{at['actions']}/health",
+        "rasa": f"{at['rasa']}/status" + (f"?token={token}" if token else ""),
+        "gateway": f"{at['gateway']}/healthz",
+    }
+
+
+def banner(env: dict[str, str], seconds: float) -> str:
+    at = settings(env)
+    telegram = "on" if env.get("TELEGRAM_BOT_TOKEN") else "off (set TELEGRAM_BOT_TOKEN)"
+    return "\n".join(
+        [
+            f"The assistant is ready ({seconds:.0f} s). Open:",
+            f"  web chat (chat as a borrower)   {at['gateway']}/webchat",
+            f"  collector console (demo users)  {at['backend']}/console",
+            f"  backend API and its docs        {at['backend']}/docs",
+            f"  sandbox checkout pages          {at['public']}/pay/{{token}}",
+            f"  Rasa HTTP API                   {at['rasa']}/status",
+            f"  action server                   {at['actions']}/health",
+            f"  Telegram                        {telegram}",
+            "  terminal chat                   make chat   (Ctrl-C here stops everything)",
+        ]
+    )
+
+
+@dataclass
+class Process:
+    name: str
+    command: str
+    health: str | None
+    proc: asyncio.subprocess.Process | None = None
+    last_line: str = ""
+    started_at: float = 0.0
+    pause: float = FIRST_PAUSE
+    restarts: int = 0
+    watcher: asyncio.Task[None] | None = None
+
+
+class Stack:
+    def __init__(self, processes: dict[str, str], env: dict[str, str]) -> None:
+        checks = health_checks(env)
+        self.env = env
+        self.processes = [Process(n, c, checks.get(n)) for n, c in processes.items()]
+        self.width = max(len(n) for n in processes)
+        self.stopping = asyncio.Event()
+        self.failed: str | None = None
+        self.ready = False
+
+    def say(self, name: str, line: str) -> None:
+        sys.stdout.write(f"{name:<{self.width}} | {line}\n")
+        sys.stdout.flush()
+
+    async def start(self, p: Process) -> None:
+        p.proc = await asyncio.create_subprocess_exec(
+            "/bin/bash", "-c", p.command,
+            env=self.env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches us only; we stop each process group
+        )  # fmt: skip
+        p.started_at = time.monotonic()
+        p.watcher = asyncio.create_task(self.watch(p, p.proc))
+
+    async def watch(self, p: Process, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            line = raw.decode(errors="replace").rstrip()
+            if line:
+                p.last_line = line
+                self.say(p.name, line)
+        code = await proc.wait()
+        if self.stopping.is_set():
+            return
+        cause = p.last_line or "(no output)"
+        if not self.ready and p.health is not None:
+            self.failed = f"{p.name} failed to start (exit code {code}): {cause}"
+            self.stopping.set()
+            return
+        if time.monotonic() - p.started_at > STEADY_SECONDS:
+            p.pause = FIRST_PAUSE
+        self.say(p.name, f"exited (code {code}); starting it again in {p.pause:.0f} s")
+        pause, p.pause = p.pause, min(p.pause * 2, LONGEST_PAUSE)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), pause)
+        if not self.stopping.is_set():
+            p.restarts += 1
+            await self.start(p)
+
+    async def wait_until_ready(self, began: float) -> None:
+        waiting = {p.name: p.health for p in self.processes if p.health}
+        noted = time.monotonic()
+        async with httpx.AsyncClient(timeout=2) as client:
+            while waiting and not self.stopping.is_set():
+                for name, url in list(waiting.items()):
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await client.get(url)).status_code == 200:
+                            del waiting[name]
+                if time.monotonic() - noted > READY_WAIT_NOTE:
+                    self.say("run", f"still starting: {', '.join(waiting)}")
+                    noted = time.monotonic()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), 0.5)
+        if not self.stopping.is_set():
+            self.ready = True
+            print(banner(self.env, time.monotonic() - began), flush=True)
+
+    async def stop(self) -> None:
+        """SIGTERM to every process group, SIGKILL to what is left after STOP_SECONDS; done
+        when no process of any group is left (a Procfile line may start children)."""
+        groups = [p.proc.pid for p in self.processes if p.proc]
+        signal_groups(groups, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        while alive(groups) and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        if alive(groups):
+            signal_groups(alive(groups), signal.SIGKILL)
+            while alive(groups) and time.monotonic() < deadline + 2:
+                await asyncio.sleep(0.1)
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.stopping.set)
+        began = time.monotonic()
+        for p in self.processes:
+            await self.start(p)
+        ready = asyncio.create_task(self.wait_until_ready(began))
+        await self.stopping.wait()
+        ready.cancel()
+        self.say("run", "stopping every process")
+        await self.stop()
+        if self.failed:
+            print(f"make run stopped: {self.failed}", flush=True)
+            return 1
+        self.say("run", "every process stopped")
+        return 0
+
+
+def signal_groups(groups: list[int], sig: signal.Signals) -> None:
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)
+
+
+def alive(groups: list[int]) -> list[int]:
+    """The process groups that still have a process that is not a zombie."""
+    if not Path("/proc").is_dir():  # not Linux: ask the kernel group by group
+        return [g for g in groups if _group_exists(g)]
+    left = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            # fields after the command's closing parenthesis: state ppid pgrp ...
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+            if int(pgrp) in groups and state != "Z":
+                left.add(int(pgrp))
+    return sorted(left)
+
+
+def _group_exists(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def main(argv: list[str]) -> int:
+    procfile = Path(argv[0] if argv else "Procfile")
+    env = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    env.update(os.environ)
+    # One port variable moves a process; the others find it at the address derived from it.
+    at = settings(env)
+    env.setdefault("BACKEND_URL", at["backend"])
+    env.setdefault("PUBLIC_BASE_URL", at["public"])
+    env.setdefault("RASA_URL", at["rasa"])
+    env.setdefault("ACTION_SERVER_URL", f"{at['actions']}/webhook")
+    return asyncio.run(Stack(read_procfile(procfile), env).run())
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,86 @@
+"""The backend's reasons reach a borrower in the borrower's language: every code the backend
+gives, with its figures, has its words in both languages in the assistant (actions/messages.py),
+and the Chinese words are Chinese. (actions/messages.py is plain Python: it loads here.)"""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import date
+
+import pytest
+
+from actions.messages import TEXTS, why
+from backend.plans.rules import NOT_OFFERED_CODES
+from backend.promises.rules import PromiseRefused, PromiseWindow, check_new_promise
+
+_ENGLISH_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def chinese_only(text: str, *, currency: str = "CNY") -> bool:
+    return not [w for w in _ENGLISH_WORD.findall(text) if w != currency]
+
+
+@pytest.mark.parametrize("code", sorted(NOT_OFFERED_CODES))
+def test_every_reason_not_to_offer_a_plan_is_said_in_both_languages(code: str) -> None:
+    by_language = TEXTS[f"why_not.{code}"]
+    assert set(by_language) == {"zh", "en"}
+    for text in by_language.values():
+        assert fields(text) <= set(NOT_OFFERED_CODES[code]), code
+    sample = {name: 7 for name in NOT_OFFERED_CODES[code]}
+    assert chinese_only(why("zh", "why_not", code, sample))
+
+
+def test_an_unknown_reason_or_a_missing_figure_is_still_the_borrowers_language() -> None:
+    assert why("zh", "why_not", "something_new") == TEXTS["why_not"]["zh"]
+    assert why("en", "why_not", "dpd_outside_window", {}) == TEXTS["why_not"]["en"]
+
+
+WINDOW = PromiseWindow(
+    currency="CNY",
+    earliest=date(2026, 11, 29),
+    latest=date(2026, 12, 13),
+    minimum=45_236,
+    maximum=1_241_533,
+    overdue=226_179,
+)
+REFUSED = {
+    "promise_date_in_past": (WINDOW, 50_000, date(2026, 11, 28)),
+    "promise_beyond_window": (WINDOW, 50_000, date(2026, 12, 14)),
+    "promise_below_minimum": (WINDOW, 100, date(2026, 12, 1)),
+    "promise_above_balance": (WINDOW, 9_999_999, date(2026, 12, 1)),
+    "promise_nothing_owed": (
+        PromiseWindow("CNY", WINDOW.earliest, WINDOW.latest, 0, 0, 0),
+        100,
+        date(2026, 12, 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("code", sorted(REFUSED))
+def test_a_refused_promise_is_said_with_its_figures_in_both_languages(code: str) -> None:
+    allowed, amount, day = REFUSED[code]
+    with pytest.raises(PromiseRefused) as refused:
+        check_new_promise(allowed, amount=amount, promised_date=day)
+    assert refused.value.code == code
+    zh = why("zh", "promise_refused", code, refused.value.params)
+    en = why("en", "promise_refused", code, refused.value.params)
+    assert zh != TEXTS["promise_refused"]["zh"] and en != TEXTS["promise_refused"]["en"]
+    assert chinese_only(zh), zh
+    for figure in refused.value.params.values():
+        if str(figure) != "CNY" and code != "promise_nothing_owed":
+            assert str(figure) in zh + en
+
+
+def test_an_open_promise_and_a_refused_payment_link_too() -> None:
+    params = {"amount": "500.00", "currency": "CNY", "promised_date": "2026-12-04"}
+    zh = why("zh", "promise_refused", "promise_already_open", params)
+    assert "500.00" in zh and "2026-12-04" in zh and chinese_only(zh)
+    link = {"amount": "20000.00", "payoff": "12415.33", "currency": "CNY"}
+    zh = why("zh", "link_refused", "amount_above_payoff", link)
+    assert "12415.33" in zh and chinese_only(zh)
+    assert chinese_only(why("zh", "link_refused", "nothing_to_pay"))

@@ -1,0 +1,144 @@
+"""`make run`'s process manager (scripts/run_stack.py) on small Procfiles of its own: a failed
+start names the process and its cause in the last line; after the stack is ready a crashed
+process is started again while the others keep serving; Ctrl-C stops every process, children
+included, within its deadline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from scripts.run_stack import STOP_SECONDS, health_checks, read_procfile, settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVE = f"{sys.executable} -m http.server --bind 127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def launch(tmp_path: Path, procfile: str, **env: str) -> tuple[subprocess.Popen[str], Path]:
+    (tmp_path / "Procfile").write_text(procfile)
+    (tmp_path / "healthz").write_text("ok")  # what http.server answers for /healthz
+    log = tmp_path / "out.log"
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "scripts" / "run_stack.py"), "Procfile"],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], **env},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    return proc, log
+
+
+def wait_for(log: Path, text: str, proc: subprocess.Popen[str], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text():
+        assert proc.poll() is None or text in log.read_text(), log.read_text()
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
+def pids_of(marker: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_reads_the_repositorys_procfile() -> None:
+    processes = read_procfile(ROOT / "Procfile")
+    assert set(processes) == {"backend", "actions", "rasa", "gateway", "outreach"}
+    # every process that serves has a health check, so "ready" means all of them answer
+    assert set(processes) - set(health_checks({})) == {"outreach"}
+
+
+def test_one_port_variable_moves_a_process_and_the_others_find_it() -> None:
+    at = settings({"BACKEND_PORT": "9100", "RASA_PORT": "9105"})
+    assert at["backend"] == "http://127.0.0.1:9100"
+    assert at["rasa"] == "http://127.0.0.1:9105"
+    assert health_checks({"RASA_PORT": "9105", "RASA_TOKEN": "t"})["rasa"].endswith(
+        "/status?token=t"
+    )
+
+
+def test_a_failed_start_names_the_process_and_its_cause_last(tmp_path: Path) -> None:
+    port = free_port()
+    procfile = (
+        f"backend: {SERVE} {port}\n"
+        "gateway: echo 'gateway: starting' && echo 'OSError: address already in use' && exit 3\n"
+    )
+    proc, log = launch(tmp_path, procfile, BACKEND_PORT=str(port), GATEWAY_PORT=str(free_port()))
+    assert proc.wait(timeout=30) == 1
+    last = log.read_text().strip().splitlines()[-1]
+    assert last == (
+        "make run stopped: gateway failed to start (exit code 3): OSError: address already in use"
+    )
+    assert not pids_of(f"http.server --bind 127.0.0.1 {port}")
+
+
+def test_after_start_a_crashed_process_comes_back_and_the_rest_keeps_serving(
+    tmp_path: Path,
+) -> None:
+    ports = {name: str(free_port()) for name in ("BACKEND_PORT", "GATEWAY_PORT")}
+    procfile = (
+        f"backend: {SERVE} {ports['BACKEND_PORT']}\n"
+        f"gateway: {SERVE} {ports['GATEWAY_PORT']}\n"
+        "outreach: echo worker-up && sleep 600\n"
+    )
+    proc, log = launch(tmp_path, procfile, **ports)
+    try:
+        wait_for(log, "The assistant is ready", proc)
+        [worker] = [p for p in pids_of("sleep 600") if "bash" not in _cmd(p)]
+        os.kill(worker, signal.SIGKILL)
+        wait_for(log, "outreach | exited (code", proc)
+        assert httpx.get(f"http://127.0.0.1:{ports['GATEWAY_PORT']}/healthz").text == "ok"
+        wait_for(log, "starting it again in 2 s", proc)
+        deadline = time.monotonic() + 10
+        while log.read_text().count("worker-up") < 2:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def test_ctrl_c_stops_every_process_and_its_children(tmp_path: Path) -> None:
+    port = free_port()
+    procfile = (
+        f"backend: {SERVE} {port}\n"
+        # a child that ignores SIGTERM: SIGKILL after the deadline
+        "outreach: bash -c 'trap \"\" TERM; echo stubborn-up; sleep 700' & wait\n"
+    )
+    proc, log = launch(tmp_path, procfile, BACKEND_PORT=str(port))
+    wait_for(log, "stubborn-up", proc)
+    began = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in the terminal
+    assert proc.wait(timeout=30) == 0
+    took = time.monotonic() - began
+    assert not pids_of("sleep 700"), "a child was left behind"
+    assert not pids_of(f"http.server --bind 127.0.0.1 {port}")
+    assert took < STOP_SECONDS + 2
+
+
+def _cmd(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
