@@ -39,6 +39,7 @@ browser:
 
 $(FAKE_TELEGRAM)/node_modules/.installed: $(FAKE_TELEGRAM)/package-lock.json
 	@command -v npm >/dev/null || { echo "Node.js and npm are needed for the Telegram tests: install them (Debian: apt-get install nodejs npm)"; exit 1; }
+	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) < 18 ? 1 : 0)' || { echo "Node.js 18 or newer is needed for the fake Telegram server (tools/fake_telegram): this is $$(node --version)"; exit 1; }
 	@echo "installing the fake Telegram Bot API server (npm ci)"
 	@npm ci --prefix $(FAKE_TELEGRAM) --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
@@ -95,9 +96,11 @@ actions-test: setup
 tune-fallback: setup
 	cd nlu && $(RASA_PY) tune_fallback.py $(if $(SMALL),--small)
 
-# Every phase timed, a table of them at the end (scripts/test_phases.py).
+# Every phase timed, a table of them at the end (scripts/test_phases.py). Phases joined by + run
+# at the same time: the training keeps both cores busy while the tests that need no model run,
+# and the end-to-end tests wait on processes while the Rasa-side suites run.
 test:
-	@$(PYTHON311) scripts/test_phases.py setup browser train lint test-python test-e2e actions-test nlu-test
+	@$(PYTHON311) scripts/test_phases.py setup browser train+lint+test-python test-e2e+actions-test+nlu-test
 
 lint: setup
 	$(VENV)/bin/ruff check backend bot actions tests bench scripts
@@ -108,9 +111,10 @@ lint: setup
 test-python: setup
 	$(VENV)/bin/pytest -n 2 --dist loadfile --ignore=tests/e2e
 
-# The running processes: the shared stack, the browser, `make run` from a fresh copy.
+# The running processes: the shared stack on one worker; `make run` from a fresh copy, the
+# dashboard and the backend process on the other (xdist groups in each file).
 test-e2e: setup browser train
-	$(VENV)/bin/pytest tests/e2e
+	$(VENV)/bin/pytest -n 2 --dist loadgroup tests/e2e
 
 bench: setup
 	$(PY) -m bench.portfolio $(if $(LOANS),--loans $(LOANS))

@@ -24,6 +24,8 @@ class ActionPaymentLink(BorrowerAction):
         named = parse_amount(tracker.get_slot("amount") or "")
         try:
             link = await client.payment_link(channel, user_id, loan.loan_ref, named)
+        except api.VerificationRequired:  # not about the amount: verify first, as any action
+            raise
         except api.Refused as refused:  # e.g. more than the payoff: the default amount instead
             if refused.code == "nothing_to_pay":
                 dispatcher.utter_message(text=why(lang, "link_refused", refused.code))

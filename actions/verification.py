@@ -149,10 +149,8 @@ class ValidateVerificationForm(FormValidationAction):
                 text=say(lang, "backend_down"), buttons=buttons(lang, "/request_human")
             )
             return {"phone": STOPPED, "second_factor": STOPPED}
-        except api.Refused as refused:  # too short to be either factor (422): not an attempt
-            log.info("verification refused: %s", refused.code)
-            dispatcher.utter_message(text=say(lang, "verify_failed_unread"))
-            return {"second_factor": None}
+        except api.Refused as refused:
+            return _refused(refused, dispatcher, lang)
         finally:
             await client.aclose()
         if result.status == "verified":
@@ -170,6 +168,28 @@ class ValidateVerificationForm(FormValidationAction):
             return {"phone": STOPPED, "second_factor": STOPPED}
         dispatcher.utter_message(text=say(lang, "verify_failed", attempts=result.attempts_left))
         return {"phone": None, "second_factor": None}
+
+
+def _refused(refused: api.Refused, dispatcher: CollectingDispatcher, lang: str) -> dict[str, Any]:
+    """An unreadable phone or second factor (422) is not an attempt: what could not be read is
+    asked again. Any other refusal (401, 404, 409, 429...) is not the borrower's doing: said
+    honestly, as every action says it, and the questions end."""
+    if refused.status != 422:
+        log.warning("verification refused: %s", refused)
+        dispatcher.utter_message(text=say(lang, "refused"), buttons=buttons(lang, "/request_human"))
+        return {"phone": STOPPED, "second_factor": STOPPED}
+    log.info("verification unreadable: %s", refused.code)
+    if _about(refused, "phone"):
+        dispatcher.utter_message(text=say(lang, "bad_phone"))
+        return {"phone": None, "second_factor": None}
+    dispatcher.utter_message(text=say(lang, "verify_failed_unread"))
+    return {"second_factor": None}
+
+
+def _about(refused: api.Refused, field: str) -> bool:
+    """Whether a 422 names this field of the request: its detail is "where: what; ..."
+    (backend/request_errors.py), "phone: String should have at most 40 characters"."""
+    return any(part.split(":", 1)[0].strip() == field for part in refused.message.split(";"))
 
 
 class ActionAfterVerification(BorrowerAction):

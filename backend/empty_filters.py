@@ -16,14 +16,19 @@ def without_empty_values(query: bytes) -> bytes:
 
 
 class IgnoreEmptyQueryValues:
-    """ASGI middleware: drops empty query parameters of requests under `prefix`."""
+    """ASGI middleware: drops empty query parameters of GET requests under `prefix` (reads only:
+    a provider's webhook may sign its URL, and nothing that writes takes filters)."""
 
     def __init__(self, app: ASGIApp, prefix: str = "/api/") -> None:
         self.app = app
         self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and scope["path"].startswith(self.prefix)
+        ):
             query = scope.get("query_string", b"")
             cleaned = without_empty_values(query)
             if cleaned != query:

@@ -84,6 +84,15 @@ def _decimal_text(value: object) -> object:
             'an amount is a decimal string such as "500.00", not a JSON number: send "{number}"',
             {"number": str(value)},
         )
+    if isinstance(value, str):
+        # what the schema documents ("500.00", "12,500.00"), and nothing else (no "1e3")
+        # a sign is let through to be refused as "greater than 0", which says more
+        if not _AMOUNT.fullmatch(value.strip().removeprefix("-")):
+            raise PydanticCustomError(
+                "amount_format",
+                'an amount is digits with an optional decimal point, such as "500.00"',
+            )
+        return value.strip().replace(",", "")
     return value
 
 

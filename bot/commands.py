@@ -60,7 +60,9 @@ GATEWAY_ONLY_INTENTS = frozenset({"verify_token", "share_contact"})
 
 _COMMAND = re.compile(r"^(/[A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.S)
 _PAYLOAD = re.compile(r"^/([A-Za-z_][A-Za-z0-9_]*)(?:@[A-Za-z]\w*)?(\{.*\})?$", re.S)
-_SLASHED = re.compile(r"^/[A-Za-z_]")
+_SLASHES = re.compile(r"^[/\s]+")  # "/ verify_token", "//verify_token": Rasa reads a name
+_NAMED = re.compile(r"^[A-Za-z_]")
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
 
 
@@ -74,15 +76,28 @@ def translate(text: str) -> Translated:
     """A command to its payload, an assistant payload to itself (its entities as Rasa reads
     them), any other text unchanged. `/start <token>` verifies with the one-time link token;
     `/start` alone greets. A payload naming an intent or entity the assistant never offers,
-    or one only the gateway may make, is refused (and a token or phone in it never logged)."""
+    or one only the gateway may make, is refused (and a token or phone in it never logged).
+
+    Rasa reads any message starting with "/" as an intent, the name stripped of spaces:
+    "/ verify_token{...}" is verify_token to it. So the slash and any spaces after it (or
+    further slashes) are read here the same way: a name after them is a command or payload,
+    taken or refused; anything else ("/ 我想还款") is the words, without the slash."""
     stripped = text.strip()
-    command = _COMMAND.match(stripped)
+    if not stripped.startswith("/"):
+        return Translated(text, text)
+    words = _SLASHES.sub("", stripped)
+    if not _NAMED.match(words):
+        return Translated(words or None, text)
+    normal = "/" + words
+    command = _COMMAND.match(normal)
     if command is not None and (known := _command(command)) is not None:
         return known
-    if (payload := _PAYLOAD.match(stripped)) is not None:
-        return _payload(payload.group(1), payload.group(2), stripped)
-    # Anything else that starts like a command (Rasa would read it as an intent) is not one.
-    return Translated(None if _SLASHED.match(stripped) else text, text)
+    if (payload := _PAYLOAD.match(normal)) is not None:
+        return _payload(payload.group(1), payload.group(2), normal)
+    # Anything else that starts like a command (Rasa would read it as an intent) is not one;
+    # only its name is logged (what follows might be a token or a phone number).
+    shown = "/" + _NOT_NAME.split(words, maxsplit=1)[0]
+    return Translated(None, shown if normal == shown else f"{shown} (refused)")
 
 
 def _command(match: re.Match[str]) -> Translated | None:

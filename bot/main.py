@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from telegram.error import TelegramError
-from telegram.ext import Application, ExtBot
+from telegram.ext import Application
 
 from bot.backend_client import BackendClient
 from bot.config import GatewaySettings, get_settings
@@ -31,17 +31,13 @@ SPOOL_FLUSH_SECONDS = 5.0
 TELEGRAM_RETRY_SECONDS = 10.0
 
 
-def create_app(
-    settings: GatewaySettings | None = None, *, telegram_bot: ExtBot[Any] | None = None
-) -> FastAPI:
-    """`telegram_bot` replaces the bot built from the settings (tests use PTB's extension
-    points to talk to a fake Bot API server)."""
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            await _start(app, settings, telegram_bot, stack)
+            await _start(app, settings, stack)
             yield
 
     app = FastAPI(title="Borrower assistant gateway", lifespan=lifespan)
@@ -60,7 +56,6 @@ def create_app(
 async def _start(
     app: FastAPI,
     settings: GatewaySettings,
-    telegram_bot: ExtBot[Any] | None,
     stack: contextlib.AsyncExitStack,
 ) -> None:
     backend = BackendClient(
@@ -92,9 +87,8 @@ async def _start(
 
     deliverers: dict[str, Deliverer] = {"webchat": WebchatDeliverer(hub)}
     tasks: list[asyncio.Task[Any]] = []
-    if settings.telegram_bot_token or telegram_bot is not None:
-        bot = telegram_bot or build_bot(settings)
-        application = build_application(bot, relay=relay, seen=seen)
+    if settings.telegram_bot_token:
+        application = build_application(build_bot(settings), relay=relay, seen=seen)
         deliverers["telegram"] = TelegramDeliverer(application.bot)
         tasks.append(asyncio.create_task(_run_telegram(app, application, settings)))
 

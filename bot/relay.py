@@ -116,11 +116,12 @@ class Relay:
         metadata = _metadata(incoming)
         if inbound.opted_out:
             # The backend read an opt-out word in any form ("ｓｔｏｐ", "Stop.", "退订", "TD")
-            # and has opted the chat out: the assistant confirms it the one way it knows, in
-            # the language the word was written in.
+            # and has opted the chat out: the assistant confirms it the one way it knows. A
+            # word in Chinese characters says the borrower writes Chinese; one in Latin letters
+            # says nothing ("TD" is the Chinese SMS code): the chat's language decides.
             to_rasa = OPT_OUT_PAYLOAD
-            if written := texts.script_of(incoming.text):
-                metadata["written_in"] = written
+            if texts.script_of(incoming.text) == "zh":
+                metadata["written_in"] = "zh"
         if to_rasa is None:
             return await self._answer(incoming, lang, [Reply(texts.say("unknown_command", lang))])
 

@@ -30,20 +30,15 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "telegram"
 
 
-def build_bot(
-    settings: GatewaySettings,
-    *,
-    bot_class: type[ExtBot[Any]] = ExtBot,
-    request_class: type[HTTPXRequest] = HTTPXRequest,
-) -> ExtBot[Any]:
+def build_bot(settings: GatewaySettings) -> ExtBot[Any]:
     """The bot, pointed at TELEGRAM_API_BASE_URL, sending within Telegram's limits: the rate
     limiter waits out 429s (Retry-After) and spaces messages per chat and overall."""
     assert settings.telegram_bot_token
-    return bot_class(
+    return ExtBot(
         settings.telegram_bot_token,
         base_url=settings.telegram_api_base_url,
-        request=request_class(connection_pool_size=64, read_timeout=15),
-        get_updates_request=request_class(read_timeout=30),
+        request=HTTPXRequest(connection_pool_size=64, read_timeout=15),
+        get_updates_request=HTTPXRequest(read_timeout=30),
         # One message per 1/rate seconds, not `rate` at once then `rate` a second: a leaky
         # bucket as deep as the rate let 60 through in one second after an idle spell.
         rate_limiter=AIORateLimiter(

@@ -8,8 +8,10 @@ lost in the output of the others. Here:
 - each process's output is printed with its name in front, as honcho did;
 - the stack is *ready* when every process with a health check answers it (Rasa: with its model
   loaded); then the addresses are printed, once;
-- a process that exits before the stack is ready is a failed start: everything is stopped and
-  the last line says which process and why (its own last line of output);
+- a process with a health check (all but the reminders worker) that exits before the stack is
+  ready is a failed start: everything is stopped and the last line says which process and why
+  (its own last line of output); a process without one is only ever restarted, so the reminders
+  worker never keeps the assistant from starting;
 - after that, a process that exits is started again with a growing pause (2 s doubling to 60 s),
   as docker-compose's `restart: unless-stopped` does in production: the borrower-facing
   processes keep answering while, say, the reminders worker is down;
@@ -38,6 +40,7 @@ STOP_SECONDS = 8.0
 FIRST_PAUSE, LONGEST_PAUSE = 2.0, 60.0
 STEADY_SECONDS = 60.0  # up this long after a restart: the next crash starts the pause again
 READY_WAIT_NOTE = 120.0  # say what is still starting every so often
+LINE_LIMIT = 1 << 20  # longest output line read whole
 
 
 def read_procfile(path: Path) -> dict[str, str]:
@@ -121,21 +124,32 @@ class Stack:
         sys.stdout.flush()
 
     async def start(self, p: Process) -> None:
+        if self.stopping.is_set():
+            return
         p.proc = await asyncio.create_subprocess_exec(
             "/bin/bash", "-c", p.command,
             env=self.env, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us only; we stop each process group
+            limit=LINE_LIMIT,
         )  # fmt: skip
+        if self.stopping.is_set():  # Ctrl-C came while it was being started: stop() missed it
+            signal_groups([p.proc.pid], signal.SIGKILL)
         p.started_at = time.monotonic()
         p.watcher = asyncio.create_task(self.watch(p, p.proc))
 
     async def watch(self, p: Process, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
-        async for raw in proc.stdout:
+        while True:
+            try:
+                raw = await proc.stdout.readline()
+            except ValueError:  # a line past LINE_LIMIT: Rasa dumps tensors; print its start
+                raw = await proc.stdout.read(LINE_LIMIT)
+            if not raw:
+                break
             line = raw.decode(errors="replace").rstrip()
             if line:
-                p.last_line = line
+                p.last_line = line[:2000]
                 self.say(p.name, line)
         code = await proc.wait()
         if self.stopping.is_set():

@@ -83,6 +83,13 @@ def test_env_example_documents_every_variable_the_code_reads() -> None:
             for name in environment_reads(ast.parse(path.read_text(), str(path))):
                 read.setdefault(name, str(path.relative_to(ROOT)))
     assert "GATEWAY_URL" in read  # the scan finds what it should (bot/chat.py)
+    # make run's own: the Procfile's ${VAR}s and what scripts/run_stack.py derives addresses from
+    for name in re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "Procfile").read_text()):
+        read.setdefault(name, "Procfile")
+    launcher = (ROOT / "scripts" / "run_stack.py").read_text()
+    for name in re.findall(r"(?:get|setdefault)\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']", launcher):
+        read.setdefault(name, "scripts/run_stack.py")
+    assert {"ACTION_SERVER_PORT", "RASA_HOST", "GATEWAY_PORT"} <= set(read)
     missing = {name: where for name, where in read.items() if name not in env_example_names()}
     assert not missing, f"read from the environment but not in .env.example: {missing}"
 

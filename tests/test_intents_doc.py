@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.commands import GATEWAY_ONLY_INTENTS, PAYLOAD_ENTITIES
+
 NLU = Path(__file__).resolve().parents[1] / "nlu"
 _ROW = re.compile(r"^\|\s*`([a-z_]+)`\s*\|")
 
@@ -49,6 +51,17 @@ def test_every_entity_of_the_domain_is_documented_and_nothing_else() -> None:
 def test_the_list_is_the_products_own() -> None:
     text = (NLU / "INTENTS.md").read_text(encoding="utf-8")
     assert "../" not in text and "DESIGN.md" not in text  # nothing outside the repository
+
+
+def test_the_payloads_are_described_as_the_gateway_takes_them() -> None:
+    """Typed or sent without a button title, a payload of the assistant goes through
+    (bot/commands.py); what only the gateway makes is refused."""
+    text = (NLU / "INTENTS.md").read_text(encoding="utf-8")
+    payloads = text[text.index("## Payloads") : text.index("## Entities")]
+    assert "never typed" not in payloads
+    assert "bot/commands.py" in payloads
+    for name in sorted(PAYLOAD_ENTITIES | GATEWAY_ONLY_INTENTS | {"token", "phone"}):
+        assert f"`{name}`" in payloads.split("| intent |")[0], name
 
 
 def _examples(path: Path) -> set[str]:

@@ -61,19 +61,44 @@ REFUSED = {
 }
 
 
+# What each refusal shows the borrower, of the figures the backend gives: the window's `days`
+# (beyond_window) is not shown, the dates it spans say it better.
+SHOWN = {
+    "promise_date_in_past": {"promised_date", "earliest", "latest"},
+    "promise_beyond_window": {"promised_date", "earliest", "latest"},
+    "promise_below_minimum": {"amount", "currency", "minimum"},
+    "promise_above_balance": {"amount", "currency", "maximum"},
+    "promise_nothing_owed": set(),
+}
+_TOKEN = re.compile(r"[0-9](?:[0-9.-]*[0-9])?|[A-Za-z]+")
+
+
+def tokens(text: str) -> set[str]:
+    """The figures and words of a message, whole: "2026-12-14" is one, and 14 is not in it."""
+    return set(_TOKEN.findall(text))
+
+
+def test_a_figure_is_found_whole() -> None:
+    said = "2026-12-14 超出了可以约定的日期，最多 12415.33 CNY。"
+    assert {"2026-12-14", "12415.33", "CNY"} <= tokens(said)
+    assert not {"14", "12", "2026", "12415", "CN"} & tokens(said)
+
+
 @pytest.mark.parametrize("code", sorted(REFUSED))
 def test_a_refused_promise_is_said_with_its_figures_in_both_languages(code: str) -> None:
     allowed, amount, day = REFUSED[code]
     with pytest.raises(PromiseRefused) as refused:
         check_new_promise(allowed, amount=amount, promised_date=day)
     assert refused.value.code == code
-    zh = why("zh", "promise_refused", code, refused.value.params)
-    en = why("en", "promise_refused", code, refused.value.params)
-    assert zh != TEXTS["promise_refused"]["zh"] and en != TEXTS["promise_refused"]["en"]
-    assert chinese_only(zh), zh
-    for figure in refused.value.params.values():
-        if str(figure) != "CNY" and code != "promise_nothing_owed":
-            assert str(figure) in zh + en
+    params = refused.value.params
+    assert SHOWN[code] <= set(params), code
+    for lang in ("zh", "en"):
+        assert fields(TEXTS[f"promise_refused.{code}"][lang]) == SHOWN[code], (code, lang)
+        said = why(lang, "promise_refused", code, params)
+        assert said != TEXTS["promise_refused"][lang]
+        for name in SHOWN[code]:
+            assert str(params[name]) in tokens(said), (code, lang, name, said)
+    assert chinese_only(why("zh", "promise_refused", code, params))
 
 
 def test_an_open_promise_and_a_refused_payment_link_too() -> None:

@@ -223,16 +223,13 @@ def _run(
         running = running_model(session, settings)
         to_score = [(running.id, running.name)] if running is not None else []
     to_score.append((model_id, stored.name))
-    loaded = _loaded_model(trainer)
     languages = held_out_languages(settings.nlu_dir)
     steps, done = len(to_score) * len(languages), 0
     for scored_id, scored_name in to_score:
         scores: dict[str, Any] = {}
         for language in languages:
             with _heartbeat(factory, model_id, lambda: {}):
-                # the model Rasa already runs is scored as loaded: a load is most of a scoring
-                url = None if scored_name == loaded else model_url(settings, scored_name)
-                evaluation = trainer.evaluate(held_out_document(settings.nlu_dir, language), url)
+                evaluation = _evaluate(trainer, settings, scored_name, language)
             scores[language] = scoring.summarise(evaluation)
             done += 1
             _update(
@@ -244,11 +241,23 @@ def _run(
     _update(factory, model_id, stage="ready", progress=SCORED, finished_at=utcnow())
 
 
+def _evaluate(trainer: RasaTrainer, settings: Settings, name: str, language: str) -> dict[str, Any]:
+    """Rasa's evaluation of the model `name` on the held-out split. The model Rasa already runs
+    is scored as loaded (a load is most of a scoring), provided it still runs that model when
+    the scoring ends; a promotion meanwhile means scoring it again by its URL."""
+    document = held_out_document(settings.nlu_dir, language)
+    if _loaded_model(trainer) == name:
+        evaluation = trainer.evaluate(document, None)
+        if _loaded_model(trainer) == name:
+            return evaluation
+    return trainer.evaluate(document, model_url(settings, name))
+
+
 def _loaded_model(trainer: RasaTrainer) -> str | None:
     try:
         return trainer.running_model()
     except RasaError:
-        return None  # then every model is fetched by its URL, as before
+        return None  # then the model is fetched by its URL, as before
 
 
 def model_url(settings: Settings, name: str) -> str:

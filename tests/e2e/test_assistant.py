@@ -10,6 +10,9 @@ import pytest
 
 from tests.e2e.conftest import Stack
 
+# One pytest-xdist worker runs every test of the shared stack (make test-e2e).
+pytestmark = pytest.mark.xdist_group("stack")
+
 
 class Chat:
     def __init__(self, stack: Stack, sender: str) -> None:

@@ -16,6 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# Processes of its own: beside the shared stack, on the other pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("own-processes")
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-service-token"
 

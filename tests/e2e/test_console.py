@@ -16,6 +16,9 @@ from tests.browser import browser, screenshot  # noqa: F401  (the session's Chro
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.test_webchat import WebBorrower
 
+# One pytest-xdist worker runs every test of the shared stack (make test-e2e).
+pytestmark = pytest.mark.xdist_group("stack")
+
 TIMEOUT_MS = 20_000
 
 

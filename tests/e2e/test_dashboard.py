@@ -18,6 +18,9 @@ from tests.browser import browser, screenshot  # noqa: F401  (the session's Chro
 from tests.conftest import IN_CI
 from tests.e2e.conftest import TODAY, Processes, free_port, seed_database, wait_for
 
+# Processes of its own: beside the shared stack, on the other pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("own-processes")
+
 TIMEOUT_MS = 20_000
 TOKEN = "e2e-dashboard-token"
 # Every canvas laid out and holding a chart: Chart.js ran, under the page's CSP.

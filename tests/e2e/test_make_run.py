@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import textwrap
 import time
@@ -24,6 +25,9 @@ import pytest
 
 from tests.e2e.conftest import eventually, free_port
 
+# Processes of its own: beside the shared stack, on the other pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("own-processes")
+
 ROOT = Path(__file__).resolve().parents[2]
 # Built once by `make setup` / `make train` here and linked into the copy.
 BUILT = [
@@ -31,7 +35,6 @@ BUILT = [
     ".venv-rasa",
     "nlu/models",
     "tools/fake_telegram/node_modules",
-    "tests/e2e/fake_telegram/node_modules",
     "backend/console/assets/node_modules",
     "backend/console/static/vendor",
 ]
@@ -121,6 +124,36 @@ def readme_blocks() -> list[str]:
     return [textwrap.dedent(block) for block in found]
 
 
+def listening(pids: list[int]) -> set[tuple[str, int]]:
+    """The (address, port) of every TCP socket these processes listen on, from /proc."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and inode in inodes:  # 0A: LISTEN
+                address, port = local.split(":")
+                found.add((_address(address), int(port, 16)))
+    return found
+
+
+def _address(hexed: str) -> str:
+    raw = bytes.fromhex(hexed)
+    if len(raw) == 4:
+        return ".".join(str(b) for b in reversed(raw))
+    words = [raw[i : i + 4][::-1] for i in range(0, 16, 4)]  # little-endian 32-bit words
+    return socket.inet_ntop(socket.AF_INET6, b"".join(words))
+
+
 class WebChat:
     def __init__(self, gateway: str, sender: str) -> None:
         self.gateway, self.sender = gateway, sender
@@ -173,6 +206,13 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
     banner = make_run.output()
     for line in (f"{gateway}/webchat", f"{backend}/console", f"{backend}/docs", "/pay/{token}"):
         assert line in banner
+    # every port the processes opened, on this machine only
+    ports = listening(list(processes_in(clone)))
+    assert {
+        int(env[name])
+        for name in ("BACKEND_PORT", "GATEWAY_PORT", "RASA_PORT", "ACTION_SERVER_PORT")
+    } <= {port for _, port in ports}, ports
+    assert {address for address, _ in ports} <= {"127.0.0.1", "::1"}, ports
 
     # Greeted with the main options as buttons, in Chinese and in English.
     for message, words in (("你好", "借款服务助手"), ("hello", "loan assistant")):

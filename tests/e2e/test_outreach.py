@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,9 @@ from backend.outreach.policy import OutreachPolicy
 from backend.outreach.setup import load_outreach_config
 from tests.e2e.conftest import BOT_TOKEN, TODAY, Stack, eventually
 from tests.e2e.telegram_user import TelegramUser
+
+# One pytest-xdist worker runs every test of the shared stack (make test-e2e).
+pytestmark = pytest.mark.xdist_group("stack")
 
 SINGAPORE = "+08:00"  # DEMO-09 lives in Singapore
 

@@ -25,6 +25,9 @@ from tests.e2e.conftest import Stack, eventually
 from tests.e2e.test_console import contexts, log_in  # noqa: F401  (fixture)
 from tests.e2e.test_webchat import WebBorrower
 
+# One pytest-xdist worker runs every test of the shared stack (make test-e2e).
+pytestmark = pytest.mark.xdist_group("stack")
+
 TRAINING_MS = 20 * 60 * 1000  # a small Rasa training on two busy cores, then three scorings
 # intents of the small held-out split: the labelled one, and clear ones
 SMALL_SPLIT = ("greet", "goodbye", "check_balance", "request_human", "already_paid")

@@ -6,9 +6,13 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import BOT_TOKEN, Stack, eventually, free_port, seed_database
 from tests.e2e.telegram_user import TelegramUser
+
+# One pytest-xdist worker runs every test of the shared stack (make test-e2e).
+pytestmark = pytest.mark.xdist_group("stack")
 
 
 def texts(messages: list[dict]) -> str:  # type: ignore[type-arg]

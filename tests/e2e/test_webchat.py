@@ -10,8 +10,12 @@ import threading
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import Stack, eventually
+
+# One pytest-xdist worker runs every test of the shared stack (make test-e2e).
+pytestmark = pytest.mark.xdist_group("stack")
 
 
 class WebBorrower:

@@ -97,6 +97,23 @@ def test_the_model_rasa_already_runs_is_scored_without_loading_it_again(
         assert base.scores["zh"]["macro_f1"] == 0.95
 
 
+def test_a_swap_during_a_scoring_of_the_loaded_model_is_scored_again_by_its_url(
+    factory: sessionmaker[Session], tuned: Settings
+) -> None:
+    class SwappedMidway(FakeTrainer):
+        def evaluate(self, test_yaml: str, model_url: str | None) -> dict[str, Any]:
+            result = super().evaluate(test_yaml, model_url)
+            self.loaded = "promoted-elsewhere.tar.gz"  # another replica promoted a model
+            return result
+
+    trainer = SwappedMidway(by_model(0.97).report, loaded="assistant-base.tar.gz")
+    model = run(factory, tuned, trainer)
+    base_url = "http://backend.internal:8000/api/v1/nlu/models/assistant-base.tar.gz"
+    new_url = f"http://backend.internal:8000/api/v1/nlu/models/{model.name}"
+    # the first scoring cannot be trusted to be the base model's: done again by URL
+    assert trainer.evaluated == [None, base_url, base_url, new_url, new_url]
+
+
 def test_the_training_document_carries_the_labelled_examples(
     factory: sessionmaker[Session], tuned: Settings
 ) -> None:

@@ -86,3 +86,21 @@ def test_amounts_are_documented_as_strings(client: TestClient) -> None:
     schemas = client.app.openapi()["components"]["schemas"]  # type: ignore[attr-defined]
     for name in ("PaymentCreate", "PromiseCreate", "CollectorPromiseCreate"):
         assert schemas[name]["properties"]["amount"]["type"] == "string", name
+
+
+@pytest.mark.parametrize("text", ["1e3", "5 00", "500.", "+500", "0x1f4", "12,50.00"])
+def test_only_what_the_schema_documents_is_an_amount(
+    client: TestClient, loan: Loan, text: str
+) -> None:
+    r = client.post("/api/v1/loans/L1/payments", json={"reference": "BANK-9", "amount": text})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["type"] == "amount_format"
+    assert client.get("/api/v1/loans/L1/payments").json() == []
+
+
+def test_thousands_separators_are_read_as_documented(client: TestClient, loan: Loan) -> None:
+    r = client.post(
+        "/api/v1/loans/L1/payments", json={"reference": "BANK-10", "amount": "1,000.00"}
+    )
+    assert r.status_code == 201, r.text
+    assert client.get("/api/v1/loans/L1/payments").json()[0]["amount"] == "1000.00"

@@ -45,7 +45,24 @@ class TestTranslate:
 
     def test_text_passes_unchanged(self) -> None:
         assert translate("我下周五还两千五").to_rasa == "我下周五还两千五"
-        assert translate("/ 我想还款").to_rasa == "/ 我想还款"
+
+    @pytest.mark.parametrize("text", ["/ 我想还款", "/我想还款", "//  我想还款", "/\t我想还款"])
+    def test_a_slash_before_words_that_name_no_intent_is_dropped(self, text: str) -> None:
+        # Rasa would read "/..." as an intent: the words go as words, logged as typed.
+        assert translate(text) == Translated("我想还款", text)
+
+    @pytest.mark.parametrize("text", ["/", " / ", "//"])
+    def test_a_slash_alone_is_not_sent_on(self, text: str) -> None:
+        assert translate(text).to_rasa is None
+
+    @pytest.mark.parametrize(
+        ("text", "payload"),
+        [("/ help", "/greet"), ("/  stop", "/stop_contact"), ("/\taffirm", "/affirm")],
+    )
+    def test_spaces_after_the_slash_are_read_as_rasa_reads_them(
+        self, text: str, payload: str
+    ) -> None:
+        assert translate(text).to_rasa == payload
 
 
 class TestAssistantPayloads:
@@ -76,6 +93,15 @@ class TestAssistantPayloads:
             '/share_contact{"phone": "+8613800138001"}',
             '/inform{"phone": "+8613800138001"}',
             '/inform{"token": "Secret-Token-1"}',
+            # Rasa strips the spaces around an intent's name: these are verify_token to it.
+            '/ verify_token{"token": "Secret-Token-1"}',
+            '/\tverify_token{"token":"Secret-Token-1"}',
+            '/   verify_token{"token":"Secret-Token-1"}',
+            '/verify_token {"token":"Secret-Token-1"}',
+            '// verify_token{"token":"Secret-Token-1"}',
+            '/ share_contact{"phone": "+8613800138001"}',
+            '/\n share_contact{"phone": "+8613800138001"}',
+            '/affirm {"token": "Secret-Token-1"}',
         ],
     )
     def test_what_only_the_gateway_makes_is_refused_and_never_logged(self, payload: str) -> None:
@@ -88,6 +114,10 @@ class TestAssistantPayloads:
         [
             "/nlu_fallback",
             "/session_start",
+            "/ session_start",
+            "/ restart",
+            "/\trestart",
+            "/  nlu_fallback",
             '/choose_offer{"offer_id": ',
             '/choose_offer["x"]',
             '/choose_offer{"verified": true}',
