@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import unicodedata
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -116,12 +117,11 @@ class Relay:
         metadata = _metadata(incoming)
         if inbound.opted_out:
             # The backend read an opt-out word in any form ("ｓｔｏｐ", "Stop.", "退订", "TD")
-            # and has opted the chat out: the assistant confirms it the one way it knows. A
-            # word in Chinese characters says the borrower writes Chinese; one in Latin letters
-            # says nothing ("TD" is the Chinese SMS code): the chat's language decides.
+            # and has opted the chat out: the assistant confirms it the one way it knows, in
+            # the language the word says, unless the chat already speaks another.
             to_rasa = OPT_OUT_PAYLOAD
-            if texts.script_of(incoming.text) == "zh":
-                metadata["written_in"] = "zh"
+            if (written := opt_out_language(incoming.text, inbound.language)) is not None:
+                metadata["written_in"] = written
         if to_rasa is None:
             return await self._answer(incoming, lang, [Reply(texts.say("unknown_command", lang))])
 
@@ -231,3 +231,15 @@ def _clamp(value: Any) -> float | None:
         return min(1.0, max(0.0, float(value)))
     except (TypeError, ValueError):
         return None
+
+
+def opt_out_language(word: str, conversation: str | None) -> str | None:
+    """The language an opt-out word claims for its confirmation; None lets the chat decide.
+    Chinese characters say Chinese. "TD", the Chinese SMS code, says nothing. Other Latin
+    words ("STOP", "ｓｔｏｐ") say English, except in a chat that already speaks Chinese: a
+    Chinese borrower typing STOP is still answered in Chinese."""
+    if texts.script_of(word) == "zh":
+        return "zh"
+    if unicodedata.normalize("NFKC", word).strip(" .!。！").upper() == "TD":
+        return None
+    return None if conversation == "zh" else "en"

@@ -16,7 +16,7 @@ from backend.config import Settings
 from bot.backend_client import BackendClient
 from bot.commands import contact_payload
 from bot.rasa_client import RasaClient
-from bot.relay import Incoming, Relay
+from bot.relay import Incoming, Relay, opt_out_language
 from bot.spool import Spool
 from tests.backend.apps import app_over
 
@@ -191,18 +191,35 @@ class TestPayloadsAndOptOuts:
 
     @pytest.mark.parametrize(
         ("word", "written_in"),
-        [("ｓｔｏｐ", None), ("STOP", None), ("Stop.", None), ("退订", "zh"), ("TD", None)],
+        [("ｓｔｏｐ", "en"), ("STOP", "en"), ("Stop.", "en"), ("退订", "zh"), ("TD", None)],
     )
     async def test_every_form_of_an_opt_out_reaches_the_assistant_as_the_opt_out(
         self, relay: Relay, rasa: FakeRasa, word: str, written_in: str | None
     ) -> None:
-        # Only Chinese characters say which language the word is in: "TD" is the Chinese SMS
-        # code and "STOP" is typed by Chinese borrowers too, so the chat's language decides.
+        # In a new chat the word says the language: Chinese characters Chinese, Latin letters
+        # English, except "TD", the Chinese SMS code, which leaves it to the chat.
         user = f"borrower-0104-{written_in}-{len(word)}-{word.isupper()}"
         await relay.handle(Incoming("webchat", user, word))
         assert rasa.turns[0]["message"] == "/stop_contact"
         assert rasa.turns[0]["metadata"].get("written_in") == written_in
         assert (await transcript(relay, user))[0]["text"] == word  # as the borrower typed it
+
+    @pytest.mark.parametrize(
+        ("word", "conversation", "written_in"),
+        [
+            ("STOP", "zh", None),  # a Chinese chat's STOP is confirmed in Chinese
+            ("STOP", "en", "en"),
+            ("STOP", None, "en"),
+            ("ｓｔｏｐ", "zh", None),
+            ("TD", "en", None),
+            ("td.", None, None),
+            ("退订。", "en", "zh"),
+        ],
+    )
+    def test_the_language_an_opt_out_word_claims(
+        self, word: str, conversation: str | None, written_in: str | None
+    ) -> None:
+        assert opt_out_language(word, conversation) == written_in
 
     async def test_a_sentence_with_stop_in_it_is_the_assistants_to_read(
         self, relay: Relay, rasa: FakeRasa
