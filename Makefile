@@ -26,7 +26,7 @@ help:
 	@echo "make chat    chat with the running assistant in this terminal (after make run)"
 	@echo "make tune-fallback  choose the fallback thresholds by cross-validation (SMALL=1: a quick check)"
 	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL (LOANS=N for another size)"
-	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack"
+	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack (BORROWERS=5 TURNS=3 smaller)"
 	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
 	@echo "             (LOANS=N DELIVER=N for other sizes)"
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
