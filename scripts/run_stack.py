@@ -105,7 +105,6 @@ class Process:
     last_line: str = ""
     started_at: float = 0.0
     pause: float = FIRST_PAUSE
-    restarts: int = 0
     watcher: asyncio.Task[None] | None = None
 
 
@@ -166,7 +165,6 @@ class Stack:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), pause)
         if not self.stopping.is_set():
-            p.restarts += 1
             await self.start(p)
 
     async def wait_until_ready(self, began: float) -> None:

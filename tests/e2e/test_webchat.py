@@ -37,6 +37,11 @@ class WebBorrower:
     def text(self, message: str, **metadata: str) -> str:
         return "\n".join(m.get("text", "") for m in self.say(message, **metadata))
 
+    def link(self, stack: Stack, borrower: str) -> WebBorrower:
+        """`/start <token>` for a demo borrower, checked: the chat is verified."""
+        assert "核实成功" in self.text(f"/start {stack.link_token(borrower)}")
+        return self
+
     def open_page(self) -> None:
         """Follow /webchat/events as the page does, in the background."""
         ready = threading.Event()
@@ -130,8 +135,7 @@ class TestTheReadmesPromises:
     """What the README promises, through the web chat API on the real stack."""
 
     def test_why_no_plan_is_offered_is_said_in_chinese(self, stack: Stack) -> None:
-        chat = WebBorrower(stack, "web-e2e-reasons-zh-01")
-        assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
+        chat = WebBorrower(stack, "web-e2e-reasons-zh-01").link(stack, "DEMO-01")
         reply = chat.text("我想分期还款")  # DEMO-01 is current: nothing to offer
         assert "目前没有可以直接为您办理的方案" in reply
         assert not ENGLISH_WORDS.search(reply), reply
@@ -139,8 +143,7 @@ class TestTheReadmesPromises:
     def test_the_balance_replys_own_button_asks_the_amount_and_nothing_else(
         self, stack: Stack
     ) -> None:
-        chat = WebBorrower(stack, "web-e2e-ptp-button-01")
-        assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
+        chat = WebBorrower(stack, "web-e2e-ptp-button-01").link(stack, "DEMO-01")
         balance = chat.say("我还欠多少钱")
         button = next(
             b for m in balance for b in m.get("buttons") or [] if b["title"] == "约定还款日"
@@ -160,13 +163,11 @@ class TestTheReadmesPromises:
     def test_typing_the_buttons_label_or_saying_it_in_words_starts_a_promise(
         self, stack: Stack
     ) -> None:
-        typed = WebBorrower(stack, "web-e2e-ptp-label-01")
-        assert "核实成功" in typed.text(f"/start {stack.link_token('DEMO-01')}")
+        typed = WebBorrower(stack, "web-e2e-ptp-label-01").link(stack, "DEMO-01")
         asked = typed.say("约定还款日")
         assert len(asked) == 1 and "您打算还多少" in asked[0]["text"], asked
 
-        worded = WebBorrower(stack, "web-e2e-ptp-words-01")
-        assert "核实成功" in worded.text(f"/start {stack.link_token('DEMO-01')}")
+        worded = WebBorrower(stack, "web-e2e-ptp-words-01").link(stack, "DEMO-01")
         assert "您打算还多少" in worded.text("我想约定还款日")
         date_asked = worded.text("两千五")
         assert "哪天还" in date_asked and "人工" not in date_asked
