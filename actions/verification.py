@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import backend as api
-from actions.common import BorrowerAction, Events
+from actions.common import BorrowerAction, Events, is_verified
 from actions.language import reply_language
 from actions.messages import buttons, say
 
@@ -47,31 +47,54 @@ def _end_verification_form(tracker: Tracker) -> Events:
 class ActionVerifyToken(BorrowerAction):
     """`/start <token>`, also while the phone questions are open (the form does not take the
     payload as a phone number): every invalid link is said so once, then the question that
-    was pending (or the first one) is asked once."""
+    was pending (or the first one) is asked once.
+
+    The token itself never reaches the assistant (it would stay in Rasa's tracker): Rasa's
+    REST channel redeems it with the backend and passes on the backend's answer as message
+    metadata (nlu/channels.py). A "verified" there is checked with the backend all the same."""
 
     def name(self) -> str:
         return "action_verify_token"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        token = str(tracker.get_slot("token") or "").strip()
-        try:
-            result = await client.verify_link_token(channel, user_id, token) if token else None
-        except api.Refused as refused:  # malformed (422): as invalid as an unknown one
-            if isinstance(refused, api.VerificationRequired) or refused.status != 422:
-                raise
-            result = None
-        if result is not None and result.status == "verified":
+        result = link_verification(tracker)
+        status = result.status if result is not None else "failed"
+        if status == "unavailable":
+            raise api.BackendUnavailable("link token not redeemed")
+        if status == "refused":
+            raise api.Refused(400, "refused", "link token refused by the backend")
+        if status == "verified" and not await is_verified(client, channel, user_id):
+            status = "failed"
+        if result is not None and status == "verified":
             events = _after_success(result, tracker, dispatcher)
             pending = tracker.get_slot("pending_action")
             follow = [FollowupAction(pending), SlotSet("pending_action", None)] if pending else []
             return [*events, *_end_verification_form(tracker), SlotSet("token", None), *follow]
-        if result is not None and result.status == "locked":
+        if status == "locked":
             dispatcher.utter_message(
                 text=say(lang, "verify_locked"), buttons=buttons(lang, "/request_human")
             )
             return [*_end_verification_form(tracker), SlotSet("token", None)]
         dispatcher.utter_message(text=say(lang, "token_failed"))
         return [SlotSet("token", None), FollowupAction("verification_form")]
+
+
+def link_verification(tracker: Tracker) -> api.Verification | None:
+    """The backend's answer to the link token, as Rasa's REST channel put it in the message's
+    metadata; None without one."""
+    metadata = tracker.latest_message.get("metadata") or {}
+    answer = metadata.get("link_verification") if isinstance(metadata, dict) else None
+    if not isinstance(answer, dict) or not isinstance(answer.get("status"), str):
+        return None
+    attempts = answer.get("attempts_left")
+    return api.Verification(
+        status=answer["status"],
+        attempts_left=attempts if isinstance(attempts, int) else 0,
+        locked_until=None,
+        offer_human=answer["status"] == "locked",
+        language=answer.get("language") if isinstance(answer.get("language"), str) else None,
+        first_name=answer.get("first_name") if isinstance(answer.get("first_name"), str) else None,
+    )
 
 
 class ActionShareContact(BorrowerAction):

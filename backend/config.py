@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # train` built (default: the newest under NLU_DIR/models), and the backend's address as
     # Rasa reaches it to fetch them (default: BACKEND_HOST and BACKEND_PORT).
     rasa_url: str = "http://127.0.0.1:5005"
+    # Rasa's --auth-token (its HTTP API refuses calls without it: nlu/serve.py).
+    rasa_token: str = "dev-rasa-token"  # noqa: S105
     nlu_models_dir: Path = ROOT / "var" / "models"
     nlu_base_model: Path | None = None
     model_server_url: str | None = None
@@ -54,16 +56,29 @@ class Settings(BaseSettings):
     verify_max_attempts: int = 3
     verify_lock_minutes: int = 30
     link_token_ttl_hours: int = 72
+    # Failed phone verifications counted across every chat and channel: per phone number and
+    # per borrower (the same figures, so an unknown number is refused like a known one), then
+    # locked for VERIFY_BORROWER_LOCK_HOURS or until staff clear it; and for everyone
+    # together, a rate a real borrower population never reaches but a sweep does.
+    verify_borrower_max_failures: int = Field(default=5, gt=0)
+    verify_borrower_window_hours: int = Field(default=24, gt=0)
+    verify_borrower_lock_hours: int = Field(default=24, gt=0)
+    verify_global_max_failures: int = Field(default=200, gt=0)
+    verify_global_window_minutes: int = Field(default=60, gt=0)
     # The collector console: sessions end after this long unused, or this long after log-in.
     console_idle_minutes: int = 60
     console_session_hours: int = 12
-    # Wrong passwords in a row before an account locks, and for how long.
+    # Wrong passwords in a row before an account locks for the address they came from, and for
+    # how long; log-in attempts one client address may make in 10 minutes (successes not counted).
     console_max_failed_logins: int = 5
     console_lock_minutes: int = 15
+    console_logins_per_address: int = 20
     # Session cookies only over HTTPS; by default on when PUBLIC_BASE_URL is https.
     console_secure_cookies: bool | None = None
     # A handoff waiting longer than this is highlighted in the inbox (the handoff SLA).
     handoff_sla_minutes: int = 5
+    # The largest request body the backend reads (API and console), in bytes: larger is 413.
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0)
     # The outreach worker: when it plans the day's reminders (business time zone), and how
     # often it sends those that are due.
     outreach_plan_at: time = time(0, 5)
@@ -99,7 +114,7 @@ class Settings(BaseSettings):
         if self.app_env == "production":
             weak = [
                 name
-                for name in ("service_token", "id_hash_key")
+                for name in ("service_token", "id_hash_key", "rasa_token")
                 if getattr(self, name).startswith(DEV_SECRET_PREFIX)
                 or len(getattr(self, name)) < 16
             ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -57,10 +57,32 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=0)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=POOL_SIZE,
+        max_overflow=0,
+        connect_args=postgres_connect_args(url),
+    )
 
 
 POOL_SIZE = 10  # connections per backend process (PostgreSQL)
+# A statement waits at most LOCK_TIMEOUT for another transaction's lock, and none runs longer
+# than STATEMENT_TIMEOUT (the largest reports take seconds): a request stuck behind a lock or a
+# runaway query fails (503, try again) instead of holding its connection and thread for ever.
+# An operator may set other values in DATABASE_URL (`?options=-c%20lock_timeout%3D10s`).
+LOCK_TIMEOUT = "5s"
+STATEMENT_TIMEOUT = "120s"
+
+
+def postgres_connect_args(url: str) -> dict[str, str]:
+    """The timeouts as connection options, before any the URL has (the later one wins)."""
+    if not make_url(url).get_backend_name().startswith("postgresql"):
+        return {}
+    ours = f"-c lock_timeout={LOCK_TIMEOUT} -c statement_timeout={STATEMENT_TIMEOUT}"
+    given = make_url(url).query.get("options", "")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    return {"options": f"{ours} {given}".strip()}
 
 
 def connection_slots(engine: Engine) -> int:

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from backend.audit.service import Actor
 from backend.config import Settings
 from backend.db import session_scope
+from backend.iso_dates import IsoDate
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -39,14 +41,22 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+# Declared as a security scheme so the OpenAPI document shows which operations need the token;
+# auto_error off: a missing token is our 401 (with its code), not FastAPI's 403.
+service_bearer = HTTPBearer(
+    scheme_name="serviceToken",
+    description="`Authorization: Bearer <SERVICE_TOKEN>`",
+    auto_error=False,
+)
+
+
 def require_service_token(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(service_bearer)],
 ) -> None:
     """Other services call /api/v1 with `Authorization: Bearer <SERVICE_TOKEN>`."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.encode(), settings.service_token.encode()
-    ):
+    token = credentials.credentials if credentials is not None else ""
+    if not token or not hmac.compare_digest(token.encode(), settings.service_token.encode()):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing or wrong service token",
@@ -57,7 +67,7 @@ def require_service_token(
 def business_date(
     settings: SettingsDep,
     as_of: Annotated[
-        date | None, Query(description="Business date (YYYY-MM-DD); today when left out")
+        IsoDate | None, Query(description="Business date (YYYY-MM-DD); today when left out")
     ] = None,
 ) -> date:
     return as_of or settings.today()

@@ -8,9 +8,16 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import sessionmaker
+from starlette.exceptions import HTTPException
 
-from backend import models  # noqa: F401  (all tables registered)
+from backend import (
+    access_log,
+    models,  # noqa: F401  (all tables registered)
+)
+from backend.api_errors import error_responses, http_error
+from backend.body_limit import BodySizeLimit
 from backend.borrowers.routes import router as borrowers_router
 from backend.cases.handoff_routes import router as handoffs_router
 from backend.cases.routes import from_chat as cases_from_chat_router
@@ -19,6 +26,7 @@ from backend.config import Settings, get_settings
 from backend.console.app import install_console
 from backend.conversations.message_routes import router as messages_router
 from backend.conversations.routes import router as conversations_router
+from backend.database_busy import database_unavailable
 from backend.db import connection_slots, make_engine
 from backend.deps import SessionDep, require_service_token
 from backend.empty_filters import IgnoreEmptyQueryValues
@@ -79,8 +87,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Before the console's handler, which answers its own pages and passes the rest to this.
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(HTTPException, http_error)
+    # A lock or statement timeout, or no database: 503 with Retry-After (database_busy.py).
+    app.add_exception_handler(OperationalError, database_unavailable)
     # `?kind=&status=` on the API means no filter, not a filter on "" (empty_filters.py).
     app.add_middleware(IgnoreEmptyQueryValues, prefix="/api/")
+    # Outermost: a body over the limit is refused before anything else reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.get("/healthz", tags=["health"])
     def healthz(session: SessionDep) -> dict[str, str]:
@@ -106,8 +119,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbound_routes.gateway,
         model_routes.router,
     ):
-        app.include_router(router, prefix="/api/v1", dependencies=api_deps)
-    app.include_router(webhooks)
+        app.include_router(
+            router,
+            prefix="/api/v1",
+            dependencies=api_deps,
+            responses=error_responses(400, 401, 413, 422),
+        )
+    app.include_router(webhooks, responses=error_responses(400, 404, 409, 413, 422))
     app.include_router(checkout)
     install_console(app)
+    access_log.install()  # no tokens or chat ids in request lines
     return app

@@ -21,7 +21,12 @@ from backend.plans.models import ApprovalRequest
 from backend.promises.models import Promise, PromiseEscalation
 from backend.staff.models import StaffSession, StaffUser
 from backend.tuning.models import MessageLabel, ModelDeployment, TrainedModel
-from backend.verification.models import LinkToken, WrongPersonReport
+from backend.verification.models import (
+    LinkToken,
+    VerificationFailure,
+    VerificationLock,
+    WrongPersonReport,
+)
 
 __all__ = [
     "ApprovalRequest",
@@ -50,5 +55,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "TrainedModel",
+    "VerificationFailure",
+    "VerificationLock",
     "WrongPersonReport",
 ]

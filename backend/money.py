@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Annotated
 
 from babel.numbers import get_currency_precision
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 
@@ -15,9 +15,28 @@ class InvalidAmount(ValueError):
     """An amount that is not a positive number with at most the currency's decimals."""
 
 
+# Every amount anything accepts (a payment, a link, a promise, a typed or configured amount) is
+# below this, in major units of any currency: at most 12 digits before the decimal point, which
+# the API's schema can say. One bound for all: no single loan, payment or promise a lender runs
+# through this product comes near it, even in currencies of small units (10^12 IDR or VND is
+# tens of millions of dollars). With the most minor digits any ISO 4217 currency has (4), it is
+# 10^16 minor units: a 64-bit column (up to 9.2 * 10^18) holds it, and sums of hundreds of such
+# amounts, with room to spare.
+AMOUNT_DIGITS = 12
+AMOUNT_LIMIT = 10**AMOUNT_DIGITS
+TOO_LARGE = f"the amount must be less than {AMOUNT_LIMIT:,}"
+
+
+def max_minor(currency: str) -> int:
+    """The largest amount accepted, in the currency's minor units."""
+    return int(AMOUNT_LIMIT * 10 ** exponent(currency)) - 1  # the exponent is never negative
+
+
 # Plain digits, or thousands grouped by commas ("12,500.00"); a comma elsewhere ("100,5") is
 # ambiguous between locales and refused rather than guessed.
 _AMOUNT = re.compile(r"(\d+|\d{1,3}(,\d{3})+)(\.\d+)?")
+# The same with at most AMOUNT_DIGITS (12) digits before the point, as the API's schema says.
+_AMOUNT_IN_RANGE = r"(\d{1,12}|\d{1,3}(,\d{3}){1,3})(\.\d+)?"
 _EXACT = Context(prec=60)
 
 
@@ -47,6 +66,8 @@ def to_minor(amount: Decimal | str | int, currency: str) -> int:
         raise InvalidAmount(f"{amount!r} is not a number") from exc
     if value <= 0:
         raise InvalidAmount("the amount must be greater than zero")
+    if value >= AMOUNT_LIMIT:  # before any arithmetic: a 60-digit amount overflows the context
+        raise InvalidAmount(TOO_LARGE)
     minor = value.scaleb(exponent(currency), context=_EXACT)
     if minor != minor.to_integral_value():
         raise InvalidAmount(
@@ -96,11 +117,19 @@ def _decimal_text(value: object) -> object:
     return value
 
 
+def _below_the_limit(value: Decimal) -> Decimal:
+    if value >= AMOUNT_LIMIT:
+        raise PydanticCustomError("amount_too_large", TOO_LARGE)
+    return value
+
+
 # The one type of every money field in a request body: a positive decimal string in major units
-# ("500.00"); to_minor then checks the currency's decimals. Python callers may pass a Decimal.
+# ("500.00") below AMOUNT_LIMIT; to_minor then checks the currency's decimals. Python callers
+# may pass a Decimal.
 AmountText = Annotated[
     Decimal,
     BeforeValidator(_decimal_text),
     Field(gt=0),
-    WithJsonSchema({"type": "string", "pattern": f"^{_AMOUNT.pattern}$", "examples": ["500.00"]}),
+    AfterValidator(_below_the_limit),
+    WithJsonSchema({"type": "string", "pattern": f"^{_AMOUNT_IN_RANGE}$", "examples": ["500.00"]}),
 ]

@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import httpx
@@ -232,11 +232,23 @@ async def link_tokens(
     return tokens
 
 
+async def open_session(client: httpx.AsyncClient, gateway: str) -> tuple[str, dict[str, str]]:
+    """A new web chat: its sender id and the header every call of that chat carries."""
+    response = await client.post(f"{gateway}/webchat/sessions")
+    client.cookies.clear()  # one client for every borrower: each says its own token
+    if response.is_error:
+        raise BenchError(
+            f"{gateway} does not serve the web chat API "
+            f"(POST /webchat/sessions answered HTTP {response.status_code})"
+        )
+    body = response.json()
+    return str(body["sender"]), {"Authorization": f"Bearer {body['token']}"}
+
+
 async def check_reachable(client: httpx.AsyncClient, gateway: str, rasa: str) -> None:
     try:
-        response = await client.get(
-            f"{gateway}/webchat/history", params={"sender": f"bench-probe-{uuid.uuid4().hex}"}
-        )
+        _, auth = await open_session(client, gateway)
+        response = await client.get(f"{gateway}/webchat/history", headers=auth)
     except httpx.TransportError as exc:
         raise BenchError(
             f"the gateway is not reachable at {gateway}: start the stack with `make run`"
@@ -258,6 +270,19 @@ async def check_reachable(client: httpx.AsyncClient, gateway: str, rasa: str) ->
         )
 
 
+class RasaAuth(httpx.Auth):
+    """Rasa's REST channel answers 401 without the gateway's bearer token (nlu/channels.py);
+    only requests to Rasa get it."""
+
+    def __init__(self, rasa: str, token: str) -> None:
+        self.rasa, self.token = rasa, token
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        if str(request.url).startswith(self.rasa):
+            request.headers["Authorization"] = f"Bearer {self.token}"
+        yield request
+
+
 async def converse(
     client: httpx.AsyncClient,
     url: str,
@@ -265,12 +290,15 @@ async def converse(
     messages: Sequence[str],
     latencies_ms: list[float],
     errors: Counter[str],
+    headers: dict[str, str] | None = None,
 ) -> None:
     """One borrower: each message after the previous reply; failures are counted, not fatal."""
     for message in messages:
         started = time.perf_counter()
         try:
-            response = await client.post(url, json={"sender": sender, "message": message})
+            response = await client.post(
+                url, json={"sender": sender, "message": message}, headers=headers
+            )
             ok = response.status_code == 200 and isinstance(response.json(), list)
             kind = "" if ok else f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
@@ -293,6 +321,7 @@ async def run_level(
     tokens: Sequence[str | None],
     sender_of: Callable[[int], str],
     message_of: Callable[[str, str | None], str],
+    headers: Sequence[dict[str, str]] = (),
 ) -> Result:
     latencies: list[float] = []
     errors: Counter[str] = Counter()
@@ -306,6 +335,7 @@ async def run_level(
                 [message_of(m, tokens[i]) for m in scripts[i]],
                 latencies,
                 errors,
+                headers[i] if headers else None,
             )
             for i in range(concurrency)
         )
@@ -319,7 +349,9 @@ async def bench(args: argparse.Namespace) -> list[Result]:
     run = uuid.uuid4().hex[:8]
     limits = httpx.Limits(max_connections=max(levels) + 10, max_keepalive_connections=max(levels))
     async with httpx.AsyncClient(
-        timeout=httpx.Timeout(120.0, connect=5.0), limits=limits
+        timeout=httpx.Timeout(120.0, connect=5.0),
+        limits=limits,
+        auth=RasaAuth(rasa, args.rasa_token),
     ) as client:
         await check_reachable(client, gateway, rasa)
 
@@ -337,8 +369,9 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                 flush=True,
             )
         # Warm both paths up (model loading, connections); not measured.
+        warm, auth = await open_session(client, gateway)
         await converse(
-            client, f"{gateway}/webchat/messages", f"bench-{run}-warm", ["你好"], [], Counter()
+            client, f"{gateway}/webchat/messages", warm, ["你好"], [], Counter(), headers=auth
         )
         await converse(
             client,
@@ -354,11 +387,15 @@ async def bench(args: argparse.Namespace) -> list[Result]:
             scripts = [script_for(i, args.turns, verified=verified[n][i]) for i in range(n)]
             for path in PATHS:
                 tokens = [minted.pop() if flag else None for flag in verified[n]]
+                chats: list[tuple[str, dict[str, str]]] = []
                 if path == "gateway":
                     url, message_of = f"{gateway}/webchat/messages", gateway_message
+                    # Each borrower's chat, opened before the clock starts.
+                    chats = [await open_session(client, gateway) for _ in range(n)]
 
-                    def sender_of(i: int, n: int = n) -> str:
-                        return f"bench-{run}-{n}-{i}"
+                    def sender_of(i: int, chats: list[tuple[str, dict[str, str]]] = chats) -> str:
+                        return chats[i][0]
+
                 else:
                     url, message_of = f"{rasa}/webhooks/rest/webhook", rasa_message
 
@@ -374,6 +411,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     tokens=tokens,
                     sender_of=sender_of,
                     message_of=message_of,
+                    headers=[auth for _, auth in chats],
                 )
                 print(
                     f"[{path}] {n} borrowers: {result.messages:,} messages in "
@@ -390,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--gateway", default=DEFAULT_GATEWAY, help="default: $GATEWAY_URL or :8080")
     parser.add_argument("--rasa", default=DEFAULT_RASA, help="default: $RASA_URL or :5005")
+    parser.add_argument(
+        "--rasa-token",
+        default=os.environ.get("RASA_TOKEN", "dev-rasa-token"),
+        help="default: $RASA_TOKEN",
+    )
     parser.add_argument(
         "--backend", default=DEFAULT_BACKEND, help="for link tokens; default: $BACKEND_URL or :8000"
     )

@@ -26,6 +26,7 @@ def serve() -> int:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_level="warning",
+        access_log=False,  # no request lines: nothing about a chat in the logs
     )
     return 0
 

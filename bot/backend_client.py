@@ -15,6 +15,10 @@ from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_ex
 class BackendUnavailable(Exception):
     """Unreachable, timed out or failing (5xx): what was asked may not have happened."""
 
+    def __init__(self, reason: str, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status  # the 5xx it answered; None when it did not answer at all
+
 
 class BackendRefused(Exception):
     def __init__(self, status: int, code: str, detail: str) -> None:
@@ -98,7 +102,9 @@ class BackendClient:
         except httpx.HTTPError as exc:
             raise BackendUnavailable(type(exc).__name__) from exc
         if response.status_code >= 500:
-            raise BackendUnavailable(f"backend answered {response.status_code}")
+            raise BackendUnavailable(
+                f"backend answered {response.status_code}", status=response.status_code
+            )
         if response.status_code >= 400:
             try:
                 body = response.json()

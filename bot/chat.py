@@ -1,6 +1,6 @@
 """Terminal chat with the assistant through the gateway's web chat API (`make chat`).
 
-    .venv/bin/python -m bot chat [--url URL] [--sender ID] [--lang zh|en] [--start TOKEN]
+    .venv/bin/python -m bot chat [--url URL] [--lang zh|en] [--start TOKEN]
     make chat ARGS="--start TOKEN --lang en"
 
 Type a message and press Enter; a number presses that button of the last reply; `/quit` or
@@ -15,10 +15,8 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sys
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO, TypedDict
 
@@ -26,7 +24,6 @@ import httpx
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 PROMPT = "you> "
-SENDER_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
 PREFIXES = {"bot": "bot", "collector": "collector", "system": "notice", "borrower": "you"}
 QUIT = {"/quit", "/exit"}
 
@@ -254,7 +251,7 @@ class Chat:
 
 def follow_events(
     url: str,
-    sender: str,
+    token: str,
     on_message: Callable[[Mapping[str, Any]], None],
     on_lost: Callable[[], None],
     stop: threading.Event,
@@ -265,8 +262,10 @@ def follow_events(
     while not stop.is_set():
         try:
             with (
-                httpx.Client(base_url=url, timeout=timeout) as client,
-                client.stream("GET", "/webchat/events", params={"sender": sender}) as response,
+                httpx.Client(
+                    base_url=url, timeout=timeout, headers={"Authorization": f"Bearer {token}"}
+                ) as client,
+                client.stream("GET", "/webchat/events") as response,
             ):
                 response.raise_for_status()
                 connected, delay = True, 1.0
@@ -297,25 +296,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("GATEWAY_URL", DEFAULT_URL),
         help=f"the gateway (default: $GATEWAY_URL or {DEFAULT_URL})",
     )
-    parser.add_argument("--sender", help="continue the chat of this sender id (default: a new one)")
     parser.add_argument("--lang", choices=("zh", "en"), help="the language of your 'app'")
     parser.add_argument("--start", metavar="TOKEN", help="link the chat first with `/start TOKEN`")
     args = parser.parse_args(argv)
-    if args.sender is not None and not SENDER_RE.match(args.sender):
-        parser.error("--sender: 8 to 128 of A-Z a-z 0-9 _ . : -")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     url = str(args.url).rstrip("/")
-    sender = args.sender or f"cli-{uuid.uuid4().hex}"
     with contextlib.suppress(ImportError):  # not on Windows
         import readline  # noqa: F401  (line editing and history for input())
     console = Console(sys.stdout)
     with httpx.Client(base_url=url, timeout=httpx.Timeout(60.0, connect=5.0)) as client:
         try:
-            response = client.get("/webchat/history", params={"sender": sender})
+            # A new chat: the gateway picks its id and gives the token every later call carries.
+            response = client.post("/webchat/sessions")
+            if not response.is_error:
+                sender, token = response.json()["sender"], response.json()["token"]
+                client.cookies.clear()  # the token goes as a header, not as the page's cookie
+                client.headers["Authorization"] = f"Bearer {token}"
+                response = client.get("/webchat/history")
         except httpx.TransportError:
             print(
                 f"the assistant is not running at {url}: start it with `make run`", file=sys.stderr
@@ -324,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         if response.is_error:
             print(
                 f"{url} does not serve the web chat API "
-                f"(GET /webchat/history answered HTTP {response.status_code})",
+                f"({response.request.method} {response.request.url.path} answered HTTP "
+                f"{response.status_code})",
                 file=sys.stderr,
             )
             return 1
@@ -336,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         console.show(history_lines(m for m in earlier if isinstance(m, dict)))
         console.show(
             [
-                f"chatting with {url} as {sender} (continue later with --sender {sender})",
+                f"chatting with {url} in a new chat",
                 "a number presses a button; /human, /language, /help, /stop; "
                 "/quit or Ctrl-D leaves",
             ]
@@ -346,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             target=follow_events,
             args=(
                 url,
-                sender,
+                token,
                 chat.pushed,
                 lambda: chat.notice("connection lost, retrying", interrupting=True),
                 stop,

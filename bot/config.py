@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +22,8 @@ class GatewaySettings(BaseSettings):
     backend_url: str = "http://127.0.0.1:8000"
     service_token: str = "dev-service-token"  # noqa: S105
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str | None = None  # Rasa's --auth-token, when it is started with one
+    # Rasa's --auth-token, which its REST channel also demands (nlu/serve.py, nlu/channels.py).
+    rasa_token: str = "dev-rasa-token"  # noqa: S105
     rasa_timeout_seconds: float = 30.0
     backend_timeout_seconds: float = 10.0
     # Telegram: nothing starts without a token. Polling for development, webhook in production.
@@ -41,8 +42,21 @@ class GatewaySettings(BaseSettings):
     redis_url: str | None = None
     # Messages the backend could not take are kept here and logged once it is back.
     spool_path: Path = ROOT / "var" / "gateway-spool.sqlite3"
+    # A kept batch the backend answers with a 5xx this many times (tries spaced out, doubling)
+    # is set aside beside the spool with its reason, so the batches after it flow.
+    spool_max_failures: int = Field(default=8, ge=1)
     outbound_poll_seconds: float = 1.0
     webchat_messages_per_minute: int = 30
+    # Signs web chat session tokens (HMAC): every replica needs the same one, and changing it
+    # ends every open web chat session.
+    webchat_secret: str = "dev-webchat-secret"  # noqa: S105
+    # A web chat unused this long needs a new session (its page starts one by itself).
+    webchat_idle_days: float = Field(default=30.0, gt=0)
+    # The session cookie is Secure (https only) when true; by default in production.
+    webchat_secure_cookie: bool | None = None
+    # Largest request body the gateway reads (413 above it): a 4,096-character message in
+    # Chinese is about 12 KB.
+    gateway_max_body_bytes: int = Field(default=16_384, ge=1024)
 
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> GatewaySettings:
@@ -54,11 +68,29 @@ class GatewaySettings(BaseSettings):
                     "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (16 characters or more: "
                     "A-Z, a-z, 0-9, _ and -)"
                 )
-        if self.app_env == "production" and (
-            self.service_token.startswith("dev-") or len(self.service_token) < 16
-        ):
-            raise ValueError("production refuses a development or short SERVICE_TOKEN")
+        if self.app_env == "production":
+            for name in ("service_token", "rasa_token"):
+                secret = getattr(self, name)
+                if secret.startswith("dev-") or len(secret) < 16:
+                    raise ValueError(f"production refuses a development or short {name.upper()}")
         return self
+
+    @model_validator(mode="after")
+    def _production_webchat_secret(self) -> GatewaySettings:
+        # Anyone who knows the secret can sign into any web chat.
+        if self.app_env == "production" and (
+            self.webchat_secret.startswith("dev-") or len(self.webchat_secret) < 32
+        ):
+            raise ValueError(
+                "production refuses a development or short WEBCHAT_SECRET (32 characters or more)"
+            )
+        return self
+
+    @property
+    def webchat_cookie_is_secure(self) -> bool:
+        if self.webchat_secure_cookie is not None:
+            return self.webchat_secure_cookie
+        return self.app_env == "production"
 
 
 @lru_cache

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.backend_client import BackendClient
+from bot.body_limit import BodyLimit
 from bot.config import GatewaySettings, get_settings
 from bot.dedupe import MemorySeen, RedisSeen, SeenUpdates
 from bot.hub import Hub, MemoryHub, RedisHub
@@ -23,7 +25,9 @@ from bot.rasa_client import RasaClient
 from bot.relay import Relay
 from bot.spool import Spool
 from bot.telegram_app import TelegramDeliverer, build_application, build_bot, start_receiving
+from bot.validation_errors import validation_error
 from bot.webchat import STATIC, RateLimit, router
+from bot.webchat_sessions import SessionTokens
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +47,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = FastAPI(title="Borrower assistant gateway", lifespan=lifespan)
     app.state.settings = settings
     app.state.telegram = "off"
+    app.state.webchat_tokens = SessionTokens(
+        settings.webchat_secret, idle_seconds=settings.webchat_idle_days * 86_400
+    )
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
     app.include_router(router)
     app.mount("/webchat/static", StaticFiles(directory=STATIC), name="webchat-static")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
-        return {"telegram": app.state.telegram, "kept_messages": app.state.relay.spool.pending()}
+        spool = app.state.relay.spool
+        return {
+            "telegram": app.state.telegram,
+            "kept_messages": spool.pending(),
+            "set_aside_messages": spool.set_aside_count(),
+        }
 
     return app
 
@@ -66,7 +80,7 @@ async def _start(
         settings.rasa_url, token=settings.rasa_token, timeout=settings.rasa_timeout_seconds
     )
     stack.push_async_callback(rasa.aclose)
-    spool = Spool(settings.spool_path)
+    spool = Spool(settings.spool_path, max_failures=settings.spool_max_failures)
     stack.callback(spool.close)
 
     hub: Hub

@@ -1,5 +1,7 @@
 """The gateway's client of Rasa: its REST channel for a turn, its HTTP API for what the NLU
-understood and for handing a chat back to the bot."""
+understood and for handing a chat back to the bot. Both need Rasa's token: the channel as a
+bearer header (nlu/channels.py), the API as the `token` query parameter, the only form Rasa
+3.6's --auth-token takes."""
 
 from __future__ import annotations
 
@@ -23,10 +25,11 @@ class RasaClient:
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            params={"token": token} if token else None,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
             timeout=timeout,
             transport=transport,
         )
+        self._api_auth = {"token": token} if token else {}
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -52,7 +55,9 @@ class RasaClient:
     async def latest_parse(self, sender: str) -> dict[str, Any] | None:
         """What the NLU made of the sender's last message: intent, confidence, entities."""
         tracker = await self._call(
-            "GET", f"/conversations/{sender}/tracker", params={"include_events": "NONE"}
+            "GET",
+            f"/conversations/{sender}/tracker",
+            params={"include_events": "NONE", **self._api_auth},
         )
         latest = tracker.get("latest_message") if isinstance(tracker, dict) else None
         return latest if isinstance(latest, dict) else None
@@ -64,6 +69,6 @@ class RasaClient:
         await self._call(
             "POST",
             f"/conversations/{sender}/tracker/events",
-            params={"include_events": "NONE"},
+            params={"include_events": "NONE", **self._api_auth},
             json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         )

@@ -1,5 +1,11 @@
 """Messages the backend could not take (it was down), kept on the gateway's disk and logged
-once it is back, so nothing a borrower wrote is lost. SQLite: one file, survives a restart."""
+once it is back, so nothing a borrower wrote is lost. SQLite: one file, survives a restart.
+
+One batch the backend will never take must not hold up the rest (another borrower's messages
+kept during the same outage): a batch it refuses (4xx) is set aside at once, one it answers
+with a 5xx is tried again later, spaced out, and set aside after `max_failures` of them. Set
+aside means moved to the `set_aside` table of the same file with its reason, for an operator;
+the log says why without the chat or the words."""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import asyncio
 import json
 import logging
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +22,38 @@ from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable
 
 log = logging.getLogger(__name__)
 
-MAX_REFUSALS = 5  # a batch the backend keeps refusing is dropped, not retried for ever
+RETRY_SECONDS = 5.0  # the first wait after a 5xx; it doubles with every other one
+MAX_RETRY_SECONDS = 600.0
+# Refusals that say the gateway itself is wrong (its token, too fast), not the batch: every
+# batch would be refused alike, so the flush stops and tries again later, as for an outage.
+NOT_THE_BATCH = frozenset({401, 403, 408, 429})
+STOP_AFTER_5XX = 3  # in a row, in one flush: the backend is failing, not one batch
 
 
 class Spool:
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_failures: int = 8,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_failures = max_failures
+        self._clock = clock
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
             " user_id TEXT NOT NULL, messages TEXT NOT NULL, refusals INTEGER NOT NULL DEFAULT 0)"
+        )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(spool)")}
+        if "next_try" not in columns:  # a spool file from before set-asides
+            self._db.execute("ALTER TABLE spool ADD COLUMN next_try REAL NOT NULL DEFAULT 0")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS set_aside (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
+            " user_id TEXT NOT NULL, messages TEXT NOT NULL, reason TEXT NOT NULL,"
+            " set_aside_at REAL NOT NULL)"
         )
         self._lock = asyncio.Lock()
 
@@ -37,36 +66,80 @@ class Spool:
             await asyncio.to_thread(
                 self._db.execute,
                 "INSERT INTO spool (channel, user_id, messages) VALUES (?, ?, ?)",
-                (channel, user_id, json.dumps(messages, ensure_ascii=False)),
+                # ASCII escapes: whatever the text holds, the row can be written.
+                (channel, user_id, json.dumps(messages)),
             )
 
     def pending(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])
 
+    def set_aside(self) -> list[dict[str, Any]]:
+        """What was set aside, oldest first: the chat, the messages and why."""
+        rows = self._db.execute(
+            "SELECT channel, user_id, messages, reason, set_aside_at FROM set_aside ORDER BY id"
+        ).fetchall()
+        return [
+            {"channel": c, "user_id": u, "messages": json.loads(m), "reason": r, "at": at}
+            for c, u, m, r, at in rows
+        ]
+
+    def set_aside_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM set_aside").fetchone()[0])
+
     async def flush(self, backend: BackendClient) -> int:
-        """Log what is kept, oldest first; stop at the first sign the backend is still down.
-        The backend deduplicates by external id, so a batch sent twice is logged once."""
-        logged = 0
+        """Log what is kept and due, oldest first; stop at the first sign the backend is still
+        down. The backend deduplicates by external id, so a batch sent twice is logged once."""
+        logged = failing_in_a_row = 0
         async with self._lock:
+            now = self._clock()
             rows = self._db.execute(
-                "SELECT id, channel, user_id, messages, refusals FROM spool ORDER BY id"
+                "SELECT id, channel, user_id, messages, refusals FROM spool"
+                " WHERE next_try <= ? ORDER BY id",
+                (now,),
             ).fetchall()
-            for row_id, channel, user_id, messages, refusals in rows:
+            for row_id, channel, user_id, messages, failures in rows:
                 try:
                     await backend.log_messages(channel, user_id, json.loads(messages))
-                except BackendUnavailable:
-                    break
-                except BackendRefused as exc:
-                    if refusals + 1 >= MAX_REFUSALS:
-                        log.error("dropping a kept batch the backend refuses: %s", exc.code)
-                        self._db.execute("DELETE FROM spool WHERE id = ?", (row_id,))
-                    else:
-                        self._db.execute(
-                            "UPDATE spool SET refusals = refusals + 1 WHERE id = ?", (row_id,)
-                        )
+                except BackendUnavailable as exc:
+                    if exc.status is None:  # unreachable: nothing is counted
+                        break
+                    failing_in_a_row += 1
+                    self._failed(row_id, failures + 1, f"backend answered {exc.status}", now)
+                    if failing_in_a_row >= STOP_AFTER_5XX:
+                        break
                     continue
+                except BackendRefused as exc:
+                    if exc.status in NOT_THE_BATCH:
+                        log.warning(
+                            "the backend refuses the gateway (%d): kept for later", exc.status
+                        )
+                        break
+                    self._move_aside(row_id, f"refused {exc.status} {exc.code}".strip(), now)
+                    continue
+                failing_in_a_row = 0
                 self._db.execute("DELETE FROM spool WHERE id = ?", (row_id,))
                 logged += 1
         if logged:
             log.info("logged %d kept message batch(es) now that the backend is back", logged)
         return logged
+
+    def _failed(self, row_id: int, failures: int, reason: str, now: float) -> None:
+        if failures >= self.max_failures:
+            self._move_aside(row_id, f"{reason}, {failures} times", now)
+            return
+        wait = min(RETRY_SECONDS * 2 ** (failures - 1), MAX_RETRY_SECONDS)
+        self._db.execute(
+            "UPDATE spool SET refusals = ?, next_try = ? WHERE id = ?",
+            (failures, now + wait, row_id),
+        )
+
+    def _move_aside(self, row_id: int, reason: str, now: float) -> None:
+        with self._db:  # one transaction: the batch is in exactly one of the two tables
+            self._db.execute("BEGIN")
+            self._db.execute(
+                "INSERT INTO set_aside (channel, user_id, messages, reason, set_aside_at)"
+                " SELECT channel, user_id, messages, ?, ? FROM spool WHERE id = ?",
+                (reason, now, row_id),
+            )
+            self._db.execute("DELETE FROM spool WHERE id = ?", (row_id,))
+        log.error("a kept message batch was set aside (%s); the others go on", reason)

@@ -18,6 +18,7 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential,
 )
+from tornado.httpserver import HTTPServer
 
 from bot.backend_client import OutboundItem
 from bot.config import GatewaySettings
@@ -28,6 +29,14 @@ from bot.telegram_handlers import add_handlers, send_reply
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "telegram"
+# Telegram's updates are a few KB; PTB's webhook server (Tornado) would read 100 MB.
+WEBHOOK_MAX_BODY_BYTES = 1 << 20
+
+
+def limit_webhook_bodies(max_bytes: int = WEBHOOK_MAX_BODY_BYTES) -> None:
+    """Every Tornado HTTP server of this process (only PTB's webhook server) refuses bodies
+    above `max_bytes`, counting as they arrive: PTB builds the server without a way to pass it."""
+    HTTPServer.configure(None, max_body_size=max_bytes)
 
 
 def build_bot(settings: GatewaySettings) -> ExtBot[Any]:
@@ -66,6 +75,7 @@ async def start_receiving(application: AnyApplication, settings: GatewaySettings
     assert updater is not None
     if settings.telegram_mode == "webhook":
         assert settings.telegram_webhook_url and settings.telegram_webhook_secret
+        limit_webhook_bodies()
         await updater.start_webhook(
             listen=settings.telegram_webhook_listen,
             port=settings.telegram_webhook_port,

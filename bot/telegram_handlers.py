@@ -31,6 +31,7 @@ from bot.commands import contact_payload, masked_phone
 from bot.dedupe import SeenUpdates
 from bot.relay import Incoming, Outcome, Relay, Reply
 from bot.render import keyboard_rows, parse_callback, split_text
+from bot.text_cleaning import clean, clean_optional
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,11 @@ def _incoming(update: Update, text: str, *, kind: str, shown: str | None = None)
     return Incoming(
         channel="telegram",
         user_id=str(update.effective_chat.id),
-        text=text,
+        text=clean(text),  # first: NUL and lone surrogates cannot be stored anywhere
         external_id=f"m{message.message_id}",
         sent_at=message.date,
         kind=kind,
-        shown=shown,
+        shown=clean_optional(shown),
         app_language=user.language_code if user else None,
     )
 

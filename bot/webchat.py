@@ -1,5 +1,8 @@
-"""The web chat channel: Rasa's REST bodies at /webchat/messages, live pushes by Server-Sent
-Events, the chat's history, and the page itself at /webchat."""
+"""The web chat channel: a session from the gateway (POST /webchat/sessions), Rasa's REST
+bodies at /webchat/messages, live pushes by Server-Sent Events, the chat's history, and the page
+itself at /webchat. Every call but the page and the session needs the session's token, as
+`Authorization: Bearer` or as the page's HttpOnly cookie (EventSource cannot set headers);
+never in the address, which ends up in logs and browser history."""
 
 from __future__ import annotations
 
@@ -8,37 +11,115 @@ import json
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from bot import texts
 from bot.backend_client import BackendUnavailable
 from bot.relay import Incoming, Relay
+from bot.text_cleaning import clean
+from bot.webchat_sessions import ChatSession, SessionTokens, new_sender
 
 STATIC = Path(__file__).resolve().parent / "static"
 SENDER_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"
 PING_SECONDS = 15.0
+COOKIE = "webchat_session"
 
 router = APIRouter(tags=["web chat"])
-SenderQuery = Annotated[str, Query(pattern=SENDER_PATTERN, description="the page's chat id")]
+
+
+def _cleaned(value: Any) -> Any:
+    # First thing, before the length checks: NUL and lone surrogates cannot be stored.
+    return clean(value) if isinstance(value, str) else value
+
+
+CleanText = Annotated[str, BeforeValidator(_cleaned)]
 
 
 class WebchatMetadata(BaseModel):
     language: str | None = Field(default=None, pattern="^(zh|en)$")
-    button_title: str | None = Field(default=None, max_length=200)
-    message_id: str | None = Field(
+    button_title: CleanText | None = Field(default=None, max_length=200)
+    message_id: CleanText | None = Field(
         default=None, max_length=64, description="the page's id for it: a resend counts once"
     )
 
 
 class WebchatMessage(BaseModel):
-    sender: str = Field(pattern=SENDER_PATTERN, description="the page's chat id, kept secret")
-    message: str = Field(min_length=1, max_length=4096)
+    sender: str = Field(pattern=SENDER_PATTERN, description="the session's sender id")
+    message: CleanText = Field(min_length=1, max_length=4096)
     metadata: WebchatMetadata | None = None
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+NEEDS_SESSION: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no valid session token for this chat"}
+}
+
+
+class WebchatSession(BaseModel):
+    sender: str = Field(description="the chat's id: send it with every message")
+    token: str = Field(description="the chat's secret: `Authorization: Bearer <token>`")
+
+
+def _tokens(request: Request) -> SessionTokens:
+    tokens: SessionTokens = request.app.state.webchat_tokens
+    return tokens
+
+
+def _credential(request: Request) -> tuple[str | None, bool]:
+    """The token the call carries, and whether it came as the cookie."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    return request.cookies.get(COOKIE), True
+
+
+def remember(response: Response, request: Request, token: str) -> None:
+    """The token as the page's cookie: HttpOnly (no script reads it), SameSite=Strict (no
+    other site's page sends it), Secure in production, for the web chat's paths only."""
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(_tokens(request).idle_seconds),
+        path="/webchat",
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.webchat_cookie_is_secure,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Authorized:
+    session: ChatSession
+    renewed: str | None  # a new token for the cookie, when the chat's one was due for it
+
+
+def chat_session(request: Request) -> Authorized:
+    """The chat the call's token proves, else 401 (the page then starts a new session)."""
+    tokens, now = _tokens(request), time.time()
+    token, from_cookie = _credential(request)
+    session = tokens.verify(token, now)
+    if session is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "no valid web chat session: start one with POST /webchat/sessions",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    renewed = (
+        tokens.issue(session.sender, now) if from_cookie and tokens.stale(session, now) else None
+    )
+    return Authorized(session, renewed)
+
+
+ChatDep = Annotated[Authorized, Depends(chat_session)]
 
 
 class RateLimit:
@@ -83,10 +164,46 @@ async def page() -> FileResponse:
     return FileResponse(STATIC / "webchat.html", headers=PAGE_HEADERS)
 
 
-@router.post("/webchat/messages")
-async def post_message(body: WebchatMessage, request: Request) -> list[dict[str, Any]]:
+@router.post(
+    "/webchat/sessions",
+    response_model=WebchatSession,
+    responses={201: {"model": WebchatSession, "description": "a new chat"}},
+)
+async def start_session(request: Request, response: Response) -> WebchatSession:
+    """A chat: its sender id and token (also set as the page's cookie). A call that still
+    carries a valid token continues that chat with a fresh token; any other starts a new one."""
+    tokens, now = _tokens(request), time.time()
+    current = tokens.verify(_credential(request)[0], now)
+    sender = current.sender if current else new_sender()
+    token = tokens.issue(sender, now)
+    remember(response, request, token)
+    response.status_code = status.HTTP_200_OK if current else status.HTTP_201_CREATED
+    response.headers["Cache-Control"] = "no-store"
+    return WebchatSession(sender=sender, token=token)
+
+
+@router.post(
+    "/webchat/messages",
+    responses={
+        **NEEDS_SESSION,
+        400: {"model": Problem, "description": "a body that is not JSON"},
+        413: {"model": Problem, "description": "a body past GATEWAY_MAX_BODY_BYTES"},
+        429: {"model": Problem, "description": "past WEBCHAT_MESSAGES_PER_MINUTE"},
+    },
+)
+async def post_message(
+    body: WebchatMessage, request: Request, response: Response, chat: ChatDep
+) -> list[dict[str, Any]]:
     """One borrower message; the assistant's replies as Rasa's REST channel gives them (none
     while a collector has the chat: their replies arrive on /webchat/events)."""
+    if body.sender != chat.session.sender:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "the token is not this sender's",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if chat.renewed:
+        remember(response, request, chat.renewed)
     meta = body.metadata or WebchatMetadata()
     limiter: RateLimit = request.app.state.webchat_limit
     if not limiter.allow(body.sender):
@@ -113,9 +230,18 @@ async def post_message(body: WebchatMessage, request: Request) -> list[dict[str,
     return out
 
 
-@router.get("/webchat/history")
-async def history(sender: SenderQuery, request: Request) -> dict[str, Any]:
+@router.get(
+    "/webchat/history",
+    responses={
+        **NEEDS_SESSION,
+        503: {"model": Problem, "description": "the backend is not reachable"},
+    },
+)
+async def history(request: Request, response: Response, chat: ChatDep) -> dict[str, Any]:
     """The chat's last 100 messages, oldest first, for a page opened again."""
+    sender = chat.session.sender
+    if chat.renewed:
+        remember(response, request, chat.renewed)
     try:
         messages = await _relay(request).backend.transcript("webchat", sender, last=100)
     except BackendUnavailable as exc:
@@ -133,10 +259,10 @@ async def history(sender: SenderQuery, request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/webchat/events")
-async def events(sender: SenderQuery, request: Request) -> StreamingResponse:
+@router.get("/webchat/events", responses=NEEDS_SESSION)
+async def events(request: Request, chat: ChatDep) -> StreamingResponse:
     """Server-Sent Events: messages sent to this chat later (a collector, a notice)."""
-    hub = request.app.state.hub
+    hub, sender = request.app.state.hub, chat.session.sender
 
     async def stream() -> AsyncIterator[str]:
         async with hub.subscribe(sender) as queue:
@@ -149,8 +275,11 @@ async def events(sender: SenderQuery, request: Request) -> StreamingResponse:
                     continue
                 yield f"event: message\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
 
-    return StreamingResponse(
+    response = StreamingResponse(
         stream(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+    if chat.renewed:
+        remember(response, request, chat.renewed)
+    return response

@@ -69,11 +69,11 @@ def health_checks(env: dict[str, str]) -> dict[str, str]:
     """Process name -> the URL that answers 200 once it serves. Rasa's /status answers 200 only
     with a model loaded, so "ready" means the assistant can answer."""
     at = settings(env)
-    token = env.get("RASA_TOKEN")
+    token = env.get("RASA_TOKEN") or "dev-rasa-token"  # the Procfile's default
     return {
         "backend": f"{at['backend']}/healthz",
         "actions": f"{at['actions']}/health",
-        "rasa": f"{at['rasa']}/status" + (f"?token={token}" if token else ""),
+        "rasa": f"{at['rasa']}/status?token={token}",
         "gateway": f"{at['gateway']}/healthz",
     }
 

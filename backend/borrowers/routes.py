@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from backend.api_errors import error_responses
 from backend.audit.service import audit
 from backend.borrowers.identity import mask_phone
 from backend.borrowers.models import Borrower
@@ -20,7 +21,7 @@ from backend.ledger.schemas import BalancePublic
 from backend.types import utcnow
 from backend.verification.service import issue_link_token
 
-router = APIRouter(prefix="/borrowers", tags=["borrowers"])
+router = APIRouter(prefix="/borrowers", tags=["borrowers"], responses=error_responses(404))
 
 
 class BorrowerLoan(BaseModel):

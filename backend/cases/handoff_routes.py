@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from backend.api_errors import error_responses
 from backend.audit.service import audit
 from backend.cases import handoffs
 from backend.cases.schemas import CloseRequest, HandoffStaff, ReplyRequest, TakeRequest
 from backend.deps import ActorDep, SessionDep
+from backend.ids import RowId
 from backend.outbound.schemas import OutboundPublic
 
-router = APIRouter(prefix="/handoffs", tags=["cases and handoffs"])
+router = APIRouter(prefix="/handoffs", tags=["cases and handoffs"], responses=error_responses(404))
 
 
 @router.get("", response_model=list[HandoffStaff])
@@ -34,16 +36,16 @@ def handoff_queue(
 
 
 @router.get("/{handoff_id}", response_model=HandoffStaff)
-def get_handoff(handoff_id: int, session: SessionDep, actor: ActorDep) -> HandoffStaff:
+def get_handoff(handoff_id: RowId, session: SessionDep, actor: ActorDep) -> HandoffStaff:
     handoff = handoffs.get_handoff(session, handoff_id)
     borrower_id = handoff.conversation.borrower_id
     audit(session, actor, "read", borrower_id=borrower_id, subject=f"handoff {handoff.id}")
     return HandoffStaff.of(handoff)
 
 
-@router.post("/{handoff_id}/take", response_model=HandoffStaff)
+@router.post("/{handoff_id}/take", response_model=HandoffStaff, responses=error_responses(409))
 def take_handoff(
-    handoff_id: int, body: TakeRequest, session: SessionDep, actor: ActorDep
+    handoff_id: RowId, body: TakeRequest, session: SessionDep, actor: ActorDep
 ) -> HandoffStaff:
     """A collector takes the chat; the borrower is told who joined. Taking one you already have
     is harmless; one another collector has, or a closed one, is 409 (`handoff_taken`,
@@ -62,10 +64,13 @@ def take_handoff(
 
 
 @router.post(
-    "/{handoff_id}/reply", response_model=OutboundPublic, status_code=status.HTTP_201_CREATED
+    "/{handoff_id}/reply",
+    response_model=OutboundPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
 )
 def reply_in_handoff(
-    handoff_id: int, body: ReplyRequest, session: SessionDep, actor: ActorDep
+    handoff_id: RowId, body: ReplyRequest, session: SessionDep, actor: ActorDep
 ) -> OutboundPublic:
     """The collector who took the chat writes to the borrower: logged in the transcript and
     queued for the gateway. Another collector is 409 `not_your_handoff`; a chat not taken yet
@@ -86,9 +91,9 @@ def reply_in_handoff(
     return OutboundPublic.of(message)
 
 
-@router.post("/{handoff_id}/close", response_model=HandoffStaff)
+@router.post("/{handoff_id}/close", response_model=HandoffStaff, responses=error_responses(409))
 def close_handoff(
-    handoff_id: int, body: CloseRequest, session: SessionDep, actor: ActorDep
+    handoff_id: RowId, body: CloseRequest, session: SessionDep, actor: ActorDep
 ) -> HandoffStaff:
     """Hand the chat back to the bot: the conversation returns to bot mode and the borrower is
     told (the gateway resumes the bot). Closing a closed handoff is 409 `handoff_closed`."""

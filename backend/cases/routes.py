@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import select
 
+from backend.api_errors import error_responses
 from backend.audit.service import audit
 from backend.borrowers.models import Borrower
 from backend.cases import handoffs, service
@@ -21,12 +22,18 @@ from backend.cases.schemas import (
     OptInResult,
 )
 from backend.conversations import service as conversations
-from backend.conversations.routes import ChannelPath, UserPath
+from backend.conversations.paths import ChannelPath
+from backend.conversations.routes import UserPath
 from backend.deps import ActorDep, SessionDep
 from backend.errors import NotFound
+from backend.ids import RowId
 
-from_chat = APIRouter(prefix="/conversations/{channel}/{user_id}", tags=["cases and handoffs"])
-router = APIRouter(prefix="/cases", tags=["cases and handoffs"])
+from_chat = APIRouter(
+    prefix="/conversations/{channel}/{user_id}",
+    tags=["cases and handoffs"],
+    responses=error_responses(403, 404),
+)
+router = APIRouter(prefix="/cases", tags=["cases and handoffs"], responses=error_responses(404))
 
 _EXISTING: dict[int | str, dict[str, Any]] = {
     200: {"description": "Already open: the existing record, nothing new written"}
@@ -151,14 +158,16 @@ def list_cases(
 
 
 @router.get("/{case_id}", response_model=CaseStaff)
-def get_case(case_id: int, session: SessionDep, actor: ActorDep) -> CaseStaff:
+def get_case(case_id: RowId, session: SessionDep, actor: ActorDep) -> CaseStaff:
     case = service.get_case(session, case_id)
     audit(session, actor, "read", borrower_id=case.borrower_id, subject=f"case {case.id}")
     return CaseStaff.of(case)
 
 
-@router.patch("/{case_id}", response_model=CaseStaff)
-def update_case(case_id: int, body: CaseUpdate, session: SessionDep, actor: ActorDep) -> CaseStaff:
+@router.patch("/{case_id}", response_model=CaseStaff, responses=error_responses(409))
+def update_case(
+    case_id: RowId, body: CaseUpdate, session: SessionDep, actor: ActorDep
+) -> CaseStaff:
     """Move the status (open, in_progress, resolved, withdrawn), set the owner, add a note.
     A resolved or withdrawn case is final (409 `case_closed`). Resolving a dispute, distress
     flag or hardship hold lets proactive contact resume; an opt-out stays in force until the

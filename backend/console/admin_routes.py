@@ -14,6 +14,7 @@ from backend.audit.models import AuditEntry
 from backend.audit.service import audit
 from backend.borrowers.models import Borrower
 from backend.console.auth import FormViewerDep, NotAllowed, Viewer, need
+from backend.console.refusals import refusal_text
 from backend.console.rendering import render
 from backend.deps import SessionDep
 from backend.errors import DomainError
@@ -88,7 +89,11 @@ def create_user(
             )
     except DomainError as exc:
         return _users_page(
-            request, session, viewer, error_text=exc.message, status_code=exc.status_code
+            request,
+            session,
+            viewer,
+            error_text=refusal_text(exc, viewer.language),
+            status_code=exc.status_code,
         )
     return RedirectResponse("/console/users?done=user", status_code=303)
 
@@ -118,6 +123,8 @@ def change_user(
                 unlock=change == "unlock",
                 password=password if change == "password" else None,
             )
+            if change == "unlock":  # the addresses locked out of it, in this process
+                request.app.state.login_guard.unlock(user.username)
             audit(
                 session,
                 viewer.actor,
@@ -127,7 +134,11 @@ def change_user(
             )
     except DomainError as exc:
         return _users_page(
-            request, session, viewer, error_text=exc.message, status_code=exc.status_code
+            request,
+            session,
+            viewer,
+            error_text=refusal_text(exc, viewer.language),
+            status_code=exc.status_code,
         )
     return RedirectResponse("/console/users?done=user", status_code=303)
 

@@ -3,6 +3,7 @@ look to a browser (a log-in redirect, a 403 or a 404 page; never a stack trace).
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 
 from fastapi import FastAPI, Request
@@ -23,8 +24,17 @@ from backend.console import (
     operations_routes,
     tuning_routes,
 )
-from backend.console.auth import BadCsrf, LoginRequired, NotAllowed, PageNotFound, login_url
+from backend.console.auth import (
+    BadCsrf,
+    LoginRequired,
+    NotAllowed,
+    PageNotFound,
+    login_url,
+    session_policy,
+)
 from backend.console.rendering import HERE, render
+from backend.security_headers import SecurityHeaders
+from backend.staff.login_guard import LoginGuard
 
 
 def _language(request: Request) -> str:
@@ -43,6 +53,17 @@ def _error_page(request: Request, message: str, status_code: int) -> HTMLRespons
 
 
 def install_console(app: FastAPI) -> None:
+    settings = app.state.settings
+    app.state.login_guard = LoginGuard(
+        attempts_per_window=settings.console_logins_per_address,
+        lockout=session_policy(settings).lockout,
+    )
+    # Log-ins check passwords one at a time: argon2 is slow on purpose and takes a core while
+    # it runs, so a burst of log-ins cannot starve every other request of CPU.
+    app.state.password_checks = asyncio.Semaphore(1)
+    # For every response of the backend, not only the console's: the checkout pages and
+    # error pages too (it only fills in headers a route did not set).
+    app.add_middleware(SecurityHeaders)
     for module in (
         login_routes,
         inbox_routes,

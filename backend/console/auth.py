@@ -11,6 +11,7 @@ from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
+from starlette.datastructures import FormData
 
 from backend.audit.service import Actor
 from backend.config import Settings
@@ -133,9 +134,16 @@ def same_origin(request: Request) -> bool:
     return urlsplit(source).netloc == request.headers.get("host", request.url.netloc)
 
 
-async def checked_form(request: Request, viewer: ViewerDep) -> Viewer:
+async def posted_form(request: Request) -> FormData:
+    """The form, read on the event loop; the check below runs in a worker thread, as anything
+    that holds a database session does (the viewer does)."""
+    return await request.form()
+
+
+def checked_form(
+    request: Request, viewer: ViewerDep, form: Annotated[FormData, Depends(posted_form)]
+) -> Viewer:
     """Every console form carries the session's CSRF token and comes from this site."""
-    form = await request.form()
     token = form.get("csrf_token")
     if (
         not isinstance(token, str)

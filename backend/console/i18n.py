@@ -27,11 +27,15 @@ CATALOG: dict[str, tuple[str, str]] = {
     "login.username": ("Username", "用户名"),
     "login.password": ("Password", "密码"),
     "login.submit": ("Log in", "登录"),
-    "login.wrong": ("Wrong username or password.", "用户名或密码错误。"),
-    "login.locked": (
-        "Too many failed attempts: this account is locked until {until}. Ask an admin to "
-        "unlock it sooner.",
-        "失败次数过多，账户已锁定至 {until}。如需提前解锁，请联系管理员。",
+    "login.wrong": (
+        "Wrong username or password. After {failures} wrong passwords in a row, an account "
+        "refuses log-ins from your address for {minutes} minutes.",
+        "用户名或密码错误。连续输错 {failures} 次后，"
+        "该账户将在 {minutes} 分钟内拒绝来自您地址的登录。",
+    ),
+    "login.throttled": (
+        "Too many log-in attempts from your address: try again in {minutes} min.",
+        "您的地址登录尝试次数过多，请 {minutes} 分钟后再试。",
     ),
     "login.expired": ("The form expired: please log in again.", "表单已过期，请重新登录。"),
     "logged_out": ("You have logged out.", "您已退出登录。"),
@@ -236,7 +240,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "users.role": ("Role", "角色"),
     "users.language": ("Language", "语言"),
     "users.active": ("Active", "启用"),
-    "users.locked": ("locked until {until}", "锁定至 {until}"),
+    "users.locked": ("an address locked out until {until}", "某地址被禁止登录至 {until}"),
     "users.last_login": ("Last log-in", "最近登录"),
     "users.unlock": ("Unlock", "解锁"),
     "users.deactivate": ("Deactivate", "停用"),
@@ -701,6 +705,22 @@ CATALOG: dict[str, tuple[str, str]] = {
     "account.new_password": ("New password", "新密码"),
     "account.change_password": ("Change password", "修改密码"),
     "account.wrong_password": ("The current password is wrong.", "当前密码错误。"),
+    # why a new password is refused (staff.rules.check_password)
+    "password.short": (
+        "a password has at least {min_length} characters.",
+        "密码至少需要 {min_length} 个字符。",
+    ),
+    "password.username": ("a password may not contain the username.", "密码不能包含用户名。"),
+    "password.repetitive": (
+        "a password may not be mostly one character.",
+        "密码不能大部分由同一个字符组成。",
+    ),
+    "password.guessable": (
+        "this password is too easy to guess (a common password, word, name, date, keyboard "
+        "pattern or sequence); a few unrelated words make a good one.",
+        "该密码太容易被猜到（常见密码、单词、姓名、日期、键盘排列或连续字符）；"
+        "几个互不相关的词组合起来就是好密码。",
+    ),
     # errors
     "forbidden": ("Your role does not open this page.", "您的角色无权访问此页面。"),
     "not_found": ("Not found.", "未找到。"),

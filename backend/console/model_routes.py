@@ -47,8 +47,9 @@ def _page(
 ) -> HTMLResponse:
     # Rasa first, briefly: a slow answer must not keep this request's transaction open (on
     # SQLite it would hold up every other request)
+    trainer = RasaTrainer(settings.rasa_url, token=settings.rasa_token)
     try:
-        loaded, rasa_error = RasaTrainer(settings.rasa_url).running_model(timeout_s=2), ""
+        loaded, rasa_error = trainer.running_model(timeout_s=2), ""
     except RasaError as exc:
         loaded, rasa_error = None, str(exc)
     running = retraining.running_model(session, settings)

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from backend.borrowers.models import Borrower
 from backend.conversations import service
 from backend.conversations.models import Conversation
+from backend.conversations.paths import ChannelPath
+from backend.conversations.routes import UserPath
 from backend.deps import SessionDep
 from backend.errors import NotFound
 from backend.ledger import service as ledger
@@ -34,7 +36,7 @@ class Bound:
         return loan
 
 
-def bound(channel: str, user_id: str, session: SessionDep) -> Bound:
+def bound(channel: ChannelPath, user_id: UserPath, session: SessionDep) -> Bound:
     conversation, borrower = service.bound_borrower(session, channel, user_id)
     return Bound(conversation, borrower)
 

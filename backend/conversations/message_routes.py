@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from backend.api_errors import error_responses
 from backend.audit.service import audit
 from backend.conversations import service
 from backend.conversations.messages import (
@@ -20,11 +21,19 @@ from backend.conversations.messages import (
     message_in_chat,
     transcript,
 )
-from backend.conversations.routes import ChannelPath, UserPath
+from backend.conversations.paths import ChannelPath
+from backend.conversations.routes import UserPath
 from backend.deps import ActorDep, SessionDep
 from backend.errors import Invalid, NotFound
+from backend.ids import RowId, RowIdQuery
+from backend.iso_dates import IsoDatetime
+from backend.text_fields import CleanJSON, CleanText, StoredText
 
-router = APIRouter(prefix="/conversations/{channel}/{user_id}/messages", tags=["conversations"])
+router = APIRouter(
+    prefix="/conversations/{channel}/{user_id}/messages",
+    tags=["conversations"],
+    responses=error_responses(404),
+)
 
 MAX_BATCH = 100
 
@@ -32,22 +41,24 @@ MAX_BATCH = 100
 class Button(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    title: str = Field(max_length=200)
-    payload: str = Field(max_length=1000)
+    title: CleanText = Field(max_length=200)
+    payload: CleanText = Field(max_length=1000)
 
 
 class MessageCreate(BaseModel):
-    sender: str = Field(json_schema_extra={"enum": list(SENDERS)})
-    text: str = Field(default="", max_length=10_000)
-    author: str | None = Field(default=None, max_length=100, description="the collector")
+    sender: StoredText = Field(json_schema_extra={"enum": list(SENDERS)})
+    text: CleanText = Field(
+        default="", max_length=10_000, description="a NUL or lone surrogate is dropped"
+    )
+    author: StoredText | None = Field(default=None, max_length=100, description="the collector")
     buttons: list[Button] | None = None
-    intent: str | None = Field(default=None, max_length=100, description="borrower messages")
+    intent: StoredText | None = Field(default=None, max_length=100, description="borrower messages")
     confidence: float | None = Field(default=None, description="0 to 1, borrower messages")
-    entities: list[dict[str, Any]] | None = Field(
+    entities: Annotated[list[dict[str, Any]] | None, CleanJSON] = Field(
         default=None, description="as Rasa extracted them, borrower messages"
     )
-    sent_at: AwareDatetime | None = Field(default=None, description="now when left out")
-    external_id: str | None = Field(
+    sent_at: IsoDatetime | None = Field(default=None, description="now when left out")
+    external_id: StoredText | None = Field(
         default=None,
         max_length=100,
         description="the channel's message id: the same message logged twice is kept once",
@@ -96,9 +107,9 @@ class MessagePublic(BaseModel):
 
 
 class NLUReading(BaseModel):
-    intent: str | None = Field(default=None, max_length=100)
+    intent: StoredText | None = Field(default=None, max_length=100)
     confidence: float | None = Field(default=None, description="0 to 1")
-    entities: list[dict[str, Any]] | None = Field(
+    entities: Annotated[list[dict[str, Any]] | None, CleanJSON] = Field(
         default=None, description="as Rasa extracted them"
     )
 
@@ -111,7 +122,12 @@ class Transcript(BaseModel):
     )
 
 
-@router.post("", response_model=list[MessagePublic], status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=list[MessagePublic],
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
+)
 def post_messages(
     channel: ChannelPath,
     user_id: UserPath,
@@ -138,7 +154,11 @@ def get_transcript(
     user_id: UserPath,
     session: SessionDep,
     actor: ActorDep,
-    after: Annotated[int | None, Query(description="the last message id already seen")] = None,
+    after: Annotated[
+        int | None,
+        RowIdQuery,
+        Query(description="the last message id already seen"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> Transcript:
     """The chat's messages, oldest first, a page at a time."""
@@ -157,7 +177,7 @@ def get_transcript(
 
 @router.get("/{message_id}", response_model=MessagePublic)
 def get_message(
-    channel: ChannelPath, user_id: UserPath, message_id: int, session: SessionDep
+    channel: ChannelPath, user_id: UserPath, message_id: RowId, session: SessionDep
 ) -> MessagePublic:
     """One message of the chat (the gateway resolves a button press to the message that
     offered it). Another chat's message is 404, like one that does not exist."""
@@ -170,7 +190,7 @@ def get_message(
 def annotate_message(
     channel: ChannelPath,
     user_id: UserPath,
-    message_id: int,
+    message_id: RowId,
     body: NLUReading,
     session: SessionDep,
 ) -> MessagePublic:

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from backend.api_errors import error_responses
 from backend.audit.service import audit
 from backend.cases.handoffs import open_handoff
 from backend.cases.schemas import HandoffPublic
@@ -17,16 +18,23 @@ from backend.cases.service import file_case
 from backend.conversations import service
 from backend.conversations.inbound import receive
 from backend.conversations.models import Conversation
+from backend.conversations.paths import ChannelPath
 from backend.deps import ActorDep, SessionDep, SettingsDep
 from backend.errors import NotFound
+from backend.iso_dates import IsoDatetime
 from backend.outreach.rules import is_opt_out
+from backend.text_fields import CleanText, StoredText
 from backend.types import utcnow
+from backend.verification import lockout
 from backend.verification import service as verification
-from backend.verification.rules import AttemptPolicy, is_locked
+from backend.verification.rules import AttemptPolicy, Limit, SharedLimits, is_locked
 
-router = APIRouter(prefix="/conversations/{channel}/{user_id}", tags=["conversations"])
-ChannelPath = Annotated[str, Path(description="telegram or webchat")]
-UserPath = Annotated[str, Path(max_length=128, description="the chat's id on that channel")]
+router = APIRouter(
+    prefix="/conversations/{channel}/{user_id}",
+    tags=["conversations"],
+    responses=error_responses(404),
+)
+UserPath = Annotated[StoredText, Path(max_length=128, description="the chat's id on that channel")]
 
 
 class ConversationState(BaseModel):
@@ -58,13 +66,15 @@ class ConversationUpsert(BaseModel):
 
 
 class InboundMessage(BaseModel):
-    text: str = Field(max_length=10_000)
-    external_id: str | None = Field(
+    text: CleanText = Field(
+        min_length=1, max_length=10_000, description="a NUL or lone surrogate is dropped"
+    )
+    external_id: StoredText | None = Field(
         default=None,
         max_length=100,
         description="the channel's message or update id: the same one twice is a duplicate",
     )
-    sent_at: AwareDatetime | None = Field(default=None, description="now when left out")
+    sent_at: IsoDatetime | None = Field(default=None, description="now when left out")
     kind: Literal["text", "button", "contact", "command"] = Field(
         default="text", description="how the borrower sent it (not stored)"
     )
@@ -82,12 +92,12 @@ class InboundResult(BaseModel):
 
 
 class TokenAttempt(BaseModel):
-    token: str = Field(min_length=1, max_length=200)
+    token: StoredText = Field(min_length=1, max_length=200)
 
 
 class PhoneAttempt(BaseModel):
-    phone: str = Field(min_length=3, max_length=40, description="as the channel shared it")
-    second_factor: str = Field(
+    phone: StoredText = Field(min_length=3, max_length=40, description="as the channel shared it")
+    second_factor: StoredText = Field(
         min_length=4,
         max_length=40,
         description="last 4 characters of the ID number, or date of birth",
@@ -104,12 +114,26 @@ class VerificationResult(BaseModel):
 
 
 class WrongPersonReport(BaseModel):
-    note: str = Field(default="", max_length=2000)
+    note: CleanText = Field(default="", max_length=2000)
 
 
 def _policy(settings: SettingsDep) -> AttemptPolicy:
     return AttemptPolicy(
         settings.verify_max_attempts, timedelta(minutes=settings.verify_lock_minutes)
+    )
+
+
+def _shared_limits(settings: SettingsDep) -> SharedLimits:
+    return SharedLimits(
+        per_identity=Limit(
+            settings.verify_borrower_max_failures,
+            timedelta(hours=settings.verify_borrower_window_hours),
+            timedelta(hours=settings.verify_borrower_lock_hours),
+        ),
+        everyone=Limit(
+            settings.verify_global_max_failures,
+            timedelta(minutes=settings.verify_global_window_minutes),
+        ),
     )
 
 
@@ -222,18 +246,35 @@ def verify_phone(
     session: SessionDep,
     settings: SettingsDep,
     actor: ActorDep,
+    request: Request,
 ) -> VerificationResult:
+    """The same answer whether or not the number is a borrower's; failures also count across
+    chats and channels (lockout.py), and a lock they start is audited and told to the
+    borrower's verified chats."""
     conversation = service.get_or_create(session, channel, user_id)
+    now, limits = utcnow(), _shared_limits(settings)
     outcome = verification.verify_with_phone(
         session,
         conversation,
         phone=body.phone,
         second_factor=body.second_factor,
-        now=utcnow(),
+        now=now,
         policy=_policy(settings),
+        limits=limits,
+        secret=settings.id_hash_key,
     )
     if outcome.borrower is not None:
         audit(session, actor, "update", borrower_id=outcome.borrower.id, subject="bound by phone")
+    if outcome.counted is not None:
+        lockout.announce(
+            session,
+            outcome.counted,
+            conversation=conversation,
+            actor=actor,
+            compliance=request.app.state.outreach.compliance,
+            limits=limits,
+            now=now,
+        )
     return _result(outcome)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
+from backend.api_errors import error_responses
 from backend.audit.service import audit
 from backend.conversations.deps import BoundDep
 from backend.deps import ActorDep, AsOf, SessionDep, SettingsDep
@@ -12,7 +13,9 @@ from backend.ledger.schemas import BalancePublic, LoanPublic, PaymentPublic, Sch
 from backend.payments.routes import PaymentLinkCreate, PaymentLinkPublic, link_for
 
 router = APIRouter(
-    prefix="/conversations/{channel}/{user_id}/loans", tags=["borrower self-service"]
+    prefix="/conversations/{channel}/{user_id}/loans",
+    tags=["borrower self-service"],
+    responses=error_responses(403, 404),
 )
 
 
@@ -72,6 +75,7 @@ def my_payments(
     "/{loan_ref}/payment-links",
     response_model=PaymentLinkPublic,
     status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
 )
 def my_payment_link(
     loan_ref: str,

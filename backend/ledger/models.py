@@ -3,7 +3,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.borrowers.models import Borrower
@@ -28,7 +37,7 @@ class Product(Base):
     term_months: Mapped[int] = mapped_column(Integer)
     schedule_type: Mapped[str] = mapped_column(String(20))
     penalty_daily_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
-    late_fee_minor: Mapped[int] = mapped_column(Integer, default=0)
+    late_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     grace_days: Mapped[int] = mapped_column(Integer, default=0)
     waterfall: Mapped[str] = mapped_column(String(64), default="fee,penalty,interest,principal")
 
@@ -45,12 +54,12 @@ class Loan(Base):
     borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     currency: Mapped[str] = mapped_column(String(3))
-    principal_minor: Mapped[int] = mapped_column(Integer)
+    principal_minor: Mapped[int] = mapped_column(BigInteger)
     annual_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
     term_months: Mapped[int] = mapped_column(Integer)
     schedule_type: Mapped[str] = mapped_column(String(20))
     penalty_daily_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
-    late_fee_minor: Mapped[int] = mapped_column(Integer)
+    late_fee_minor: Mapped[int] = mapped_column(BigInteger)
     grace_days: Mapped[int] = mapped_column(Integer)
     waterfall: Mapped[str] = mapped_column(String(64))
     disbursed_on: Mapped[date] = mapped_column(Date)
@@ -92,8 +101,8 @@ class Installment(Base):
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     due_date: Mapped[date] = mapped_column(Date, index=True)
-    principal_minor: Mapped[int] = mapped_column(Integer)
-    interest_minor: Mapped[int] = mapped_column(Integer)
+    principal_minor: Mapped[int] = mapped_column(BigInteger)
+    interest_minor: Mapped[int] = mapped_column(BigInteger)
 
     def scheduled(self) -> ScheduledInstallment:
         return ScheduledInstallment(
@@ -115,7 +124,7 @@ class Payment(Base):
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
     provider: Mapped[str] = mapped_column(String(32))
     reference: Mapped[str] = mapped_column(String(128))
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     received_on: Mapped[date] = mapped_column(Date)  # business date the money counts from
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -143,9 +152,9 @@ class Arrangement(Base):
     loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     starts_on: Mapped[date] = mapped_column(Date)
-    settles_minor: Mapped[int] = mapped_column(Integer)
-    fee_minor: Mapped[int] = mapped_column(Integer, default=0)
-    discount_minor: Mapped[int] = mapped_column(Integer, default=0)
+    settles_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     grace_days: Mapped[int] = mapped_column(Integer)
     offer_id: Mapped[str] = mapped_column(String(40))
     conversation_id: Mapped[int | None] = mapped_column(
@@ -177,4 +186,4 @@ class ArrangementInstallment(Base):
     arrangement_id: Mapped[int] = mapped_column(ForeignKey("arrangements.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     due_date: Mapped[date] = mapped_column(Date)
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)

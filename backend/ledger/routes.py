@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from backend.api_errors import error_responses
 from backend.deps import AsOf, SessionDep, SettingsDep
 from backend.errors import Invalid
 from backend.ledger import repository, service
@@ -17,7 +18,7 @@ from backend.ledger.schemas import (
 )
 from backend.money import InvalidAmount, to_minor
 
-router = APIRouter(prefix="/loans", tags=["loans"])
+router = APIRouter(prefix="/loans", tags=["loans"], responses=error_responses(404))
 
 
 @router.get("/{ref}", response_model=LoanPublic)
@@ -51,7 +52,10 @@ def list_payments(ref: str, session: SessionDep, as_of: AsOf) -> list[PaymentPub
     "/{ref}/payments",
     response_model=PaymentPosted,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "Already posted under this reference: nothing changed"}},
+    responses={
+        200: {"description": "Already posted under this reference: nothing changed"},
+        **error_responses(409),
+    },
 )
 def post_payment(
     ref: str, body: PaymentCreate, session: SessionDep, settings: SettingsDep, response: Response
@@ -60,7 +64,7 @@ def post_payment(
     try:
         amount = to_minor(body.amount, loan.currency)
     except InvalidAmount as exc:
-        raise Invalid(str(exc)) from exc
+        raise Invalid(str(exc), code="invalid_amount") from exc
     today = settings.today()
     result = service.post_payment(
         session,

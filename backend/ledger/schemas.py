@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from backend.iso_dates import IsoDate
 from backend.ledger.models import Loan, Payment
 from backend.ledger.statement import Allocation, Statement
 from backend.ledger.terms import Component
@@ -198,7 +199,9 @@ class PaymentCreate(BaseModel):
     amount: AmountText = Field(description='In major units, e.g. "1500.00"')
     reference: str = Field(min_length=1, max_length=128, description="The provider's reference")
     provider: str = Field(default="manual", min_length=1, max_length=32)
-    received_on: date | None = Field(default=None, description="Business date; today if left out")
+    received_on: IsoDate | None = Field(
+        default=None, description="Business date (YYYY-MM-DD); today if left out"
+    )
 
 
 class PaymentPosted(BaseModel):

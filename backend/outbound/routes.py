@@ -8,9 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from backend.api_errors import error_responses
 from backend.audit.service import audit
-from backend.conversations.routes import ChannelPath, UserPath
+from backend.conversations.paths import ChannelPath
+from backend.conversations.routes import UserPath
 from backend.deps import ActorDep, SessionDep
+from backend.ids import RowId
 from backend.outbound import service
 from backend.outbound.schemas import (
     Claimed,
@@ -21,8 +24,12 @@ from backend.outbound.schemas import (
 )
 from backend.types import utcnow
 
-to_chat = APIRouter(prefix="/conversations/{channel}/{user_id}/outbound", tags=["outbox"])
-gateway = APIRouter(prefix="/outbound", tags=["outbox"])
+to_chat = APIRouter(
+    prefix="/conversations/{channel}/{user_id}/outbound",
+    tags=["outbox"],
+    responses=error_responses(404),
+)
+gateway = APIRouter(prefix="/outbound", tags=["outbox"], responses=error_responses(404))
 
 
 @to_chat.post("", response_model=OutboundPublic, status_code=status.HTTP_201_CREATED)
@@ -84,8 +91,12 @@ def claim(body: ClaimRequest, session: SessionDep) -> list[Claimed]:
     return [Claimed.of(row) for row in claimed]
 
 
-@gateway.post("/{outbound_id}/delivery", response_model=OutboundPublic)
-def report_delivery(outbound_id: int, body: DeliveryReport, session: SessionDep) -> OutboundPublic:
+@gateway.post(
+    "/{outbound_id}/delivery", response_model=OutboundPublic, responses=error_responses(409)
+)
+def report_delivery(
+    outbound_id: RowId, body: DeliveryReport, session: SessionDep
+) -> OutboundPublic:
     """How the delivery went. delivered, stored and failed are final: the same report again is
     harmless, a different one is 409 `delivery_final`. retry queues it again (after
     retry_after_seconds, else 10 s doubling per attempt up to 10 minutes); after the 8th
@@ -107,7 +118,7 @@ def report_delivery(outbound_id: int, body: DeliveryReport, session: SessionDep)
 
 
 @gateway.get("/{outbound_id}", response_model=OutboundPublic)
-def get_outbound(outbound_id: int, session: SessionDep, actor: ActorDep) -> OutboundPublic:
+def get_outbound(outbound_id: RowId, session: SessionDep, actor: ActorDep) -> OutboundPublic:
     row = service.get(session, outbound_id)
     if row.conversation.borrower_id is not None:
         audit(

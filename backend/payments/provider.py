@@ -10,12 +10,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from backend.money import max_minor
+
 
 class InvalidEvent(Exception):
-    pass
+    """A webhook call that is not a signed, well-formed event; `code` says which."""
+
+    def __init__(self, message: str, *, code: str = "malformed_event") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +68,41 @@ class SandboxProvider:
         ).encode()
 
     def parse_event(self, body: bytes, signature: str) -> PaymentEvent:
-        if not hmac.compare_digest(self.sign(body), signature):
-            raise InvalidEvent("webhook signature does not match")
-        try:
-            data = json.loads(body)
-            return PaymentEvent(
-                link_token=str(data["link"]),
-                reference=str(data["reference"]),
-                amount=int(data["amount_minor"]),
-                currency=str(data["currency"]),
+        # The shape first: compare_digest cannot take a non-ASCII string (a TypeError).
+        if not _SIGNATURE.fullmatch(signature):
+            raise InvalidEvent(
+                "the webhook signature is not 64 hexadecimal digits", code="bad_signature"
             )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidEvent(f"malformed webhook body: {exc}") from exc
+        if not hmac.compare_digest(self.sign(body), signature.lower()):
+            raise InvalidEvent("the webhook signature does not match", code="bad_signature")
+        return read_event(body)
+
+
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def read_event(body: bytes) -> PaymentEvent:
+    """A signed event's body, refused whole unless every field is what the sender writes: a
+    JSON object with the link and reference as strings, an ISO currency code, and the amount as
+    a JSON integer of minor units within the accepted maximum (never a float, never 1e400)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 and huge integers are ValueErrors
+        raise InvalidEvent("malformed webhook body: not JSON") from exc
+    if not isinstance(data, dict):
+        raise InvalidEvent("malformed webhook body: not a JSON object")
+    link, reference = data.get("link"), data.get("reference")
+    amount, currency = data.get("amount_minor"), data.get("currency")
+    if not isinstance(link, str) or not 0 < len(link) <= 64:
+        raise InvalidEvent("malformed webhook body: link is not a payment link's token")
+    if not isinstance(reference, str) or not 0 < len(reference.strip()) <= 128:
+        raise InvalidEvent("malformed webhook body: reference is not 1 to 128 characters")
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        raise InvalidEvent("malformed webhook body: currency is not an ISO 4217 code")
+    if type(amount) is not int or not 0 < amount <= max_minor(currency):
+        raise InvalidEvent(
+            "malformed webhook body: amount_minor is not a whole number of minor units "
+            "between 1 and the largest amount accepted"
+        )
+    return PaymentEvent(link_token=link, reference=reference, amount=amount, currency=currency)

@@ -6,24 +6,25 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Depends, Form, Header, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from backend.api_errors import error_responses
 from backend.config import Settings
 from backend.deps import AsOf, SessionDep, SettingsDep
 from backend.errors import DomainError, Invalid, NotFound
 from backend.ledger import service as ledger
 from backend.ledger.models import Loan
 from backend.money import AmountText, InvalidAmount, format_major, to_minor
-from backend.payments import service
+from backend.payments import checkout_security, service
 from backend.payments.models import PaymentLink
 from backend.payments.provider import PaymentEvent, PaymentProvider, SandboxProvider
 from backend.types import utcnow
 
-api = APIRouter(tags=["payments"])
+api = APIRouter(tags=["payments"], responses=error_responses(404))
 webhooks = APIRouter(prefix="/api/v1/payments/webhooks", tags=["payments"])
 checkout = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -73,6 +74,7 @@ def _provider(request: Request, name: str) -> PaymentProvider:
     "/loans/{ref}/payment-links",
     response_model=PaymentLinkPublic,
     status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
 )
 def create_payment_link(
     ref: str,
@@ -112,23 +114,38 @@ def link_for(
     return PaymentLinkPublic.of(link, provider, now)
 
 
-@webhooks.post("/{provider_name}")
-async def provider_webhook(
+async def raw_body(request: Request) -> bytes:
+    """The body exactly as the provider signed it. Read on the event loop: the only async part
+    of the webhook, and it never touches the database."""
+    return await request.body()
+
+
+def signed_event(
     provider_name: str,
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
+    body: Annotated[bytes, Depends(raw_body)],
     x_signature: Annotated[str, Header()] = "",
-) -> dict[str, str]:
-    """Where a provider tells us money arrived. Signed; replays post nothing new."""
+) -> tuple[PaymentProvider, PaymentEvent]:
+    """The provider and its verified event; a forged or malformed call is refused here, before
+    the request takes a database session."""
     provider = _provider(request, provider_name)
-    _, result = service.receive_event(
-        session,
-        provider=provider,
-        body=await request.body(),
-        signature=x_signature,
-        today=settings.today(),
-    )
+    return provider, service.read_event(provider, body, x_signature)
+
+
+SignedEvent = Annotated[tuple[PaymentProvider, PaymentEvent], Depends(signed_event)]
+
+
+@webhooks.post("/{provider_name}")
+def provider_webhook(
+    signed: SignedEvent, session: SessionDep, settings: SettingsDep
+) -> dict[str, str]:
+    """Where a provider tells us money arrived. Signed; replays post nothing new.
+
+    A plain `def` (run in a worker thread) like every route that uses the database: a twin
+    delivery waiting on this one's row lock must not hold the event loop, or this one could
+    never commit and every request would hang."""
+    provider, event = signed
+    _, result = service.post_event(session, provider=provider, event=event, today=settings.today())
     return {
         "status": "duplicate" if result.duplicate else "posted",
         "reference": result.payment.reference,
@@ -136,11 +153,16 @@ async def provider_webhook(
 
 
 def _checkout_page(
-    request: Request, link: PaymentLink, *, error: str | None = None
+    request: Request,
+    link: PaymentLink,
+    *,
+    error: str | None = None,
+    stale: bool = False,
 ) -> HTMLResponse:
     st = ledger.loan_statement(request.state.session, link.loan, request.app.state.settings.today())
     lang = link.loan.borrower.language
-    return templates.TemplateResponse(
+    csrf, nonce = checkout_security.new_token(), checkout_security.new_token()
+    page = templates.TemplateResponse(
         request,
         "checkout.html",
         {
@@ -150,9 +172,17 @@ def _checkout_page(
             "amount": format_major(link.amount_minor, link.currency),
             "balance_after": format_major(st.total_outstanding, link.currency),
             "error": error,
+            "stale": stale,  # a post without this page's token: refused, the form shown again
+            "csrf_token": csrf,
+            "nonce": nonce,
         },
-        status_code=400 if error else 200,
+        status_code=403 if stale else 400 if error else 200,
     )
+    return checkout_security.protect(page, request, csrf=csrf, nonce=nonce)
+
+
+def _no_link() -> HTMLResponse:
+    return HTMLResponse("<h1>Payment link not found / 付款链接不存在</h1>", status_code=404)
 
 
 @checkout.get("/pay/{token}", response_class=HTMLResponse)
@@ -161,20 +191,27 @@ def checkout_page(token: str, request: Request, session: SessionDep) -> HTMLResp
     try:
         link = service.link_by_token(session, token)
     except NotFound:
-        return HTMLResponse("<h1>Payment link not found / 付款链接不存在</h1>", status_code=404)
+        return _no_link()
     return _checkout_page(request, link)
 
 
 @checkout.post("/pay/{token}", response_model=None)
 def checkout_pay(
-    token: str, request: Request, session: SessionDep, settings: SettingsDep
+    token: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> HTMLResponse | RedirectResponse:
-    """The sandbox 'bank': sign an event and hand it to the webhook handler."""
+    """The sandbox 'bank': sign an event and hand it to the webhook handler. Only from the
+    page itself: its CSRF token and this site's origin (else 403, nothing posted)."""
     request.state.session = session
     try:
         link = service.link_by_token(session, token)
     except NotFound:
-        return HTMLResponse("<h1>Payment link not found / 付款链接不存在</h1>", status_code=404)
+        return _no_link()
+    if not checkout_security.post_allowed(request, csrf_token):
+        return _checkout_page(request, link, stale=True)
     provider = _provider(request, link.provider)
     if not isinstance(provider, SandboxProvider):
         return _checkout_page(request, link, error="not a sandbox link")

@@ -14,7 +14,7 @@ from backend.ledger.models import Loan
 from backend.ledger.service import PostingResult
 from backend.money import format_major
 from backend.payments.models import PaymentLink
-from backend.payments.provider import InvalidEvent, PaymentProvider
+from backend.payments.provider import InvalidEvent, PaymentEvent, PaymentProvider
 
 
 def default_link_amount(due_now: int, next_due: int | None, payoff: int) -> int:
@@ -75,6 +75,15 @@ def link_by_token(session: Session, token: str) -> PaymentLink:
     return link
 
 
+def read_event(provider: PaymentProvider, body: bytes, signature: str) -> PaymentEvent:
+    """The provider's signed event, or a 422 saying what is wrong: no database involved, so a
+    forged or malformed call costs nothing but the check."""
+    try:
+        return provider.parse_event(body, signature)
+    except InvalidEvent as exc:
+        raise Invalid(str(exc), code=exc.code) from exc
+
+
 def receive_event(
     session: Session,
     *,
@@ -84,10 +93,14 @@ def receive_event(
     today: date,
 ) -> tuple[PaymentLink, PostingResult]:
     """The one path by which a provider's money reaches the ledger (webhook or sandbox)."""
-    try:
-        event = provider.parse_event(body, signature)
-    except InvalidEvent as exc:
-        raise Invalid(str(exc)) from exc
+    event = read_event(provider, body, signature)
+    return post_event(session, provider=provider, event=event, today=today)
+
+
+def post_event(
+    session: Session, *, provider: PaymentProvider, event: PaymentEvent, today: date
+) -> tuple[PaymentLink, PostingResult]:
+    """Post a verified event's money once; a replay answers the first posting."""
     link = link_by_token(session, event.link_token)
     if (event.amount, event.currency) != (link.amount_minor, link.currency):
         raise Invalid("the event's amount or currency differs from the payment link's")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base
@@ -27,8 +27,8 @@ class ApprovalRequest(Base):
     discount_share: Mapped[Decimal] = mapped_column(ExactDecimal())
     parts: Mapped[int] = mapped_column(Integer)
     requested_on: Mapped[date] = mapped_column(Date)
-    settles_minor: Mapped[int] = mapped_column(Integer)  # as offered when requested
-    discount_minor: Mapped[int] = mapped_column(Integer)
+    settles_minor: Mapped[int] = mapped_column(BigInteger)  # as offered when requested
+    discount_minor: Mapped[int] = mapped_column(BigInteger)
     requested_by: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     decided_by: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.ledger.delinquency import Bucket
+from backend.money import AMOUNT_LIMIT
 
 Share = Decimal  # a fraction: 0.10 is 10%
 
@@ -20,7 +21,9 @@ class InstallmentPolicy(_Strict):
 
     enabled: bool = True
     terms_months: list[int] = Field(default=[3, 6, 12], min_length=1)
-    min_installment: Decimal = Field(default=Decimal(100), ge=0, description="major units")
+    min_installment: Decimal = Field(
+        default=Decimal(100), ge=0, lt=AMOUNT_LIMIT, description="major units"
+    )
     down_payment_share: Share = Field(default=Decimal("0.10"), ge=0, lt=1)
     monthly_fee_rate: Share = Field(default=Decimal("0.005"), ge=0, lt=1)
     eligible_buckets: list[Bucket] = [Bucket.DPD_1_30, Bucket.DPD_31_60, Bucket.DPD_61_90]
@@ -57,7 +60,9 @@ class ExtensionPolicy(_Strict):
 class SettlementBand(_Strict):
     min_dpd: int = Field(ge=0)
     max_dpd: int | None = Field(default=None, description="none: no upper bound")
-    min_balance: Decimal = Field(default=Decimal(0), ge=0, description="major units")
+    min_balance: Decimal = Field(
+        default=Decimal(0), ge=0, lt=AMOUNT_LIMIT, description="major units"
+    )
     max_discount: Share = Field(ge=0, lt=1, description="the most a supervisor may approve")
     bot_discount: Share = Field(ge=0, lt=1, description="what the assistant may grant alone")
 

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.api_errors import error_responses
 from backend.audit.service import Actor, audit
 from backend.conversations.deps import BoundDep
 from backend.conversations.models import Conversation
 from backend.deps import ActorDep, AsOf, SessionDep, SettingsDep
+from backend.ids import RowId
 from backend.ledger import service as ledger
 from backend.ledger.models import Loan
 from backend.plans import service
@@ -27,8 +29,12 @@ from backend.plans.schemas import (
     StaffAcceptOffer,
 )
 
-staff = APIRouter(tags=["repayment plans"])
-borrower = APIRouter(prefix="/conversations/{channel}/{user_id}", tags=["borrower self-service"])
+staff = APIRouter(tags=["repayment plans"], responses=error_responses(404))
+borrower = APIRouter(
+    prefix="/conversations/{channel}/{user_id}",
+    tags=["borrower self-service"],
+    responses=error_responses(403, 404),
+)
 
 
 def plan_policy(request: Request) -> PlanPolicy:
@@ -104,7 +110,10 @@ def loan_arrangements(
 
 
 @staff.post(
-    "/loans/{ref}/arrangements", response_model=Accepted, status_code=status.HTTP_201_CREATED
+    "/loans/{ref}/arrangements",
+    response_model=Accepted,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
 )
 def staff_accept(
     ref: str,
@@ -133,9 +142,13 @@ def list_approvals(
     return [ApprovalPublic.of(r) for r in rows]
 
 
-@staff.post("/approvals/{request_id}/{decision}", response_model=ApprovalPublic)
+@staff.post(
+    "/approvals/{request_id}/{decision}",
+    response_model=ApprovalPublic,
+    responses=error_responses(409),
+)
 def decide(
-    request_id: int,
+    request_id: RowId,
     decision: Literal["approve", "reject"],
     body: Decision,
     session: SessionDep,
@@ -191,7 +204,10 @@ def my_arrangements(
 
 
 @borrower.post(
-    "/loans/{loan_ref}/arrangements", response_model=Accepted, status_code=status.HTTP_201_CREATED
+    "/loans/{loan_ref}/arrangements",
+    response_model=Accepted,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
 )
 def my_acceptance(
     loan_ref: str,

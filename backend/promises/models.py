@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db import Base
@@ -36,13 +36,13 @@ class Promise(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("conversations.id"), default=None
     )
-    amount_minor: Mapped[int] = mapped_column(Integer)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     promised_date: Mapped[date] = mapped_column(Date)
     created_on: Mapped[date] = mapped_column(Date)  # business date the promise was made
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     status: Mapped[str] = mapped_column(String(12), default=PromiseStatus.OPEN.value)
-    paid_minor: Mapped[int] = mapped_column(Integer, default=0)  # counted so far
+    paid_minor: Mapped[int] = mapped_column(BigInteger, default=0)  # counted so far
     evaluated_on: Mapped[date | None] = mapped_column(Date, default=None)
     resolved_on: Mapped[date | None] = mapped_column(Date, default=None)  # kept/broken decided
     source: Mapped[str] = mapped_column(String(12))  # bot | collector

@@ -11,10 +11,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, status
 
+from backend.api_errors import ErrorBody, error_responses
 from backend.audit.service import audit
 from backend.conversations.deps import BoundDep
 from backend.deps import ActorDep, AsOf, SessionDep, SettingsDep
 from backend.errors import Invalid
+from backend.ids import RowId
 from backend.ledger import service as ledger
 from backend.ledger.models import Loan
 from backend.money import InvalidAmount, to_minor
@@ -40,16 +42,22 @@ def promise_policy(request: Request) -> PromisePolicy:
 PolicyDep = Annotated[PromisePolicy, Depends(promise_policy)]
 
 self_service = APIRouter(
-    prefix="/conversations/{channel}/{user_id}/loans/{loan_ref}", tags=["borrower self-service"]
+    prefix="/conversations/{channel}/{user_id}/loans/{loan_ref}",
+    tags=["borrower self-service"],
+    responses=error_responses(403, 404),
 )
-staff = APIRouter(tags=["promises"])
+staff = APIRouter(tags=["promises"], responses=error_responses(404))
 
 _CREATED: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The loan already has an open promise (promise_already_open)"},
+    409: {
+        "model": ErrorBody,
+        "description": "The loan already has an open promise (promise_already_open)",
+    },
     422: {
+        "model": ErrorBody,
         "description": "Outside policy: promise_date_in_past, promise_beyond_window, "
         "promise_below_minimum, promise_above_balance or promise_nothing_owed; the message "
-        "states what would be accepted"
+        "states what would be accepted",
     },
 }
 
@@ -237,9 +245,13 @@ def loan_escalations(ref: str, session: SessionDep, actor: ActorDep) -> list[Esc
     return [EscalationPublic.of(e) for e in service.escalations(session, loan_id=loan.id)]
 
 
-@staff.post("/promise-escalations/{escalation_id}/clear", response_model=EscalationPublic)
+@staff.post(
+    "/promise-escalations/{escalation_id}/clear",
+    response_model=EscalationPublic,
+    responses=error_responses(409),
+)
 def clear_escalation(
-    escalation_id: int, body: EscalationClear, session: SessionDep, actor: ActorDep
+    escalation_id: RowId, body: EscalationClear, session: SessionDep, actor: ActorDep
 ) -> EscalationPublic:
     """A person has taken the loan in hand: the flag is cleared (a new run can raise another)."""
     escalation = service.clear_escalation(

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from backend.iso_dates import IsoDate
 from backend.ledger.models import Loan
 from backend.money import AmountText, format_major
 from backend.promises import rules
@@ -17,7 +18,7 @@ from backend.promises.service import EvaluationTally
 
 class PromiseCreate(BaseModel):
     amount: AmountText = Field(description='In major units, e.g. "500.00"')
-    promised_date: date = Field(description="The day the borrower will pay by (YYYY-MM-DD)")
+    promised_date: IsoDate = Field(description="The day the borrower will pay by (YYYY-MM-DD)")
 
 
 class CollectorPromiseCreate(PromiseCreate):

@@ -4,8 +4,11 @@ password policy. No I/O."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from zxcvbn import zxcvbn  # pure: an estimate, no I/O
 
 ROLES = ("collector", "supervisor", "operations", "admin")
 LANGUAGES = ("en", "zh")
@@ -19,13 +22,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+# zxcvbn's score (0-4): 3 is "safely unguessable" against an online attack; below that are
+# common passwords, words, names, dates, keyboard walks and sequences with digits tacked on.
+MIN_PASSWORD_SCORE = 3
+ZXCVBN_MAX_LENGTH = 72  # zxcvbn refuses longer input (its cost grows with length)
 
 
 class RuleBroken(ValueError):
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, reason: str = "") -> None:
         super().__init__(message)
         self.code = code
+        self.reason = reason  # for weak passwords: short | username | repetitive | guessable
 
 
 def can(role: str, permission: str) -> bool:
@@ -56,12 +64,26 @@ def check_new_user(username: str, role: str, language: str, password: str) -> No
 
 
 def check_password(password: str, *, username: str) -> None:
+    """A console password must stand up to guessing: long enough, not the username, not mostly
+    one character, and not a common password or pattern (zxcvbn's estimate)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise RuleBroken(
-            f"a password has at least {MIN_PASSWORD_LENGTH} characters", "weak_password"
+            f"a password has at least {MIN_PASSWORD_LENGTH} characters", "weak_password", "short"
         )
     if username.lower() in password.lower():
-        raise RuleBroken("a password may not contain the username", "weak_password")
+        raise RuleBroken("a password may not contain the username", "weak_password", "username")
+    if Counter(password.lower()).most_common(1)[0][1] * 2 > len(password):
+        raise RuleBroken(
+            "a password may not be mostly one character", "weak_password", "repetitive"
+        )
+    estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=[username])
+    if estimate["score"] < MIN_PASSWORD_SCORE:
+        raise RuleBroken(
+            "a password may not be a common password, word, name, date, keyboard pattern or "
+            "sequence: a few unrelated words make a good one",
+            "weak_password",
+            "guessable",
+        )
 
 
 @dataclass(frozen=True, slots=True)

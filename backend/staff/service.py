@@ -1,4 +1,4 @@
-"""Console users and sessions: create users, check a log-in (with lockout), open, find and end
+"""Console users and sessions: create users, the database steps of a log-in, open, find and end
 sessions. Functions flush, never commit."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from backend.errors import Conflict, Invalid, NotFound
 from backend.staff import rules
 from backend.staff.models import StaffSession, StaffUser
-from backend.staff.passwords import hash_password, spend_verify_time, verify_password
+from backend.staff.passwords import hash_password
 
 # How often a session's last use is written down (its idle expiry moves on with it).
 SEEN_EVERY = timedelta(minutes=1)
@@ -26,6 +26,15 @@ class SessionPolicy:
     idle: timedelta
     absolute: timedelta
     lockout: rules.LockoutPolicy
+
+
+def _refusal(exc: rules.RuleBroken) -> Invalid:
+    """A broken rule as a 422; a weak password's reason goes along so the console can say it in
+    the user's language."""
+    params: dict[str, str | int] = {}
+    if exc.reason:
+        params = {"reason": exc.reason, "min_length": rules.MIN_PASSWORD_LENGTH}
+    return Invalid(str(exc), code=exc.code, params=params)
 
 
 def create_user(
@@ -41,7 +50,7 @@ def create_user(
     try:
         rules.check_new_user(username, role, language, password)
     except rules.RuleBroken as exc:
-        raise Invalid(str(exc), code=exc.code) from exc
+        raise _refusal(exc) from exc
     user = StaffUser(
         username=username,
         display_name=display_name.strip() or username,
@@ -80,36 +89,50 @@ def any_user(session: Session) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class LoginResult:
-    user: StaffUser | None  # None: refused
-    refusal: str | None = None  # "wrong" | "locked" | "inactive"
-    locked_until: datetime | None = None
+class LoginCandidate:
+    """What a log-in checks the password against, read in a short session of its own: the
+    password check (argon2, slow) runs after that session has ended."""
+
+    user_id: int
+    password_hash: str
+    active: bool
 
 
-def authenticate(
-    session: Session, *, username: str, password: str, now: datetime, policy: rules.LockoutPolicy
-) -> LoginResult:
-    """Check a log-in. An unknown user, a wrong password and a deactivated account all answer
-    "wrong" (no user enumeration); a locked account says so without checking the password."""
+def login_candidate(session: Session, username: str) -> LoginCandidate | None:
     user = session.scalar(select(StaffUser).where(StaffUser.username == username.strip().lower()))
     if user is None:
-        spend_verify_time(password)
-        return LoginResult(None, "wrong")
-    if rules.is_locked(user.locked_until, now):
-        return LoginResult(None, "locked", user.locked_until)
-    if not verify_password(password, user.password_hash) or not user.active:
-        user.failed_logins, lock = rules.after_failure(user.failed_logins, now, policy)
-        if lock is not None:
-            user.locked_until = lock
-            session.flush()
-            return LoginResult(None, "locked", lock)
-        session.flush()
-        return LoginResult(None, "wrong")
+        return None
+    return LoginCandidate(user.id, user.password_hash, user.active)
+
+
+def record_failed_login(
+    session: Session, *, candidate: LoginCandidate, locked_until: datetime | None
+) -> None:
+    """Count a wrong password on the account. `locked_until`: the end of a lock on one
+    address, shown to admins on the Users page (log-ins themselves are paused per address in
+    memory, see login_guard)."""
+    user = session.get(StaffUser, candidate.user_id)
+    if user is None:
+        return
+    user.failed_logins += 1
+    if locked_until is not None:
+        user.locked_until = locked_until
+    session.flush()
+
+
+def complete_login(
+    session: Session, *, candidate: LoginCandidate, now: datetime
+) -> StaffUser | None:
+    """The user whose password was just checked, unless the account changed meanwhile (a new
+    password, a deactivation): then None, and the log-in is refused."""
+    user = session.get(StaffUser, candidate.user_id)
+    if user is None or not user.active or user.password_hash != candidate.password_hash:
+        return None
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
     session.flush()
-    return LoginResult(user)
+    return user
 
 
 def _digest(token: str) -> str:
@@ -189,7 +212,7 @@ def update_user(
         try:
             rules.check_password(password, username=user.username)
         except rules.RuleBroken as exc:
-            raise Invalid(str(exc), code=exc.code) from exc
+            raise _refusal(exc) from exc
     ends_sessions = (
         (role is not None and role != user.role)
         or password is not None

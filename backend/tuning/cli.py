@@ -27,7 +27,12 @@ def run(args: argparse.Namespace, settings: Settings) -> None:
             with factory() as session, session.begin():
                 model_id = retraining.start(session, by=BY).id
             print(f"training run {model_id} on {settings.nlu_dir} through {settings.rasa_url}")
-            retraining.run(factory, settings, model_id, trainer=RasaTrainer(settings.rasa_url))
+            retraining.run(
+                factory,
+                settings,
+                model_id,
+                trainer=RasaTrainer(settings.rasa_url, token=settings.rasa_token),
+            )
         elif args.verb == "promote":
             with factory() as session, session.begin():
                 retraining.promote(session, settings, model_id=args.model_id, by=BY)

@@ -10,14 +10,23 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import FileResponse
 
+from backend.api_errors import error_responses
 from backend.deps import SessionDep, SettingsDep
 from backend.errors import NotFound
 from backend.tuning.retraining import model_file, running_model
 
-router = APIRouter(prefix="/nlu", tags=["assistant models"])
+router = APIRouter(prefix="/nlu", tags=["assistant models"], responses=error_responses(404))
 
 
-@router.get("/model", response_model=None)
+@router.get(
+    "/model",
+    response_model=None,
+    responses={
+        200: {"description": "The model file", "content": {"application/gzip": {}}},
+        204: {"description": "No model is running yet"},
+        304: {"description": "The running model is the one named in If-None-Match"},
+    },
+)
 def current_model(
     session: SessionDep,
     settings: SettingsDep,
@@ -32,7 +41,11 @@ def current_model(
     return _file(session, settings, model.name)
 
 
-@router.get("/models/{name}", response_model=None)
+@router.get(
+    "/models/{name}",
+    response_model=None,
+    responses={200: {"description": "The model file", "content": {"application/gzip": {}}}},
+)
 def one_model(name: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
     return _file(session, settings, name)
 

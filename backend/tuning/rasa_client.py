@@ -1,5 +1,6 @@
 """Rasa's HTTP API, as retraining uses it: train on a YAML document, score a model (fetched by
-Rasa from the backend's model endpoint) on a test split, and ask which model is running."""
+Rasa from the backend's model endpoint) on a test split, and ask which model is running. Every
+call carries Rasa's --auth-token as the `token` query parameter, the one form Rasa 3.6 takes."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ class RasaError(Exception):
 
 
 class RasaTrainer:
-    def __init__(self, base_url: str, *, train_timeout_s: float = 3 * 3600) -> None:
+    def __init__(
+        self, base_url: str, *, token: str | None = None, train_timeout_s: float = 3 * 3600
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.train_timeout_s = train_timeout_s
+        self._auth = {"token": token} if token else {}
 
     def train(self, document: str) -> tuple[str, bytes]:
         """The trained model's file name and bytes. Blocks for the whole training (minutes);
@@ -45,7 +49,7 @@ class RasaTrainer:
     def running_model(self, timeout_s: float = 10) -> str | None:
         """The file name of the model this Rasa has loaded, or None without one."""
         try:
-            response = httpx.get(f"{self.base_url}/status", timeout=timeout_s)
+            response = httpx.get(f"{self.base_url}/status", params=self._auth, timeout=timeout_s)
         except httpx.HTTPError as exc:
             raise RasaError(f"Rasa is not reachable: {exc}") from exc
         if response.status_code == 409:  # no model loaded
@@ -62,7 +66,7 @@ class RasaTrainer:
             response = httpx.post(
                 f"{self.base_url}{path}",
                 content=body.encode("utf-8"),
-                params=params,
+                params={**params, **self._auth},
                 headers={"Content-Type": YAML},
                 timeout=httpx.Timeout(timeout, connect=10),
             )

@@ -176,7 +176,7 @@ def launch(factory: sessionmaker[Session], settings: Settings, model_id: int) ->
     thread = threading.Thread(
         target=run,
         args=(factory, settings, model_id),
-        kwargs={"trainer": RasaTrainer(settings.rasa_url)},
+        kwargs={"trainer": RasaTrainer(settings.rasa_url, token=settings.rasa_token)},
         name=f"retrain-{model_id}",
         daemon=True,
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -31,6 +33,75 @@ def after_failure(failed_before: int, now: datetime, policy: AttemptPolicy) -> A
 
 def is_locked(locked_until: datetime | None, now: datetime) -> bool:
     return locked_until is not None and now < locked_until
+
+
+# --- limits shared by every chat and channel ------------------------------------------------
+# The per-chat policy above is not enough on its own: a client picks its chat id, so a new chat
+# would get fresh attempts. Failed phone verifications are also counted per phone number and
+# per borrower (whatever the chat or channel), and for everyone together.
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """At most `max_failures` failed attempts within `window`. With `lock_for`, reaching it
+    locks for that long (or until staff clear it); without, the window itself is the limit (a
+    rate: attempts wait until the oldest failure has left the window)."""
+
+    max_failures: int
+    window: timedelta
+    lock_for: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_failures < 1:
+            raise ValueError("max_failures must be at least 1")
+        if self.window <= timedelta(0):
+            raise ValueError("window must be longer than zero")
+        if self.lock_for is not None and self.lock_for <= timedelta(0):
+            raise ValueError("lock_for must be longer than zero")
+
+
+@dataclass(frozen=True, slots=True)
+class SharedLimits:
+    """`per_identity` counts each phone number and each borrower the number belongs to, with
+    the same figures for both, so an unknown number is refused exactly as a known one is.
+    `everyone` is a rate over all phone verifications: a real borrower population stays far
+    below it, a sweep over many numbers does not."""
+
+    per_identity: Limit = Limit(5, timedelta(hours=24), timedelta(hours=24))
+    everyone: Limit = Limit(200, timedelta(hours=1))
+
+
+def counted_since(now: datetime, limit: Limit, reset_at: datetime | None) -> datetime:
+    """Failures after this instant count: those inside the window, and only those after the
+    last lock began or was cleared (a lock uses up the failures that tripped it)."""
+    start = now - limit.window
+    return start if reset_at is None else max(start, reset_at)
+
+
+def lock_after(failures: int, now: datetime, limit: Limit) -> datetime | None:
+    """The end of the lock that `failures` (counted, this one included) start, or None."""
+    if limit.lock_for is None or failures < limit.max_failures:
+        return None
+    return now + limit.lock_for
+
+
+def failures_left(failures: int, limit: Limit) -> int:
+    return max(limit.max_failures - failures, 0)
+
+
+def rate_reopens_at(failed_at: Sequence[datetime], now: datetime, limit: Limit) -> datetime | None:
+    """For a rate: None while another attempt may be judged; else the moment the budget has
+    room again (the failure that filled it leaves the window). `failed_at`: any order."""
+    inside = sorted(t for t in failed_at if now - limit.window < t <= now)
+    if len(inside) < limit.max_failures:
+        return None
+    return inside[-limit.max_failures] + limit.window
+
+
+def phone_key(e164: str, secret: str) -> str:
+    """A keyed hash of a normalised phone number: failures are counted by it, and the numbers
+    people type (often not our borrowers') are not kept."""
+    return hmac.new(secret.encode(), e164.encode(), hashlib.sha256).hexdigest()
 
 
 def hash_token(token: str) -> str:

@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 from backend.borrowers.identity import InvalidPhone, normalise_phone
 from backend.borrowers.models import Borrower
 from backend.conversations.models import Conversation
+from backend.verification import lockout
 from backend.verification.models import LinkToken, WrongPersonReport
 from backend.verification.rules import (
     AttemptPolicy,
+    SharedLimits,
     after_failure,
     hash_token,
     is_locked,
+    phone_key,
     second_factor_matches,
 )
 
@@ -28,6 +31,8 @@ class Outcome:
     attempts_left: int
     locked_until: datetime | None
     borrower: Borrower | None = None
+    # A failed phone verification: what it did to the limits shared by every chat.
+    counted: lockout.Counted | None = None
 
 
 def issue_link_token(
@@ -96,10 +101,16 @@ def verify_with_phone(
     second_factor: str,
     now: datetime,
     policy: AttemptPolicy,
+    limits: SharedLimits,
+    secret: str,
 ) -> Outcome:
     """The phone number the channel shared (a Telegram contact) plus a second factor.
 
-    A failure says nothing about which part was wrong, or whether the number is known.
+    A failure says nothing about which part was wrong, or whether the number is known: an
+    unknown number is counted, locked and refused exactly as a borrower's is. Besides the
+    chat's own attempts, failures count against the number, its borrower and everyone's budget
+    (lockout.py), whatever the chat or channel; a lock there refuses even the right answer.
+    `secret` keys the hash the number is counted by.
     """
     if (locked := _locked(conversation, now)) is not None:
         return locked
@@ -107,15 +118,39 @@ def verify_with_phone(
         e164 = normalise_phone(phone)
     except InvalidPhone:
         return _fail(conversation, now, policy)
+    lockout.take_turn(session)
+    key = phone_key(e164, secret)
     candidates = session.scalars(select(Borrower).where(Borrower.phone_e164 == e164)).all()
+    refused = lockout.refusal(session, key=key, borrowers=candidates, now=now, limits=limits)
+    if refused is not None:
+        return Outcome("locked", 0, refused.locked_until)
     matches = [
         b
         for b in candidates
         if second_factor_matches(second_factor, id_last4=b.id_last4, date_of_birth=b.date_of_birth)
     ]
-    if len(matches) != 1:  # none, or ambiguous: never guess between two people
-        return _fail(conversation, now, policy)
-    return _bind(conversation, matches[0], "phone", now, policy)
+    if len(matches) == 1:
+        return _bind(conversation, matches[0], "phone", now, policy)
+    # none, or ambiguous: never guess between two people
+    counted = lockout.count_failure(
+        session,
+        phone_e164=e164,
+        key=key,
+        borrowers=candidates,
+        conversation=conversation,
+        now=now,
+        limits=limits,
+    )
+    return _counted_failure(_fail(conversation, now, policy), counted)
+
+
+def _counted_failure(chat: Outcome, counted: lockout.Counted) -> Outcome:
+    """The answer to a failure counted both in the chat and across chats: locked when either
+    locked (until the later end), else the fewer attempts left."""
+    ends = [t for t in (chat.locked_until, counted.locked_until, counted.everyone_until) if t]
+    if ends:
+        return Outcome("locked", 0, max(ends), counted=counted)
+    return Outcome("failed", min(chat.attempts_left, counted.attempts_left), None, counted=counted)
 
 
 def report_wrong_person(

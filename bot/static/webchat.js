@@ -1,16 +1,19 @@
 /* Web chat page. Talks to the gateway's web chat API:
- *   POST /webchat/messages            {sender, message, metadata} -> [{recipient_id, text, buttons}]
- *   GET  /webchat/events?sender=ID    Server-Sent Events: collector replies, notices, reminders
- *   GET  /webchat/history?sender=ID   {messages: [{from, text, buttons, sent_at}]}
+ *   POST /webchat/sessions   {sender, token}: this chat (continued while its cookie is valid)
+ *   POST /webchat/messages   {sender, message, metadata} -> [{recipient_id, text, buttons}]
+ *   GET  /webchat/events     Server-Sent Events: collector replies, notices, reminders
+ *   GET  /webchat/history    {messages: [{from, text, buttons, sent_at}]}
+ * The chat's secret is the session token in an HttpOnly cookie the gateway sets: this script
+ * never sees or stores it (it ignores the token in the answer), and nothing secret is ever in an
+ * address. A 401 means the session is over (idle too long): the page starts a new one.
  * Every text from the borrower, the bot or a collector is untrusted: it is only ever set with
- * textContent / createTextNode, never as HTML. The sender id is this chat's secret: it is kept
- * in localStorage and never put in the address bar. No dependencies, no external assets.
+ * textContent / createTextNode, never as HTML. No dependencies, no external assets.
  */
 (() => {
   "use strict";
 
   const API = "/webchat";
-  const SENDER_KEY = "webchat.sender";
+  const OLD_SENDER_KEY = "webchat.sender"; // what pages before sessions kept: removed
   const LANGUAGE_KEY = "webchat.language";
   const SENDER_RE = /^[A-Za-z0-9_.:-]{8,128}$/;
   const TOKEN_RE = /^[A-Za-z0-9_-]{1,256}$/;
@@ -114,20 +117,31 @@
     }
   }
 
-  function newSenderId() {
-    const c = window.crypto;
-    if (c && typeof c.randomUUID === "function") return c.randomUUID();
-    const bytes = new Uint8Array(16);
-    c.getRandomValues(bytes); // randomUUID needs a secure context; this does not
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  function forgetOldSender() {
+    try {
+      window.localStorage.removeItem(OLD_SENDER_KEY);
+    } catch (_) {
+      /* storage disabled: nothing kept */
+    }
   }
 
-  function loadSender() {
-    const stored = storageGet(SENDER_KEY);
-    if (stored && SENDER_RE.test(stored)) return stored;
-    const id = newSenderId();
-    storageSet(SENDER_KEY, id);
-    return id;
+  /** This chat's session: the cookie's chat continued, or a new one. Resolves to whether the
+   * chat is another one than the page showed (then its history is loaded again). */
+  async function openSession() {
+    const response = await fetch(API + "/sessions", {
+      method: "POST",
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+    if (!response.ok) throw new Error("session: HTTP " + response.status);
+    const body = await response.json();
+    if (!body || typeof body.sender !== "string" || !SENDER_RE.test(body.sender)) {
+      throw new Error("session: no sender");
+    }
+    const changed = body.sender !== state.sender;
+    state.sender = body.sender; // the token stays in its HttpOnly cookie
+    return changed;
   }
 
   function pickLanguage(params) {
@@ -391,20 +405,31 @@
     }
   }
 
+  function sendOnce(message, metadata, signal) {
+    return fetch(API + "/messages", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ sender: state.sender, message, metadata }),
+      credentials: "same-origin",
+      cache: "no-store",
+      signal,
+    });
+  }
+
   async function postMessage(message, metadata) {
     const controller = typeof AbortController === "function" ? new AbortController() : null;
     const timer = controller ? window.setTimeout(() => controller.abort(), POST_TIMEOUT_MS) : null;
+    const signal = controller ? controller.signal : undefined;
     try {
       let response;
       try {
-        response = await fetch(API + "/messages", {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          body: JSON.stringify({ sender: state.sender, message, metadata }),
-          credentials: "same-origin",
-          cache: "no-store",
-          signal: controller ? controller.signal : undefined,
-        });
+        if (!state.sender) await openSession(); // the gateway was not reachable at the start
+        response = await sendOnce(message, metadata, signal);
+        if (response.status === 401) {
+          // The session is over (or another tab started one): carry on in the current one.
+          if (await openSession()) renderHistory([], true);
+          response = await sendOnce(message, metadata, signal);
+        }
       } catch (_) {
         throw new SendError("unreachable");
       }
@@ -424,11 +449,17 @@
   }
 
   async function fetchHistory() {
-    const response = await fetch(API + "/history?sender=" + encodeURIComponent(state.sender), {
-      headers: { Accept: "application/json" },
-      credentials: "same-origin",
-      cache: "no-store",
-    });
+    const get = () =>
+      fetch(API + "/history", {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+        cache: "no-store",
+      });
+    let response = await get();
+    if (response.status === 401) {
+      await openSession();
+      response = await get();
+    }
     if (!response.ok) throw new Error("history: HTTP " + response.status);
     const body = await response.json();
     return body && Array.isArray(body.messages) ? body.messages : [];
@@ -529,7 +560,7 @@
 
   function connectEvents() {
     if (typeof window.EventSource !== "function") return;
-    const source = new EventSource(API + "/events?sender=" + encodeURIComponent(state.sender));
+    const source = new EventSource(API + "/events"); // the session cookie says which chat
     state.source = source;
     source.addEventListener("open", () => {
       const wasLost = state.connectionLost;
@@ -555,8 +586,16 @@
       setConnectionLost(true);
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (an HTTP error, not a dropped connection): retry with backoff.
+        // A 401 among them: the session is over, so open one (the same chat while it lasts).
         window.clearTimeout(state.retryTimer);
-        state.retryTimer = window.setTimeout(connectEvents, state.retryMs);
+        state.retryTimer = window.setTimeout(() => {
+          openSession()
+            .then((changed) => {
+              if (changed) refreshHistory();
+            })
+            .catch(() => {})
+            .finally(connectEvents);
+        }, state.retryMs);
         state.retryMs = Math.min(state.retryMs * 2, MAX_RETRY_MS);
       }
     });
@@ -587,7 +626,7 @@
     ui.hint = $("hint");
     ui.input.setAttribute("aria-describedby", "hint");
 
-    state.sender = loadSender();
+    forgetOldSender();
     applyLanguage(pickLanguage(params));
 
     ui.form.addEventListener("submit", (event) => {
@@ -608,6 +647,7 @@
     ui.language.addEventListener("click", toggleLanguage);
 
     try {
+      await openSession();
       renderHistory(await fetchHistory(), false);
     } catch (_) {
       showError(t().historyFailed);

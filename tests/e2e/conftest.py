@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
 FAKE_TELEGRAM = ROOT / "tools" / "fake_telegram"
 TOKEN = "e2e-assistant-token"
+RASA_TOKEN = "e2e-rasa-token"  # Rasa's API and REST channel
+ACTION_SERVER_TOKEN = "e2e-action-server-token"
 TODAY = "2026-11-29"  # a Sunday: 下周五 / next friday is 2026-12-04
 BOT_TOKEN = "1001:journey"
 PROCFILE = read_procfile(ROOT / "Procfile")
@@ -127,6 +129,10 @@ class Stack:
             timeout=30,
         )
 
+    def rasa_api(self) -> httpx.Client:
+        """Rasa's HTTP API with its token (the `token` query parameter, as Rasa 3.6 takes it)."""
+        return httpx.Client(base_url=self.rasa, params={"token": RASA_TOKEN}, timeout=120)
+
     def link_token(self, borrower: str) -> str:
         with self.api() as api:
             return str(api.post(f"/borrowers/{borrower}/link-tokens").json()["token"])
@@ -215,6 +221,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "RASA_PORT": str(ports["rasa"]),
         "PUBLIC_BASE_URL": backend_url,
         "SERVICE_TOKEN": TOKEN,
+        "RASA_TOKEN": RASA_TOKEN,
+        "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
         "BUSINESS_DATE": TODAY,
         "BACKEND_URL": backend_url,
         "RASA_URL": rasa_url,
@@ -236,7 +244,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         wait_for(f"{telegram_api}/bot0:probe/getMe", telegram, 30)
         wait_for(f"{backend_url}/healthz", backend, 60)
         wait_for(f"http://127.0.0.1:{ports['actions']}/health", actions, 90)
-        wait_for(f"{rasa_url}/status", rasa, 240, ready=201)
+        wait_for(f"{rasa_url}/status?token={RASA_TOKEN}", rasa, 240, ready=201)
         stack = Stack(
             backend=backend_url,
             rasa=rasa_url,

@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import RASA_TOKEN, Stack
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
@@ -20,7 +20,12 @@ class Chat:
         self.sender = sender
 
     def say(self, text: str) -> list[dict]:  # type: ignore[type-arg]
-        r = httpx.post(self.url, json={"sender": self.sender, "message": text}, timeout=60)
+        r = httpx.post(
+            self.url,
+            json={"sender": self.sender, "message": text},
+            headers={"Authorization": f"Bearer {RASA_TOKEN}"},  # as the gateway sends it
+            timeout=60,
+        )
         r.raise_for_status()
         return r.json()  # type: ignore[no-any-return]
 

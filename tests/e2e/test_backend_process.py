@@ -94,9 +94,11 @@ def test_the_pay_loop_through_the_sandbox_checkout(backend: tuple[str, dict[str,
     before = api.get("/loans/L-DEMO-03/balance").json()
     link = api.post("/loans/L-DEMO-03/payment-links", json={}).json()
     assert link["amount"] == before["due_now"]
-    page = httpx.get(link["url"])
+    browser = httpx.Client()  # keeps the page's CSRF cookie, as a browser does
+    page = browser.get(link["url"])
     assert page.status_code == 200 and link["amount"] in page.text
-    done = httpx.post(link["url"], follow_redirects=True)
+    form = {"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)}  # type: ignore[union-attr]
+    done = browser.post(link["url"], data=form, follow_redirects=True)
     assert "已收到您的还款" in done.text
     after = api.get("/loans/L-DEMO-03/balance").json()
     assert (after["dpd"], after["overdue_amount"]) == (0, "0.00")

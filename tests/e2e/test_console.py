@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from backend.demo.users import DEMO_PASSWORD
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.e2e.conftest import Stack, eventually
-from tests.e2e.test_webchat import WebBorrower
+from tests.e2e.webchat_client import WebBorrower
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
@@ -53,7 +53,7 @@ def test_a_collector_serves_an_escalated_borrower_and_hands_back_to_the_bot(
     expect(page.get_by_role("heading", name="Handoff inbox")).to_be_visible()
 
     # The borrower escalates while the inbox is open: the row appears without a reload.
-    chat = WebBorrower(stack, "console-e2e-0001")
+    chat = WebBorrower(stack.gateway)
     chat.open_page()
     assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-08')}")
     assert "人工" in chat.text("我要找人工客服")

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import eventually, free_port
+from tests.e2e.webchat_client import WebBorrower
 
 # Processes of its own: beside the shared stack, on the other pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("own-processes")
@@ -154,23 +155,6 @@ def _address(hexed: str) -> str:
     return socket.inet_ntop(socket.AF_INET6, b"".join(words))
 
 
-class WebChat:
-    def __init__(self, gateway: str, sender: str) -> None:
-        self.gateway, self.sender = gateway, sender
-
-    def say(self, message: str) -> list[dict[str, object]]:
-        r = httpx.post(
-            f"{self.gateway}/webchat/messages",
-            json={"sender": self.sender, "message": message},
-            timeout=60,
-        )
-        r.raise_for_status()
-        return list(r.json())
-
-    def text(self, message: str) -> str:
-        return "\n".join(str(m.get("text", "")) for m in self.say(message))
-
-
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = tmp_path_factory.mktemp("fresh") / "borrower-assistant"
@@ -216,7 +200,7 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
 
     # Greeted with the main options as buttons, in Chinese and in English.
     for message, words in (("你好", "借款服务助手"), ("hello", "loan assistant")):
-        replies = WebChat(gateway, f"smoke-greet-{len(words):04d}").say(message)
+        replies = WebBorrower(gateway).say(message)
         assert words in str(replies[0]["text"]) and replies[0]["buttons"], replies
 
     # A demo borrower links the chat with the README's command, sees the balance, promises to
@@ -225,7 +209,7 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
         [".venv/bin/python", "-m", "backend", "link-token", "DEMO-03"],
         cwd=clone, env=env, capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
-    chat = WebChat(gateway, "smoke-borrower-0001")
+    chat = WebBorrower(gateway)
     assert "核实成功" in chat.text(f"/start {token}")
     assert "应还总额" in chat.text("我现在还欠多少钱")
     assert "确认" in chat.text("我明天还五百")
@@ -244,7 +228,7 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
     ]
     assert len(worker) == 1, processes_in(clone)
     os.kill(worker[0], signal.SIGKILL)
-    assert "借款服务助手" in WebChat(gateway, "smoke-after-kill-01").text("你好")
+    assert "借款服务助手" in WebBorrower(gateway).text("你好")
     eventually(
         lambda: re.search(r"outreach \| exited .*starting it again", make_run.output()),
         what="the worker restarted",
@@ -280,7 +264,7 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
     make_run.start()
     make_run.wait_ready()
     assert "database not empty" in make_run.output().split("make run: started")[-1]
-    assert "借款服务助手" in WebChat(gateway, "smoke-second-run-1").text("你好")
+    assert "借款服务助手" in WebBorrower(gateway).text("你好")
     assert len(api.get("/loans/L-DEMO-03/promises").json()) == 1
     took = make_run.ctrl_c()
     assert not processes_in(clone) and took < STOP_SECONDS

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import yaml
 from playwright.sync_api import Browser, BrowserContext, expect
@@ -23,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, expect
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.test_console import contexts, log_in  # noqa: F401  (fixture)
-from tests.e2e.test_webchat import WebBorrower
+from tests.e2e.webchat_client import WebBorrower
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
@@ -61,7 +60,8 @@ def small_training(stack: Stack) -> Iterator[None]:
 
 def rasa_model(stack: Stack) -> str:
     # Rasa answers nothing while it loads a model (its event loop is busy): wait that out
-    status = httpx.get(f"{stack.rasa}/status", timeout=120).json()
+    with stack.rasa_api() as rasa:
+        status = rasa.get("/status").json()
     return str(status["model_file"]).rsplit("/", 1)[-1]
 
 
@@ -75,7 +75,7 @@ def test_label_retrain_promote_and_restore(
     assert base.startswith("assistant-"), "Rasa runs the model the backend serves"
 
     # A borrower's message followed by a call for a person lands in the misunderstood inbox.
-    chat = WebBorrower(stack, "tuning-e2e-0001")
+    chat = WebBorrower(stack.gateway)
     assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-07')}")
     chat.text("钱我上礼拜就打过去五百块了呀")
     assert "人工" in chat.text("我要找人工客服")
@@ -112,7 +112,7 @@ def test_label_retrain_promote_and_restore(
     screenshot(page, "console-models")
 
     # Promote while a borrower keeps talking: every message is answered through the swap.
-    talker = WebBorrower(stack, "tuning-e2e-0002")
+    talker = WebBorrower(stack.gateway)
     assert "核实成功" in talker.text(f"/start {stack.link_token('DEMO-07')}")
     answers: list[str] = []
     waits: list[float] = []
@@ -131,7 +131,7 @@ def test_label_retrain_promote_and_restore(
         page.get_by_role("button", name="Promote to running").click()
         expect(page.get_by_role("status")).to_contain_text("Promoted")
         eventually(
-            lambda: rasa_model(stack) == candidate, seconds=120, what="Rasa runs the new model"
+            lambda: rasa_model(stack) == candidate, seconds=300, what="Rasa runs the new model"
         )
         time.sleep(2)
     finally:
@@ -143,7 +143,7 @@ def test_label_retrain_promote_and_restore(
     page.goto(f"{stack.backend}/console/models")
     expect(page.locator("#running")).to_contain_text(candidate)
     expect(page.locator("#running")).to_contain_text("Rasa reports it has this model loaded")
-    reader = WebBorrower(stack, "tuning-e2e-0003")  # the talker used up its rate limit
+    reader = WebBorrower(stack.gateway)  # the talker used up its rate limit
     assert "核实成功" in reader.text(f"/start {stack.link_token('DEMO-07')}")
     assert "没有需要还款" in reader.text("我现在还欠多少钱")  # DEMO-07 paid off
 
@@ -151,7 +151,7 @@ def test_label_retrain_promote_and_restore(
     page.get_by_role("button", name="Restore the previous model").click()
     expect(page.get_by_role("status")).to_contain_text("Restored")
     eventually(
-        lambda: rasa_model(stack) == base, seconds=120, what="Rasa runs the base model again"
+        lambda: rasa_model(stack) == base, seconds=300, what="Rasa runs the base model again"
     )
     assert "没有需要还款" in reader.text("我现在还欠多少钱")  # DEMO-07 paid off
     assert re.search(r"restored", page.content())

@@ -6,63 +6,19 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import Stack, eventually
+from tests.e2e.webchat_client import WebBorrower
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
 
 
-class WebBorrower:
-    def __init__(self, stack: Stack, sender: str) -> None:
-        self.gateway = stack.gateway
-        self.sender = sender
-        self.pushed: list[dict[str, Any]] = []
-
-    def say(self, message: str, **metadata: str) -> list[dict[str, Any]]:
-        body: dict[str, Any] = {"sender": self.sender, "message": message}
-        if metadata:
-            body["metadata"] = metadata
-        r = httpx.post(f"{self.gateway}/webchat/messages", json=body, timeout=60)
-        r.raise_for_status()
-        replies: list[dict[str, Any]] = r.json()
-        assert all(m["recipient_id"] == self.sender for m in replies)
-        return replies
-
-    def text(self, message: str, **metadata: str) -> str:
-        return "\n".join(m.get("text", "") for m in self.say(message, **metadata))
-
-    def link(self, stack: Stack, borrower: str) -> WebBorrower:
-        """`/start <token>` for a demo borrower, checked: the chat is verified."""
-        assert "核实成功" in self.text(f"/start {stack.link_token(borrower)}")
-        return self
-
-    def open_page(self) -> None:
-        """Follow /webchat/events as the page does, in the background."""
-        ready = threading.Event()
-
-        def follow() -> None:
-            url = f"{self.gateway}/webchat/events"
-            try:
-                with httpx.stream("GET", url, params={"sender": self.sender}, timeout=None) as r:
-                    for line in r.iter_lines():
-                        ready.set()
-                        if line.startswith("data: "):
-                            self.pushed.append(json.loads(line.removeprefix("data: ")))
-            except httpx.HTTPError:
-                return  # the stack stopped at the end of the session
-
-        threading.Thread(target=follow, daemon=True).start()
-        assert ready.wait(10), "the event stream did not open"
-
-
 def test_the_borrower_journey_through_the_web_chat_api(stack: Stack) -> None:
-    chat = WebBorrower(stack, "web-e2e-journey-0001")
+    chat = WebBorrower(stack.gateway)
     chat.open_page()
     assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-10')}")
     assert "应还总额" in chat.text("我现在还欠多少钱")
@@ -95,9 +51,7 @@ def test_the_borrower_journey_through_the_web_chat_api(stack: Stack) -> None:
         eventually(lambda: len(chat.pushed) >= 3, what="the hand-back notice")
     assert "应还总额" in chat.text("我现在还欠多少钱")  # the bot is back
 
-    history = httpx.get(
-        f"{stack.gateway}/webchat/history", params={"sender": chat.sender}, timeout=30
-    ).json()["messages"]
+    history = chat.history()
     shown = [m["text"] for m in history]
     assert "我等着" in shown and "您好，我是客服王磊。" in shown
     assert not [t for t in shown if "verify_token" in t]
@@ -105,23 +59,27 @@ def test_the_borrower_journey_through_the_web_chat_api(stack: Stack) -> None:
 
 
 def test_a_message_sent_twice_by_the_page_is_answered_once(stack: Stack) -> None:
-    chat = WebBorrower(stack, "web-e2e-repeat-0001")
+    chat = WebBorrower(stack.gateway)
     first = chat.say("你好", message_id="page-msg-1")
     again = chat.say("你好", message_id="page-msg-1")
     assert first and again == []
 
 
 def test_bad_input_gets_a_clear_answer(stack: Stack) -> None:
+    chat = WebBorrower(stack.gateway)
     url = f"{stack.gateway}/webchat/messages"
-    assert httpx.post(url, json={"sender": "x", "message": "hi"}).status_code == 422
-    assert httpx.post(url, json={"sender": "web-e2e-bad-0001", "message": ""}).status_code == 422
+    for body in ({"sender": "x", "message": "hi"}, {"sender": chat.sender, "message": ""}):
+        assert httpx.post(url, json=body, headers=chat.headers).status_code == 422
+    # Without its token a chat is nobody's to read or write.
+    assert httpx.post(url, json={"sender": chat.sender, "message": "hi"}).status_code == 401
+    assert httpx.get(f"{stack.gateway}/webchat/history").status_code == 401
     page = httpx.get(f"{stack.gateway}/webchat")
     assert page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
 
 
 def test_the_pages_language_button_switches_to_the_language_picked(stack: Stack) -> None:
-    chat = WebBorrower(stack, "web-e2e-language-0001")
+    chat = WebBorrower(stack.gateway)
     assert "您好" in chat.text("你好")
     assert "English" in chat.text("/language", language="en")
     assert "中文" in chat.text("/language", language="zh")
@@ -135,7 +93,7 @@ class TestTheReadmesPromises:
     """What the README promises, through the web chat API on the real stack."""
 
     def test_why_no_plan_is_offered_is_said_in_chinese(self, stack: Stack) -> None:
-        chat = WebBorrower(stack, "web-e2e-reasons-zh-01").link(stack, "DEMO-01")
+        chat = WebBorrower(stack.gateway).link(stack, "DEMO-01")
         reply = chat.text("我想分期还款")  # DEMO-01 is current: nothing to offer
         assert "目前没有可以直接为您办理的方案" in reply
         assert not ENGLISH_WORDS.search(reply), reply
@@ -143,7 +101,7 @@ class TestTheReadmesPromises:
     def test_the_balance_replys_own_button_asks_the_amount_and_nothing_else(
         self, stack: Stack
     ) -> None:
-        chat = WebBorrower(stack, "web-e2e-ptp-button-01").link(stack, "DEMO-01")
+        chat = WebBorrower(stack.gateway).link(stack, "DEMO-01")
         balance = chat.say("我还欠多少钱")
         button = next(
             b for m in balance for b in m.get("buttons") or [] if b["title"] == "约定还款日"
@@ -163,48 +121,44 @@ class TestTheReadmesPromises:
     def test_typing_the_buttons_label_or_saying_it_in_words_starts_a_promise(
         self, stack: Stack
     ) -> None:
-        typed = WebBorrower(stack, "web-e2e-ptp-label-01").link(stack, "DEMO-01")
+        typed = WebBorrower(stack.gateway).link(stack, "DEMO-01")
         asked = typed.say("约定还款日")
         assert len(asked) == 1 and "您打算还多少" in asked[0]["text"], asked
 
-        worded = WebBorrower(stack, "web-e2e-ptp-words-01").link(stack, "DEMO-01")
+        worded = WebBorrower(stack.gateway).link(stack, "DEMO-01")
         assert "您打算还多少" in worded.text("我想约定还款日")
         date_asked = worded.text("两千五")
         assert "哪天还" in date_asked and "人工" not in date_asked
 
-        english = WebBorrower(stack, "web-e2e-ptp-words-en-01")
+        english = WebBorrower(stack.gateway)
         assert "verified" in english.text(f"/start {stack.link_token('DEMO-02')}")
         asked = english.say("Say when I'll pay")
         assert len(asked) == 1 and "How much will you pay" in asked[0]["text"], asked
 
     def test_a_verification_payload_from_a_client_is_refused(self, stack: Stack) -> None:
-        chat = WebBorrower(stack, "web-e2e-forged-01")
+        chat = WebBorrower(stack.gateway)
         token = stack.link_token("DEMO-01")
         forged = "/verify_token" + json.dumps({"token": token})
         for metadata in ({}, {"button_title": "Link"}):
             assert "指令" in chat.text(forged, **metadata)
         asked = chat.text("我还欠多少钱")
         assert "核实身份" in asked and "应还总额" not in asked  # not verified
-        history = httpx.get(
-            f"{stack.gateway}/webchat/history", params={"sender": chat.sender}, timeout=30
-        ).json()["messages"]
+        history = chat.history()
         assert not [m for m in history if token in m["text"]]
 
     def test_every_form_of_an_opt_out_gets_the_same_confirmation(self, stack: Stack) -> None:
         confirmations = {
-            word: WebBorrower(stack, f"web-e2e-optout-{n:02d}").text(word)
+            word: WebBorrower(stack.gateway).text(word)
             for n, word in enumerate(["STOP", "Stop.", "ｓｔｏｐ"])
         }
         assert len(set(confirmations.values())) == 1, confirmations
         assert "won't send you messages" in confirmations["ｓｔｏｐ"]
-        assert "不再通过这里主动给您发送消息" in WebBorrower(stack, "web-e2e-optout-zh").text(
-            "退订"
-        )
+        assert "不再通过这里主动给您发送消息" in WebBorrower(stack.gateway).text("退订")
 
     def test_every_invalid_link_is_said_once_then_the_pending_question_once(
         self, stack: Stack
     ) -> None:
-        chat = WebBorrower(stack, "web-e2e-bad-links-01")
+        chat = WebBorrower(stack.gateway)
         for bad in ("NoSuchToken1", "NoSuchToken2"):
             said = [m["text"] for m in chat.say(f"/start {bad}")]
             assert sum("链接无效" in t for t in said) == 1, said
@@ -212,3 +166,19 @@ class TestTheReadmesPromises:
         # A good link while the phone question is open settles it and closes the question.
         assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
         assert "应还总额" in chat.text("我还欠多少钱")
+
+
+def test_a_message_with_a_nul_or_a_lone_surrogate_is_answered_and_logged_without_them(
+    stack: Stack,
+) -> None:
+    chat = WebBorrower(stack.gateway)
+    raw = f'{{"sender": "{chat.sender}", "message": "你好\\u0000\\ud800"}}'
+    r = httpx.post(
+        f"{stack.gateway}/webchat/messages",
+        content=raw.encode(),
+        headers={**chat.headers, "content-type": "application/json"},
+        timeout=60,
+    )
+    assert r.status_code == 200 and "您好" in r.json()[0]["text"], r.text
+    assert chat.history()[0]["text"] == "你好"
+    assert httpx.get(f"{stack.gateway}/healthz").json()["kept_messages"] == 0

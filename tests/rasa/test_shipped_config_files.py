@@ -51,9 +51,12 @@ def test_the_endpoints_rasa_runs_with_point_where_the_environment_says(
     monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:6055/webhook")
     monkeypatch.setenv("BACKEND_URL", "http://127.0.0.1:9000")
     monkeypatch.setenv("SERVICE_TOKEN", "a-test-token")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "an-action-secret")
     endpoints = AvailableEndpoints.read_endpoints(str(NLU / "endpoints.yml"))
     assert endpoints.action is not None and endpoints.model is not None
     assert endpoints.action.url == "http://127.0.0.1:6055/webhook"
+    # every action call carries the action server's secret (actions/serve.py)
+    assert endpoints.action.headers == {"Authorization": "Bearer an-action-secret"}
     assert endpoints.model.url == "http://127.0.0.1:9000/api/v1/nlu/model"
     assert endpoints.model.headers == {"Authorization": "Bearer a-test-token"}
 
@@ -63,8 +66,11 @@ def test_production_endpoints_reach_the_tracker_store_and_the_model_server(
 ) -> None:
     monkeypatch.setenv("POSTGRES_PASSWORD", "pg-secret")
     monkeypatch.setenv("SERVICE_TOKEN", "a-test-token")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "an-action-secret")
     endpoints = AvailableEndpoints.read_endpoints(str(NLU / "deploy-endpoints.yml"))
     assert endpoints.tracker_store is not None and endpoints.model is not None
+    assert endpoints.action is not None
+    assert endpoints.action.headers == {"Authorization": "Bearer an-action-secret"}
     assert endpoints.tracker_store.kwargs["password"] == "pg-secret"
     assert endpoints.model.headers == {"Authorization": "Bearer a-test-token"}
 
@@ -73,3 +79,20 @@ def test_an_unset_variable_stops_rasa_with_its_name(monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("ACTION_SERVER_URL", raising=False)
     with pytest.raises(Exception, match="ACTION_SERVER_URL"):
         read_config_file(str(NLU / "endpoints.yml"))
+
+
+def test_the_gateway_channel_is_the_only_one_and_takes_its_secret_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rasa's plain `rest` channel has no authentication: only the gateway's own is declared."""
+    monkeypatch.setenv("RASA_TOKEN", "a-rasa-token")
+    monkeypatch.setenv("BACKEND_URL", "http://127.0.0.1:9000")
+    monkeypatch.setenv("SERVICE_TOKEN", "a-test-token")
+    credentials = read_config_file(str(NLU / "credentials.yml"))
+    assert credentials == {
+        "channels.GatewayInput": {
+            "token": "a-rasa-token",
+            "backend_url": "http://127.0.0.1:9000",
+            "service_token": "a-test-token",
+        }
+    }

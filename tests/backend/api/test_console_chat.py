@@ -666,7 +666,7 @@ class TestUsers:
             },
         )
         assert refused.status_code == 422
-        assert "Not done: a password has at least 10 characters" in refused.text
+        assert "Not done: a password has at least 12 characters." in refused.text
         assert db.scalars(select(StaffUser).where(StaffUser.username == "carol")).all() == []
 
 
@@ -752,7 +752,20 @@ class TestCreateUserCommand:
                 ["create-user", "dora", "--role", "collector", "--password-stdin"],
                 "short\n",
             )
-        assert refused.value.code == "a password has at least 10 characters"
+        assert refused.value.code == "a password has at least 12 characters"
+        with stored(database_file) as session:
+            assert session.scalars(select(StaffUser)).all() == []
+
+    def test_a_guessable_password_is_refused_too(
+        self, database_file: str, monkeypatch: pytest.MonkeyPatch
+    ):
+        with pytest.raises(SystemExit) as refused:
+            run_cli(
+                monkeypatch,
+                ["create-user", "dora", "--role", "admin", "--password-stdin"],
+                "password1234\n",
+            )
+        assert "may not be a common password" in str(refused.value.code)
         with stored(database_file) as session:
             assert session.scalars(select(StaffUser)).all() == []
 
@@ -793,7 +806,7 @@ class TestDemoUsers:
         capsys: pytest.CaptureFixture[str],
     ):
         monkeypatch.setenv("APP_ENV", "production")
-        for name in ("SERVICE_TOKEN", "ID_HASH_KEY", "SANDBOX_WEBHOOK_SECRET"):
+        for name in ("SERVICE_TOKEN", "ID_HASH_KEY", "RASA_TOKEN", "SANDBOX_WEBHOOK_SECRET"):
             monkeypatch.setenv(name, f"a-production-{name.lower()}-secret")
         get_settings.cache_clear()
         run_cli(monkeypatch, ["seed-demo"])

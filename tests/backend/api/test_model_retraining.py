@@ -224,7 +224,7 @@ def test_the_models_command_trains_promotes_and_restores(
     database = tmp_path / "cli.db"
     shutil.copy(sqlite_template, database)
     settings = tuned.model_copy(update={"database_url": f"sqlite:///{database}"})
-    monkeypatch.setattr(cli, "RasaTrainer", lambda url: by_model(0.97))
+    monkeypatch.setattr(cli, "RasaTrainer", lambda url, **_: by_model(0.97))
 
     cli.run(argparse.Namespace(verb="train"), settings)
     listed = capsys.readouterr().out

@@ -42,13 +42,24 @@ class TestCreatingLinks:
         assert (r.status_code, r.json()["code"]) == (409, "nothing_to_pay")
 
 
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def pay(client: TestClient, token: str, **headers: str):  # type: ignore[no-untyped-def]
+    """Press the page's button: the form's token (and the cookie the page set) go along."""
+    page = client.get(f"/pay/{token}")
+    form = _CSRF.search(page.text)
+    assert form, page.text
+    return client.post(f"/pay/{token}", data={"csrf_token": form.group(1)}, headers=headers)
+
+
 class TestSandboxCheckout:
     def test_paying_on_the_checkout_page_posts_the_payment(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
         link = make_link(client, amount="1137.48")
         page = client.get(f"/pay/{link['token']}")
         assert page.status_code == 200
         assert "1137.48 CNY" in page.text and 'lang="zh-CN"' in page.text
-        paid = client.post(f"/pay/{link['token']}")
+        paid = pay(client, link["token"])
         assert paid.status_code == 200 and "已收到您的还款" in paid.text
         balance = client.get("/api/v1/loans/L1/balance").json()
         assert (balance["dpd"], balance["fees_outstanding"]) == (17, "50.00")
@@ -57,13 +68,53 @@ class TestSandboxCheckout:
 
     def test_paying_twice_posts_once(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
         link = make_link(client, amount="100")
-        client.post(f"/pay/{link['token']}")
-        client.post(f"/pay/{link['token']}")
+        page = client.get(f"/pay/{link['token']}").text
+        form = {"csrf_token": _CSRF.search(page).group(1)}  # type: ignore[union-attr]
+        client.post(f"/pay/{link['token']}", data=form)
+        client.post(f"/pay/{link['token']}", data=form)  # a double click
         assert len(client.get("/api/v1/loans/L1/payments").json()) == 1
+
+    def test_a_post_without_the_pages_token_is_refused_and_posts_nothing(
+        self, client: TestClient, loan
+    ) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client, amount="100")
+        client.get(f"/pay/{link['token']}")  # the cookie is there, the form field is not
+        for form in ({}, {"csrf_token": "guessed"}):
+            refused = client.post(f"/pay/{link['token']}", data=form)
+            assert refused.status_code == 403
+            assert "Payment not completed" in refused.text or "付款未完成" in refused.text
+        assert client.get("/api/v1/loans/L1/payments").json() == []
+
+    def test_a_post_from_another_site_is_refused_and_posts_nothing(
+        self, client: TestClient, loan
+    ) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client, amount="100")
+        assert pay(client, link["token"], origin="https://evil.example").status_code == 403
+        assert pay(client, link["token"], referer="https://evil.example/x").status_code == 403
+        assert client.get("/api/v1/loans/L1/payments").json() == []
+        assert pay(client, link["token"], origin="http://testserver").status_code == 200
+
+    def test_the_page_sends_security_headers(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
+        link = make_link(client, amount="100")
+        page = client.get(f"/pay/{link['token']}")
+        policy = page.headers["content-security-policy"]
+        nonce = re.search(r"'nonce-([^']+)'", policy).group(1)  # type: ignore[union-attr]
+        assert f'<style nonce="{nonce}">' in page.text  # the page's one inline style
+        assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "script-src" not in policy  # no script at all
+        assert page.headers["x-frame-options"] == "DENY"
+        assert page.headers["x-content-type-options"] == "nosniff"
+        assert page.headers["referrer-policy"] == "same-origin"  # the URL holds the token
+        assert page.headers["cache-control"] == "no-store"
+        cookie = page.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
+        assert f"Path=/pay/{link['token']}" in cookie
 
     def test_unknown_link_is_a_polite_404(self, client: TestClient) -> None:
         r = client.get("/pay/nope")
         assert r.status_code == 404 and "not found" in r.text
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
 
 
 class TestWebhook:

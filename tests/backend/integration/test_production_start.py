@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from backend.config import ROOT, Settings
 from backend.main import create_app
 
-SECRETS = {"SERVICE_TOKEN": "p" * 32, "ID_HASH_KEY": "q" * 32}
+SECRETS = {"SERVICE_TOKEN": "p" * 32, "ID_HASH_KEY": "q" * 32, "RASA_TOKEN": "r" * 32}
 
 
 def production_env(database_url: str) -> dict[str, str]:
@@ -68,6 +68,7 @@ def test_the_app_starts_without_the_sandbox(tmp_path: Path) -> None:
         database_url=url,
         service_token=SECRETS["SERVICE_TOKEN"],
         id_hash_key=SECRETS["ID_HASH_KEY"],
+        rasa_token=SECRETS["RASA_TOKEN"],
         sandbox_payments=False,
         sandbox_webhook_secret="",
         public_base_url="https://lender.example.com",

@@ -3,8 +3,10 @@
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from backend.ledger.arrangement import ArrangementKind, ArrangementStatus, ArrangementTerms
 from backend.ledger.delinquency import bucket_for
@@ -15,6 +17,7 @@ from backend.plans.policy import PlanPolicy
 from backend.plans.rules import LoanFacts, Offer, UnpaidInstallment, offers
 from tests.backend.unit.test_statement import LOAN, SCHEDULE, histories
 
+BAND = {"min_dpd": 91, "max_dpd": 180, "bot_discount": "0.10", "max_discount": "0.25"}
 POLICY = PlanPolicy.model_validate(
     {
         "settlement": {
@@ -94,6 +97,14 @@ class TestInstallmentPlanOffer:
         made, refused = offers(facts_on(TODAY), small)
         assert [o.term_months for o in made if o.kind is ArrangementKind.INSTALLMENT] == []
         assert any("below the minimum" in r.reason for r in refused)
+
+    def test_a_policy_amount_beyond_the_maximum_is_refused_at_start_up(self) -> None:
+        for policy in (
+            {"installment": {"min_installment": "1e70"}},
+            {"settlement": {"bands": [{**BAND, "min_balance": "1000000000000"}]}},
+        ):
+            with pytest.raises(ValidationError, match="less than 1000000000000"):
+                PlanPolicy.model_validate(policy)
 
     def test_a_current_loan_gets_no_plan_and_is_told_why(self) -> None:
         made, refused = offers(facts_on(date(2026, 2, 20), (106_619, date(2026, 2, 15))), POLICY)

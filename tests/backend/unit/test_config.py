@@ -16,6 +16,7 @@ def test_production_starts_with_real_secrets() -> None:
         app_env="production",
         service_token="a" * 32,
         id_hash_key="b" * 32,
+        rasa_token="d" * 32,
         sandbox_webhook_secret="c" * 32,
     )
     assert s.app_env == "production"
@@ -28,6 +29,7 @@ def test_production_needs_no_sandbox_secret_with_the_sandbox_off() -> None:
         app_env="production",
         service_token="a" * 32,
         id_hash_key="b" * 32,
+        rasa_token="d" * 32,
         sandbox_payments=False,
         sandbox_webhook_secret="",
     )

@@ -21,6 +21,8 @@ PURE = [
     "outreach/policy.py",
     "outreach/templates.py",
     "tuning/annotation.py",
+    "verification/rules.py",
+    "verification/notices.py",
 ]
 FORBIDDEN = (
     "sqlalchemy",

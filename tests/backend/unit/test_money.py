@@ -1,8 +1,17 @@
+import re
 from decimal import Decimal
 
 import pytest
 
-from backend.money import InvalidAmount, format_major, to_major, to_minor
+from backend.money import (
+    _AMOUNT_IN_RANGE,
+    AMOUNT_LIMIT,
+    InvalidAmount,
+    format_major,
+    max_minor,
+    to_major,
+    to_minor,
+)
 
 
 class TestToMinor:
@@ -23,6 +32,25 @@ class TestToMinor:
     def test_refuses_what_is_not_an_exact_amount(self, text: str) -> None:
         with pytest.raises(InvalidAmount):
             to_minor(text, "CNY")
+
+    def test_accepts_amounts_below_the_limit_only(self) -> None:
+        assert to_minor("999,999,999,999.99", "CNY") == 10**14 - 1 == max_minor("CNY")
+        assert to_minor(Decimal(AMOUNT_LIMIT - 1), "JPY") == 10**12 - 1 == max_minor("JPY")
+        for beyond in ("1000000000000", "1" + "0" * 58, Decimal("1E+100"), 10**70):
+            with pytest.raises(InvalidAmount, match="must be less than 1,000,000,000,000"):
+                to_minor(beyond, "CNY")
+
+    def test_the_schema_pattern_says_the_same(self) -> None:
+        pattern = re.compile(f"^{_AMOUNT_IN_RANGE}$")
+        for amount in ("9" * 12, "999,999,999,999.99", "0.5", "12,500"):
+            assert pattern.match(amount)
+        for amount in ("1" + "0" * 12, "1,000,000,000,000", "1e3", "1,5"):
+            assert not pattern.match(amount)
+
+    def test_the_largest_amount_fits_a_64_bit_column_in_every_currency(self) -> None:
+        # CLF has the most minor digits (4) of any ISO 4217 currency
+        assert max_minor("CLF") == 10**16 - 1
+        assert max_minor("CLF") * 900 < 2**63
 
     def test_refuses_decimals_a_currency_does_not_have(self) -> None:
         with pytest.raises(InvalidAmount, match="0 decimal places for JPY"):

@@ -36,6 +36,40 @@ class TestRoles:
         assert rules.home_page("collector") == "/console/inbox"
 
 
+class TestPasswords:
+    @pytest.mark.parametrize(
+        ("password", "reason"),
+        [
+            ("aaaaaaaaaa", "short"),  # both accepted for an admin before
+            ("password12", "short"),
+            ("eleven-char", "short"),
+            ("admin-is-the-boss", "username"),
+            ("ADMIN-is-the-boss", "username"),
+            ("aaaaaaaaaaaaaaab", "repetitive"),
+            ("xx.xx.xx.xx.xx", "repetitive"),
+            ("password1234", "guessable"),
+            ("qwertyuiop123", "guessable"),
+            ("1qaz2wsx3edc4rfv", "guessable"),
+            ("abcdefghijklmn", "guessable"),
+            ("iloveyou2026", "guessable"),
+        ],
+    )
+    def test_weak_ones_are_refused_with_the_reason(self, password: str, reason: str):
+        with pytest.raises(rules.RuleBroken) as refused:
+            rules.check_password(password, username="admin")
+        assert (refused.value.code, refused.value.reason) == ("weak_password", reason)
+
+    @pytest.mark.parametrize(
+        "password",
+        ["try-the-console", "correct-horse-battery", "plum tractor velvet", "长城-晚霞-2026-咖啡"],
+    )
+    def test_passphrases_pass(self, password: str):
+        rules.check_password(password, username="admin")
+
+    def test_a_very_long_one_is_checked_without_error(self):
+        rules.check_password("plum-tractor-velvet " * 10, username="admin")
+
+
 class TestNewUsers:
     def test_a_good_user_passes(self):
         rules.check_new_user("wang.li", "collector", "zh", "a-long-passphrase")

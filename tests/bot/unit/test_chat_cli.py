@@ -186,8 +186,14 @@ class TestMain:
         self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
         posted: list[dict[str, Any]] = []
+        sender, token = "w-" + "s" * 32, "v1.the-token"
 
         def gateway(request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/webchat/sessions":
+                return httpx.Response(201, json={"sender": sender, "token": token})
+            # Every later call is this chat's: its token, no id in the address.
+            assert request.headers["authorization"] == f"Bearer {token}"
+            assert not request.url.query
             if request.url.path == "/webchat/history":
                 return httpx.Response(200, json={"messages": []})
             if request.url.path == "/webchat/events":
@@ -202,17 +208,19 @@ class TestMain:
 
         fake_gateway(monkeypatch, gateway)
         monkeypatch.setattr("sys.stdin", io.StringIO("你好\n2\n/quit\nnever sent\n"))
-        assert chat.main(["--sender", "cli-test-0001", "--lang", "zh", "--start", "tok_en-1"]) == 0
+        assert chat.main(["--lang", "zh", "--start", "tok_en-1"]) == 0
+        assert {b["sender"] for b in posted} == {sender}
         assert [b["message"] for b in posted] == ["/start tok_en-1", "你好", "/request_human"]
         assert posted[2]["metadata"] == {"language": "zh", "button_title": "转人工"}
         out = capsys.readouterr().out
         assert "bot> 您好" in out and "[2] 转人工" in out and "bot> 好的" in out
 
-    def test_a_bad_sender_id_is_refused(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_the_chat_id_is_the_gateways_not_a_flag(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
         with pytest.raises(SystemExit) as exit_:
-            chat.main(["--sender", "short"])
+            chat.main(["--sender", "cli-test-0001"])
         assert exit_.value.code == 2
-        assert "--sender" in capsys.readouterr().err
 
 
 class TestHowItIsStarted:

@@ -1,0 +1,81 @@
+"""The action server, started as `python -m actions.serve --actions actions --port 5055` (the
+same arguments as `python -m rasa_sdk`): rasa_sdk's own server, which runs any action for any
+conversation for whoever reaches it, plus a shared secret. Every request but `GET /health`
+must carry `Authorization: Bearer <ACTION_SERVER_TOKEN>` (Rasa sends it: nlu/endpoints.yml),
+or it is answered 401 before any action runs. rasa-sdk 3.6 has no token of its own; its plugin
+hook (`attach_sanic_app_extensions`, called before the server starts) adds the check.
+
+It does not start without ACTION_SERVER_TOKEN, nor, with APP_ENV=production, with a
+development or short one."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import sys
+from collections.abc import Mapping
+
+import pluggy
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+OPEN_PATHS = frozenset({"/health"})  # liveness only: says nothing, runs nothing
+DEV_SECRET_PREFIX = "dev-"  # noqa: S105  (the development default, refused in production)
+MIN_SECRET_LENGTH = 16
+
+hookimpl = pluggy.HookimplMarker("rasa_sdk")
+
+
+def refusal(env: Mapping[str, str]) -> str | None:
+    """Why the action server must not start with this environment (one line), or None."""
+    token = env.get("ACTION_SERVER_TOKEN", "")
+    if not token:
+        return "ACTION_SERVER_TOKEN is not set: anyone could run any action for any chat"
+    production = env.get("APP_ENV") == "production"
+    if production and (token.startswith(DEV_SECRET_PREFIX) or len(token) < MIN_SECRET_LENGTH):
+        return "production refuses a development or short ACTION_SERVER_TOKEN"
+    return None
+
+
+def allowed(method: str, path: str, authorization: str | None, secret: str) -> bool:
+    """Whether a request may reach the action server: the health check, or the secret
+    (compared in constant time)."""
+    if method in ("GET", "HEAD") and path in OPEN_PATHS:
+        return True
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not secret:
+        return False
+    return hmac.compare_digest(given.strip().encode(), secret.encode())
+
+
+class SharedSecret:
+    """rasa_sdk plugin: the secret checked before any route runs."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    @hookimpl
+    def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        @app.middleware("request")
+        async def authenticate(request: Request) -> HTTPResponse | None:
+            if allowed(request.method, request.path, request.headers.get("Authorization"),
+                       self.secret):  # fmt: skip
+                return None
+            return response.json(
+                {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+
+
+def main() -> None:
+    if (reason := refusal(os.environ)) is not None:
+        raise SystemExit(f"action server not started: {reason}")
+    from rasa_sdk.__main__ import main as rasa_sdk_main
+    from rasa_sdk.plugin import plugin_manager
+
+    plugin_manager().register(SharedSecret(os.environ["ACTION_SERVER_TOKEN"]))
+    rasa_sdk_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The channel in a conversation's path: a closed set, so the OpenAPI document lists it and
+anything else is a 422 before a route runs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Path
+from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
+
+Channel = Literal["telegram", "webchat"]
+
+
+def _known_channel(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    try:
+        return handler(value)
+    except ValidationError:
+        # One sentence naming the choices, and never the value sent.
+        raise PydanticCustomError(
+            "unknown_channel", "unknown channel; expected one of telegram, webchat"
+        ) from None
+
+
+ChannelPath = Annotated[
+    Channel, WrapValidator(_known_channel), Path(description="telegram or webchat")
+]

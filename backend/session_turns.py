@@ -1,0 +1,42 @@
+"""Short database turns, for a route with slow work between its reads and its writes (a log-in
+spends most of its time in argon2): each turn waits for a session slot, runs in a worker thread
+on a session of its own, commits, and gives the slot back, so the slow part holds neither a
+slot nor a connection. On SQLite there is one slot: a log-in that held it while checking a
+password made every other request wait."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import TypeVar
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from backend.db import session_scope
+from backend.deps import get_session
+
+T = TypeVar("T")
+
+
+async def in_session(request: Request, work: Callable[[Session], T]) -> T:
+    """`work(session)` in a turn of its own: committed when it returns, rolled back if it
+    raises."""
+    async with request.app.state.session_slots:
+        return await run_in_threadpool(_run, request, work)
+
+
+def _run(request: Request, work: Callable[[Session], T]) -> T:
+    with contextmanager(_sessions(request))() as session:
+        return work(session)
+
+
+def _sessions(request: Request) -> Callable[[], Iterator[Session]]:
+    """Where SessionDep's sessions come from, so a replaced one (tests run requests on their
+    own session) applies here too."""
+    override = request.app.dependency_overrides.get(get_session)
+    if override is not None:
+        return override  # type: ignore[no-any-return]
+    return partial(session_scope, request.app.state.sessionmaker)

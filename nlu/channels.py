@@ -1,0 +1,165 @@
+"""The REST channel the gateway talks to (credentials.yml: `channels.GatewayInput`). Rasa's own
+`rest` channel, on the same path (`/webhooks/rest/webhook`) and with the same bodies, plus two
+things it lacks:
+
+- it answers 401 to any call without `Authorization: Bearer <RASA_TOKEN>`: the API token
+  (`--auth-token`) does not cover input channels, and without this anyone reaching Rasa could
+  talk as any borrower's chat past the gateway;
+- it redeems a link token itself: `/verify_token{"token": "..."}` (the gateway's translation of
+  `/start <token>`) is verified with the backend here, and Rasa gets only `/verify_token` with
+  the backend's answer in the message metadata (`link_verification`). Rasa stores every
+  message in its tracker, so a token that reached it would be readable there for as long as
+  the tracker is kept."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.exceptions import RasaException
+from rasa.shared.nlu.constants import ENTITIES, INTENT_NAME_KEY
+from sanic import Blueprint, response
+from sanic.request import Request
+
+log = logging.getLogger(__name__)
+
+LINK_INTENT = "verify_token"
+METADATA_KEY = "link_verification"  # what actions/verification.py reads
+CHANNELS = ("telegram", "webchat")  # as actions/backend.py maps a sender id to its chat
+_ANSWER = ("status", "attempts_left", "language", "first_name")  # no token, nothing else
+
+
+def bearer_matches(header: str | None, secret: str) -> bool:
+    """Whether an Authorization header carries exactly this bearer secret (constant time)."""
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not secret:
+        return False
+    return hmac.compare_digest(given.strip().encode(), secret.encode())
+
+
+def link_token_of(text: str | None) -> tuple[str] | None:
+    """None when the message is not the link-token intent; else a 1-tuple of the token ("" when
+    it carries none). Read with Rasa's own payload pattern, so every spelling Rasa would take as
+    `verify_token` ("/ verify_token{...}", "/verify_token@1.0{...}") is caught here."""
+    match = YAMLStoryReader._regex_message_pattern().match((text or "").strip())
+    if match is None or (match.group(INTENT_NAME_KEY) or "").strip() != LINK_INTENT:
+        return None
+    try:
+        entities = json.loads(match.group(ENTITIES) or "{}")
+    except ValueError:
+        return ("",)
+    token = entities.get("token") if isinstance(entities, dict) else None
+    return (token.strip() if isinstance(token, str) else "",)
+
+
+def chat_of(sender_id: str) -> tuple[str, str]:
+    channel, sep, user_id = sender_id.partition(":")
+    if sep and channel in CHANNELS and user_id:
+        return channel, user_id
+    return "webchat", sender_id
+
+
+class GatewayInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"  # the same URL as Rasa's rest channel: /webhooks/rest/webhook
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> GatewayInput:
+        credentials = credentials or {}
+        missing = [k for k in ("token", "backend_url", "service_token") if not credentials.get(k)]
+        if missing:
+            raise RasaException(f"credentials.yml: {cls.__name__} needs {', '.join(missing)}")
+        return cls(
+            str(credentials["token"]),
+            str(credentials["backend_url"]),
+            str(credentials["service_token"]),
+        )
+
+    def __init__(self, token: str, backend_url: str, service_token: str) -> None:
+        self.token = token
+        self.backend_url = backend_url.rstrip("/")
+        self.service_token = service_token
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(self._redeeming_link_tokens(on_new_message))
+
+        @blueprint.middleware("request")
+        async def authenticate(request: Request) -> response.HTTPResponse | None:
+            if bearer_matches(request.headers.get("Authorization"), self.token):
+                return None
+            return response.json(
+                {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+
+        return blueprint
+
+    def _redeeming_link_tokens(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Callable[[UserMessage], Awaitable[Any]]:
+        async def handle(message: UserMessage) -> Any:
+            found = link_token_of(message.text)
+            metadata = dict(message.metadata or {})
+            forged = metadata.pop(METADATA_KEY, None) is not None  # only this channel says it
+            if found is None and not forged:
+                return await on_new_message(message)
+            if found is not None:
+                metadata[METADATA_KEY] = await self.redeem(message.sender_id, found[0])
+            return await on_new_message(
+                UserMessage(
+                    message.text if found is None else "/" + LINK_INTENT,
+                    message.output_channel,
+                    message.sender_id,
+                    input_channel=message.input_channel,
+                    message_id=message.message_id,
+                    metadata=metadata,
+                )
+            )
+
+        return handle
+
+    async def redeem(self, sender_id: str, token: str) -> dict[str, Any]:
+        """The backend's answer for this chat and token, or {"status": "failed"} (no token, or
+        one the backend cannot read), "refused" (another refusal) or "unavailable"."""
+        if not token:
+            return {"status": "failed"}
+        channel, user_id = chat_of(sender_id)
+        url = (
+            f"{self.backend_url}/api/v1/conversations/{quote(channel, safe='')}/"
+            f"{quote(user_id, safe='')}/verify/link-token"
+        )
+        headers = {"Authorization": f"Bearer {self.service_token}", "X-Service-Name": "rasa"}
+        timeout = aiohttp.ClientTimeout(total=10)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.post(url, json={"token": token}, headers=headers) as answer,
+            ):
+                status = answer.status
+                body = await answer.json() if status < 400 else None
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            log.warning("link token: the backend is unavailable (%s)", type(exc).__name__)
+            return {"status": "unavailable"}
+        return _answer(status, body)
+
+
+def _answer(status: int, body: Any) -> dict[str, Any]:
+    """What the action needs of the backend's answer (never the token, nothing else)."""
+    if status == 422:  # malformed: as invalid as an unknown token
+        return {"status": "failed"}
+    if 400 <= status < 500:
+        log.warning("link token: the backend refused (%s)", status)
+        return {"status": "refused"}
+    if status >= 500 or not isinstance(body, dict) or not isinstance(body.get("status"), str):
+        log.warning("link token: the backend answered %s", status)
+        return {"status": "unavailable"}
+    return {key: body.get(key) for key in _ANSWER}

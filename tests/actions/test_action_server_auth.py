@@ -1,0 +1,124 @@
+"""The action server as the Procfile starts it (`python -m actions.serve`): nothing but its
+health check answers without the shared secret Rasa sends, so no action runs for a caller
+without it; and it does not start without a secret, nor on a development one in production."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from actions.serve import allowed, refusal
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "test-action-server-secret"
+
+
+def test_only_the_health_check_is_open() -> None:
+    assert allowed("GET", "/health", None, SECRET)
+    assert allowed("POST", "/webhook", f"Bearer {SECRET}", SECRET)
+    assert allowed("GET", "/actions", f"bearer {SECRET}", SECRET)
+    for method, path, header in [
+        ("POST", "/webhook", None),
+        ("POST", "/webhook", SECRET),
+        ("POST", "/webhook", f"Basic {SECRET}"),
+        ("POST", "/webhook", f"Bearer {SECRET[:-1]}"),
+        ("POST", "/webhook", f"Bearer {SECRET}x"),
+        ("GET", "/actions", None),
+        ("POST", "/health", None),
+    ]:
+        assert not allowed(method, path, header, SECRET), (method, path, header)
+    assert not allowed("POST", "/webhook", "Bearer ", "")
+
+
+def test_refusals_before_it_starts() -> None:
+    assert "ACTION_SERVER_TOKEN is not set" in (refusal({}) or "")
+    assert refusal({"ACTION_SERVER_TOKEN": "dev-action-server-token"}) is None
+    production = {"APP_ENV": "production"}
+    for weak in ("dev-action-server-token", "short"):
+        assert "production refuses" in (refusal({**production, "ACTION_SERVER_TOKEN": weak}) or "")
+    assert refusal({**production, "ACTION_SERVER_TOKEN": "a" * 32}) is None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(port: int, **env: str) -> subprocess.Popen[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "ACTION_SERVER_TOKEN")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "actions.serve", "--actions", "actions", "--port", str(port)],
+        cwd=ROOT,
+        env={**base, "SANIC_HOST": "127.0.0.1", **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    proc = start(port, ACTION_SERVER_TOKEN=SECRET)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the action server did not start"
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+CALL = {
+    "next_action": "action_wrong_person",
+    "sender_id": "telegram:1",
+    "tracker": {"sender_id": "telegram:1", "slots": {}, "latest_message": {}, "events": []},
+    "domain": {},
+    "version": "3.6.21",
+}
+
+
+def test_no_action_runs_without_the_secret(server: str) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": SECRET}):
+        answer = httpx.post(f"{server}/webhook", json=CALL, headers=headers, timeout=10)
+        assert answer.status_code == 401, headers
+        assert answer.json() == {"error": "unauthorized"}  # nothing about any action
+        assert httpx.get(f"{server}/actions", headers=headers, timeout=10).status_code == 401
+
+
+def test_with_the_secret_it_serves(server: str) -> None:
+    auth = {"Authorization": f"Bearer {SECRET}"}
+    listed = httpx.get(f"{server}/actions", headers=auth, timeout=10)
+    assert listed.status_code == 200
+    assert {"name": "action_verify_token"} in listed.json()
+    unknown = httpx.post(
+        f"{server}/webhook", json={**CALL, "next_action": "no_such_action"}, headers=auth
+    )
+    assert unknown.status_code == 404  # reached the executor
+
+
+def test_a_development_secret_is_refused_in_production_with_one_line() -> None:
+    proc = start(free_port(), APP_ENV="production", ACTION_SERVER_TOKEN="dev-action-server-token")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert out.strip().splitlines() == [
+        "action server not started: production refuses a development or short ACTION_SERVER_TOKEN"
+    ]

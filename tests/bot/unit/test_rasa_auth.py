@@ -1,0 +1,55 @@
+"""The gateway's side of Rasa's auth token: every call carries it (the REST channel as a bearer
+header, Rasa's HTTP API as the `token` query parameter), and production refuses a development
+or short one."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from pydantic import ValidationError
+
+from bot.config import GatewaySettings
+from bot.rasa_client import RasaClient
+
+pytestmark = pytest.mark.anyio
+
+
+# every other production secret real (webchat_secret: the web chat's own)
+REAL = {"app_env": "production", "service_token": "s" * 32, "webchat_secret": "w" * 40}
+
+
+def test_production_refuses_the_development_rasa_token() -> None:
+    with pytest.raises(ValidationError, match="RASA_TOKEN"):
+        GatewaySettings(**REAL)
+    with pytest.raises(ValidationError, match="RASA_TOKEN"):
+        GatewaySettings(**REAL, rasa_token="short")
+    assert GatewaySettings(**REAL, rasa_token="r" * 32).rasa_token == "r" * 32
+
+
+def test_development_has_the_procfiles_default() -> None:
+    assert GatewaySettings().rasa_token == "dev-rasa-token"
+
+
+async def test_every_call_to_rasa_carries_the_token() -> None:
+    seen: list[httpx.Request] = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/webhooks/rest/webhook":
+            return httpx.Response(200, json=[{"recipient_id": "webchat:1", "text": "hi"}])
+        return httpx.Response(200, json={"latest_message": {"intent": {"name": "greet"}}})
+
+    client = RasaClient("http://rasa", token="secret", transport=httpx.MockTransport(rasa))
+    try:
+        assert await client.turn("webchat:1", "hi") == [{"recipient_id": "webchat:1", "text": "hi"}]
+        assert await client.latest_parse("webchat:1") == {"intent": {"name": "greet"}}
+        await client.resume("webchat:1")
+    finally:
+        await client.aclose()
+    turn, parse, resume = seen
+    # the channel takes the header; the token stays out of its URL (and Rasa's logs)
+    assert turn.headers["Authorization"] == "Bearer secret"
+    assert "token" not in turn.url.params
+    for call in (parse, resume):
+        assert call.url.params["token"] == "secret"
+        assert call.url.params["include_events"] == "NONE"

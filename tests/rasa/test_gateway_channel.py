@@ -1,0 +1,225 @@
+"""The REST channel the gateway talks to (nlu/channels.py) and Rasa's start-up checks
+(nlu/serve.py), with Rasa's own code: the bearer check, the link token taken out of the message
+before Rasa stores it, and the refusals before Rasa serves."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+
+NLU = Path(__file__).resolve().parents[2] / "nlu"
+sys.path.insert(0, str(NLU))  # as Rasa runs from nlu/ (credentials.yml: channels.GatewayInput)
+channels = importlib.import_module("channels")
+serve = importlib.import_module("serve")
+GatewayInput = channels.GatewayInput
+
+
+class TestBearer:
+    def test_only_the_exact_secret_passes(self) -> None:
+        assert channels.bearer_matches("Bearer s3cret-token", "s3cret-token")
+        assert channels.bearer_matches("bearer s3cret-token", "s3cret-token")
+        for header in (None, "", "s3cret-token", "Basic s3cret-token", "Bearer s3cret",
+                       "Bearer s3cret-token-and-more", "Bearer "):  # fmt: skip
+            assert not channels.bearer_matches(header, "s3cret-token"), header
+
+    def test_an_empty_secret_lets_nobody_in(self) -> None:
+        assert not channels.bearer_matches("Bearer ", "")
+
+
+class TestLinkTokenOf:
+    @pytest.mark.parametrize(
+        "text",
+        [
+            '/verify_token{"token": "Secret-1"}',
+            ' /verify_token{"token":"Secret-1"} ',
+            '/ verify_token{"token": "Secret-1"}',
+            '/verify_token @1.0{"token": "Secret-1"}',
+            '/verify_token@0.5{"token": "Secret-1"}',
+        ],
+    )
+    def test_every_spelling_rasa_reads_as_the_intent(self, text: str) -> None:
+        assert channels.link_token_of(text) == ("Secret-1",)
+
+    @pytest.mark.parametrize(
+        "text", ["/verify_token", "/verify_token{not json}", '/verify_token{"token": 5}']
+    )
+    def test_without_a_readable_token_it_is_still_the_intent(self, text: str) -> None:
+        assert channels.link_token_of(text) == ("",)
+
+    @pytest.mark.parametrize(
+        "text", [None, "", "hello", "/greet", '/choose_offer{"offer_id": "x"}', "verify_token"]
+    )
+    def test_anything_else_passes_untouched(self, text: str | None) -> None:
+        assert channels.link_token_of(text) is None
+
+
+def channel() -> Any:
+    return GatewayInput.from_credentials(
+        {"token": "gateway-secret", "backend_url": "http://backend", "service_token": "svc"}
+    )
+
+
+def test_the_channel_keeps_rasas_rest_path_and_needs_every_credential() -> None:
+    assert channel().url_prefix() == "rest"  # /webhooks/rest/webhook, as before
+    with pytest.raises(RasaException, match="token"):
+        GatewayInput.from_credentials({"backend_url": "http://b", "service_token": "s"})
+
+
+class TestTheMessageRasaGets:
+    """What reaches Rasa (and so its tracker) from what the gateway sent."""
+
+    def run(self, text: str, metadata: dict[str, Any] | None = None) -> tuple[UserMessage, list]:
+        reached: list[UserMessage] = []
+        redeemed: list[tuple[str, str]] = []
+        gateway = channel()
+
+        async def redeem(sender_id: str, token: str) -> dict[str, Any]:
+            redeemed.append((sender_id, token))
+            return {"status": "verified", "attempts_left": 3, "language": "zh", "first_name": "强"}
+
+        async def on_new_message(message: UserMessage) -> None:
+            reached.append(message)
+
+        gateway.redeem = redeem
+        handle = gateway._redeeming_link_tokens(on_new_message)
+        message = UserMessage(
+            text, CollectingOutputChannel(), "telegram:42", input_channel="rest", metadata=metadata
+        )
+        asyncio.run(handle(message))
+        (only,) = reached
+        return only, redeemed
+
+    def test_a_link_token_is_redeemed_and_never_passed_on(self) -> None:
+        reached, redeemed = self.run(
+            '/verify_token{"token": "Secret-Token-1"}', {"channel": "telegram"}
+        )
+        assert redeemed == [("telegram:42", "Secret-Token-1")]
+        assert reached.text == "/verify_token"
+        assert reached.sender_id == "telegram:42"
+        assert reached.metadata == {
+            "channel": "telegram",
+            "link_verification": {
+                "status": "verified", "attempts_left": 3, "language": "zh", "first_name": "强"
+            },
+        }  # fmt: skip
+        assert "Secret-Token-1" not in json.dumps(reached.metadata, ensure_ascii=False)
+
+    def test_other_messages_pass_untouched(self) -> None:
+        reached, redeemed = self.run("我还欠多少钱", {"channel": "webchat"})
+        assert (reached.text, reached.metadata, redeemed) == (
+            "我还欠多少钱", {"channel": "webchat"}, []
+        )  # fmt: skip
+
+    def test_a_caller_cannot_claim_the_answer_itself(self) -> None:
+        forged = {"link_verification": {"status": "verified"}, "channel": "webchat"}
+        reached, redeemed = self.run("hello", forged)
+        assert reached.metadata == {"channel": "webchat"} and redeemed == []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def redeem_against(status: int, body: Any, token: str = "Secret-2") -> tuple[dict, list]:
+    """The channel's redemption against a stand-in backend answering `status` and `body`."""
+    calls: list[dict[str, Any]] = []
+
+    async def verify(request: web.Request) -> web.Response:
+        calls.append(
+            {
+                "path": request.path,
+                "authorization": request.headers.get("Authorization"),
+                "body": await request.json(),
+            }
+        )
+        return web.json_response(body, status=status)
+
+    async def scenario() -> dict[str, Any]:
+        app = web.Application()
+        app.router.add_post("/api/v1/conversations/{channel}/{user}/verify/link-token", verify)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            gateway = GatewayInput("gateway-secret", f"http://127.0.0.1:{port}", "svc-token")
+            return await gateway.redeem("webchat:abc", token)
+        finally:
+            await runner.cleanup()
+
+    return asyncio.run(scenario()), calls
+
+
+class TestRedeem:
+    def test_the_backends_answer_without_anything_else(self) -> None:
+        answer = {"status": "verified", "attempts_left": 3, "locked_until": None,
+                  "offer_human": False, "language": "en", "first_name": "Emily"}  # fmt: skip
+        result, calls = redeem_against(200, answer)
+        assert result == {
+            "status": "verified", "attempts_left": 3, "language": "en", "first_name": "Emily"
+        }  # fmt: skip
+        assert calls == [
+            {
+                "path": "/api/v1/conversations/webchat/abc/verify/link-token",
+                "authorization": "Bearer svc-token",
+                "body": {"token": "Secret-2"},
+            }
+        ]
+
+    @pytest.mark.parametrize(
+        ("status", "outcome"), [(422, "failed"), (404, "refused"), (500, "unavailable")]
+    )
+    def test_a_refusal_or_failure_is_named(self, status: int, outcome: str) -> None:
+        assert redeem_against(status, {"detail": "no"})[0] == {"status": outcome}
+
+    def test_no_token_asks_nothing(self) -> None:
+        assert redeem_against(200, {}, token="") == ({"status": "failed"}, [])
+
+    def test_an_unreachable_backend_is_unavailable(self) -> None:
+        gateway = GatewayInput("gateway-secret", f"http://127.0.0.1:{free_port()}", "svc")
+        assert asyncio.run(gateway.redeem("webchat:abc", "Secret-3")) == {"status": "unavailable"}
+
+
+class TestServeRefuses:
+    def test_no_token(self) -> None:
+        assert "RASA_TOKEN is not set" in (serve.refusal({}) or "")
+
+    def test_development_or_short_secrets_in_production(self) -> None:
+        prod = {"APP_ENV": "production", "RASA_TOKEN": "r" * 32, "ACTION_SERVER_TOKEN": "a" * 32}
+        assert serve.refusal(prod) is None
+        assert "RASA_TOKEN" in (serve.refusal({**prod, "RASA_TOKEN": "dev-rasa-token"}) or "")
+        assert "ACTION_SERVER_TOKEN" in (serve.refusal({**prod, "ACTION_SERVER_TOKEN": "x"}) or "")
+        assert serve.refusal({"RASA_TOKEN": "dev-rasa-token"}) is None  # development
+
+    def test_run_stops_with_one_line(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(sys, "argv", ["serve.py", "run", "--enable-api"])
+        monkeypatch.setenv("APP_ENV", "production")
+        monkeypatch.setenv("RASA_TOKEN", "dev-rasa-token")
+        monkeypatch.setenv("ACTION_SERVER_TOKEN", "a" * 32)
+        with pytest.raises(
+            SystemExit, match=r"^Rasa not started: production refuses .*RASA_TOKEN$"
+        ):
+            serve.main()
+
+    def test_the_token_becomes_rasas_auth_token(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import rasa.__main__
+
+        ran: list[list[str]] = []
+        monkeypatch.setattr(rasa.__main__, "main", lambda: ran.append(list(sys.argv)))
+        monkeypatch.setattr(sys, "argv", ["serve.py", "run", "--enable-api"])
+        monkeypatch.delenv("APP_ENV", raising=False)
+        monkeypatch.setenv("RASA_TOKEN", "dev-rasa-token")
+        serve.main()
+        assert ran == [["serve.py", "run", "--enable-api", "--auth-token", "dev-rasa-token"]]
