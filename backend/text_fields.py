@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 
 # Any surrogate left in a str is a lone one: JSON's escaped pairs are joined when decoded.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -52,5 +52,12 @@ def refuse_unstorable(text: str) -> str:
 
 
 CleanText = Annotated[str, BeforeValidator(_clean_before)]
-StoredText = Annotated[str, AfterValidator(refuse_unstorable)]
+# The document says so too (a pattern in the schema), so a client's generator or validator
+# knows these characters are refused before it sends them.
+STORABLE_PATTERN = "^[^\\u0000\\ud800-\\udfff]*$"
+StoredText = Annotated[
+    str,
+    AfterValidator(refuse_unstorable),
+    Field(json_schema_extra={"pattern": STORABLE_PATTERN}),
+]
 CleanJSON = BeforeValidator(clean_json)  # for Annotated[list[dict[str, Any]] | None, CleanJSON]

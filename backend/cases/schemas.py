@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from backend.cases import rules
 from backend.cases.models import Case, Handoff
+from backend.text_fields import CleanText, StoredText
 from backend.types import utcnow
 
 
@@ -121,7 +122,7 @@ class CaseStaff(BaseModel):
 class CaseUpdate(BaseModel):
     status: str | None = Field(default=None, json_schema_extra={"enum": list(rules.CASE_STATUSES)})
     owner: str | None = Field(default=None, min_length=1, max_length=100)
-    note: str | None = Field(default=None, max_length=4000)
+    note: CleanText | None = Field(default=None, max_length=4000)
 
 
 class HandoffStaff(HandoffPublic):
@@ -160,9 +161,9 @@ class TakeRequest(BaseModel):
 
 
 class CloseRequest(BaseModel):
-    note: str = Field(default="", max_length=4000)
+    note: CleanText = Field(default="", max_length=4000)
 
 
 class ReplyRequest(BaseModel):
-    collector: str = Field(min_length=1, max_length=100, description="who has the chat")
-    text: str = Field(min_length=1, max_length=4000)
+    collector: StoredText = Field(min_length=1, max_length=100, description="who has the chat")
+    text: CleanText = Field(min_length=1, max_length=4000)

@@ -10,20 +10,21 @@ from pydantic import BaseModel, Field
 from backend.conversations.service import language_of
 from backend.outbound import rules
 from backend.outbound.models import OutboundMessage
+from backend.text_fields import CleanText, StoredText
 
 # The transcript's limit; the gateway splits what is longer than a Telegram message (4,096).
 MAX_TEXT = 10_000
 
 
 class OutboundButton(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    payload: str = Field(min_length=1, max_length=1000)
+    title: CleanText = Field(min_length=1, max_length=200)
+    payload: CleanText = Field(min_length=1, max_length=1000)
 
 
 class OutboundCreate(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: CleanText = Field(min_length=1, max_length=MAX_TEXT)
     sender: str = Field(json_schema_extra={"enum": list(rules.SENDERS)})
-    author: str | None = Field(default=None, max_length=100, description="the collector")
+    author: StoredText | None = Field(default=None, max_length=100, description="the collector")
     buttons: list[OutboundButton] | None = Field(default=None, max_length=20)
 
 

@@ -12,6 +12,7 @@ from backend.ledger.models import Arrangement
 from backend.money import format_major
 from backend.plans.models import ApprovalRequest
 from backend.plans.rules import NOT_OFFERED_CODES, NotOffered, Offer
+from backend.text_fields import CleanText, StoredText
 
 
 class RowPublic(BaseModel):
@@ -187,5 +188,5 @@ class Accepted(BaseModel):
 
 
 class Decision(BaseModel):
-    decided_by: str = Field(min_length=1, max_length=80)
-    note: str = Field(default="", max_length=2000)
+    decided_by: StoredText = Field(min_length=1, max_length=80)
+    note: CleanText = Field(default="", max_length=2000)
