@@ -16,10 +16,12 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run test lint test-python test-e2e bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test lint test-python test-e2e bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
+	@echo "make run-prod  docker-compose.yml's production topology as local processes: PostgreSQL,"
+	@echo "             Redis, two of each service, nginx in front (state under var/prod)"
 	@echo "make test    lint, types and every test (PostgreSQL at TEST_DATABASE_URL too)"
 	@echo "make setup   create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
 	@echo "make train   train the Rasa model if its data or config changed"
@@ -73,6 +75,15 @@ $(RASA_VENV)/.installed: requirements/rasa.txt
 run: setup train
 	@$(PY) -m backend seed-demo
 	@$(PY) scripts/run_stack.py Procfile
+
+# docker-compose.yml's topology without Docker (scripts/run_prod.py): its own PostgreSQL and
+# Redis, two of each service, nginx on 8000 and 8080. PORTS_FROM=N moves the published ports.
+run-prod: setup train prod-deps
+	@$(PY) scripts/run_prod.py $(if $(PORTS_FROM),--ports-from $(PORTS_FROM))
+
+# nginx, redis-server and PostgreSQL's programs (apt-get when root; else what to install).
+prod-deps:
+	@scripts/install-prod-deps
 
 chat: $(VENV)/.installed
 	@$(PY) -m bot chat $(ARGS)

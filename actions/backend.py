@@ -22,6 +22,7 @@ from urllib.parse import quote
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from actions import request_ids
 from actions.backend_types import (
     Acceptance,
     Allocation,
@@ -130,15 +131,18 @@ class Backend:
         attempts: int = 3,
         backoff: float = 0.2,
         transport: httpx.AsyncBaseTransport | None = None,
+        request_id: str | None = None,
     ) -> None:
+        """`request_id`: the borrower message's (actions/request_ids.py), sent with every call
+        so the backend logs it."""
         base = base_url or os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
         token = token or os.environ.get("SERVICE_TOKEN", "dev-service-token")
+        headers = {"Authorization": f"Bearer {token}", "X-Service-Name": "actions"}
+        if request_id:
+            headers[request_ids.HEADER] = request_id
         self._http = httpx.AsyncClient(
             base_url=base.rstrip("/") + "/api/v1",
-            headers={
-                "Authorization": f"Bearer {token}",
-                "X-Service-Name": "actions",
-            },
+            headers=headers,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
             transport=transport,
             verify=_tls(),

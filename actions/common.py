@@ -12,6 +12,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend as api
+from actions import request_ids
 from actions.language import language_events, reply_language
 from actions.messages import buttons, say
 
@@ -35,7 +36,7 @@ class BorrowerAction(Action, ABC):
         channel, user_id = api.conversation_of(tracker.sender_id)
         lang = reply_language(tracker)
         events: Events = [*language_events(tracker, lang), SlotSet("misunderstood", 0)]
-        client = api.Backend()
+        client = api.Backend(request_id=request_ids.of(tracker))
         try:
             if self.needs_verification and not await is_verified(client, channel, user_id):
                 dispatcher.utter_message(text=say(lang, "verify_intro"))

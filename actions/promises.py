@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import backend as api
+from actions import request_ids
 from actions.common import BorrowerAction, Events, current_loan
 from actions.language import reply_language
 from actions.messages import buttons, say, why
@@ -53,7 +54,7 @@ class ActionStartPromise(BorrowerAction):
 
 async def _policy(tracker: Tracker) -> Any | None:
     channel, user_id = api.conversation_of(tracker.sender_id)
-    client = api.Backend()
+    client = api.Backend(request_id=request_ids.of(tracker))
     try:
         return await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
     except api.BackendUnavailable:

@@ -5,8 +5,9 @@ must carry `Authorization: Bearer <ACTION_SERVER_TOKEN>` (Rasa sends it: nlu/end
 or it is answered 401 before any action runs. rasa-sdk 3.6 has no token of its own; its plugin
 hook (`attach_sanic_app_extensions`, called before the server starts) adds the check.
 
-It does not start without ACTION_SERVER_TOKEN, nor, with APP_ENV=production, with a
-development or short one."""
+It does not start without ACTION_SERVER_TOKEN, nor with an unknown APP_ENV, nor, with
+APP_ENV=production, with a development, short or guessable ACTION_SERVER_TOKEN or SERVICE_TOKEN
+(config_rules.py): one line for each problem."""
 
 from __future__ import annotations
 
@@ -20,22 +21,28 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions.config_rules import app_env_problem, secret_problem
+
 OPEN_PATHS = frozenset({"/health"})  # liveness only: says nothing, runs nothing
-DEV_SECRET_PREFIX = "dev-"  # noqa: S105  (the development default, refused in production)
-MIN_SECRET_LENGTH = 16
+# What production checks (config_rules.py): the shared secret, and the backend's token the
+# actions call it with (actions/backend.py).
+PRODUCTION_SECRETS = ("ACTION_SERVER_TOKEN", "SERVICE_TOKEN")
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
 
-def refusal(env: Mapping[str, str]) -> str | None:
-    """Why the action server must not start with this environment (one line), or None."""
-    token = env.get("ACTION_SERVER_TOKEN", "")
-    if not token:
-        return "ACTION_SERVER_TOKEN is not set: anyone could run any action for any chat"
-    production = env.get("APP_ENV") == "production"
-    if production and (token.startswith(DEV_SECRET_PREFIX) or len(token) < MIN_SECRET_LENGTH):
-        return "production refuses a development or short ACTION_SERVER_TOKEN"
-    return None
+def refusals(env: Mapping[str, str]) -> list[str]:
+    """Why the action server must not start with this environment, one line each; empty when
+    it may."""
+    app_env = env.get("APP_ENV", "development")
+    if (unknown := app_env_problem(app_env)) is not None:
+        return [unknown]
+    if app_env == "production":
+        found = (secret_problem(name, env.get(name, "")) for name in PRODUCTION_SECRETS)
+        return [problem for problem in found if problem]
+    if not env.get("ACTION_SERVER_TOKEN"):
+        return ["ACTION_SERVER_TOKEN is not set: anyone could run any action for any chat"]
+    return []
 
 
 def allowed(method: str, path: str, authorization: str | None, secret: str) -> bool:
@@ -68,8 +75,8 @@ class SharedSecret:
 
 
 def main() -> None:
-    if (reason := refusal(os.environ)) is not None:
-        raise SystemExit(f"action server not started: {reason}")
+    if problems := refusals(os.environ):
+        raise SystemExit("\n".join(f"action server not started: {p}" for p in problems))
     from rasa_sdk.__main__ import main as rasa_sdk_main
     from rasa_sdk.plugin import plugin_manager
 

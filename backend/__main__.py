@@ -11,6 +11,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from backend.config import get_settings
+from backend.startup import refuse_demo_data, settings_or_exit
 
 
 def _as_of(value: str | None) -> date:
@@ -31,13 +32,17 @@ def cmd_seed(_: argparse.Namespace) -> None:
     from backend.demo.seed import seed_demo
     from backend.demo.users import seed_demo_users
 
-    cmd_migrate(_)
     settings = get_settings()
-    demo = settings.app_env != "production"
+    if settings.app_env == "production":
+        sys.exit(
+            "production refuses seed-demo: demo borrowers and users are for development and "
+            "demonstration databases (`migrate` alone makes the schema)"
+        )
+    cmd_migrate(_)
     with Session(make_engine(settings.database_url)) as session, session.begin():
         seeded = seed_demo(session, id_hash_key=settings.id_hash_key, today=settings.today())
-        users = demo and seed_demo_users(session)
-        history = _seed_history(session) if seeded and demo else None
+        users = seed_demo_users(session)
+        history = _seed_history(session) if seeded else None
     print("demo borrowers seeded" if seeded else "database not empty: demo data left as it is")
     if users:
         print("demo console users created (README: Collector console)")
@@ -112,6 +117,26 @@ def cmd_create_user(args: argparse.Namespace) -> None:
     except DomainError as exc:
         sys.exit(exc.message)
     print(created)
+
+
+def cmd_deactivate_demo_users(_: argparse.Namespace) -> None:
+    """Deactivate the demo console users that still have the README's password, the ones
+    production refuses to start with (backend/demo/detection.py)."""
+    from backend.audit.service import Actor, audit
+    from backend.db import make_engine
+    from backend.demo.detection import demo_usernames
+    from backend.staff import service as staff
+    from backend.types import utcnow
+
+    with Session(make_engine(get_settings().database_url)) as session, session.begin():
+        names = demo_usernames(session)
+        actor = Actor("cli", "python -m backend deactivate-demo-users")
+        for name in names:
+            staff.update_user(
+                session, user=staff.get_user(session, name), now=utcnow(), active=False
+            )
+            audit(session, actor, "update", borrower_id=None, subject=f"user {name} deactivated")
+    print(f"deactivated: {', '.join(names)}" if names else "no demo console user is active")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -237,10 +262,23 @@ def _outreach_setup() -> tuple[object, object]:
     return sessionmaker(make_engine(settings.database_url), expire_on_commit=False), config
 
 
+def _refuse_demo_data() -> None:
+    from backend.db import make_engine
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        refuse_demo_data(settings, engine)
+    finally:
+        engine.dispose()
+
+
 def cmd_outreach(args: argparse.Namespace) -> None:
     """Reminders: the worker, one planning or sending run, a dry run, a preview, results."""
     from backend.outreach import cli
 
+    if args.outreach_command == "worker":  # it writes to borrowers: never to demo ones
+        _refuse_demo_data()
     sessions, config = _outreach_setup()
     cli.run(args, sessions, get_settings(), config)  # type: ignore[arg-type]
 
@@ -279,6 +317,18 @@ def _add_dashboard(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     dash.set_defaults(func=cmd_dashboard)
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    sub.add_parser(
+        "seed-demo", help="migrate, then seed the demo data into an empty database"
+    ).set_defaults(func=cmd_seed)
+    sub.add_parser(
+        "demo-history", help="add ~60 days of demo activity (HIST-... borrowers), once"
+    ).set_defaults(func=cmd_demo_history)
+    sub.add_parser(
+        "deactivate-demo-users", help="deactivate demo console users with the README's password"
+    ).set_defaults(func=cmd_deactivate_demo_users)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -289,12 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
-    sub.add_parser(
-        "seed-demo", help="migrate, then seed the demo data into an empty database"
-    ).set_defaults(func=cmd_seed)
-    sub.add_parser(
-        "demo-history", help="add ~60 days of demo activity (HIST-... borrowers), once"
-    ).set_defaults(func=cmd_demo_history)
+    _add_demo(sub)
 
     user = sub.add_parser("create-user", help="create a console user (password prompted)")
     user.add_argument("username")
@@ -352,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    settings_or_exit()  # unsafe settings: one line each, no traceback
     import backend.models  # noqa: F401  (every table mapped before any query)
 
     if args.command not in MIGRATES_ITSELF:

@@ -5,19 +5,21 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from backend.config_rules import app_env_problem, secret_problem, url_password
+
 ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET_PREFIX = "dev-"  # noqa: S105  (marks the defaults production refuses)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    app_env: str = "development"  # development | test | production
+    app_env: str = "development"  # exactly development, test or production (config_rules.py)
     # Shown in the console (e.g. the release tag or commit the deployment was built from).
     app_version: str = "development"
     database_url: str = f"sqlite:///{ROOT / 'var' / 'backend.db'}"
@@ -83,6 +85,14 @@ class Settings(BaseSettings):
     # often it sends those that are due.
     outreach_plan_at: time = time(0, 5)
     outreach_dispatch_seconds: int = 60
+    # Log lines: json (one object a line, with the request id) or text; unset: json in
+    # production, text elsewhere (backend/monitoring/logs.py).
+    log_format: Literal["json", "text"] | None = None
+    # Prometheus sends it as `Authorization: Bearer` to GET /metrics
+    # (backend/monitoring/routes.py); unset or empty: no /metrics (404).
+    metrics_token: Annotated[
+        Annotated[str, Field(min_length=16)] | None, BeforeValidator(lambda v: v or None)
+    ] = None
 
     @field_validator("business_timezone")
     @classmethod
@@ -94,36 +104,43 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _sandbox_only_outside_production(self) -> Settings:
+    def _safe_for_its_environment(self) -> Settings:
+        # Every problem at once, one line each (backend/startup.py prints them).
+        if (unknown := app_env_problem(self.app_env)) is not None:
+            raise ValueError(unknown)
         production = self.app_env == "production"
         if self.sandbox_payments is None:
             self.sandbox_payments = not production
+        problems = []
         if self.sandbox_payments and production:
-            raise ValueError(
+            problems.append(
                 "production refuses sandbox payments (no real money moves): set "
                 "SANDBOX_PAYMENTS=false"
             )
         if self.sandbox_payments and not self.sandbox_webhook_secret:
-            raise ValueError("SANDBOX_PAYMENTS=true needs SANDBOX_WEBHOOK_SECRET")
+            problems.append("SANDBOX_PAYMENTS=true needs SANDBOX_WEBHOOK_SECRET")
+        if production:
+            problems += [p for name, value in self._secrets() if (p := secret_problem(name, value))]
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
-    @model_validator(mode="after")
-    def _no_dev_secrets_in_production(self) -> Settings:
-        # Only the secrets production uses: the sandbox's is never needed there (refused above),
-        # so docker-compose.yml may leave SANDBOX_WEBHOOK_SECRET empty.
-        if self.app_env == "production":
-            weak = [
-                name
-                for name in ("service_token", "id_hash_key", "rasa_token")
-                if getattr(self, name).startswith(DEV_SECRET_PREFIX)
-                or len(getattr(self, name)) < 16
-            ]
-            if weak:
-                raise ValueError(
-                    "production refuses development or short secrets: set "
-                    + ", ".join(n.upper() for n in weak)
-                )
-        return self
+    def _secrets(self) -> list[tuple[str, str]]:
+        """The secrets this deployment uses: the sandbox's only while the sandbox is on (so
+        docker-compose.yml may leave SANDBOX_WEBHOOK_SECRET empty), the database's password
+        when its URL has one, the metrics token when set."""
+        used = [
+            ("SERVICE_TOKEN", self.service_token),
+            ("ID_HASH_KEY", self.id_hash_key),
+            ("RASA_TOKEN", self.rasa_token),
+        ]
+        if self.sandbox_payments and self.sandbox_webhook_secret:
+            used.append(("SANDBOX_WEBHOOK_SECRET", self.sandbox_webhook_secret))
+        if (password := url_password(self.database_url)) is not None:
+            used.append(("the password in DATABASE_URL", password))
+        if self.metrics_token:
+            used.append(("METRICS_TOKEN", self.metrics_token))
+        return used
 
     @property
     def secure_cookies(self) -> bool:

@@ -29,12 +29,18 @@ def ensure_sqlite_folder(url: str) -> None:
 
 
 def make_engine(url: str) -> Engine:
+    """`hide_parameters`: an error's text (and so a logged traceback) shows the SQL without its
+    values: a phone number, a borrower's words or a token never reach the logs that way."""
     if url.startswith("sqlite:///"):
         ensure_sqlite_folder(url)
         # One connection: requests take turns (see connection_slots) instead of polling
         # SQLite's lock, which starves under load.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=0
+            url,
+            connect_args={"check_same_thread": False},
+            pool_size=1,
+            max_overflow=0,
+            hide_parameters=True,
         )
 
         @event.listens_for(engine, "connect")
@@ -63,6 +69,7 @@ def make_engine(url: str) -> Engine:
         pool_size=POOL_SIZE,
         max_overflow=0,
         connect_args=postgres_connect_args(url),
+        hide_parameters=True,
     )
 
 

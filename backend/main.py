@@ -22,7 +22,7 @@ from backend.borrowers.routes import router as borrowers_router
 from backend.cases.handoff_routes import router as handoffs_router
 from backend.cases.routes import from_chat as cases_from_chat_router
 from backend.cases.routes import router as cases_router
-from backend.config import Settings, get_settings
+from backend.config import Settings
 from backend.console.app import install_console
 from backend.conversations.message_routes import router as messages_router
 from backend.conversations.routes import router as conversations_router
@@ -34,6 +34,7 @@ from backend.errors import DomainError
 from backend.ledger import events
 from backend.ledger.borrower_routes import router as self_service_router
 from backend.ledger.routes import router as loans_router
+from backend.monitoring import install as install_monitoring
 from backend.outbound import routes as outbound_routes
 from backend.outreach.setup import load_outreach_config
 from backend.payments.provider import PaymentProvider, SandboxProvider
@@ -45,11 +46,14 @@ from backend.policy_files import file_versions, load_policy
 from backend.promises import routes as promises_routes
 from backend.promises import service as promises
 from backend.request_errors import validation_error
+from backend.startup import refuse_demo_data, settings_or_exit
 from backend.tuning import model_routes
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    # Without settings, a process is starting (uvicorn --factory, `python -m backend serve`):
+    # unsafe settings end it with one line per problem, not a traceback.
+    settings = settings or settings_or_exit()
     app = FastAPI(
         title="Borrower self-service assistant: loan backend",
         version="1",
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
     )
     engine = make_engine(settings.database_url)
+    refuse_demo_data(settings, engine)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
@@ -129,4 +134,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(checkout)
     install_console(app)
     access_log.install()  # no tokens or chat ids in request lines
+    install_monitoring(app, settings)  # last: its middleware sees every response
     return app

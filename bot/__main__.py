@@ -3,19 +3,26 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
 
 def serve() -> int:
+    from pydantic import ValidationError
+
+    from bot import logs
     from bot.config import get_settings
+    from bot.config_rules import setting_problems
     from bot.main import create_app
 
-    settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its lines carry chat ids and tokens
+    try:
+        settings = get_settings()
+    except ValidationError as exc:  # unsafe settings: one line each, no traceback
+        sys.exit("\n".join(setting_problems(exc.errors())))
+    # JSON lines in production; httpx's lines carry chat ids and tokens: configure quiets it.
+    logs.configure(as_json=settings.logs_as_json, text_format="%(levelname)s %(name)s: %(message)s")
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
     telegram = (
         f"Telegram {settings.telegram_mode}" if settings.telegram_bot_token else "Telegram off"
@@ -26,7 +33,9 @@ def serve() -> int:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_level="warning",
-        access_log=False,  # no request lines: nothing about a chat in the logs
+        access_log=False,  # bot/observe.py writes them: route templates, nothing about a chat
+        # JSON: uvicorn's own lines go through the root logger's handler like every other.
+        log_config=None if settings.logs_as_json else LOGGING_CONFIG,
     )
     return 0
 

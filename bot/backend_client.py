@@ -11,6 +11,8 @@ from urllib.parse import quote
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from bot import request_ids
+
 
 class BackendUnavailable(Exception):
     """Unreachable, timed out or failing (5xx): what was asked may not have happened."""
@@ -97,8 +99,10 @@ class BackendClient:
         await self._http.aclose()
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        request_id = request_ids.current()  # the backend logs it with the call
+        headers = {request_ids.HEADER: request_id} if request_id else None
         try:
-            response = await self._http.request(method, path, **kwargs)
+            response = await self._http.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             raise BackendUnavailable(type(exc).__name__) from exc
         if response.status_code >= 500:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.config_rules import MIN_SECRET_LENGTH, app_env_problem, secret_problem, url_password
+
 ROOT = Path(__file__).resolve().parent.parent
+MIN_WEBCHAT_SECRET_LENGTH = 32
 
 
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    app_env: str = "development"
+    app_env: str = "development"  # exactly development, test or production (config_rules.py)
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     # Where the backend and Rasa listen (Rasa with --enable-api for trackers).
@@ -57,34 +60,52 @@ class GatewaySettings(BaseSettings):
     # Largest request body the gateway reads (413 above it): a 4,096-character message in
     # Chinese is about 12 KB.
     gateway_max_body_bytes: int = Field(default=16_384, ge=1024)
+    # Log lines: json (one object a line, with the request id) or text; unset: json in
+    # production, text elsewhere (bot/logs.py).
+    log_format: Literal["json", "text"] | None = None
+    # Prometheus sends it as `Authorization: Bearer` to GET /metrics (bot/metrics.py); unset or
+    # empty: no /metrics (404).
+    metrics_token: Annotated[
+        Annotated[str, Field(min_length=16)] | None, BeforeValidator(lambda v: v or None)
+    ] = None
 
     @model_validator(mode="after")
-    def _webhook_needs_url_and_secret(self) -> GatewaySettings:
-        if self.telegram_bot_token and self.telegram_mode == "webhook":
-            if not self.telegram_webhook_url:
-                raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
-            if not self.telegram_webhook_secret or len(self.telegram_webhook_secret) < 16:
-                raise ValueError(
-                    "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (16 characters or more: "
-                    "A-Z, a-z, 0-9, _ and -)"
-                )
-        if self.app_env == "production":
-            for name in ("service_token", "rasa_token"):
-                secret = getattr(self, name)
-                if secret.startswith("dev-") or len(secret) < 16:
-                    raise ValueError(f"production refuses a development or short {name.upper()}")
-        return self
-
-    @model_validator(mode="after")
-    def _production_webchat_secret(self) -> GatewaySettings:
-        # Anyone who knows the secret can sign into any web chat.
-        if self.app_env == "production" and (
-            self.webchat_secret.startswith("dev-") or len(self.webchat_secret) < 32
-        ):
-            raise ValueError(
-                "production refuses a development or short WEBCHAT_SECRET (32 characters or more)"
+    def _safe_for_its_environment(self) -> GatewaySettings:
+        # Every problem at once, one line each (bot/__main__.py prints them).
+        if (unknown := app_env_problem(self.app_env)) is not None:
+            raise ValueError(unknown)
+        production = self.app_env == "production"
+        problems: list[str | None] = []
+        webhook = bool(self.telegram_bot_token) and self.telegram_mode == "webhook"
+        if webhook and not self.telegram_webhook_url:
+            problems.append("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
+        if webhook and len(self.telegram_webhook_secret or "") < MIN_SECRET_LENGTH:
+            problems.append(
+                "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET (16 characters or more: "
+                "A-Z, a-z, 0-9, _ and -)"
             )
+        elif production and self.telegram_webhook_secret:
+            problems.append(secret_problem("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret))
+        if production:
+            problems += [
+                secret_problem("SERVICE_TOKEN", self.service_token),
+                secret_problem("RASA_TOKEN", self.rasa_token),
+                # Anyone who knows it can sign into any web chat.
+                secret_problem(
+                    "WEBCHAT_SECRET", self.webchat_secret, min_length=MIN_WEBCHAT_SECRET_LENGTH
+                ),
+            ]
+            if (password := url_password(self.redis_url)) is not None:
+                problems.append(secret_problem("the password in REDIS_URL", password))
+            if self.metrics_token:
+                problems.append(secret_problem("METRICS_TOKEN", self.metrics_token))
+        if found := [p for p in problems if p]:
+            raise ValueError("\n".join(found))
         return self
+
+    @property
+    def logs_as_json(self) -> bool:
+        return self.log_format == "json" if self.log_format else self.app_env == "production"
 
     @property
     def webchat_cookie_is_secure(self) -> bool:

@@ -12,14 +12,17 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry, disable_created_metrics
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot import metrics
 from bot.backend_client import BackendClient
 from bot.body_limit import BodyLimit
 from bot.config import GatewaySettings, get_settings
 from bot.dedupe import MemorySeen, RedisSeen, SeenUpdates
 from bot.hub import Hub, MemoryHub, RedisHub
+from bot.observe import ObservedRequests
 from bot.outbound import Deliverer, OutboundSender, WebchatDeliverer
 from bot.rasa_client import RasaClient
 from bot.relay import Relay
@@ -52,7 +55,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
+    app.add_middleware(ObservedRequests)  # outermost: a 413 has its id and access line too
     app.include_router(router)
+    app.include_router(metrics.router)
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
+    metrics.show_zeroes()
+    app.state.figures_registry = CollectorRegistry()  # this app's own: tests build many
+    app.state.figures_registry.register(metrics.SpoolFigures(lambda: _spool_of(app)))
     app.mount("/webchat/static", StaticFiles(directory=STATIC), name="webchat-static")
 
     @app.get("/healthz", include_in_schema=False)
@@ -65,6 +74,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         }
 
     return app
+
+
+def _spool_of(app: FastAPI) -> Spool | None:
+    relay: Relay | None = getattr(app.state, "relay", None)
+    return relay.spool if relay is not None else None
 
 
 async def _start(

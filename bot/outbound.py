@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot import metrics, request_ids
 from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable, OutboundItem
 from bot.hub import Hub
 from bot.rasa_client import RasaClient, RasaUnavailable
@@ -86,11 +87,16 @@ class OutboundSender:
         return len(items)
 
     async def _deliver(self, item: OutboundItem) -> None:
+        with request_ids.scope(request_ids.new()):  # one id per delivery, in every log line
+            await self._deliver_and_report(item)
+
+    async def _deliver_and_report(self, item: OutboundItem) -> None:
         try:
             delivery = await self.deliver(item)
         except Exception as exc:  # one bad message must not stop the others
             log.exception("outbound %d: delivery failed", item.id)
             delivery = Delivery("retry", error=type(exc).__name__)
+        metrics.OUTBOUND_DELIVERIES.labels(item.channel, delivery.status).inc()
         try:
             await self.backend.report_delivery(
                 item.id,

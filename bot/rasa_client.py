@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from bot import metrics, request_ids
+
 
 class RasaUnavailable(Exception):
     """Rasa is down, timed out or failed: the turn did not happen."""
@@ -34,11 +36,15 @@ class RasaClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _call(self, call: str, method: str, path: str, **kwargs: Any) -> Any:
+        """`call` names it in gateway_rasa_errors_total (turn, parse, resume)."""
+        request_id = request_ids.current()
+        headers = {request_ids.HEADER: request_id} if request_id else None
         try:
-            response = await self._http.request(method, path, **kwargs)
+            response = await self._http.request(method, path, headers=headers, **kwargs)
             response.raise_for_status()
         except httpx.HTTPError as exc:
+            metrics.RASA_ERRORS.labels(call, _kind(exc)).inc()
             raise RasaUnavailable(type(exc).__name__) from exc
         return response.json()
 
@@ -49,12 +55,13 @@ class RasaClient:
         body: dict[str, Any] = {"sender": sender, "message": text}
         if metadata:
             body["metadata"] = metadata
-        replies = await self._call("POST", "/webhooks/rest/webhook", json=body)
+        replies = await self._call("turn", "POST", "/webhooks/rest/webhook", json=body)
         return replies if isinstance(replies, list) else []
 
     async def latest_parse(self, sender: str) -> dict[str, Any] | None:
         """What the NLU made of the sender's last message: intent, confidence, entities."""
         tracker = await self._call(
+            "parse",
             "GET",
             f"/conversations/{sender}/tracker",
             params={"include_events": "NONE", **self._api_auth},
@@ -67,8 +74,19 @@ class RasaClient:
         handoff paused it mid-turn, so the bot is put back to listening too: without that the
         next message would follow the handoff as if it were part of that turn."""
         await self._call(
+            "resume",
             "POST",
             f"/conversations/{sender}/tracker/events",
             params={"include_events": "NONE", **self._api_auth},
             json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         )
+
+
+def _kind(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return "http_5xx" if exc.response.status_code >= 500 else "http_4xx"
+    if isinstance(exc, httpx.TransportError):
+        return "connection"
+    return "other"

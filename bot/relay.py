@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 import unicodedata
 import uuid
 import weakref
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot import texts
+from bot import metrics, request_ids, texts
 from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable
 from bot.clock import utcnow
 from bot.commands import translate
@@ -58,6 +59,8 @@ class Outcome:
     duplicate: bool = False
     mode: str = "bot"
     kept: bool = False  # the backend was down: the message waits in the spool
+    # What became of the message, for the metrics and the log (bot/metrics.py names them).
+    result: str = "answered"
 
 
 class Relay:
@@ -80,8 +83,27 @@ class Relay:
             # An id of our own: a message the backend took but answered too late to be seen is
             # not logged twice when the spool replays it.
             incoming = dataclasses.replace(incoming, external_id=f"g{uuid.uuid4().hex}")
-        async with self._lock(incoming.sender):
-            return await self._handle(incoming)
+        with request_ids.scope():  # the web chat call's id, or a new one (Telegram)
+            started = time.perf_counter()
+            async with self._lock(incoming.sender):
+                outcome = await self._handle(incoming)
+            ms = (time.perf_counter() - started) * 1000
+            metrics.MESSAGES_RECEIVED.labels(incoming.channel, outcome.result).inc()
+            # Kinds and counts only: the words, the chat and the borrower stay out of the logs.
+            log.info(
+                "%s message: %s, %d replies, %.0f ms",
+                incoming.channel,
+                outcome.result,
+                len(outcome.replies),
+                ms,
+                extra={
+                    "channel": incoming.channel,
+                    "outcome": outcome.result,
+                    "replies": len(outcome.replies),
+                    "duration_ms": round(ms, 1),
+                },
+            )
+            return outcome
 
     async def _handle(self, incoming: Incoming) -> Outcome:  # noqa: PLR0911
         # A shared contact is the gateway's own payload (Telegram vouched for the number);
@@ -104,15 +126,15 @@ class Relay:
         except BackendRefused as exc:  # a bug, not an outage: say so, do not retry for ever
             log.error("backend refused an inbound %s message: %s", incoming.channel, exc)
             lang = texts.language_of(incoming.text, app=incoming.app_language)
-            return Outcome([Reply(texts.say("error", lang))], lang)
+            return Outcome([Reply(texts.say("error", lang))], lang, result="refused")
 
         lang = texts.language_of(
             incoming.text, conversation=inbound.language, app=incoming.app_language
         )
         if inbound.duplicate:
-            return Outcome([], lang, duplicate=True, mode=inbound.mode)
+            return Outcome([], lang, duplicate=True, mode=inbound.mode, result="duplicate")
         if inbound.mode == "human":  # a collector has the chat: it reads this in the console
-            return Outcome([], lang, mode="human")
+            return Outcome([], lang, mode="human", result="human")
         to_rasa = translated.to_rasa if translated else incoming.text
         metadata = _metadata(incoming)
         if inbound.opted_out:
@@ -123,13 +145,15 @@ class Relay:
             if (written := opt_out_language(incoming.text, inbound.language)) is not None:
                 metadata["written_in"] = written
         if to_rasa is None:
-            return await self._answer(incoming, lang, [Reply(texts.say("unknown_command", lang))])
+            unknown = [Reply(texts.say("unknown_command", lang))]
+            return await self._answer(incoming, lang, unknown, result="unknown_command")
 
         try:
             answered = await self.rasa.turn(incoming.sender, to_rasa, metadata)
         except RasaUnavailable:
             log.warning("Rasa unavailable; %s message kept in the transcript", incoming.channel)
-            return await self._answer(incoming, lang, [Reply(texts.say("assistant_down", lang))])
+            down = [Reply(texts.say("assistant_down", lang))]
+            return await self._answer(incoming, lang, down, result="assistant_down")
         await self._annotate(incoming, inbound.message_id)
         return await self._answer(incoming, lang, _replies(answered))
 
@@ -152,7 +176,7 @@ class Relay:
                 {"sender": "bot", "text": reply, "sent_at": utcnow().isoformat()},
             ],
         )
-        return Outcome([Reply(reply)], lang, kept=True)
+        return Outcome([Reply(reply)], lang, kept=True, result="kept")
 
     async def _annotate(self, incoming: Incoming, message_id: int) -> None:
         """Store what the NLU understood with the borrower's message (operations learn from it).
@@ -177,7 +201,9 @@ class Relay:
         except (RasaUnavailable, BackendUnavailable, BackendRefused) as exc:
             log.warning("could not store the NLU of a message: %s", exc)
 
-    async def _answer(self, incoming: Incoming, lang: str, replies: list[Reply]) -> Outcome:
+    async def _answer(
+        self, incoming: Incoming, lang: str, replies: list[Reply], result: str = "answered"
+    ) -> Outcome:
         """Log the replies in the transcript (their ids let Telegram buttons stay short)."""
         bodies = [
             {"sender": "bot", "text": r.text, "buttons": r.buttons or None}
@@ -194,7 +220,7 @@ class Relay:
             except (BackendUnavailable, BackendRefused) as exc:
                 log.warning("replies not logged now (%s); kept for later", exc)
                 await self.spool.keep(incoming.channel, incoming.user_id, bodies)
-        return Outcome(replies, lang)
+        return Outcome(replies, lang, result=result)
 
 
 def _replies(answered: list[dict[str, Any]]) -> list[Reply]:
@@ -218,6 +244,8 @@ def _replies(answered: list[dict[str, Any]]) -> list[Reply]:
 def _metadata(incoming: Incoming) -> dict[str, Any]:
     """What the channel knows that the words do not say (the actions read it)."""
     metadata: dict[str, Any] = {"channel": incoming.channel}
+    if (request_id := request_ids.current()) is not None:
+        metadata[request_ids.METADATA_KEY] = request_id  # the actions send it to the backend
     app = (incoming.app_language or "").lower()[:2]
     if app in ("zh", "en"):
         metadata["language"] = app

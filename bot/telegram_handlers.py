@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from typing import Any
 
 from telegram import (
@@ -25,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
+from bot import metrics, texts
 from bot.backend_client import BackendRefused, BackendUnavailable
 from bot.commands import contact_payload, masked_phone
 from bot.dedupe import SeenUpdates
@@ -80,21 +81,24 @@ def _incoming(update: Update, text: str, *, kind: str, shown: str | None = None)
 
 
 async def on_text(update: Update, context: Context) -> None:
+    started = time.perf_counter()
     assert update.effective_message is not None
     incoming = _incoming(update, update.effective_message.text or "", kind="text")
-    await answer(update, context, await _relay(context).handle(incoming))
+    await answer(update, context, await _relay(context).handle(incoming), started=started)
 
 
 async def on_command(update: Update, context: Context) -> None:
     """/start [token], /help, /language, /human, /stop; anything else is answered as unknown."""
+    started = time.perf_counter()
     assert update.effective_message is not None
     incoming = _incoming(update, update.effective_message.text or "", kind="command")
-    await answer(update, context, await _relay(context).handle(incoming))
+    await answer(update, context, await _relay(context).handle(incoming), started=started)
 
 
 async def on_contact(update: Update, context: Context) -> None:
     """The "share my phone number" button. Only the borrower's own number counts: a contact
     card of someone else proves nothing."""
+    started = time.perf_counter()
     message = update.effective_message
     assert message is not None and message.contact is not None
     user = update.effective_user
@@ -111,10 +115,11 @@ async def on_contact(update: Update, context: Context) -> None:
         kind="contact",
         shown=masked_phone(contact.phone_number),
     )
-    await answer(update, context, await _relay(context).handle(incoming))
+    await answer(update, context, await _relay(context).handle(incoming), started=started)
 
 
 async def on_button(update: Update, context: Context) -> None:
+    started = time.perf_counter()
     query = update.callback_query
     assert query is not None
     chat = update.effective_chat
@@ -144,7 +149,7 @@ async def on_button(update: Update, context: Context) -> None:
         shown=title,
         app_language=query.from_user.language_code,
     )
-    await answer(update, context, await relay.handle(incoming))
+    await answer(update, context, await relay.handle(incoming), started=started)
 
 
 async def _resolve(
@@ -191,11 +196,18 @@ async def on_error(update: object, context: Context) -> None:
             await context.bot.send_message(update.effective_chat.id, texts.say("error", lang))
 
 
-async def answer(update: Update, context: Context, outcome: Outcome) -> None:
+async def answer(
+    update: Update, context: Context, outcome: Outcome, *, started: float | None = None
+) -> None:
+    """Send the replies; `started` (perf_counter when the message came) times the turn."""
     chat = update.effective_chat
     assert chat is not None
     for reply in outcome.replies:
         await send_reply(context.bot, chat.id, reply, outcome.language)
+    if outcome.replies:
+        metrics.REPLIES_SENT.labels("telegram").inc(len(outcome.replies))
+        if started is not None:
+            metrics.REPLY_SECONDS.labels("telegram").observe(time.perf_counter() - started)
 
 
 async def send_reply(bot: Any, chat_id: int, reply: Reply, language: str) -> list[int]:

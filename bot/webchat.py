@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, BeforeValidator, Field
 
-from bot import texts
+from bot import metrics, texts
 from bot.backend_client import BackendUnavailable
 from bot.relay import Incoming, Relay
 from bot.text_cleaning import clean
@@ -196,6 +196,7 @@ async def post_message(
 ) -> list[dict[str, Any]]:
     """One borrower message; the assistant's replies as Rasa's REST channel gives them (none
     while a collector has the chat: their replies arrive on /webchat/events)."""
+    started = time.perf_counter()
     if body.sender != chat.session.sender:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -227,6 +228,9 @@ async def post_message(
         if reply.buttons:
             item["buttons"] = reply.buttons
         out.append(item)
+    if out:
+        metrics.REPLIES_SENT.labels("webchat").inc(len(out))
+        metrics.REPLY_SECONDS.labels("webchat").observe(time.perf_counter() - started)
     return out
 
 

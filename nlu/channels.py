@@ -17,6 +17,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +37,7 @@ LINK_INTENT = "verify_token"
 METADATA_KEY = "link_verification"  # what actions/verification.py reads
 CHANNELS = ("telegram", "webchat")  # as actions/backend.py maps a sender id to its chat
 _ANSWER = ("status", "attempts_left", "language", "first_name")  # no token, nothing else
+_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{16,64}")  # as the gateway and the backend accept it
 
 
 def bearer_matches(header: str | None, secret: str) -> bool:
@@ -59,6 +61,12 @@ def link_token_of(text: str | None) -> tuple[str] | None:
         return ("",)
     token = entities.get("token") if isinstance(entities, dict) else None
     return (token.strip() if isinstance(token, str) else "",)
+
+
+def request_id_of(metadata: dict[str, Any]) -> str | None:
+    """The gateway's request id in a message's metadata (bot/request_ids.py), if well formed."""
+    value = metadata.get("request_id")
+    return value if isinstance(value, str) and _REQUEST_ID.fullmatch(value) else None
 
 
 def chat_of(sender_id: str) -> tuple[str, str]:
@@ -113,7 +121,8 @@ class GatewayInput(RestInput):
             if found is None and not forged:
                 return await on_new_message(message)
             if found is not None:
-                metadata[METADATA_KEY] = await self.redeem(message.sender_id, found[0])
+                request_id = request_id_of(metadata)
+                metadata[METADATA_KEY] = await self.redeem(message.sender_id, found[0], request_id)
             return await on_new_message(
                 UserMessage(
                     message.text if found is None else "/" + LINK_INTENT,
@@ -127,9 +136,12 @@ class GatewayInput(RestInput):
 
         return handle
 
-    async def redeem(self, sender_id: str, token: str) -> dict[str, Any]:
+    async def redeem(
+        self, sender_id: str, token: str, request_id: str | None = None
+    ) -> dict[str, Any]:
         """The backend's answer for this chat and token, or {"status": "failed"} (no token, or
-        one the backend cannot read), "refused" (another refusal) or "unavailable"."""
+        one the backend cannot read), "refused" (another refusal) or "unavailable".
+        `request_id`: the gateway's for this message, sent on so the backend logs it."""
         if not token:
             return {"status": "failed"}
         channel, user_id = chat_of(sender_id)
@@ -138,6 +150,8 @@ class GatewayInput(RestInput):
             f"{quote(user_id, safe='')}/verify/link-token"
         )
         headers = {"Authorization": f"Bearer {self.service_token}", "X-Service-Name": "rasa"}
+        if request_id:
+            headers["X-Request-ID"] = request_id
         timeout = aiohttp.ClientTimeout(total=10)
         try:
             async with (

@@ -9,8 +9,9 @@ The swap itself is Rasa's own (`Agent.load_model` replaces the processor in one 
 
 And `run` is never open: it needs RASA_TOKEN, which becomes Rasa's `--auth-token` (its HTTP
 API) and the REST channel's bearer secret (credentials.yml, channels.py). The token is added
-to Rasa's arguments here rather than on the command line, where `ps` would show it. With
-APP_ENV=production a development or short RASA_TOKEN or ACTION_SERVER_TOKEN stops it at once."""
+to Rasa's arguments here rather than on the command line, where `ps` would show it. An unknown
+APP_ENV stops it at once, and so, with APP_ENV=production, does a development, short or
+guessable secret (config_rules.py): one line for each problem."""
 
 from __future__ import annotations
 
@@ -19,38 +20,47 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-import aiohttp
-from rasa.core import agent as rasa_agent
-from rasa.nlu.utils import is_url
-from rasa.utils.common import TempDirectoryPath, get_temp_dir_name
-from rasa.utils.endpoints import EndpointConfig
+from config_rules import app_env_problem, secret_problem  # beside this file, as Rasa runs it
+
+# Rasa is imported only once the checks have passed: importing it starts TensorFlow, whose
+# lines on stderr would bury a refusal's.
+if TYPE_CHECKING:
+    from rasa.core.agent import Agent
+    from rasa.utils.endpoints import EndpointConfig
 
 log = logging.getLogger(__name__)
 
-DEV_SECRET_PREFIX = "dev-"  # noqa: S105  (the development defaults, refused in production)
-MIN_SECRET_LENGTH = 16
-SECRETS = ("RASA_TOKEN", "ACTION_SERVER_TOKEN")
+# What production checks (config_rules.py): Rasa's own token, the action server's and the
+# backend's it calls with (endpoints.yml, credentials.yml), and the tracker store's database
+# password when deploy-endpoints.yml uses it.
+PRODUCTION_SECRETS = ("RASA_TOKEN", "ACTION_SERVER_TOKEN", "SERVICE_TOKEN")
 
 
-def refusal(env: Mapping[str, str]) -> str | None:
-    """Why Rasa must not serve with this environment (one line), or None."""
+def refusals(env: Mapping[str, str]) -> list[str]:
+    """Why Rasa must not serve with this environment, one line each; empty when it may."""
+    app_env = env.get("APP_ENV", "development")
+    if (unknown := app_env_problem(app_env)) is not None:
+        return [unknown]
+    if app_env == "production":
+        names = list(PRODUCTION_SECRETS)
+        if env.get("POSTGRES_PASSWORD"):
+            names.append("POSTGRES_PASSWORD")
+        found = (secret_problem(name, env.get(name, "")) for name in names)
+        return [problem for problem in found if problem]
     if not env.get("RASA_TOKEN"):
-        return "RASA_TOKEN is not set: Rasa's HTTP API and REST channel would be open to anyone"
-    if env.get("APP_ENV") == "production":
-        weak = [
-            name
-            for name in SECRETS
-            if env.get(name, "").startswith(DEV_SECRET_PREFIX)
-            or len(env.get(name, "")) < MIN_SECRET_LENGTH
-        ]
-        if weak:
-            return "production refuses development or short secrets: set " + ", ".join(weak)
-    return None
+        return ["RASA_TOKEN is not set: Rasa's HTTP API and REST channel would be open to anyone"]
+    return []
 
 
-async def update_model_from_server(model_server: EndpointConfig, agent: rasa_agent.Agent) -> None:
+async def update_model_from_server(model_server: EndpointConfig, agent: Agent) -> None:
     """`rasa.core.agent._update_model_from_server`, with the load off the event loop."""
+    import aiohttp
+    from rasa.core import agent as rasa_agent
+    from rasa.nlu.utils import is_url
+    from rasa.utils.common import TempDirectoryPath, get_temp_dir_name
+
     if not is_url(model_server.url):
         raise aiohttp.InvalidURL(model_server.url)
     with TempDirectoryPath(get_temp_dir_name()) as folder:
@@ -70,10 +80,12 @@ async def update_model_from_server(model_server: EndpointConfig, agent: rasa_age
 
 def main() -> None:
     if sys.argv[1:2] == ["run"]:
-        if (reason := refusal(os.environ)) is not None:
-            raise SystemExit(f"Rasa not started: {reason}")
+        if problems := refusals(os.environ):
+            raise SystemExit("\n".join(f"Rasa not started: {p}" for p in problems))
         if "--auth-token" not in sys.argv:
             sys.argv += ["--auth-token", os.environ["RASA_TOKEN"]]
+    from rasa.core import agent as rasa_agent
+
     # looked up by name at each pull (rasa.core.agent), so this replaces it everywhere
     rasa_agent._update_model_from_server = update_model_from_server
     from rasa.__main__ import main as rasa_main

@@ -30,6 +30,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +102,8 @@ class Process:
     name: str
     command: str
     health: str | None
+    env: dict[str, str] | None = None  # the stack's when unset
+    cwd: Path | None = None
     proc: asyncio.subprocess.Process | None = None
     last_line: str = ""
     started_at: float = 0.0
@@ -109,11 +112,23 @@ class Process:
 
 
 class Stack:
-    def __init__(self, processes: dict[str, str], env: dict[str, str]) -> None:
-        checks = health_checks(env)
+    def __init__(
+        self,
+        processes: dict[str, str] | list[Process],
+        env: dict[str, str],
+        *,
+        ready_banner: Callable[[float], str] | None = None,
+        title: str = "make run",
+    ) -> None:
+        """A Procfile's processes (health checks by name), or processes of one's own."""
+        if isinstance(processes, dict):
+            checks = health_checks(env)
+            processes = [Process(n, c, checks.get(n)) for n, c in processes.items()]
         self.env = env
-        self.processes = [Process(n, c, checks.get(n)) for n, c in processes.items()]
-        self.width = max(len(n) for n in processes)
+        self.processes = processes
+        self.banner = ready_banner or (lambda seconds: banner(env, seconds))
+        self.title = title
+        self.width = max(len(p.name) for p in processes)
         self.stopping = asyncio.Event()
         self.failed: str | None = None
         self.ready = False
@@ -127,7 +142,7 @@ class Stack:
             return
         p.proc = await asyncio.create_subprocess_exec(
             "/bin/bash", "-c", p.command,
-            env=self.env, stdin=asyncio.subprocess.DEVNULL,
+            env=self.env if p.env is None else p.env, cwd=p.cwd, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches us only; we stop each process group
             limit=LINE_LIMIT,
@@ -183,7 +198,7 @@ class Stack:
                     await asyncio.wait_for(self.stopping.wait(), 0.5)
         if not self.stopping.is_set():
             self.ready = True
-            print(banner(self.env, time.monotonic() - began), flush=True)
+            print(self.banner(time.monotonic() - began), flush=True)
 
     async def stop(self) -> None:
         """SIGTERM to every process group, SIGKILL to what is left after STOP_SECONDS; done
@@ -211,7 +226,7 @@ class Stack:
         self.say("run", "stopping every process")
         await self.stop()
         if self.failed:
-            print(f"make run stopped: {self.failed}", flush=True)
+            print(f"{self.title} stopped: {self.failed}", flush=True)
             return 1
         self.say("run", "every process stopped")
         return 0

@@ -27,6 +27,24 @@ settings.load_profile("ci" if IN_CI else "dev")
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _quick_password_hashing() -> Iterator[None]:
+    """argon2 with light parameters in this process: the production ones (64 MiB, 3 passes)
+    spend half a second a log-in on purpose, and the console's tests log in hundreds of times.
+    The same code runs; hashes name their parameters, so either kind verifies. Processes the
+    tests start (the end-to-end stack) hash as production does."""
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from backend.staff import passwords
+
+    quick = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    kept = passwords._hasher
+    passwords._hasher = lambda: quick  # type: ignore[assignment]
+    yield
+    passwords._hasher = kept
+
+
 def need_postgres(reason: str) -> None:
     """Skip on a developer machine without PostgreSQL; under CI=true, fail instead."""
     if IN_CI:

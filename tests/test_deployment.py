@@ -1,10 +1,13 @@
-"""The README's commands, the Procfile (make run) and docker-compose.yml stay in step."""
+"""The README's commands, the Procfile (make run) and docker-compose.yml stay in step, and the
+configuration compose and .env.example describe passes production's start-up checks."""
 
 import ast
 import re
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,3 +112,105 @@ def test_the_gateway_runs_the_same_command_in_both_and_takes_telegram_by_webhook
     assert gateway["environment"]["TELEGRAM_MODE"] == "webhook"
     assert gateway["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert gateway["build"]["dockerfile"] == "bot/Dockerfile"
+
+
+# The production secrets compose demands (${VAR:?...}), generated as make run-prod does; the
+# one required value that is no secret is given as an operator would.
+NOT_SECRETS = {"PUBLIC_BASE_URL": "https://lender.example.com"}
+COMPOSE_VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::([?-])([^}]*))?\}")
+
+
+def compose_environment(service: str, given: dict[str, str]) -> dict[str, str]:
+    """A service's environment as compose resolves it: a variable from `given`, else its
+    `:-` default; a `:?` one must be given."""
+
+    def resolve(match: re.Match[str]) -> str:
+        name, kind, default = match.groups()
+        if name in given:
+            return given[name]
+        assert kind == "-", f"{service} needs {name}"
+        return default
+
+    environment = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"][service][
+        "environment"
+    ]
+    return {k: COMPOSE_VARIABLE.sub(resolve, str(v)) for k, v in environment.items()}
+
+
+def generated_secrets() -> dict[str, str]:
+    required = re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", (ROOT / "docker-compose.yml").read_text())
+    return {name: secrets.token_urlsafe(32) for name in required} | NOT_SECRETS
+
+
+@pytest.fixture
+def only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[dict[str, str]], None]:
+    """Make `env` the settings' whole environment: no developer's variables or .env."""
+    from backend.config import Settings
+    from bot.config import GatewaySettings
+
+    monkeypatch.chdir(tmp_path)
+    for settings in (Settings, GatewaySettings):
+        for name in settings.model_fields:
+            monkeypatch.delenv(name.upper(), raising=False)
+
+    def set_all(env: dict[str, str]) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+
+    return set_all
+
+
+@pytest.mark.parametrize("service", ["migrate", "backend", "outreach"])
+def test_compose_with_generated_secrets_passes_the_backends_checks(
+    service: str, only: Callable[[dict[str, str]], None]
+) -> None:
+    from backend.config import Settings
+
+    env = compose_environment(service, generated_secrets())
+    assert env["APP_ENV"] == "production"
+    assert (env["SANDBOX_PAYMENTS"], env["SANDBOX_WEBHOOK_SECRET"]) == ("false", "")
+    only(env)
+    settings = Settings()  # raises with a line per problem if production refused it
+    assert settings.sandbox_payments is False
+
+
+def test_compose_with_generated_secrets_passes_the_gateways_checks(
+    only: Callable[[dict[str, str]], None],
+) -> None:
+    from bot.config import GatewaySettings
+
+    env = compose_environment("gateway", generated_secrets())
+    only(env)
+    assert GatewaySettings().app_env == "production"
+
+
+def test_compose_with_a_development_secret_is_refused(
+    only: Callable[[dict[str, str]], None],
+) -> None:
+    """The checks above do run: the same environment with one dev-* secret fails."""
+    from pydantic import ValidationError
+
+    from backend.config import Settings
+
+    only(compose_environment("backend", {**generated_secrets(), "ID_HASH_KEY": "dev-id-hash-key"}))
+    with pytest.raises(ValidationError, match="production refuses ID_HASH_KEY"):
+        Settings()
+
+
+def test_env_example_passes_as_it_is_and_in_production_with_its_dev_secrets_replaced(
+    only: Callable[[dict[str, str]], None],
+) -> None:
+    """.env.example is the development configuration; an operator who sets APP_ENV=production
+    and replaces every dev-* value with a generated secret has a configuration that starts."""
+    from backend.config import Settings
+    from bot.config import GatewaySettings
+
+    text = (ROOT / ".env.example").read_text()
+    example = dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", text, flags=re.M))
+    only(example)
+    assert Settings().app_env == GatewaySettings().app_env == "development"
+    real = {k: secrets.token_urlsafe(32) for k, v in example.items() if v.startswith("dev-")}
+    assert {"SERVICE_TOKEN", "ID_HASH_KEY", "RASA_TOKEN", "WEBCHAT_SECRET"} <= set(real)
+    only({**real, "APP_ENV": "production"})
+    assert Settings().sandbox_payments is False
+    assert GatewaySettings().app_env == "production"

@@ -22,6 +22,7 @@ from backend.conversations.paths import ChannelPath
 from backend.deps import ActorDep, SessionDep, SettingsDep
 from backend.errors import NotFound
 from backend.iso_dates import IsoDatetime
+from backend.monitoring import metrics as monitoring
 from backend.outreach.rules import is_opt_out
 from backend.text_fields import CleanText, StoredText
 from backend.types import utcnow
@@ -235,6 +236,7 @@ def verify_link_token(
         audit(
             session, actor, "update", borrower_id=outcome.borrower.id, subject="bound by link token"
         )
+    monitoring.count_verification("link_token", outcome.status)
     return _result(outcome)
 
 
@@ -275,6 +277,7 @@ def verify_phone(
             limits=limits,
             now=now,
         )
+    monitoring.count_verification("phone", outcome.status)
     return _result(outcome)
 
 

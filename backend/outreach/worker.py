@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
+from backend.monitoring import logs
 from backend.outreach import planner, service
 from backend.outreach.setup import OutreachConfig
 from backend.types import utcnow
@@ -92,7 +93,10 @@ def scheduler(
 
 
 def run(sessions: sessionmaker[Session], settings: Settings, config: OutreachConfig) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logs.configure(
+        as_json=logs.wants_json(settings.log_format, settings.app_env),
+        text_format="%(asctime)s %(name)s %(message)s",
+    )
     plan_today(sessions, settings, config)  # what a stop overnight missed
     send_due(sessions, settings, config)
     scheduler(sessions, settings, config).start()

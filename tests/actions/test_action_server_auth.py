@@ -1,10 +1,13 @@
 """The action server as the Procfile starts it (`python -m actions.serve`): nothing but its
 health check answers without the shared secret Rasa sends, so no action runs for a caller
-without it; and it does not start without a secret, nor on a development one in production."""
+without it; and it does not start without a secret, nor with an unknown APP_ENV, nor on a
+development, short or guessable one in production."""
 
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,8 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
-from actions.serve import allowed, refusal
+from actions.serve import allowed, refusals
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-action-server-secret"
@@ -39,12 +43,39 @@ def test_only_the_health_check_is_open() -> None:
 
 
 def test_refusals_before_it_starts() -> None:
-    assert "ACTION_SERVER_TOKEN is not set" in (refusal({}) or "")
-    assert refusal({"ACTION_SERVER_TOKEN": "dev-action-server-token"}) is None
-    production = {"APP_ENV": "production"}
-    for weak in ("dev-action-server-token", "short"):
-        assert "production refuses" in (refusal({**production, "ACTION_SERVER_TOKEN": weak}) or "")
-    assert refusal({**production, "ACTION_SERVER_TOKEN": "a" * 32}) is None
+    assert "ACTION_SERVER_TOKEN is not set" in refusals({})[0]
+    assert refusals({"ACTION_SERVER_TOKEN": "dev-action-server-token"}) == []
+    production = {"APP_ENV": "production", "SERVICE_TOKEN": secrets.token_hex(32)}
+    for weak in ("dev-action-server-token", "short", "a" * 32, "1234567890123456", ""):
+        (line,) = refusals({**production, "ACTION_SERVER_TOKEN": weak})
+        assert line.startswith("production refuses ACTION_SERVER_TOKEN: "), weak
+    assert refusals({**production, "ACTION_SERVER_TOKEN": secrets.token_hex(32)}) == []
+
+
+def test_production_checks_the_backends_token_too() -> None:
+    env = {"APP_ENV": "production", "ACTION_SERVER_TOKEN": secrets.token_hex(32)}
+    (line,) = refusals(env)  # actions/backend.py would fall back on dev-service-token
+    assert line.startswith("production refuses SERVICE_TOKEN: it is not set")
+
+
+@pytest.mark.parametrize("app_env", ["Production", "prod", " production"])
+def test_an_unknown_app_env_is_refused(app_env: str) -> None:
+    assert refusals({"APP_ENV": app_env, "ACTION_SERVER_TOKEN": SECRET}) == [
+        f"APP_ENV={app_env!r} is not known: set it to one of development, test, production "
+        "(exactly)"
+    ]
+
+
+def test_docker_compose_gives_it_what_production_needs() -> None:
+    """The actions service's environment in docker-compose.yml, every ${VAR} a generated
+    secret, passes."""
+    service = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["actions"]
+    env = {
+        name: re.sub(r"\$\{[A-Z_]+(:[?-][^}]*)?\}", lambda _: secrets.token_hex(32), str(value))
+        for name, value in service["environment"].items()
+    }
+    assert env["APP_ENV"] == "production"
+    assert refusals(env) == []
 
 
 def free_port() -> int:
@@ -116,9 +147,15 @@ def test_with_the_secret_it_serves(server: str) -> None:
 
 
 def test_a_development_secret_is_refused_in_production_with_one_line() -> None:
-    proc = start(free_port(), APP_ENV="production", ACTION_SERVER_TOKEN="dev-action-server-token")
+    proc = start(
+        free_port(),
+        APP_ENV="production",
+        ACTION_SERVER_TOKEN="dev-action-server-token",
+        SERVICE_TOKEN=secrets.token_hex(32),
+    )
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 1
     assert out.strip().splitlines() == [
-        "action server not started: production refuses a development or short ACTION_SERVER_TOKEN"
+        "action server not started: production refuses ACTION_SERVER_TOKEN: it is a development "
+        "default (dev-...); set a random one, e.g. from `openssl rand -hex 32`"
     ]

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import re
+import secrets
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+import yaml
 from aiohttp import web
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
@@ -79,12 +82,16 @@ class TestTheMessageRasaGets:
     """What reaches Rasa (and so its tracker) from what the gateway sent."""
 
     def run(self, text: str, metadata: dict[str, Any] | None = None) -> tuple[UserMessage, list]:
+        self.request_ids: list[str | None] = []
         reached: list[UserMessage] = []
         redeemed: list[tuple[str, str]] = []
         gateway = channel()
 
-        async def redeem(sender_id: str, token: str) -> dict[str, Any]:
+        async def redeem(
+            sender_id: str, token: str, request_id: str | None = None
+        ) -> dict[str, Any]:
             redeemed.append((sender_id, token))
+            self.request_ids.append(request_id)
             return {"status": "verified", "attempts_left": 3, "language": "zh", "first_name": "强"}
 
         async def on_new_message(message: UserMessage) -> None:
@@ -120,6 +127,14 @@ class TestTheMessageRasaGets:
             "我还欠多少钱", {"channel": "webchat"}, []
         )  # fmt: skip
 
+    def test_the_messages_request_id_goes_with_the_redemption(self) -> None:
+        given = "0123456789abcdef0123456789abcdef"
+        metadata = {"channel": "telegram", "request_id": given}
+        reached, _ = self.run('/verify_token{"token": "Secret-Token-1"}', metadata)
+        assert self.request_ids == [given] and reached.metadata["request_id"] == given
+        self.run('/verify_token{"token": "Secret-Token-1"}', {"request_id": "13800138000"})
+        assert self.request_ids == [None]  # not an id: not sent on
+
     def test_a_caller_cannot_claim_the_answer_itself(self) -> None:
         forged = {"link_verification": {"status": "verified"}, "channel": "webchat"}
         reached, redeemed = self.run("hello", forged)
@@ -132,7 +147,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def redeem_against(status: int, body: Any, token: str = "Secret-2") -> tuple[dict, list]:
+def redeem_against(
+    status: int, body: Any, token: str = "Secret-2", request_id: str | None = None
+) -> tuple[dict, list]:
     """The channel's redemption against a stand-in backend answering `status` and `body`."""
     calls: list[dict[str, Any]] = []
 
@@ -141,6 +158,7 @@ def redeem_against(status: int, body: Any, token: str = "Secret-2") -> tuple[dic
             {
                 "path": request.path,
                 "authorization": request.headers.get("Authorization"),
+                "request_id": request.headers.get("X-Request-ID"),
                 "body": await request.json(),
             }
         )
@@ -155,7 +173,7 @@ def redeem_against(status: int, body: Any, token: str = "Secret-2") -> tuple[dic
         await web.TCPSite(runner, "127.0.0.1", port).start()
         try:
             gateway = GatewayInput("gateway-secret", f"http://127.0.0.1:{port}", "svc-token")
-            return await gateway.redeem("webchat:abc", token)
+            return await gateway.redeem("webchat:abc", token, request_id)
         finally:
             await runner.cleanup()
 
@@ -174,6 +192,7 @@ class TestRedeem:
             {
                 "path": "/api/v1/conversations/webchat/abc/verify/link-token",
                 "authorization": "Bearer svc-token",
+                "request_id": None,
                 "body": {"token": "Secret-2"},
             }
         ]
@@ -184,6 +203,11 @@ class TestRedeem:
     def test_a_refusal_or_failure_is_named(self, status: int, outcome: str) -> None:
         assert redeem_against(status, {"detail": "no"})[0] == {"status": outcome}
 
+    def test_the_request_id_is_sent_as_x_request_id(self) -> None:
+        given = "0123456789abcdef0123456789abcdef"
+        _, calls = redeem_against(200, {"status": "failed"}, request_id=given)
+        assert calls[0]["request_id"] == given
+
     def test_no_token_asks_nothing(self) -> None:
         assert redeem_against(200, {}, token="") == ({"status": "failed"}, [])
 
@@ -193,25 +217,60 @@ class TestRedeem:
 
 
 class TestServeRefuses:
+    PRODUCTION: ClassVar[dict[str, str]] = {
+        "APP_ENV": "production",
+        **{name: secrets.token_hex(32) for name in serve.PRODUCTION_SECRETS},
+    }
+
     def test_no_token(self) -> None:
-        assert "RASA_TOKEN is not set" in (serve.refusal({}) or "")
+        assert "RASA_TOKEN is not set" in serve.refusals({})[0]
 
-    def test_development_or_short_secrets_in_production(self) -> None:
-        prod = {"APP_ENV": "production", "RASA_TOKEN": "r" * 32, "ACTION_SERVER_TOKEN": "a" * 32}
-        assert serve.refusal(prod) is None
-        assert "RASA_TOKEN" in (serve.refusal({**prod, "RASA_TOKEN": "dev-rasa-token"}) or "")
-        assert "ACTION_SERVER_TOKEN" in (serve.refusal({**prod, "ACTION_SERVER_TOKEN": "x"}) or "")
-        assert serve.refusal({"RASA_TOKEN": "dev-rasa-token"}) is None  # development
+    def test_development_short_or_guessable_secrets_in_production(self) -> None:
+        assert serve.refusals(self.PRODUCTION) == []
+        for name in serve.PRODUCTION_SECRETS:
+            for weak in ("dev-rasa-token", "x", "passwordpassword", ""):
+                (line,) = serve.refusals({**self.PRODUCTION, name: weak})
+                assert line.startswith(f"production refuses {name}: "), (name, weak)
+        assert serve.refusals({"RASA_TOKEN": "dev-rasa-token"}) == []  # development
 
-    def test_run_stops_with_one_line(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_the_tracker_stores_password_when_it_is_set(self) -> None:
+        (line,) = serve.refusals({**self.PRODUCTION, "POSTGRES_PASSWORD": "lender"})
+        assert line.startswith("production refuses POSTGRES_PASSWORD: it is shorter than 16")
+        assert serve.refusals({**self.PRODUCTION, "POSTGRES_PASSWORD": secrets.token_hex()}) == []
+
+    @pytest.mark.parametrize("app_env", ["Production", "prod", " production"])
+    def test_an_unknown_app_env(self, app_env: str) -> None:
+        assert serve.refusals({**self.PRODUCTION, "APP_ENV": app_env}) == [
+            f"APP_ENV={app_env!r} is not known: set it to one of development, test, production "
+            "(exactly)"
+        ]
+
+    def test_docker_compose_gives_it_what_production_needs(self) -> None:
+        """Rasa's and the trainer's environments in docker-compose.yml, every ${VAR} a
+        generated secret, pass."""
+        services = yaml.safe_load((NLU.parent / "docker-compose.yml").read_text())["services"]
+        for name in ("rasa", "rasa-trainer"):
+            env = {
+                key: re.sub(r"\$\{[A-Z_]+(:[?-][^}]*)?\}", lambda _: secrets.token_hex(32), str(v))
+                for key, v in services[name]["environment"].items()
+            }
+            assert env["APP_ENV"] == "production"
+            assert serve.refusals(env) == [], name
+
+    def test_run_stops_with_one_line_per_problem(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(sys, "argv", ["serve.py", "run", "--enable-api"])
-        monkeypatch.setenv("APP_ENV", "production")
-        monkeypatch.setenv("RASA_TOKEN", "dev-rasa-token")
-        monkeypatch.setenv("ACTION_SERVER_TOKEN", "a" * 32)
-        with pytest.raises(
-            SystemExit, match=r"^Rasa not started: production refuses .*RASA_TOKEN$"
-        ):
+        for name, value in {**self.PRODUCTION, "RASA_TOKEN": "dev-rasa-token"}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("ACTION_SERVER_TOKEN", "1234567890123456")
+        with pytest.raises(SystemExit) as refused:
             serve.main()
+        assert str(refused.value.code).splitlines() == [
+            "Rasa not started: production refuses RASA_TOKEN: it is a development default "
+            "(dev-...); set a random one, e.g. from `openssl rand -hex 32`",
+            "Rasa not started: production refuses ACTION_SERVER_TOKEN: it is easy to guess "
+            "(repeated characters, sequences or common words); set a random one, e.g. from "
+            "`openssl rand -hex 32`",
+        ]
 
     def test_the_token_becomes_rasas_auth_token(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import rasa.__main__

@@ -67,11 +67,20 @@ def test_production_endpoints_reach_the_tracker_store_and_the_model_server(
     monkeypatch.setenv("POSTGRES_PASSWORD", "pg-secret")
     monkeypatch.setenv("SERVICE_TOKEN", "a-test-token")
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "an-action-secret")
+    monkeypatch.setenv("ACTION_SERVER_URL", "http://proxy:5055/webhook")
+    monkeypatch.setenv("TRACKER_DB_HOST", "db:5432")
+    monkeypatch.setenv("LOCK_STORE_HOST", "redis")
+    monkeypatch.setenv("LOCK_STORE_PORT", "6379")
+    monkeypatch.setenv("BACKEND_URL", "http://proxy:80")
     endpoints = AvailableEndpoints.read_endpoints(str(NLU / "deploy-endpoints.yml"))
     assert endpoints.tracker_store is not None and endpoints.model is not None
-    assert endpoints.action is not None
+    assert endpoints.action is not None and endpoints.lock_store is not None
+    assert endpoints.action.url == "http://proxy:5055/webhook"
     assert endpoints.action.headers == {"Authorization": "Bearer an-action-secret"}
+    assert endpoints.tracker_store.url == "db:5432"
     assert endpoints.tracker_store.kwargs["password"] == "pg-secret"
+    assert (endpoints.lock_store.url, endpoints.lock_store.kwargs["port"]) == ("redis", "6379")
+    assert endpoints.model.url == "http://proxy:80/api/v1/nlu/model"
     assert endpoints.model.headers == {"Authorization": "Bearer a-test-token"}
 
 

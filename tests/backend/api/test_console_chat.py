@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from backend import __main__ as cli
 from backend.audit.models import AuditEntry
+from backend.borrowers.models import Borrower
 from backend.cases.models import Case, Handoff, Note
 from backend.cases.service import proactive_contact_hold
 from backend.config import Settings, get_settings
@@ -799,17 +801,20 @@ class TestDemoUsers:
         with stored(database_file) as session:
             assert session.scalar(select(func.count(StaffUser.id))) == len(DEMO_USERS)
 
-    def test_production_gets_no_demo_users(
+    def test_production_refuses_the_seed_command(
         self,
         database_file: str,
         monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str],
     ):
         monkeypatch.setenv("APP_ENV", "production")
-        for name in ("SERVICE_TOKEN", "ID_HASH_KEY", "RASA_TOKEN", "SANDBOX_WEBHOOK_SECRET"):
-            monkeypatch.setenv(name, f"a-production-{name.lower()}-secret")
+        for name in ("SERVICE_TOKEN", "ID_HASH_KEY", "RASA_TOKEN"):
+            monkeypatch.setenv(name, secrets.token_hex(32))
         get_settings.cache_clear()
-        run_cli(monkeypatch, ["seed-demo"])
-        assert "demo console users created" not in capsys.readouterr().out
+        with pytest.raises(SystemExit) as refused:
+            run_cli(monkeypatch, ["seed-demo"])
+        assert str(refused.value.code).startswith("production refuses seed-demo")
+        assert capsys.readouterr().out == ""
         with stored(database_file) as session:
             assert session.scalars(select(StaffUser)).all() == []
+            assert session.scalars(select(Borrower)).all() == []

@@ -5,6 +5,7 @@ empty SANDBOX_WEBHOOK_SECRET compose passes when the sandbox is off."""
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from backend.config import ROOT, Settings
 from backend.main import create_app
 
-SECRETS = {"SERVICE_TOKEN": "p" * 32, "ID_HASH_KEY": "q" * 32, "RASA_TOKEN": "r" * 32}
+SECRETS = {name: secrets.token_hex(32) for name in ("SERVICE_TOKEN", "ID_HASH_KEY", "RASA_TOKEN")}
 
 
 def production_env(database_url: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3] / "backend"
 PURE = [
     "money.py",
+    "config_rules.py",
     "ledger/terms.py",
     "ledger/schedule.py",
     "ledger/statement.py",

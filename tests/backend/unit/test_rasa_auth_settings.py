@@ -1,9 +1,10 @@
 """The backend's side of Rasa's auth token: it sends it on every call to Rasa's HTTP API (the
-`token` query parameter, the one form Rasa 3.6 takes), and production refuses a development or
-short one."""
+`token` query parameter, the one form Rasa 3.6 takes), and production refuses a development,
+short or guessable one."""
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,11 @@ from pydantic import ValidationError
 from backend.config import Settings
 from backend.tuning.rasa_client import RasaTrainer
 
-REAL = {"service_token": "a" * 32, "id_hash_key": "b" * 32, "sandbox_payments": False}
+REAL = {
+    "service_token": secrets.token_hex(32),
+    "id_hash_key": secrets.token_hex(32),
+    "sandbox_payments": False,
+}
 
 
 def test_production_refuses_the_development_rasa_token() -> None:
@@ -24,7 +29,10 @@ def test_production_refuses_the_development_rasa_token() -> None:
         Settings(app_env="production", **REAL)
     with pytest.raises(ValidationError, match="RASA_TOKEN"):
         Settings(app_env="production", rasa_token="short", **REAL)
-    assert Settings(app_env="production", rasa_token="r" * 32, **REAL).rasa_token == "r" * 32
+    with pytest.raises(ValidationError, match="RASA_TOKEN"):
+        Settings(app_env="production", rasa_token="r" * 32, **REAL)
+    token = secrets.token_hex(32)
+    assert Settings(app_env="production", rasa_token=token, **REAL).rasa_token == token
 
 
 def test_development_has_the_procfiles_default() -> None:

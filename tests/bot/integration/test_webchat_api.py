@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -137,15 +138,11 @@ class TestSessions:
         assert r.cookies[COOKIE] != token
 
     def test_production_cookies_are_secure(self, tmp_path: Path) -> None:
-        settings = GatewaySettings(
-            app_env="production",
-            service_token="s" * 32,
-            rasa_token="r" * 32,
-            webchat_secret="w" * 32,
-        )
+        real = {"service_token": secrets.token_hex(32), "rasa_token": secrets.token_hex(32)}
+        settings = GatewaySettings(app_env="production", **real, webchat_secret=secrets.token_hex())
         assert settings.webchat_cookie_is_secure
         with pytest.raises(ValueError, match="WEBCHAT_SECRET"):
-            GatewaySettings(app_env="production", service_token="s" * 32, rasa_token="r" * 32)
+            GatewaySettings(app_env="production", **real)
 
 
 class TestWhatCannotBeStored:

@@ -1,8 +1,10 @@
 """The gateway's side of Rasa's auth token: every call carries it (the REST channel as a bearer
-header, Rasa's HTTP API as the `token` query parameter), and production refuses a development
-or short one."""
+header, Rasa's HTTP API as the `token` query parameter), and production refuses a development,
+short or guessable one."""
 
 from __future__ import annotations
+
+import secrets
 
 import httpx
 import pytest
@@ -15,7 +17,11 @@ pytestmark = pytest.mark.anyio
 
 
 # every other production secret real (webchat_secret: the web chat's own)
-REAL = {"app_env": "production", "service_token": "s" * 32, "webchat_secret": "w" * 40}
+REAL = {
+    "app_env": "production",
+    "service_token": secrets.token_hex(32),
+    "webchat_secret": secrets.token_hex(32),
+}
 
 
 def test_production_refuses_the_development_rasa_token() -> None:
@@ -23,7 +29,10 @@ def test_production_refuses_the_development_rasa_token() -> None:
         GatewaySettings(**REAL)
     with pytest.raises(ValidationError, match="RASA_TOKEN"):
         GatewaySettings(**REAL, rasa_token="short")
-    assert GatewaySettings(**REAL, rasa_token="r" * 32).rasa_token == "r" * 32
+    with pytest.raises(ValidationError, match="RASA_TOKEN"):
+        GatewaySettings(**REAL, rasa_token="r" * 32)
+    token = secrets.token_hex(32)
+    assert GatewaySettings(**REAL, rasa_token=token).rasa_token == token
 
 
 def test_development_has_the_procfiles_default() -> None:

@@ -1,0 +1,96 @@
+"""Log lines. With LOG_FORMAT=json (the default with APP_ENV=production): one JSON object a line,
+with time, level, logger, message and request_id; an access line adds method, route, status and
+duration_ms, the gateway's line for a borrower message channel, outcome, replies and
+duration_ms. Otherwise plain text, as development reads it.
+
+What a line carries is fixed here: the message the code wrote (which names kinds and counts,
+never a borrower's words, phone number, name or chat id) and the fields in FIELDS. Any other
+`extra=` is left out, so nothing reaches the logs by accident. backend/monitoring/logs.py is
+this file's twin (the backend's and the gateway's images share no code)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import IO
+
+from bot import request_ids
+
+FIELDS = ("method", "route", "status", "duration_ms", "channel", "outcome", "replies")
+HANDLER_NAME = "bot.logs"
+# Their INFO lines carry whole addresses (chat ids, tokens in query strings).
+QUIET = ("httpx", "httpcore")
+
+
+def wants_json(log_format: str | None, app_env: str) -> bool:
+    """LOG_FORMAT when set; else JSON in production (a log collector reads it), text elsewhere."""
+    return log_format == "json" if log_format else app_env == "production"
+
+
+class RequestIdFilter(logging.Filter):
+    """On the handler: every line through it, the libraries' too, gets the request id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = request_ids.current()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for name in FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                line[name] = value
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """Plain lines, ending with the request id in brackets when there is one."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        request_id = getattr(record, "request_id", None)
+        return f"{line} [{request_id}]" if request_id else line
+
+
+def configure(
+    *, as_json: bool, text_format: str | None = None, stream: IO[str] | None = None
+) -> None:
+    """Set up this process's log lines; calling it again replaces what it set up.
+
+    JSON: one handler on the root logger takes every line, uvicorn's included, and uvicorn's
+    access log gives way to the backend's own (route templates, not paths: no ids in it).
+    Text with a format: one plain handler on the root logger. Text without one: logging is left
+    as the process has it (uvicorn's own readable lines in development)."""
+    if not as_json and text_format is None:
+        return
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+    handler = logging.StreamHandler(stream)
+    handler.set_name(HANDLER_NAME)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonFormatter() if as_json else TextFormatter(text_format))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    if as_json:
+        for name in ("uvicorn", "uvicorn.error"):
+            logger = logging.getLogger(name)
+            logger.handlers.clear()
+            logger.propagate = True
+        logging.getLogger("uvicorn.access").disabled = True
