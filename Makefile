@@ -16,13 +16,14 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run run-prod prod-deps test lint test-python test-e2e bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
 	@echo "make run-prod  docker-compose.yml's production topology as local processes: PostgreSQL,"
 	@echo "             Redis, two of each service, nginx in front (state under var/prod)"
 	@echo "make test    lint, types and every test (PostgreSQL at TEST_DATABASE_URL too)"
+	@echo "make test-prod  make run-prod's topology: journeys through nginx, replicas, faults (CI runs it)"
 	@echo "make setup   create .venv (Python 3.11) and .venv-rasa (Python 3.10) from the lock files"
 	@echo "make train   train the Rasa model if its data or config changed"
 	@echo "make chat    chat with the running assistant in this terminal (after make run)"
@@ -116,16 +117,21 @@ test:
 lint: setup
 	$(VENV)/bin/ruff check backend bot actions tests bench scripts
 	$(VENV)/bin/ruff format --check backend bot actions tests bench scripts
-	$(VENV)/bin/mypy backend bot scripts/run_stack.py
+	$(VENV)/bin/mypy -p backend -p bot -m scripts.run_stack -m scripts.run_prod -m scripts.compose_plan
 
 # Unit, API, integration (SQLite and PostgreSQL) and process tests, on both cores.
 test-python: setup
-	$(VENV)/bin/pytest -n 2 --dist loadfile --ignore=tests/e2e
+	$(VENV)/bin/pytest -n 2 --dist loadfile --ignore=tests/e2e --ignore=tests/prod
 
 # The running processes: the shared stack on one worker; `make run` from a fresh copy, the
 # dashboard and the backend process on the other (xdist groups in each file).
 test-e2e: setup browser train
 	$(VENV)/bin/pytest -n 2 --dist loadgroup tests/e2e
+
+# make run-prod's topology (tests/prod): borrowers through nginx, the replicas, the faults.
+# Not part of make test (it takes minutes of its own); .ci/run runs it after make test.
+test-prod: setup train prod-deps
+	$(VENV)/bin/pytest -q tests/prod
 
 bench: setup
 	$(PY) -m bench.portfolio $(if $(LOANS),--loans $(LOANS))

@@ -123,7 +123,9 @@ def container_ports(name: str, service: dict[str, Any]) -> list[int]:
     return sorted(set(ports))
 
 
-_VARIABLE = re.compile(r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:\?|:-)(?P<arg>[^}]*))?\}")
+_VARIABLE = re.compile(
+    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:\?|:-)(?P<arg>[^}]*))?\}"
+)
 
 
 class MissingVariable(ValueError):
@@ -212,7 +214,9 @@ def local_nginx_conf(conf: str, plan: Plan) -> str:
     )
     return re.sub(
         r"^(?P<indent>\s*)listen\s+(?P<port>\d+)\s*;",
-        lambda m: f"{m.group('indent')}listen {LOCAL}:{plan.addresses[('proxy', int(m.group('port')))]};",
+        lambda m: (
+            f"{m.group('indent')}listen {LOCAL}:{plan.addresses[('proxy', int(m.group('port')))]};"
+        ),
         conf,
         flags=re.M,
     )
@@ -260,7 +264,9 @@ def local_path(path: str, image: Image, mounts: dict[str, Path]) -> str:
     return path
 
 
-def local_argv(argv: list[str], image: Image, port_of: dict[int, int], mounts: dict[str, Path]) -> list[str]:
+def local_argv(
+    argv: list[str], image: Image, port_of: dict[int, int], mounts: dict[str, Path]
+) -> list[str]:
     out: list[str] = []
     for i, arg in enumerate(argv):
         before = argv[i - 1] if i else ""
@@ -339,7 +345,9 @@ def environment_names(compose: dict[str, Any] | None = None) -> set[str]:
 
 def required_names() -> set[str]:
     """The ${VAR:?..} ones: compose refuses to start without them."""
-    return {m.group("name") for m in _VARIABLE.finditer(COMPOSE.read_text()) if m.group("op") == ":?"}
+    return {
+        m.group("name") for m in _VARIABLE.finditer(COMPOSE.read_text()) if m.group("op") == ":?"
+    }
 
 
 if __name__ == "__main__":  # a look at the plan: python scripts/compose_plan.py

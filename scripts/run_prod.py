@@ -39,8 +39,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts import compose_plan  # noqa: E402
-from scripts.run_stack import Process, Stack  # noqa: E402
+from scripts import compose_plan
+from scripts.run_stack import Process, Stack
 
 ROOT = compose_plan.ROOT
 STATE = ROOT / "var" / "prod"
@@ -75,7 +75,8 @@ class Postgres:
         return self.folder / "data"
 
     def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*as_postgres(), *argv], check=check, text=True, capture_output=True)
+        command = [*as_postgres(), *argv]  # PostgreSQL's own programs
+        return subprocess.run(command, check=check, text=True, capture_output=True)  # noqa: S603
 
     def ensure_cluster(self) -> None:
         if (self.data / "PG_VERSION").exists():
@@ -137,7 +138,7 @@ class Redis:
         self.folder.mkdir(parents=True, exist_ok=True)
         if not shutil.which(self.command[0]):
             sys.exit("redis-server was not found: install Redis (Debian: redis-server)")
-        subprocess.run(
+        subprocess.run(  # noqa: S603  (compose's redis command)
             [
                 *self.command, "--port", str(self.port), "--bind", "127.0.0.1",
                 "--daemonize", "yes", "--pidfile", str(self.pidfile),
@@ -304,11 +305,13 @@ def processes(plan: compose_plan.Plan, state: Path) -> list[Process]:
 
 def migrate(plan: compose_plan.Plan, state: Path) -> None:
     for replica in (r for r in plan.replicas if r.one_shot):
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603  (compose's migrate command)
             replica.argv, env=process_env(replica), cwd=workdir(replica, state), check=False
         )
         if done.returncode != 0:
-            sys.exit(f"make run-prod stopped: {replica.service} failed (exit code {done.returncode})")
+            sys.exit(
+                f"make run-prod stopped: {replica.service} failed (exit code {done.returncode})"
+            )
 
 
 def banner(plan: compose_plan.Plan, state: Path, seconds: float) -> str:
@@ -375,7 +378,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("what", nargs="?", choices=["start", "env"], default="start")
     parser.add_argument("--state", type=Path, default=STATE, help="where its files live")
     parser.add_argument(
-        "--ports-from", type=int, help="published ports from N (default 8000 and 8080), the rest after"
+        "--ports-from",
+        type=int,
+        help="published ports from N (default 8000 and 8080), the rest after",
     )
     args = parser.parse_args(argv)
     state = args.state.resolve()

@@ -11,7 +11,9 @@ import pytest
 from scripts import compose_plan
 from scripts.compose_plan import LOCAL, ROOT
 
-SECRETS = {name: f"secret-{name.lower()}-0123456789abcdef" for name in compose_plan.required_names()}
+SECRETS = {
+    name: f"secret-{name.lower()}-0123456789abcdef" for name in compose_plan.required_names()
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,9 @@ def test_every_service_runs_with_its_replicas(plan: compose_plan.Plan) -> None:
         if name in compose_plan.PROVIDED:
             continue  # PostgreSQL, Redis and nginx: scripts/run_prod.py runs them
         assert len(plan.of(name)) == compose_plan.replicas_of(service), name
-    counts = {name: len(plan.of(name)) for name in ("backend", "gateway", "rasa", "actions", "outreach")}
+    counts = {
+        name: len(plan.of(name)) for name in ("backend", "gateway", "rasa", "actions", "outreach")
+    }
     assert counts == dict.fromkeys(counts, 2)
     assert len(plan.of("rasa-trainer")) == 1
     assert [r.name for r in plan.replicas if r.one_shot] == ["migrate-1"]
@@ -44,12 +48,13 @@ def untranslated(argv: list[str], replica: compose_plan.Replica) -> list[str]:
     for i, arg in enumerate(argv):
         before = argv[i - 1] if i else ""
         if i == 0:
-            arg = Path(arg).name
+            out.append(Path(arg).name)
         elif before == "--port":
-            arg = ports[arg]
+            out.append(ports[arg])
         elif arg.startswith(str(image.app) + "/"):
-            arg = "/app/" + arg[len(str(image.app)) + 1 :]
-        out.append(arg)
+            out.append("/app/" + arg[len(str(image.app)) + 1 :])
+        else:
+            out.append(arg)
     return out
 
 
@@ -62,7 +67,7 @@ def test_each_process_runs_its_images_command(plan: compose_plan.Plan) -> None:
         if replica.service in ("rasa", "rasa-trainer"):
             assert local[-2:] == ["--interface", LOCAL]  # what Rasa binds here
             local = local[:-2]
-        expected = [LOCAL if a == "0.0.0.0" else a for a in expected]  # noqa: S104
+        expected = [LOCAL if a == "0.0.0.0" else a for a in expected]
         assert local == expected, replica.name
 
 
@@ -100,12 +105,16 @@ def test_secrets_and_volumes_follow_compose(plan: compose_plan.Plan, tmp_path: P
     assert backend["NLU_DIR"] == str(ROOT / "nlu")  # ./nlu:/app/nlu
     assert backend["NLU_MODELS_DIR"].endswith("volumes/nlu-models")
     spools = {r.env["SPOOL_PATH"] for r in plan.of("gateway")}
-    assert len(spools) == 1 and next(iter(spools)).endswith("volumes/gateway-spool/gateway-spool.sqlite3")
+    assert len(spools) == 1 and next(iter(spools)).endswith(
+        "volumes/gateway-spool/gateway-spool.sqlite3"
+    )
     with pytest.raises(compose_plan.MissingVariable, match="set POSTGRES_PASSWORD"):
         compose_plan.build({}, tmp_path)
 
 
-def test_nginx_runs_deploy_conf_with_only_servers_and_ports_changed(plan: compose_plan.Plan) -> None:
+def test_nginx_runs_deploy_conf_with_only_servers_and_ports_changed(
+    plan: compose_plan.Plan,
+) -> None:
     shipped = compose_plan.NGINX_CONF.read_text().splitlines()
     local = plan.nginx_conf.splitlines()
     assert len(shipped) == len(local)

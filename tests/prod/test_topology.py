@@ -5,6 +5,8 @@ and borrowers talking to it through nginx only."""
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import os
 import re
 import shlex
@@ -23,8 +25,6 @@ import pytest
 
 from tests.e2e.conftest import ROOT, eventually
 from tests.e2e.webchat_client import WebBorrower
-
-pytestmark = pytest.mark.xdist_group("prod")
 
 READY = "The production topology is ready"
 PORTS = 60  # the launcher's ports: published ones, then internal ones
@@ -61,10 +61,10 @@ class Topology:
         return f"http://127.0.0.1:{self.first_port}"
 
     def backend_cli(self, *args: str) -> str:
+        env = {**self.backend_env, "PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
         done = subprocess.run(
             [sys.executable, "-m", "backend", *args],
-            cwd=self.state, env={**self.backend_env, "PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)},
-            capture_output=True, text=True, timeout=120, check=False,
+            cwd=self.state, env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout.strip()
@@ -79,8 +79,9 @@ class Topology:
 
 
 def exports(state: Path, first: int) -> dict[str, str]:
+    where = ["--state", str(state), "--ports-from", str(first)]
     text = subprocess.run(
-        [sys.executable, "scripts/run_prod.py", "env", "--state", str(state), "--ports-from", str(first)],
+        [sys.executable, "scripts/run_prod.py", "env", *where],
         cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     env = {}
@@ -99,8 +100,9 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     first = free_range(PORTS)
     log = state / "run-prod.log"
     with log.open("wb") as out:
+        where = ["--state", str(state), "--ports-from", str(first)]
         proc = subprocess.Popen(
-            [sys.executable, "scripts/run_prod.py", "--state", str(state), "--ports-from", str(first)],
+            [sys.executable, "scripts/run_prod.py", *where],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     top = Topology(proc, state, log, first, exports(state, first))
@@ -122,11 +124,16 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
 
 
 @pytest.fixture(scope="module")
-def loans(topology: Topology) -> list[str]:
-    """Borrowers of the lender's own (generated: production refuses demo data)."""
-    topology.backend_cli("generate", "12", "--seed", "5")
-    refs = re.findall(r"G\d{8}", topology.backend_cli("dashboard", "--help"))  # placeholder
-    return refs
+def overdue(topology: Topology) -> str:
+    """A borrower of the lender's own with an overdue loan (generated: production refuses demo
+    data), found as operations would, with the backend's command line."""
+    topology.backend_cli("generate", "--borrowers", "12", "--seed", "5")
+    for number in range(1, 13):
+        ref = f"G{number:08d}"
+        balance = json.loads(topology.backend_cli("balance", f"L-{ref}"))
+        if balance["status"] == "active" and balance["bucket"] != "current":
+            return ref
+    pytest.fail("no overdue loan among the generated ones")
 
 
 def rasa_port(top: Topology) -> int:
@@ -142,12 +149,24 @@ def rasa_port(top: Topology) -> int:
     return plan.addresses[("proxy", 5005)]
 
 
-def test_a_borrower_is_answered_through_nginx_in_production(topology: Topology) -> None:
+def test_a_borrower_links_sees_the_balance_and_promises_through_nginx_on_postgresql(
+    topology: Topology, overdue: str
+) -> None:
+    token = topology.backend_cli("link-token", overdue)
     borrower = WebBorrower(topology.web)
-    reply = borrower.text("你好")
-    assert reply and "Traceback" not in reply
-    health = httpx.get(f"{topology.http}/healthz", timeout=10).json()
-    assert health["status"] == "ok"
+    assert "身份核实成功" in borrower.text(f"/start {token}")
+    balance = borrower.text("我还欠多少钱")
+    assert f"L-{overdue}" in balance and "逾期" in balance
+    ask = borrower.text("约定还款日")
+    least = re.search(r"至少 ([\d.]+) CNY", ask)
+    assert least, ask
+    amount = f"{float(least.group(1)) + 100:.2f}"
+    assert "哪天还" in borrower.text(amount)
+    assert "对吗" in borrower.text("下周五")
+    assert "已记录" in borrower.text("是的")
+    assert "转接人工" in borrower.text("转人工")
+    health = httpx.get(f"{topology.http}/healthz", timeout=10)
+    assert health.status_code == 200
 
 
 def test_consecutive_messages_go_to_both_rasa_replicas_and_the_dialogue_holds(
@@ -172,7 +191,7 @@ def test_two_messages_of_one_chat_at_once_are_handled_one_after_the_other(
     assert all(answers)
     events = eventually(lambda: tracker_events(topology, borrower.sender), what="the tracker")
     users = [i for i, e in enumerate(events) if e["event"] == "user"]
-    for a, b in zip(users, users[1:], strict=False):
+    for a, b in itertools.pairwise(users):
         between = [e for e in events[a:b] if e["event"] == "action"]
         assert between, "two user messages in a row: the lock store did not serialise them"
 
@@ -180,7 +199,7 @@ def test_two_messages_of_one_chat_at_once_are_handled_one_after_the_other(
 def tracker_events(top: Topology, sender: str) -> list[dict[str, object]]:
     token = top.backend_env["RASA_TOKEN"]
     r = httpx.get(
-        f"http://127.0.0.1:{rasa_port(top)}/conversations/{sender}/tracker",
+        f"http://127.0.0.1:{rasa_port(top)}/conversations/webchat:{sender}/tracker",
         params={"token": token},
         timeout=30,
     )
