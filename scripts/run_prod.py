@@ -204,8 +204,11 @@ def plan_for(state: Path, ports_from: int | None) -> compose_plan.Plan:
     return compose_plan.build(env, state, first_port=first, published_from=ports_from)
 
 
-def process_env(replica: compose_plan.Replica) -> dict[str, str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(replica.cwd), **BASE_ENV}
+def process_env(replica: compose_plan.Replica, state: Path) -> dict[str, str]:
+    # A home of its own: Rasa and Keras write settings there (never into the checkout).
+    home = state / "home" / replica.name
+    home.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), **BASE_ENV}
     env["PYTHONPATH"] = str(ROOT)
     env.update(replica.env)
     return env
@@ -284,7 +287,7 @@ def processes(plan: compose_plan.Plan, state: Path) -> list[Process]:
             r.name,
             "exec " + r.command,
             health(r),
-            env=process_env(r),
+            env=process_env(r, state),
             cwd=workdir(r, state),
         )
         for r in plan.replicas
@@ -306,7 +309,7 @@ def processes(plan: compose_plan.Plan, state: Path) -> list[Process]:
 def migrate(plan: compose_plan.Plan, state: Path) -> None:
     for replica in (r for r in plan.replicas if r.one_shot):
         done = subprocess.run(  # noqa: S603  (compose's migrate command)
-            replica.argv, env=process_env(replica), cwd=workdir(replica, state), check=False
+            replica.argv, env=process_env(replica, state), cwd=workdir(replica, state), check=False
         )
         if done.returncode != 0:
             sys.exit(

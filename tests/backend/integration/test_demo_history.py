@@ -79,19 +79,22 @@ def _demo_borrower_ids(session: Session) -> list[int]:
     return list(session.scalars(select(Borrower.id).where(Borrower.ref.startswith("DEMO-"))))
 
 
-def test_is_the_same_on_every_fresh_database(sqlite_template: Path, tmp_path: Path) -> None:
-    """Two fresh files (ids, and with them the champion/challenger split, start alike only
-    on a fresh database: a shared PostgreSQL schema's sequences do not)."""
-    counts = []
-    for name in ("once.db", "again.db"):
-        shutil.copy(sqlite_template, tmp_path / name)
-        engine = make_engine(f"sqlite:///{tmp_path / name}")
-        with Session(engine) as session:
-            counts.append(_seed(session))
-            assert counts[-1].borrowers == len(_history_loans(session))
-        engine.dispose()
-    assert counts[0] == counts[1]
-    assert 150 <= counts[0].borrowers <= 300
+@pytest.mark.parametrize("seeded", ["sqlite"], indirect=True)
+def test_is_the_same_on_every_fresh_database(
+    seeded: tuple[Session, HistoryCounts], sqlite_template: Path, tmp_path: Path
+) -> None:
+    """The module's fresh file and another one (ids, and with them the champion/challenger
+    split, start alike only on a fresh database: a shared PostgreSQL schema's sequences do not)."""
+    first_session, first = seeded
+    assert first.borrowers == len(_history_loans(first_session))
+    shutil.copy(sqlite_template, tmp_path / "again.db")
+    engine = make_engine(f"sqlite:///{tmp_path / 'again.db'}")
+    with Session(engine) as session:
+        again = _seed(session)
+        assert again.borrowers == len(_history_loans(session))
+    engine.dispose()
+    assert again == first
+    assert 150 <= first.borrowers <= 300
 
 
 class TestDemoHistory:
