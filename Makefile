@@ -16,7 +16,7 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench bench-chat bench-outreach chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench bench-chat bench-outreach fault-matrix chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -32,6 +32,9 @@ help:
 	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack (BORROWERS=5 TURNS=3 smaller)"
 	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
 	@echo "             (LOANS=N DELIVER=N for other sizes)"
+	@echo "make fault-matrix  make run-prod's topology under load, one fault at a time (replicas killed,"
+	@echo "             PostgreSQL restarted, Redis down, slow actions, Telegram failing): a table of"
+	@echo "             messages sent, answered, late and lost (CASES=redis,rasa SHORT=1: fewer, shorter)"
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed $(CHART_JS)
@@ -130,7 +133,7 @@ test-e2e: setup browser train
 
 # make run-prod's topology (tests/prod): borrowers through nginx, the replicas, the faults.
 # Not part of make test (it takes minutes of its own); .ci/run runs it after make test.
-test-prod: setup train prod-deps
+test-prod: setup browser train prod-deps
 	$(VENV)/bin/pytest -q tests/prod
 
 bench: setup
@@ -144,6 +147,11 @@ bench-chat: $(VENV)/.installed
 # fake Telegram server.
 bench-outreach: $(VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
 	$(PY) -m bench.outreach $(if $(LOANS),--loans $(LOANS)) $(if $(DELIVER),--deliver $(DELIVER))
+
+# Starts its own topology (as make run-prod, on free ports, in a new folder) and the fake
+# Telegram server; about 15 minutes for every case.
+fault-matrix: setup train prod-deps
+	$(PY) -m bench.fault_matrix $(if $(CASES),--cases $(CASES)) $(if $(SHORT),--short)
 
 lock:
 	@rm -rf .lock-venv && $(PYTHON311) -m venv .lock-venv

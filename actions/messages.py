@@ -244,6 +244,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "这笔借款已还清，无需再还款。",
         "en": "The loan is paid off: there is nothing to pay.",
     },
+    # No payment provider is configured (production without the hosted checkout).
+    "link_refused.payment_links_unavailable": {
+        "zh": "抱歉，目前无法在这里为您生成还款链接：暂不支持通过对话在线还款。请通过您平时的还款方式还款，或者我可以为您转人工，由工作人员告诉您如何还款。",
+        "en": "Sorry, I can't give you a payment link here: paying through this chat isn't available right now. Please pay the way you usually do, or I can get you a person who can tell you how to pay.",
+    },
     "link_refused": {
         "zh": "这个金额无法使用，以下是按应还金额生成的链接。",
         "en": "I can't make a link for that amount, so here is one for what is due.",

@@ -6,7 +6,7 @@ from rasa_sdk.events import SlotSet
 
 from actions import backend as api
 from actions.common import BorrowerAction, Events, current_loan
-from actions.messages import say, why
+from actions.messages import buttons, say, why
 from actions.normalise import parse_amount
 
 
@@ -29,6 +29,12 @@ class ActionPaymentLink(BorrowerAction):
         except api.Refused as refused:  # e.g. more than the payoff: the default amount instead
             if refused.code == "nothing_to_pay":
                 dispatcher.utter_message(text=why(lang, "link_refused", refused.code))
+                return [SlotSet("loan_ref", loan.loan_ref), SlotSet("amount", None)]
+            if refused.code == "payment_links_unavailable":  # no provider: no link for any amount
+                dispatcher.utter_message(
+                    text=why(lang, "link_refused", refused.code),
+                    buttons=buttons(lang, "/request_human"),
+                )
                 return [SlotSet("loan_ref", loan.loan_ref), SlotSet("amount", None)]
             if named is None:
                 raise

@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.config_rules import app_env_problem, secret_problem, url_password
+from backend.payments.hosted import checkout_url_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     # which is needed only while the sandbox is on.
     sandbox_payments: bool | None = None
     sandbox_webhook_secret: str = "dev-sandbox-webhook-secret"  # noqa: S105
+    # The hosted checkout (backend/payments/hosted.py), production's provider: the lender's
+    # checkout page for a link (`{token}` is replaced by the link's token; https in production)
+    # and the secret its payment service signs webhooks with. Both or neither; when set, new
+    # links use it. Without it (and without the sandbox) payment links are unavailable.
+    payment_checkout_url: str = ""
+    payment_webhook_secret: str = ""
     payment_link_ttl_hours: int = 24
     # The lender's business day: dates default to "today" here, or to BUSINESS_DATE when set.
     business_timezone: str = "Asia/Shanghai"
@@ -119,16 +126,32 @@ class Settings(BaseSettings):
             )
         if self.sandbox_payments and not self.sandbox_webhook_secret:
             problems.append("SANDBOX_PAYMENTS=true needs SANDBOX_WEBHOOK_SECRET")
+        problems += self._hosted_checkout_problems(production)
         if production:
             problems += [p for name, value in self._secrets() if (p := secret_problem(name, value))]
         if problems:
             raise ValueError("\n".join(problems))
         return self
 
+    def _hosted_checkout_problems(self, production: bool) -> list[str]:
+        url, secret = self.payment_checkout_url, self.payment_webhook_secret
+        if bool(url) != bool(secret):
+            return [
+                "PAYMENT_CHECKOUT_URL and PAYMENT_WEBHOOK_SECRET go together: set both for the "
+                "hosted checkout, or neither"
+            ]
+        problem = checkout_url_problem(url, production=production) if url else None
+        return [problem] if problem else []
+
+    @property
+    def hosted_payments(self) -> bool:
+        """The hosted checkout is configured (and, being valid, new links use it)."""
+        return bool(self.payment_checkout_url and self.payment_webhook_secret)
+
     def _secrets(self) -> list[tuple[str, str]]:
         """The secrets this deployment uses: the sandbox's only while the sandbox is on (so
-        docker-compose.yml may leave SANDBOX_WEBHOOK_SECRET empty), the database's password
-        when its URL has one, the metrics token when set."""
+        docker-compose.yml may leave SANDBOX_WEBHOOK_SECRET empty), the hosted checkout's when
+        set, the database's password when its URL has one, the metrics token when set."""
         used = [
             ("SERVICE_TOKEN", self.service_token),
             ("ID_HASH_KEY", self.id_hash_key),
@@ -136,6 +159,8 @@ class Settings(BaseSettings):
         ]
         if self.sandbox_payments and self.sandbox_webhook_secret:
             used.append(("SANDBOX_WEBHOOK_SECRET", self.sandbox_webhook_secret))
+        if self.payment_webhook_secret:  # whenever set, even without its URL
+            used.append(("PAYMENT_WEBHOOK_SECRET", self.payment_webhook_secret))
         if (password := url_password(self.database_url)) is not None:
             used.append(("the password in DATABASE_URL", password))
         if self.metrics_token:

@@ -37,7 +37,7 @@ from backend.ledger.routes import router as loans_router
 from backend.monitoring import install as install_monitoring
 from backend.outbound import routes as outbound_routes
 from backend.outreach.setup import load_outreach_config
-from backend.payments.provider import PaymentProvider, SandboxProvider
+from backend.payments.providers import payment_providers
 from backend.payments.routes import api as payments_router
 from backend.payments.routes import checkout, webhooks
 from backend.plans import routes as plans_routes
@@ -68,13 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker(engine, expire_on_commit=False)
     app.state.session_slots = asyncio.Semaphore(connection_slots(engine))
-    providers: dict[str, PaymentProvider] = {}
-    if settings.sandbox_payments:
-        providers["sandbox"] = SandboxProvider(
-            base_url=settings.public_base_url, secret=settings.sandbox_webhook_secret
-        )
-    app.state.payment_providers = providers
-    app.state.default_payment_provider = "sandbox"
+    # New links: the hosted checkout when configured, else the sandbox when on (providers.py).
+    app.state.payment_providers, app.state.default_payment_provider = payment_providers(settings)
     app.state.plan_policy = load_policy(settings.config_dir / "plans.yml", PlanPolicy)
     app.state.promise_policy = promises.load_promise_policy(settings.config_dir)
     app.state.outreach = load_outreach_config(settings.config_dir)

@@ -245,12 +245,19 @@ def translate_host_pairs(env: dict[str, str], plan: Plan, services: set[str]) ->
                 env[port_name] = str(plan.addresses[(value, port)])
 
 
-def volume_paths(service: dict[str, Any], state: Path) -> dict[str, Path]:
-    """Container path -> local folder, for every volume the service mounts."""
+def volume_paths(
+    service: dict[str, Any], state: Path, binds: dict[str, Path] | None = None
+) -> dict[str, Path]:
+    """Container path -> local folder, for every volume the service mounts. A bind mount's
+    source is this checkout's folder, unless `binds` names another (as compose run from
+    another checkout would mount that one's)."""
     mounts: dict[str, Path] = {}
     for volume in service.get("volumes", []):
         source, target = str(volume).split(":")[:2]
-        local = (ROOT / source).resolve() if source.startswith(".") else state / "volumes" / source
+        if source.startswith("."):
+            local = (binds or {}).get(source) or (ROOT / source).resolve()
+        else:
+            local = state / "volumes" / source
         mounts[target] = local
     return mounts
 
@@ -288,6 +295,7 @@ def build(
     first_port: int = 18100,
     published_from: int | None = None,
     compose: dict[str, Any] | None = None,
+    binds: dict[str, Path] | None = None,
 ) -> Plan:
     """The local processes for docker-compose.yml. `env` fills its variables (the launcher's
     environment and generated secrets); `state` holds volumes and per-process files."""
@@ -302,7 +310,7 @@ def build(
         image = IMAGES[build_["dockerfile"]]
         entrypoint, cmd = dockerfile_command(ROOT / build_["dockerfile"])
         argv = entrypoint + list(service.get("command") or cmd)
-        mounts = volume_paths(service, state)
+        mounts = volume_paths(service, state, binds)
         plan.volumes.update({str(p): p for p in mounts.values()})
         raw_env = service.get("environment") or {}
         for index in range(1, replicas_of(service) + 1):

@@ -12,10 +12,13 @@ and nginx in front, all with APP_ENV=production. No Docker engine is needed:
 - the secrets compose demands are generated once into <state>/secrets.env (mode 600); the
   environment overrides any of them, as an .env file beside docker-compose.yml would;
 - the database is migrated first (compose's `migrate`), then every other process starts under
-  scripts/run_stack.py's supervisor, which restarts one that dies, as `restart: unless-stopped`.
+  scripts/run_stack.py's supervisor, which restarts one that dies, as `restart: unless-stopped`;
+  each one's process id is in <state>/run/<name>.pid (backend-1, rasa-2, proxy, ...), rewritten
+  at every restart, as `docker kill` would find a container (the fault matrix uses them).
 
 Usage:
-  python scripts/run_prod.py [--state DIR] [--ports-from N]   start it; Ctrl-C stops it all
+  python scripts/run_prod.py [--state DIR] [--ports-from N] [--mount ./nlu=DIR]
+      start it (a bind mount's source moved to DIR); Ctrl-C stops it all
   python scripts/run_prod.py env [--state DIR] [--ports-from N]
       the backend's environment as shell exports, for its commands against this database:
       eval "$(python scripts/run_prod.py env)" && python -m backend create-user alice
@@ -98,7 +101,12 @@ class Postgres:
         )  # fmt: skip
 
     def restart(self) -> None:
-        self.run(pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "restart")
+        """As an operator would (the fault matrix does): the server started again logs to the
+        same file, and so keeps none of this call's output pipes open."""
+        self.run(
+            pg_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "postgres.log"),
+            "-m", "fast", "-w", "restart",
+        )  # fmt: skip
 
     def stop(self) -> None:
         self.run(pg_binary("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
@@ -198,10 +206,12 @@ def topology_env(state: Path, published_from: int | None) -> dict[str, str]:
     return env
 
 
-def plan_for(state: Path, ports_from: int | None) -> compose_plan.Plan:
+def plan_for(
+    state: Path, ports_from: int | None, binds: dict[str, Path] | None = None
+) -> compose_plan.Plan:
     env = topology_env(state, ports_from)
     first = ports_from + 10 if ports_from is not None else 18100
-    return compose_plan.build(env, state, first_port=first, published_from=ports_from)
+    return compose_plan.build(env, state, first_port=first, published_from=ports_from, binds=binds)
 
 
 def process_env(replica: compose_plan.Replica, state: Path) -> dict[str, str]:
@@ -281,6 +291,11 @@ def nginx_binary() -> str:
     return found
 
 
+def pidfile(state: Path, name: str) -> Path:
+    """Where a running process's id is: `name` as the launcher prints it (gateway-1, proxy)."""
+    return state / "run" / f"{name}.pid"
+
+
 def processes(plan: compose_plan.Plan, state: Path) -> list[Process]:
     listed = [
         Process(
@@ -289,6 +304,7 @@ def processes(plan: compose_plan.Plan, state: Path) -> list[Process]:
             health(r),
             env=process_env(r, state),
             cwd=workdir(r, state),
+            pidfile=pidfile(state, r.name),
         )
         for r in plan.replicas
         if not r.one_shot
@@ -301,6 +317,7 @@ def processes(plan: compose_plan.Plan, state: Path) -> list[Process]:
             shlex.join(["exec", nginx_binary(), "-c", str(conf), "-g", "daemon off;"]),
             f"http://127.0.0.1:{proxy}/healthz",
             env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            pidfile=pidfile(state, "proxy"),
         )
     )
     return listed
@@ -341,8 +358,8 @@ def banner(plan: compose_plan.Plan, state: Path, seconds: float) -> str:
     )
 
 
-def start(state: Path, ports_from: int | None) -> int:
-    plan = plan_for(state, ports_from)
+def start(state: Path, ports_from: int | None, binds: dict[str, Path] | None = None) -> int:
+    plan = plan_for(state, ports_from, binds)
     env = topology_env(state, ports_from)
     db = Postgres(state / "postgres", plan.upstreams[("db", 5432)][0])
     redis = Redis(
@@ -370,8 +387,8 @@ def start(state: Path, ports_from: int | None) -> int:
         db.stop()
 
 
-def exports(state: Path, ports_from: int | None) -> str:
-    plan = plan_for(state, ports_from)
+def exports(state: Path, ports_from: int | None, binds: dict[str, Path] | None = None) -> str:
+    plan = plan_for(state, ports_from, binds)
     backend = plan.of("backend")[0]
     return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in sorted(backend.env.items()))
 
@@ -385,12 +402,24 @@ def main(argv: list[str]) -> int:
         type=int,
         help="published ports from N (default 8000 and 8080), the rest after",
     )
+    parser.add_argument(
+        "--mount",
+        action="append",
+        default=[],
+        metavar="SOURCE=DIR",
+        help="a bind mount from another folder, e.g. ./nlu=/tmp/nlu-copy (as compose run "
+        "from another checkout)",
+    )
     args = parser.parse_args(argv)
     state = args.state.resolve()
+    binds = {}
+    for mount in args.mount:
+        source, _, folder = mount.partition("=")
+        binds[source] = Path(folder).resolve()
     if args.what == "env":
-        print(exports(state, args.ports_from))
+        print(exports(state, args.ports_from, binds))
         return 0
-    return start(state, args.ports_from)
+    return start(state, args.ports_from, binds)
 
 
 if __name__ == "__main__":

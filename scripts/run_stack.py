@@ -16,7 +16,9 @@ lost in the output of the others. Here:
   as docker-compose's `restart: unless-stopped` does in production: the borrower-facing
   processes keep answering while, say, the reminders worker is down;
 - Ctrl-C (or SIGTERM) stops every process and its children within STOP_SECONDS: each runs in a
-  session of its own, is sent SIGTERM, and SIGKILL when it has not gone by then.
+  session of its own, is sent SIGTERM, and SIGKILL when it has not gone by then;
+- a process given a pidfile has its process id (also its process group's) written there at
+  every start, so an operator or a fault test can signal that very process.
 
 Settings come from the environment and `.env` (the environment wins), as the processes read them.
 Usage: python scripts/run_stack.py [Procfile]
@@ -104,6 +106,7 @@ class Process:
     health: str | None
     env: dict[str, str] | None = None  # the stack's when unset
     cwd: Path | None = None
+    pidfile: Path | None = None  # rewritten at every (re)start
     proc: asyncio.subprocess.Process | None = None
     last_line: str = ""
     started_at: float = 0.0
@@ -149,6 +152,12 @@ class Stack:
         )  # fmt: skip
         if self.stopping.is_set():  # Ctrl-C came while it was being started: stop() missed it
             signal_groups([p.proc.pid], signal.SIGKILL)
+        if p.pidfile is not None:
+            # Written whole, then renamed: a reader never sees half a number.
+            p.pidfile.parent.mkdir(parents=True, exist_ok=True)
+            partial = p.pidfile.with_name(p.pidfile.name + ".new")
+            partial.write_text(f"{p.proc.pid}\n")
+            partial.replace(p.pidfile)
         p.started_at = time.monotonic()
         p.watcher = asyncio.create_task(self.watch(p, p.proc))
 

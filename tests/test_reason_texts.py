@@ -109,3 +109,7 @@ def test_an_open_promise_and_a_refused_payment_link_too() -> None:
     zh = why("zh", "link_refused", "amount_above_payoff", link)
     assert "12415.33" in zh and chinese_only(zh)
     assert chinese_only(why("zh", "link_refused", "nothing_to_pay"))
+    for lang in ("zh", "en"):  # no provider: its own words, not "here is a link"
+        unavailable = why(lang, "link_refused", "payment_links_unavailable")
+        assert unavailable != TEXTS["link_refused"][lang]
+    assert chinese_only(why("zh", "link_refused", "payment_links_unavailable"))

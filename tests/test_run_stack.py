@@ -5,6 +5,7 @@ included, within its deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from scripts.run_stack import STOP_SECONDS, health_checks, read_procfile, settings
+from scripts.run_stack import STOP_SECONDS, Process, Stack, health_checks, read_procfile, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = f"{sys.executable} -m http.server --bind 127.0.0.1"
@@ -142,3 +143,29 @@ def _cmd(pid: int) -> str:
         return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def test_a_process_pidfile_names_it_at_every_start(tmp_path: Path) -> None:
+    """run_prod's <state>/run/<name>.pid: what a fault test signals (kill -9, SIGSTOP)."""
+    pidfile = tmp_path / "run" / "worker.pid"
+    process = Process(
+        "worker", "exec sleep 600.25", None, env={"PATH": os.environ["PATH"]}, pidfile=pidfile
+    )
+
+    async def scenario() -> tuple[int, int]:
+        stack = Stack([process], {})
+        await stack.start(process)
+        first = int(pidfile.read_text())
+        assert process.proc is not None and first == process.proc.pid
+        os.killpg(first, signal.SIGKILL)  # as kill -9 of a container: the supervisor restarts it
+        deadline = time.monotonic() + 20
+        while int(pidfile.read_text()) == first:
+            assert time.monotonic() < deadline, "not started again"
+            await asyncio.sleep(0.1)
+        second = int(pidfile.read_text())
+        stack.stopping.set()
+        await stack.stop()
+        return first, second
+
+    first, second = asyncio.run(scenario())
+    assert second != first and not pids_of("sleep 600.25")

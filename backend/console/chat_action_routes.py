@@ -15,6 +15,7 @@ from backend.cases import collector_plans
 from backend.cases.models import Handoff
 from backend.console.chat_page import ChatForm
 from backend.errors import Invalid
+from backend.payments.providers import for_new_links
 from backend.types import utcnow
 
 router = APIRouter(prefix="/console/handoffs", include_in_schema=False)
@@ -38,7 +39,7 @@ def payment_link(
             loan_ref=loan_ref,
             amount=chat.amount(amount, handoff, loan_ref),
             as_of=chat.settings.today(),
-            provider=state.payment_providers[state.default_payment_provider],
+            provider=for_new_links(state.payment_providers, state.default_payment_provider),
             ttl=timedelta(hours=chat.settings.payment_link_ttl_hours),
             now=utcnow(),
         )

@@ -146,5 +146,8 @@ def _posted(payment: Payment | None) -> PostedPayment | None:
 
 def _answer_repeat(outcome: PostingOutcome, existing: Payment) -> PostingResult:
     if outcome is PostingOutcome.CONFLICT:
-        raise Conflict(f"reference {existing.reference!r} was already used for a different payment")
+        raise Conflict(
+            f"reference {existing.reference!r} was already used for a different payment",
+            code="reference_used",
+        )
     return PostingResult(existing, duplicate=True)

@@ -1,1 +1,1 @@
-"""Payment links and payment providers (a built-in sandbox provider included)."""
+"""Payment links and payment providers: the hosted checkout (production) and the sandbox."""

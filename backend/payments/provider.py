@@ -1,8 +1,10 @@
 """What a payment provider does for us, and the built-in sandbox provider.
 
-A real provider hosts the checkout and calls our webhook when money arrives. The sandbox does
-the same on this machine: its checkout page is served by the backend, and paying there produces
-a signed webhook event that goes through exactly the handler a real provider's webhook uses.
+A real provider hosts the checkout and calls our webhook when money arrives (the hosted
+checkout, backend/payments/hosted.py). The sandbox does the same on this machine: its checkout
+page is served by the backend, and paying there produces a signed webhook event that goes
+through exactly the handler a real provider's webhook uses. Both sign the same way: the
+`X-Signature` header is the hex HMAC-SHA256 of the raw body under the provider's secret.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class SandboxProvider:
         return f"{self._base_url}/pay/{link_token}"
 
     def sign(self, body: bytes) -> str:
-        return hmac.new(self._secret, body, hashlib.sha256).hexdigest()
+        return signature_of(self._secret, body)
 
     def event_body(self, event: PaymentEvent) -> bytes:
         return json.dumps(
@@ -68,18 +70,28 @@ class SandboxProvider:
         ).encode()
 
     def parse_event(self, body: bytes, signature: str) -> PaymentEvent:
-        # The shape first: compare_digest cannot take a non-ASCII string (a TypeError).
-        if not _SIGNATURE.fullmatch(signature):
-            raise InvalidEvent(
-                "the webhook signature is not 64 hexadecimal digits", code="bad_signature"
-            )
-        if not hmac.compare_digest(self.sign(body), signature.lower()):
-            raise InvalidEvent("the webhook signature does not match", code="bad_signature")
+        check_signature(self._secret, body, signature)
         return read_event(body)
 
 
 _SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+def signature_of(secret: bytes, body: bytes) -> str:
+    """The hex HMAC-SHA256 of the raw body: what the sender puts in `X-Signature`."""
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def check_signature(secret: bytes, body: bytes, signature: str) -> None:
+    """Raise InvalidEvent (`bad_signature`) unless `signature` is the body's, in either case."""
+    # The shape first: compare_digest cannot take a non-ASCII string (a TypeError).
+    if not _SIGNATURE.fullmatch(signature):
+        raise InvalidEvent(
+            "the webhook signature is not 64 hexadecimal digits", code="bad_signature"
+        )
+    if not hmac.compare_digest(signature_of(secret, body), signature.lower()):
+        raise InvalidEvent("the webhook signature does not match", code="bad_signature")
 
 
 def read_event(body: bytes) -> PaymentEvent:

@@ -19,7 +19,7 @@ from backend.errors import DomainError, Invalid, NotFound
 from backend.ledger import service as ledger
 from backend.ledger.models import Loan
 from backend.money import AmountText, InvalidAmount, format_major, to_minor
-from backend.payments import checkout_security, service
+from backend.payments import checkout_security, providers, service
 from backend.payments.models import PaymentLink
 from backend.payments.provider import PaymentEvent, PaymentProvider, SandboxProvider
 from backend.types import utcnow
@@ -41,9 +41,10 @@ class PaymentLinkPublic(BaseModel):
     token: str
     loan_ref: str
     amount: str
+    amount_minor: int = Field(description="The amount in minor units, as the webhook sends it")
     currency: str
     expires_at: datetime
-    status: str
+    status: str = Field(description="open, paid or expired")
 
     @classmethod
     def of(cls, link: PaymentLink, provider: PaymentProvider, now: datetime) -> PaymentLinkPublic:
@@ -52,6 +53,7 @@ class PaymentLinkPublic(BaseModel):
             token=link.token,
             loan_ref=link.loan.ref,
             amount=format_major(link.amount_minor, link.currency),
+            amount_minor=link.amount_minor,
             currency=link.currency,
             expires_at=link.expires_at,
             status=link.status(now),
@@ -59,8 +61,9 @@ class PaymentLinkPublic(BaseModel):
 
 
 def provider_for(request: Request) -> PaymentProvider:
-    """The provider new payment links are made with."""
-    return _provider(request, request.app.state.default_payment_provider)
+    """The provider new payment links are made with (409 `payment_links_unavailable`: none)."""
+    state = request.app.state
+    return providers.for_new_links(state.payment_providers, state.default_payment_provider)
 
 
 def _provider(request: Request, name: str) -> PaymentProvider:
@@ -87,6 +90,19 @@ def create_payment_link(
     return link_for(ledger.get_loan(session, ref), body, request, session, settings, as_of)
 
 
+@api.get("/payment-links/{token}", response_model=PaymentLinkPublic)
+def get_payment_link(token: str, request: Request, session: SessionDep) -> PaymentLinkPublic:
+    """A link as its checkout page needs it: what to charge, until when, and whether it is
+    still open. The lender's payment service (the hosted checkout) asks with the service token
+    when a borrower opens its page. A link whose provider this backend no longer runs is
+    unknown: nobody can pay it."""
+    link = service.link_by_token(session, token)
+    provider = request.app.state.payment_providers.get(link.provider)
+    if provider is None:
+        raise NotFound("no such payment link", code="unknown_link")
+    return PaymentLinkPublic.of(link, provider, utcnow())
+
+
 def link_for(
     loan: Loan,
     body: PaymentLinkCreate,
@@ -96,11 +112,11 @@ def link_for(
     as_of: date,
 ) -> PaymentLinkPublic:
     """A payment link for the loan: the amount asked for, or what is due now."""
+    provider = provider_for(request)  # first: no amount matters without a provider
     try:
         amount = None if body.amount is None else to_minor(body.amount, loan.currency)
     except InvalidAmount as exc:
         raise Invalid(str(exc), code="invalid_amount") from exc
-    provider = provider_for(request)
     now = utcnow()
     link = service.create_link(
         session,
@@ -185,14 +201,25 @@ def _no_link() -> HTMLResponse:
     return HTMLResponse("<h1>Payment link not found / 付款链接不存在</h1>", status_code=404)
 
 
-@checkout.get("/pay/{token}", response_class=HTMLResponse)
-def checkout_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
-    request.state.session = session
+def _sandbox_link(
+    request: Request, session: Session, token: str
+) -> tuple[PaymentLink, SandboxProvider] | None:
+    """The link and the running sandbox, if the link is the sandbox's: another provider's link
+    (the hosted checkout's, or the sandbox's once it is off) is paid elsewhere, so this page
+    does not exist for it."""
     try:
         link = service.link_by_token(session, token)
     except NotFound:
-        return _no_link()
-    return _checkout_page(request, link)
+        return None
+    provider = request.app.state.payment_providers.get(link.provider)
+    return (link, provider) if isinstance(provider, SandboxProvider) else None
+
+
+@checkout.get("/pay/{token}", response_class=HTMLResponse)
+def checkout_page(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    request.state.session = session
+    found = _sandbox_link(request, session, token)
+    return _no_link() if found is None else _checkout_page(request, found[0])
 
 
 @checkout.post("/pay/{token}", response_model=None)
@@ -206,15 +233,12 @@ def checkout_pay(
     """The sandbox 'bank': sign an event and hand it to the webhook handler. Only from the
     page itself: its CSRF token and this site's origin (else 403, nothing posted)."""
     request.state.session = session
-    try:
-        link = service.link_by_token(session, token)
-    except NotFound:
+    found = _sandbox_link(request, session, token)
+    if found is None:
         return _no_link()
+    link, provider = found
     if not checkout_security.post_allowed(request, csrf_token):
         return _checkout_page(request, link, stale=True)
-    provider = _provider(request, link.provider)
-    if not isinstance(provider, SandboxProvider):
-        return _checkout_page(request, link, error="not a sandbox link")
     if link.status(utcnow()) == "expired":
         return _checkout_page(request, link, error="expired")
     # One link, one reference: a double click posts once.

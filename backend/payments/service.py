@@ -71,7 +71,7 @@ def link_by_token(session: Session, token: str) -> PaymentLink:
         .options(selectinload(PaymentLink.loan).selectinload(Loan.borrower))
     )
     if link is None:
-        raise NotFound("no such payment link")
+        raise NotFound("no such payment link", code="unknown_link")
     return link
 
 
@@ -100,12 +100,26 @@ def receive_event(
 def post_event(
     session: Session, *, provider: PaymentProvider, event: PaymentEvent, today: date
 ) -> tuple[PaymentLink, PostingResult]:
-    """Post a verified event's money once; a replay answers the first posting."""
+    """Post a verified event's money once; a replay answers the first posting. Refused: a link
+    another provider made (one provider's secret never pays another's links), an amount or
+    currency other than the link's, a second reference for a paid link, and a reference that
+    already paid another link."""
     link = link_by_token(session, event.link_token)
+    if link.provider != provider.name:
+        raise Invalid(
+            f"this payment link was made for the {link.provider!r} provider",
+            code="other_providers_link",
+        )
     if (event.amount, event.currency) != (link.amount_minor, link.currency):
-        raise Invalid("the event's amount or currency differs from the payment link's")
+        raise Invalid(
+            "the event's amount or currency differs from the payment link's",
+            code="amount_mismatch",
+        )
     if link.payment is not None and link.payment.reference != event.reference:
-        raise Conflict("this payment link was already paid under another reference")
+        raise Conflict(
+            "this payment link was already paid under another reference",
+            code="link_already_paid",
+        )
     # Money the provider took is posted even if the link has expired meanwhile.
     loan = ledger.get_loan(session, link.loan.ref)
     result = ledger.post_payment(
@@ -117,6 +131,17 @@ def post_event(
         received_on=today,
         today=today,
     )
+    if result.duplicate and _link_paid_by(session, result.payment.id) != link.id:
+        # The reference paid something else before (another link, or a payment staff posted):
+        # this link is not paid by it. (A twin delivery finds its own link, committed with it.)
+        raise Conflict(
+            f"reference {event.reference!r} was already used for another payment",
+            code="reference_used",
+        )
     link.payment = result.payment
     session.flush()
     return link, result
+
+
+def _link_paid_by(session: Session, payment_id: int) -> int | None:
+    return session.scalar(select(PaymentLink.id).where(PaymentLink.payment_id == payment_id))

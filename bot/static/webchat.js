@@ -6,6 +6,10 @@
  * The chat's secret is the session token in an HttpOnly cookie the gateway sets: this script
  * never sees or stores it (it ignores the token in the answer), and nothing secret is ever in an
  * address. A 401 means the session is over (idle too long): the page starts a new one.
+ * Every message carries an id of its own (metadata.message_id). A call that fails on the way
+ * (no answer, nginx's 502/503/504) is sent again with the same id a few times, and so is the
+ * same text sent again by hand after that: the gateway logs a message id once and answers a
+ * repeat with the same replies, so a retry neither loses nor doubles a message.
  * Every text from the borrower, the bot or a collector is untrusted: it is only ever set with
  * textContent / createTextNode, never as HTML. No dependencies, no external assets.
  */
@@ -21,6 +25,7 @@
   const NEAR_BOTTOM_PX = 120;
   const LOST_NOTICE_DELAY_MS = 1500;
   const MAX_RETRY_MS = 30000;
+  const RESEND_DELAYS_MS = [1000, 2000, 4000]; // a call that failed on the way, sent again
 
   const STRINGS = {
     en: {
@@ -84,6 +89,7 @@
     lostTimer: null,
     connectionLost: false,
     refreshAfterSend: false,
+    unsent: null, // {message, id}: what failed last, so sending it again keeps its id
   };
 
   const $ = (id) => document.getElementById(id);
@@ -435,7 +441,7 @@
       }
       if (response.status === 429) throw new SendError("tooFast");
       if (response.status === 422 || response.status === 413) throw new SendError("rejected");
-      if (!response.ok) throw new SendError("unreachable");
+      if (!response.ok) throw new SendError(response.status >= 500 ? "unreachable" : "rejected");
       let body;
       try {
         body = await response.json();
@@ -492,10 +498,11 @@
     const echo = renderMessage("borrower", opts.echo || message, null);
     if (echo) echo.classList.add("pending");
     scrollToEnd(true);
-    const metadata = { language: opts.language || state.language };
+    const metadata = { language: opts.language || state.language, message_id: messageId(message) };
     if (opts.buttonTitle) metadata.button_title = opts.buttonTitle;
     try {
-      const replies = await postMessage(message, metadata);
+      const replies = await postWithRetries(message, metadata);
+      state.unsent = null;
       if (echo) echo.classList.remove("pending");
       for (const reply of replies) {
         if (reply && typeof reply === "object") {
@@ -506,6 +513,7 @@
       return true;
     } catch (error) {
       if (echo) echo.remove();
+      state.unsent = { message, id: metadata.message_id };
       const kind = error instanceof SendError ? error.kind : "unreachable";
       showError(t()[kind === "tooFast" ? "tooFast" : kind === "rejected" ? "rejected" : "notSent"]);
       return false;
@@ -514,6 +522,27 @@
       if (state.refreshAfterSend) {
         state.refreshAfterSend = false;
         refreshHistory();
+      }
+    }
+  }
+
+  /** The id of a message: the one it had if it is what failed last, else a new one. */
+  function messageId(message) {
+    if (state.unsent && state.unsent.message === message) return state.unsent.id;
+    const random = new Uint8Array(16);
+    window.crypto.getRandomValues(random);
+    return Array.from(random, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  /** postMessage, sent again with the same id while it fails on the way. */
+  async function postWithRetries(message, metadata) {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await postMessage(message, metadata);
+      } catch (error) {
+        const unreachable = error instanceof SendError && error.kind === "unreachable";
+        if (!unreachable || attempt >= RESEND_DELAYS_MS.length) throw error;
+        await new Promise((resolve) => window.setTimeout(resolve, RESEND_DELAYS_MS[attempt]));
       }
     }
   }

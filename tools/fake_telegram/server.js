@@ -10,7 +10,10 @@
 //
 // Webhooks as Telegram delivers them: a bot's setWebhook is recorded here and the inner server
 // posts to this proxy, which queues each update and posts it, in order, to the bot's URL with
-// its secret token (X-Telegram-Bot-Api-Secret-Token), retrying until the bot answers 2xx.
+// its secret token (X-Telegram-Bot-Api-Secret-Token), retrying until the bot answers 2xx. Each
+// update gets an update_id of its own here: the inner server gives two users' messages sent at
+// the same moment the same one (it counts up only once its webhook call returns), and a bot
+// drops an update_id it has handled.
 //
 // Failures on demand, for the fault matrix: POST /__control/failures {"status": 429,
 // "seconds": 60, "retry_after": 1} makes every bot method answer that status for that long
@@ -66,6 +69,7 @@ function freePort() {
 }
 
 const webhooks = new Map(); // bot token -> { url, secret, queue: [body], busy }
+let lastUpdateId = 0;
 let failing = { until: 0, status: 0, retryAfter: 1 };
 const RETRY_MS = 1000;
 const GIVE_UP_MS = 3600 * 1000; // Telegram keeps an update for a day; a test never needs more
@@ -155,7 +159,15 @@ function proxyTo(internalPort, ownPort) {
     if (delivered && req.method === 'POST') {
       const hook = webhooks.get(decodeURIComponent(delivered[1]));
       if (hook) {
-        hook.queue.push({ body: await readBody(req), since: Date.now() });
+        let body = await readBody(req);
+        try {
+          const update = JSON.parse(body.toString('utf8'));
+          update.update_id = ++lastUpdateId;
+          body = Buffer.from(JSON.stringify(update));
+        } catch (error) {
+          // not JSON: delivered as it came
+        }
+        hook.queue.push({ body, since: Date.now() });
         deliver(decodeURIComponent(delivered[1]));
       }
       answer(res, 200, { ok: true });

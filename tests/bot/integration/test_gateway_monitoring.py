@@ -4,6 +4,7 @@ the messages, replies, reply times, Rasa's failures, the spool and outbound deli
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -59,7 +60,8 @@ class Parts:
         self.fake_rasa = FakeRasa()
         self.to_rasa = Recorded(httpx.MockTransport(self.fake_rasa.handler))
         self.backend = BackendClient("http://backend", TOKEN, transport=self.to_backend)
-        self.rasa = RasaClient("http://rasa", transport=self.to_rasa)
+        # one attempt a turn: tests/bot/unit/test_rasa_retries.py tries them again
+        self.rasa = RasaClient("http://rasa", retry_seconds=0, transport=self.to_rasa)
         self.spool = Spool(tmp_path / "spool.sqlite3")
         self.relay = Relay(self.backend, self.rasa, self.spool)
 
@@ -228,13 +230,19 @@ async def test_telegram_replies_are_counted_and_timed_once_sent() -> None:
             sent.append(text)
             return SimpleNamespace(message_id=len(sent))
 
+    sending: list[asyncio.Task[None]] = []  # PTB's create_task: the replies go out after
+
+    def create_task(coroutine: Any, update: object = None) -> None:
+        sending.append(asyncio.ensure_future(coroutine))
+
     update = SimpleNamespace(effective_chat=SimpleNamespace(id=46))
-    context = SimpleNamespace(bot=Bot())
+    context = SimpleNamespace(bot=Bot(), application=SimpleNamespace(create_task=create_task))
     replies = value("gateway_replies_sent_total", channel="telegram")
     timed = value("gateway_reply_seconds_count", channel="telegram")
     outcome = Outcome([Reply("您好"), Reply("还有什么可以帮您？")], "zh")
     await answer(update, context, outcome, started=time.perf_counter())  # type: ignore[arg-type]
     await answer(update, context, Outcome([], "zh", result="human"))  # type: ignore[arg-type]
+    await asyncio.gather(*sending)
     assert sent == ["您好", "还有什么可以帮您？"]
     assert value("gateway_replies_sent_total", channel="telegram") == replies + 2
     assert value("gateway_reply_seconds_count", channel="telegram") == timed + 1

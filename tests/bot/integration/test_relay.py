@@ -28,7 +28,8 @@ class FakeRasa:
     """Rasa's REST channel and tracker API, as far as the gateway uses them."""
 
     def __init__(self) -> None:
-        self.turns: list[dict[str, Any]] = []
+        self.turns: list[dict[str, Any]] = []  # the turns it ran
+        self.answered: dict[str, list[dict[str, Any]]] = {}  # by turn id, as its tracker has
         self.resumed: list[str] = []
         self.down = False
 
@@ -37,19 +38,14 @@ class FakeRasa:
             raise httpx.ConnectError("connection refused", request=request)
         if request.url.path == "/webhooks/rest/webhook":
             body = json.loads(request.content)
+            turn = body.get("metadata", {}).get("turn")
+            if body.get("metadata", {}).get("retry") and turn in self.answered:
+                return httpx.Response(200, json=self.answered[turn])  # as nlu/turns.py does
             self.turns.append(body)
-            return httpx.Response(
-                200,
-                json=[
-                    {"recipient_id": body["sender"], "text": _echo(body["message"])},
-                    {
-                        "recipient_id": body["sender"],
-                        "text": "还有什么可以帮您？",
-                        "buttons": [{"title": "查余额", "payload": "/check_balance"}],
-                    },
-                    {"recipient_id": body["sender"], "custom": {"request_contact": True}},
-                ],
-            )
+            answer = self.answer(body)
+            if turn:
+                self.answered[turn] = answer
+            return httpx.Response(200, json=answer)
         if request.url.path.endswith("/tracker"):
             latest = {
                 "intent": {"name": "greet", "confidence": 0.93},
@@ -60,6 +56,17 @@ class FakeRasa:
             self.resumed.append(request.url.path)
             return httpx.Response(200, json={})
         return httpx.Response(404)
+
+    def answer(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"recipient_id": body["sender"], "text": _echo(body["message"])},
+            {
+                "recipient_id": body["sender"],
+                "text": "还有什么可以帮您？",
+                "buttons": [{"title": "查余额", "payload": "/check_balance"}],
+            },
+            {"recipient_id": body["sender"], "custom": {"request_contact": True}},
+        ]
 
 
 def _echo(message: str) -> str:
@@ -84,7 +91,9 @@ def rasa() -> FakeRasa:
 @pytest.fixture
 async def relay(backend_app: Any, rasa: FakeRasa, tmp_path: Path) -> AsyncIterator[Relay]:
     backend = BackendClient("http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app))
-    rasa_client = RasaClient("http://rasa", transport=httpx.MockTransport(rasa.handler))
+    rasa_client = RasaClient(
+        "http://rasa", retry_seconds=1.0, transport=httpx.MockTransport(rasa.handler)
+    )
     spool = Spool(tmp_path / "spool.sqlite3")
     yield Relay(backend, rasa_client, spool)
     await backend.aclose()
@@ -115,11 +124,35 @@ class TestBotMode:
         assert logged[2]["buttons"] == [{"title": "查余额", "payload": "/check_balance"}]
         assert outcome.replies[1].message_id == logged[2]["id"]
 
-    async def test_a_repeated_message_is_answered_once(self, relay: Relay, rasa: FakeRasa) -> None:
+    async def test_a_repeated_message_is_run_once_and_answered_again_alike(
+        self, relay: Relay, rasa: FakeRasa
+    ) -> None:
+        # The page sends a message again when its call failed: the gateway that had it may have
+        # died before answering. Rasa is asked again, as a retry of that turn (it answers from
+        # its tracker a turn it ran), and the transcript keeps one of each.
         first = await relay.handle(Incoming("webchat", "borrower-0002", "你好", external_id="w9"))
         again = await relay.handle(Incoming("webchat", "borrower-0002", "你好", external_id="w9"))
-        assert first.replies and again.replies == [] and again.duplicate
-        assert len(rasa.turns) == 1
+        assert again.duplicate and again.result == "duplicate"
+        assert [r.text for r in again.replies] == [r.text for r in first.replies]
+        assert [r.message_id for r in again.replies] == [r.message_id for r in first.replies]
+        assert len(rasa.turns) == 1 and rasa.turns[0]["metadata"]["turn"] == "w9"
+        logged = await transcript(relay, "borrower-0002")
+        assert [m["sender"] for m in logged] == ["borrower", "bot", "bot"]
+
+    async def test_a_repeat_of_a_message_never_answered_is_answered_now(
+        self, relay: Relay, rasa: FakeRasa
+    ) -> None:
+        # The gateway that took it died before Rasa ran it: only the borrower's message is
+        # logged, and the repeat runs the turn.
+        await relay.backend.inbound(
+            "webchat", "borrower-0009", text="你好", external_id="w3", sent_at=None, kind="text"
+        )
+        again = await relay.handle(Incoming("webchat", "borrower-0009", "你好", external_id="w3"))
+        assert [r.text for r in again.replies] == ["echo 你好", "还有什么可以帮您？"]
+        sent = rasa.turns[0]["metadata"]
+        assert (sent["turn"], sent["retry"]) == ("w3", True)
+        logged = await transcript(relay, "borrower-0009")
+        assert [m["sender"] for m in logged] == ["borrower", "bot", "bot"]
 
     async def test_a_link_token_goes_to_the_assistant_but_never_into_the_transcript(
         self, relay: Relay, rasa: FakeRasa

@@ -8,19 +8,21 @@ from bot.dedupe import MemorySeen, RedisSeen
 pytestmark = pytest.mark.anyio
 
 
-async def test_memory_answers_first_time_once() -> None:
+async def test_an_update_is_handled_once_it_is_remembered() -> None:
     seen = MemorySeen()
-    assert await seen.first_time("telegram:1")
-    assert not await seen.first_time("telegram:1")
-    assert await seen.first_time("telegram:2")
+    assert not await seen.handled("telegram:1")
+    assert not await seen.handled("telegram:1")  # delivered again before it was handled
+    await seen.remember("telegram:1")
+    assert await seen.handled("telegram:1")
+    assert not await seen.handled("telegram:2")
 
 
 async def test_memory_forgets_the_oldest_beyond_its_size() -> None:
     seen = MemorySeen(max_keys=2)
     for key in ("a", "b", "c"):
-        assert await seen.first_time(key)
-    assert await seen.first_time("a")  # forgotten
-    assert not await seen.first_time("c")
+        await seen.remember(key)
+    assert not await seen.handled("a")  # forgotten
+    assert await seen.handled("c")
 
 
 async def test_redis_shares_what_was_seen_between_replicas() -> None:
@@ -37,8 +39,9 @@ async def test_redis_shares_what_was_seen_between_replicas() -> None:
     key = f"telegram:{uuid.uuid4()}"
     try:
         one, two = RedisSeen(redis), RedisSeen(redis)
-        assert await one.first_time(key)
-        assert not await two.first_time(key)
+        assert not await two.handled(key)
+        await one.remember(key)
+        assert await two.handled(key)
     finally:
         await redis.delete(f"gateway:seen:{key}")
         await redis.aclose()

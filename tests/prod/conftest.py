@@ -1,0 +1,32 @@
+"""One production topology for every test in tests/prod (it takes minutes to start): `make
+run-prod`'s processes as bench/topology.py starts them, Telegram and metrics on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bench.topology import Topology, TopologyFailed, running
+
+
+@pytest.fixture(scope="session")
+def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    try:
+        with running(tmp_path_factory.mktemp("prod")) as top:
+            yield top
+    except TopologyFailed as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def generated(topology: Topology) -> list[str]:
+    """Borrowers of the lender's own (production refuses demo data), made as operations would,
+    with the backend's command line: G00000001 to G00000012."""
+    topology.backend_cli("generate", "--borrowers", "12", "--seed", "5")
+    return [f"G{number:08d}" for number in range(1, 13)]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fault matrix last: its last case leaves a Rasa replica loading its model again."""
+    items.sort(key=lambda item: item.path.name == "test_fault_matrix.py")
