@@ -2,16 +2,18 @@
 metrics on) with borrowers talking to it through nginx on the web chat and on Telegram, while
 one fault at a time hits it:
 
-  rasa       kill -9 of a Rasa replica (the supervisor starts it again, as compose would)
-  gateway    kill -9 of a gateway replica
-  backend    kill -9 of a backend replica
+  rasa       kill -9 of a Rasa replica while it runs a turn (the supervisor starts it again,
+             as compose would)
+  gateway    kill -9 of a gateway replica while it handles a borrower message
+  backend    kill -9 of a backend replica while it serves a request
   postgres   PostgreSQL restarted (pg_ctl restart -m fast)
   redis      Redis stopped for 30 s, then started again
   actions    both action servers answering in up to 5 s for 60 s (SIGSTOP/SIGCONT cycles)
   telegram   the Bot API answering 429 (retry after 1 s) for 30 s, then 502 for 30 s
 
-For each it prints what the borrowers saw and what the replicas' Prometheus metrics counted.
-It is not a test (tests/prod/test_fault_matrix.py runs it shorter and asserts on it).
+For each it prints what the borrowers saw (bench/fault_load.py) and what the replicas'
+Prometheus metrics counted (bench/replica_counters.py). It is not a test
+(tests/prod/test_fault_matrix.py runs it shorter and asserts on it).
 
     .venv/bin/python -m bench.fault_matrix [--cases rasa,redis] [--short] [--state DIR]
 
@@ -38,417 +40,39 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import random
-import re
 import signal
 import sys
 import tempfile
 import time
-import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from actions.messages import TEXTS as ACTION_TEXTS
 from bench.chat_load import CONVERSATIONS
+from bench.fault_load import (
+    Borrower,
+    Load,
+    Sent,
+    TelegramBorrower,
+    TelegramChats,
+    WebBorrower,
+    converse,
+    in_seconds,
+    read_histories,
+)
+from bench.replica_counters import SCRAPE_SECONDS, Counts, Metrics, total
 from bench.topology import Topology, TopologyFailed, running
-from bot.texts import TEXTS as GATEWAY_TEXTS
 
 LATE_SECONDS = 10.0
 GRACE_SECONDS = 60.0
 WARM_SECONDS = 5.0  # load before the fault
 RECOVERY_SECONDS = 10.0  # load after it
-THINK_SECONDS = 2.0  # between a borrower's answer and its next message (the web chat allows
-# 30 a minute per chat)
-NOTICE_PAUSE_SECONDS = 3.0  # a borrower shown "try again shortly" tries again after this
-POST_TIMEOUT = 60.0  # as the web chat page
-SCRAPE_SECONDS = 1.0
-
-# What the gateway and the actions say when they cannot answer now: honest, not an answer.
-NOTICES = frozenset(
-    text
-    for texts, keys in (
-        (GATEWAY_TEXTS, ("assistant_down", "backend_down", "error")),
-        (ACTION_TEXTS, ("backend_down",)),
-    )
-    for key in keys
-    for text in texts[key].values()
-)
-_TRACE = re.compile(
-    r"Traceback \(most recent call last\)|File \"[^\"]*\", line \d+|\b[A-Za-z]+(Error|Exception)\b"
-    r"|\b[a-z_]\w*\.[A-Z][a-z]+[A-Z]\w*"  # a qualified class name: httpx.ReadTimeout
-    r"|Internal Server Error|\bstack ?trace\b|<html|\{\s*\"detail\"",
-)
 VERIFIED_SCRIPT = ("我还欠多少钱", "什么时候到期", "查一下还款记录", "谢谢")
-
-
-def looks_like_a_stack_trace(text: str) -> bool:
-    """A reply a borrower must never see: a traceback, an exception's name, a raw error body."""
-    return bool(_TRACE.search(text))
-
-
-# ---- the borrowers' side -----------------------------------------------------------------------
-
-
-@dataclass
-class Sent:
-    """One borrower message and what became of it."""
-
-    channel: str
-    borrower: str
-    text: str
-    at: float  # monotonic, first sent
-    answered_at: float | None = None
-    notices: int = 0
-    resends: int = 0  # the same message again after a notice
-    transport_retries: int = 0  # the same call again after it failed on the way
-    statuses: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def seconds(self) -> float | None:
-        return None if self.answered_at is None else self.answered_at - self.at
-
-
-@dataclass
-class Load:
-    """Everything the borrowers of one case sent and saw."""
-
-    sent: list[Sent] = field(default_factory=list)
-    traces: list[str] = field(default_factory=list)
-    gateway_attempts: int = 0  # calls a gateway answered, and Telegram messages posted
-    duplicated_logs: int = 0
-
-    def look_at(self, m: Sent, texts: Sequence[str]) -> str:
-        """answer | notice | none, noting traces."""
-        for text in texts:
-            if looks_like_a_stack_trace(text):
-                self.traces.append(text[:300])
-        if not texts:
-            return "none"
-        if any(t.strip() in NOTICES for t in texts):
-            m.notices += 1
-            return "notice"
-        return "answer"
-
-
-Deadline = Callable[[], float]  # monotonic; it moves: the fault's end is not known at first
-
-
-def in_seconds(seconds: float) -> Deadline:
-    until = time.monotonic() + seconds
-    return lambda: until
-
-
-class WebBorrower:
-    def __init__(
-        self, client: httpx.AsyncClient, web: str, name: str, script: Sequence[str]
-    ) -> None:
-        self.client, self.web, self.name, self.script = client, web, name, script
-        self.sender = ""
-        self.auth: dict[str, str] = {}
-        self.before: list[Sent] = []  # sent before the case (the link token)
-
-    async def open(self) -> None:
-        while True:
-            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
-                r = await self.client.post(f"{self.web}/webchat/sessions", timeout=30)
-                if r.status_code in (200, 201):
-                    body = r.json()
-                    self.sender, self.auth = (
-                        body["sender"],
-                        {"Authorization": f"Bearer {body['token']}"},
-                    )
-                    return
-            await asyncio.sleep(1)
-
-    async def post(self, load: Load, m: Sent, deadline: Deadline) -> list[str] | None:
-        """One message id, called again while the call fails on the way (or is refused for
-        going too fast); the reply texts, or None when the deadline passed first or the call
-        was refused for good."""
-        message_id = uuid.uuid4().hex
-        pause = 1.0
-        while time.monotonic() < deadline():
-            metadata = {"message_id": message_id}
-            body = {"sender": self.sender, "message": m.text, "metadata": metadata}
-            try:
-                r = await self.client.post(
-                    f"{self.web}/webchat/messages",
-                    json=body,
-                    headers=self.auth,
-                    timeout=POST_TIMEOUT,
-                )
-            except httpx.HTTPError as exc:
-                m.statuses[type(exc).__name__] += 1
-            else:
-                m.statuses[str(r.status_code)] += 1
-                if r.status_code not in (502, 503, 504):  # nginx's: no gateway answered
-                    load.gateway_attempts += 1
-                if r.status_code == 200:
-                    try:
-                        return [str(item.get("text") or "") for item in r.json()]
-                    except (ValueError, AttributeError):
-                        load.traces.append(r.text[:300])
-                elif 400 <= r.status_code < 500 and r.status_code != 429:
-                    return None  # the page says it was not sent: a refusal, not an outage
-            m.transport_retries += 1
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 8.0)
-        return None
-
-    async def send(self, load: Load, m: Sent, deadline: Deadline) -> None:
-        while time.monotonic() < deadline():
-            texts = await self.post(load, m, deadline)
-            if texts is None:
-                return
-            seen = load.look_at(m, texts)
-            if seen == "answer":
-                m.answered_at = time.monotonic()
-                return
-            if seen == "none":  # nothing now; the history is read at the end
-                return
-            m.resends += 1
-            await asyncio.sleep(NOTICE_PAUSE_SECONDS)
-
-    async def history(self) -> list[dict[str, Any]]:
-        for _ in range(10):
-            with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
-                r = await self.client.get(
-                    f"{self.web}/webchat/history", headers=self.auth, timeout=30
-                )
-                if r.status_code == 200:
-                    return list(r.json()["messages"])
-            await asyncio.sleep(2)
-        return []
-
-
-class TelegramChats:
-    """What the bot sent, chat by chat, read from the fake Bot API server's history."""
-
-    def __init__(self, client: httpx.AsyncClient, api: str, token: str) -> None:
-        self.client, self.api, self.token = client, api, token
-        self.by_chat: dict[int, list[str]] = defaultdict(list)
-
-    async def refresh(self) -> None:
-        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
-            r = await self.client.post(
-                f"{self.api}/getUpdatesHistory", json={"token": self.token}, timeout=30
-            )
-            chats: dict[int, list[str]] = defaultdict(list)
-            for item in r.json()["result"]:
-                message = item.get("message") or {}
-                if "chat_id" in message:
-                    chats[int(message["chat_id"])].append(str(message.get("text") or ""))
-            self.by_chat = chats
-
-    async def follow(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            await self.refresh()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.5)
-
-
-class TelegramBorrower:
-    def __init__(
-        self, client: httpx.AsyncClient, chats: TelegramChats, user_id: int, script: Sequence[str]
-    ) -> None:
-        self.client, self.chats, self.user_id, self.script = client, chats, user_id, script
-        self.name = f"telegram:{user_id}"
-        self.user = {"id": user_id, "is_bot": False, "first_name": "Fault", "language_code": "zh"}
-
-    async def post(self, load: Load, m: Sent, deadline: Deadline) -> bool:
-        body = {
-            "botToken": self.chats.token,
-            "from": self.user,
-            "chat": {"id": self.user_id, "type": "private", "first_name": "Fault"},
-            "date": int(time.time()),
-            "text": m.text,
-        }
-        while time.monotonic() < deadline():
-            with contextlib.suppress(httpx.HTTPError):
-                r = await self.client.post(f"{self.chats.api}/sendMessage", json=body, timeout=30)
-                if r.status_code == 200:
-                    load.gateway_attempts += 1
-                    return True
-            await asyncio.sleep(1)
-        return False
-
-    async def send(self, load: Load, m: Sent, deadline: Deadline) -> None:
-        while time.monotonic() < deadline():
-            before = len(self.chats.by_chat[self.user_id])
-            if not await self.post(load, m, deadline):
-                return
-            new: list[str] = []
-            while time.monotonic() < deadline() and not new:
-                await asyncio.sleep(0.3)
-                new = self.chats.by_chat[self.user_id][before:]
-            await asyncio.sleep(1.5)  # the rest of the replies to it
-            new = self.chats.by_chat[self.user_id][before:]
-            seen = load.look_at(m, new)
-            if seen == "answer":
-                m.answered_at = time.monotonic()
-                return
-            if seen == "none":
-                return
-            m.resends += 1
-            await asyncio.sleep(NOTICE_PAUSE_SECONDS)
-
-
-Borrower = WebBorrower | TelegramBorrower
-
-
-async def converse(borrower: Borrower, load: Load, stop: asyncio.Event, deadline: Deadline) -> None:
-    """Message after message until `stop`; each one followed until answered or the deadline
-    (the fault's end plus the grace period)."""
-    for text in itertools.cycle(borrower.script):
-        if stop.is_set():
-            return
-        channel = "webchat" if isinstance(borrower, WebBorrower) else "telegram"
-        m = Sent(channel, borrower.name, text, time.monotonic())
-        load.sent.append(m)
-        await borrower.send(load, m, deadline)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), THINK_SECONDS * random.uniform(0.75, 1.25))
-
-
-async def read_histories(load: Load, borrowers: Sequence[WebBorrower]) -> None:
-    """A web chat message not answered in its call may be answered in the chat's history (a
-    reply pushed later): an answer after it and before the chat's next message counts. And
-    every message id is in the history once."""
-    for b in borrowers:
-        history = await b.history()
-        mine = [m for m in load.sent if m.borrower == b.name]
-        load.duplicated_logs += _logged_twice(history, [*b.before, *mine])
-        for m, answered in _answers_in(history, mine):
-            if m.answered_at is None and answered:
-                m.answered_at = time.monotonic()
-        for text in (str(h.get("text") or "") for h in history if h.get("from") != "borrower"):
-            if looks_like_a_stack_trace(text):
-                load.traces.append(text[:300])
-
-
-def _answers_in(history: list[dict[str, Any]], mine: list[Sent]) -> list[tuple[Sent, bool]]:
-    """The borrower's messages matched to the history's (the last 100 messages: matched from
-    the end, by text; a re-send after a notice folded into the message it repeats), each with
-    whether an answer followed it before the next one."""
-    turns: list[tuple[str, bool]] = []
-    for item in history:
-        text = str(item.get("text") or "")
-        if item.get("from") == "borrower":
-            if turns and turns[-1][0] == text and not turns[-1][1]:
-                continue  # the same text again: a re-send
-            turns.append((text, False))
-        elif turns and text.strip() not in NOTICES:
-            turns[-1] = (turns[-1][0], True)
-    matched: list[tuple[Sent, bool]] = []
-    at = len(turns)
-    for m in reversed(mine):
-        found = next((i for i in range(at - 1, -1, -1) if turns[i][0] == m.text), None)
-        if found is not None:
-            matched.append((m, turns[found][1]))
-            at = found
-    return matched
-
-
-def _logged_twice(history: list[dict[str, Any]], mine: list[Sent]) -> int:
-    """Borrower messages in the history beyond the ones sent and re-sent."""
-    logged = sum(1 for item in history if item.get("from") == "borrower")
-    expected = sum(1 + m.resends for m in mine)
-    return max(0, logged - expected)
-
-
-# ---- the replicas' metrics ---------------------------------------------------------------------
-
-Key = tuple[str, tuple[tuple[str, str], ...]]  # a counter's name and labels
-Counts = defaultdict[Key, float]
-COUNTED = (
-    "gateway_messages_received_total",
-    "gateway_replies_sent_total",
-    "gateway_rasa_errors_total",
-    "gateway_rasa_retries_total",
-    "gateway_telegram_send_retries_total",
-    "gateway_outbound_deliveries_total",
-    "backend_http_server_errors_total",
-)
-
-
-class Metrics:
-    """Every gateway's and backend's /metrics, scraped every SCRAPE_SECONDS: increases of the
-    counters above, summed over replicas. A replica whose process started again (its
-    process_start_time_seconds changed) counts from 0."""
-
-    def __init__(self, top: Topology, client: httpx.AsyncClient) -> None:
-        self.client = client
-        self.auth = {"Authorization": f"Bearer {top.metrics_token}"}
-        self.targets = {
-            r.name: f"http://127.0.0.1:{top.port(r.name)}/metrics"
-            for service in ("gateway", "backend")
-            for r in top.replicas(service)
-        }
-        self.last: dict[str, dict[Key, float]] = {}
-        self.started: dict[str, float] = {}
-        self.totals: Counts = defaultdict(float)
-        self.failed_scrapes = 0
-
-    async def scrape(self, name: str, url: str) -> None:
-        try:
-            r = await self.client.get(url, headers=self.auth, timeout=5)
-            r.raise_for_status()
-        except httpx.HTTPError:
-            self.failed_scrapes += 1
-            return
-        now: dict[Key, float] = {}
-        start = 0.0
-        for family in text_string_to_metric_families(r.text):
-            for sample in family.samples:
-                if sample.name == "process_start_time_seconds":
-                    start = sample.value
-                elif sample.name in COUNTED:
-                    now[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-        before = self.last.get(name)
-        if before is not None:
-            restarted = self.started.get(name) != start
-            for key, grown in increases(before, now, restarted=restarted).items():
-                self.totals[key] += grown
-        self.last[name], self.started[name] = now, start
-
-    async def once(self) -> None:
-        await asyncio.gather(*(self.scrape(n, u) for n, u in self.targets.items()))
-
-    async def follow(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            await self.once()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), SCRAPE_SECONDS)
-
-    def snapshot(self) -> Counts:
-        return defaultdict(float, self.totals)
-
-
-def increases(
-    before: dict[Key, float], now: dict[Key, float], *, restarted: bool
-) -> dict[Key, float]:
-    """How much each counter grew between two scrapes of one replica, as Prometheus's
-    increase() counts it: a counter lower than before started again from 0, and so did every
-    counter of a process that started again (even one already past its old value)."""
-    grown = {}
-    for key, value in now.items():
-        previous = 0.0 if restarted else before.get(key, 0.0)
-        grown[key] = value - previous if value >= previous else value
-    return grown
-
-
-def total(counts: Counts, name: str, **labels: str) -> float:
-    return sum(
-        v
-        for (n, key), v in counts.items()
-        if n == name and all(dict(key).get(k) == want for k, want in labels.items())
-    )
 
 
 # ---- the faults --------------------------------------------------------------------------------
@@ -471,13 +95,66 @@ SHORT = Timing(
 Fault = Callable[[Topology, Timing], Awaitable[str]]
 
 
-def _kill(name: str) -> Fault:
+Working = Callable[[Topology, str], Awaitable[bool]]  # wait until the replica is at work
+
+
+def _kill(name: str, working: Working) -> Fault:
+    """kill -9 of the replica once it is at work (so the kill cuts something off), or after
+    10 s of waiting for that; the supervisor starts it again, as compose does."""
+
     async def fault(top: Topology, timing: Timing) -> str:
+        was_working = await working(top, name)
         pid = top.signal(name, signal.SIGKILL)
         await asyncio.sleep(timing.kill_after)
-        return f"pid {pid} killed; supervisor restarted it as pid {top.pid(name)}"
+        when = "at work" if was_working else "idle (seen at no work for 10 s)"
+        return f"pid {pid} killed {when}; started again as pid {top.pid(name)}"
 
     return fault
+
+
+async def on_the_cpu(top: Topology, name: str, seconds: float = 10.0) -> bool:
+    """Until the process uses the CPU (a turn, a request); whether it did within `seconds`."""
+    pid = top.pid(name)
+    give_up = time.monotonic() + seconds
+    last = cpu_ticks(pid)
+    while time.monotonic() < give_up:
+        await asyncio.sleep(0.05)
+        now = cpu_ticks(pid)
+        if now > last:
+            return True
+        last = now
+    return False
+
+
+def cpu_ticks(pid: int) -> int:
+    """The CPU time the process (all its threads) has used, in clock ticks: utime + stime."""
+    after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(after_name[11]) + int(after_name[12])  # fields 14 and 15 of proc(5)
+
+
+async def handling_a_message(top: Topology, name: str, seconds: float = 10.0) -> bool:
+    """Until the gateway replica is handling a borrower message (gateway_messages_in_progress
+    on its /metrics); whether it was within `seconds`."""
+    url = f"http://127.0.0.1:{top.port(name)}/metrics"
+    auth = {"Authorization": f"Bearer {top.metrics_token}"}
+    give_up = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < give_up:
+            with contextlib.suppress(httpx.HTTPError):
+                text = (await client.get(url, headers=auth)).text
+                if in_progress(text) > 0:
+                    return True
+            await asyncio.sleep(0.02)
+    return False
+
+
+def in_progress(metrics: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "gateway_messages_in_progress"
+    )
 
 
 async def _restart_postgres(top: Topology, timing: Timing) -> str:
@@ -537,9 +214,9 @@ class Case:
 
 
 CASES = (
-    Case("rasa", "kill -9 of a Rasa replica", _kill("rasa-1")),
-    Case("gateway", "kill -9 of a gateway replica", _kill("gateway-1")),
-    Case("backend", "kill -9 of a backend replica", _kill("backend-1")),
+    Case("rasa", "kill -9 of a Rasa replica", _kill("rasa-1", on_the_cpu)),
+    Case("gateway", "kill -9 of a gateway replica", _kill("gateway-1", handling_a_message)),
+    Case("backend", "kill -9 of a backend replica", _kill("backend-1", on_the_cpu)),
     Case("postgres", "PostgreSQL restarted", _restart_postgres),
     Case("redis", "Redis stopped, started again", _stop_redis),
     Case("actions", "action servers answering in 5 s", _slow_actions),
@@ -747,6 +424,8 @@ async def run_matrix(
             f"[{case.name}] {len(outcome.load.sent)} sent, {len(outcome.answered)} answered, "
             f"{len(outcome.lost)} lost in {outcome.seconds:.0f} s"
         )
+        for line in format_details([outcome]):
+            say(line)
         outcomes.append(outcome)
     return outcomes
 

@@ -78,6 +78,7 @@ class Topology:
     metrics_token: str
     telegram: FakeTelegram | None
     plan: compose_plan.Plan
+    nlu_dir: Path = ROOT / "nlu"  # what the backend's ./nlu bind mount shows
 
     @property
     def web(self) -> str:
@@ -144,10 +145,10 @@ class Topology:
             self.state / "redis", self.plan.upstreams[("redis", 6379)][0], command
         )
 
-    def backend_cli(self, *args: str) -> str:
+    def backend_cli(self, *args: str, stdin: str | None = None) -> str:
         env = {**self.backend_env, "PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)}
         done = subprocess.run(
-            [sys.executable, "-m", "backend", *args],
+            [sys.executable, "-m", "backend", *args], input=stdin,
             cwd=self.state, env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
         if done.returncode != 0:
@@ -208,9 +209,12 @@ def fake_telegram(port: int, log: Path) -> Iterator[FakeTelegram]:
 
 
 @contextlib.contextmanager
-def running(state: Path, *, telegram: bool = True) -> Iterator[Topology]:
+def running(
+    state: Path, *, telegram: bool = True, nlu_dir: Path | None = None
+) -> Iterator[Topology]:
     """scripts/run_prod.py started as `make run-prod` starts it, in `state`, until the block
-    ends (then Ctrl-C, as an operator stops it)."""
+    ends (then Ctrl-C, as an operator stops it). `nlu_dir`: the folder the backend's `./nlu`
+    bind mount shows (labels and retraining write there), instead of this checkout's nlu/."""
     state.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:  # the postgres user makes its cluster in here
         for folder in (state, *state.parents):
@@ -230,16 +234,18 @@ def running(state: Path, *, telegram: bool = True) -> Iterator[Topology]:
                 "TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{first + 1}/telegram",
                 "TELEGRAM_WEBHOOK_SECRET": secrets.token_urlsafe(32),
             }
+        mounts = ["--mount", f"./nlu={nlu_dir}"] if nlu_dir else []
         log = state / "run-prod.log"
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "scripts/run_prod.py", "--state", str(state),
-                 "--ports-from", str(first)],
+                 "--ports-from", str(first), *mounts],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         stack.callback(stop_group, proc, signal.SIGINT, 60)
         plan = run_prod.plan_for(state, first)
         top = Topology(proc, state, log, first, exports(state, first), metrics_token, fake, plan)
+        top.nlu_dir = nlu_dir or ROOT / "nlu"
         deadline = time.monotonic() + START_SECONDS
         while READY not in top.output():
             if proc.poll() is not None or time.monotonic() > deadline:

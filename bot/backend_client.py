@@ -9,7 +9,13 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from bot import request_ids
 
@@ -77,6 +83,15 @@ _retry_transport = retry(
     wait=wait_exponential(multiplier=0.2, max=1),
     reraise=True,
 )
+# A borrower's message is worth a few seconds more before it goes to the spool: a replica
+# killed mid-call (502) or PostgreSQL restarting (503 for a second or two) passes by then.
+INBOUND_RETRY_SECONDS = 6.0
+_retry_inbound = retry(
+    retry=retry_if_exception_type(BackendUnavailable),
+    stop=stop_after_delay(INBOUND_RETRY_SECONDS),
+    wait=wait_exponential(multiplier=0.25, max=2),
+    reraise=True,
+)
 
 
 class BackendClient:
@@ -123,7 +138,7 @@ class BackendClient:
     def _conversation(channel: str, user_id: str) -> str:
         return f"/conversations/{quote(channel, safe='')}/{quote(user_id, safe='')}"
 
-    @_retry_transport
+    @_retry_inbound
     async def inbound(
         self,
         channel: str,

@@ -116,7 +116,10 @@ async def _start(
     deliverers: dict[str, Deliverer] = {"webchat": WebchatDeliverer(hub)}
     tasks: list[asyncio.Task[Any]] = []
     if settings.telegram_bot_token:
-        application = build_application(build_bot(settings), relay=relay, seen=seen)
+        webhook = settings.telegram_mode == "webhook"
+        application = build_application(
+            build_bot(settings), webhook=webhook, relay=relay, seen=seen
+        )
         deliverers["telegram"] = TelegramDeliverer(application.bot)
         tasks.append(asyncio.create_task(_run_telegram(app, application, settings)))
 

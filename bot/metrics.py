@@ -16,6 +16,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -31,8 +32,15 @@ MESSAGES_RECEIVED = Counter(
     "Borrower messages the gateway took, by channel and outcome: answered (by the assistant), "
     "human (a collector has the chat), kept (the backend was down: in the spool), "
     "assistant_down (Rasa failed: the borrower was told), refused (the backend refused it), "
-    "unknown_command, duplicate (a repeat, answered once).",
+    "unknown_command, duplicate (a repeat: answered again with the same replies, Rasa runs a "
+    "turn once).",
     ["channel", "outcome"],
+)
+MESSAGES_IN_PROGRESS = Gauge(
+    "gateway_messages_in_progress",
+    "Borrower messages this replica is handling now (from the message received to its replies "
+    "logged), by channel: what a replica that dies takes with it, to be sent again.",
+    ["channel"],
 )
 REPLIES_SENT = Counter(
     "gateway_replies_sent",
@@ -50,6 +58,16 @@ RASA_ERRORS = Counter(
     "Calls to Rasa that failed, by call (turn, parse, resume) and kind (timeout, connection, "
     "http_4xx, http_5xx, other).",
     ["call", "kind"],
+)
+RASA_RETRIES = Counter(
+    "gateway_rasa_retries",
+    "Turns sent to Rasa again after an attempt failed on the way (no replica reachable, a "
+    "replica gone mid-turn, Rasa's lock or tracker store down); Rasa runs a turn once.",
+)
+TELEGRAM_SEND_RETRIES = Counter(
+    "gateway_telegram_send_retries",
+    "Replies to a borrower sent to Telegram again after Telegram refused them for now (429, "
+    "5xx) or could not be reached.",
 )
 OUTBOUND_DELIVERIES = Counter(
     "gateway_outbound_deliveries",
@@ -71,6 +89,7 @@ def show_zeroes() -> None:
     for channel in CHANNELS:
         for outcome in OUTCOMES:
             MESSAGES_RECEIVED.labels(channel, outcome)
+        MESSAGES_IN_PROGRESS.labels(channel)
         REPLIES_SENT.labels(channel)
         REPLY_SECONDS.labels(channel)
         for result in ("delivered", "stored", "retry", "failed"):

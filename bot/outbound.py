@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from bot import metrics, request_ids
 from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable, OutboundItem
-from bot.hub import Hub
+from bot.hub import Hub, HubUnavailable
 from bot.rasa_client import RasaClient, RasaUnavailable
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,10 @@ class WebchatDeliverer:
         }
         if item.buttons:
             event["buttons"] = item.buttons
-        pages = await self.hub.publish(item.user_id, event)
+        try:
+            pages = await self.hub.publish(item.user_id, event)
+        except HubUnavailable as exc:  # Redis is down: the open pages get it a little later
+            return Delivery("retry", error=f"push unavailable: {exc}", retry_after_seconds=5)
         return Delivery("delivered" if pages else "stored")
 
 

@@ -1,19 +1,37 @@
 """The gateway's client of Rasa: its REST channel for a turn, its HTTP API for what the NLU
 understood and for handing a chat back to the bot. Both need Rasa's token: the channel as a
 bearer header (nlu/channels.py), the API as the `token` query parameter, the only form Rasa
-3.6's --auth-token takes."""
+3.6's --auth-token takes.
+
+A turn that fails on the way is sent again for up to `retry_seconds`: no Rasa replica could be
+reached, the one that had it died (nginx answers 502), or Rasa could not run it (503: its lock
+store or tracker store was down). Sending it again is safe: each turn carries the message's id,
+and Rasa answers a turn it has run already from its tracker instead of running it twice
+(nlu/turns.py). A turn that timed out is not sent again: the borrower has waited long enough."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
 
 from bot import metrics, request_ids
 
+RETRY_SECONDS = 20.0
+FIRST_PAUSE, LONGEST_PAUSE = 0.5, 4.0
+TURN_KEY, RETRY_KEY = "turn", "retry"  # what nlu/turns.py reads in a message's metadata
+# What an attempt may end with and still be tried again: it failed before Rasa answered.
+_AGAIN = frozenset({502, 503, 504})
+
 
 class RasaUnavailable(Exception):
     """Rasa is down, timed out or failed: the turn did not happen."""
+
+    def __init__(self, reason: str, *, again: bool = False) -> None:
+        super().__init__(reason)
+        self.again = again  # worth sending again (see the module's notes)
 
 
 class RasaClient:
@@ -23,8 +41,10 @@ class RasaClient:
         *,
         token: str | None = None,
         timeout: float = 30.0,
+        retry_seconds: float = RETRY_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        self.retry_seconds = retry_seconds
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"} if token else None,
@@ -45,18 +65,44 @@ class RasaClient:
             response.raise_for_status()
         except httpx.HTTPError as exc:
             metrics.RASA_ERRORS.labels(call, _kind(exc)).inc()
-            raise RasaUnavailable(type(exc).__name__) from exc
+            raise RasaUnavailable(type(exc).__name__, again=_again(exc)) from exc
         return response.json()
 
     async def turn(
-        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+        self,
+        sender: str,
+        text: str,
+        metadata: dict[str, Any] | None = None,
+        *,
+        turn_id: str | None = None,
+        again: bool = False,
     ) -> list[dict[str, Any]]:
-        """One borrower message; the assistant's replies (text, buttons, custom)."""
+        """One borrower message; the assistant's replies (text, buttons, custom). `turn_id`
+        (the message's id) makes it safe to send again, on failure or when the channel
+        delivers the message again (`again`: Rasa may have run it already)."""
         body: dict[str, Any] = {"sender": sender, "message": text}
-        if metadata:
-            body["metadata"] = metadata
-        replies = await self._call("turn", "POST", "/webhooks/rest/webhook", json=body)
-        return replies if isinstance(replies, list) else []
+        meta = dict(metadata or {})
+        if turn_id:
+            meta[TURN_KEY] = turn_id
+            if again:
+                meta[RETRY_KEY] = True
+        if meta:
+            body["metadata"] = meta
+        give_up = time.monotonic() + self.retry_seconds
+        pause = FIRST_PAUSE
+        while True:
+            try:
+                replies = await self._call("turn", "POST", "/webhooks/rest/webhook", json=body)
+            except RasaUnavailable as exc:
+                if not (exc.again and turn_id) or time.monotonic() + pause > give_up:
+                    raise
+                metrics.RASA_RETRIES.inc()
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LONGEST_PAUSE)
+                meta[RETRY_KEY] = True
+                body["metadata"] = meta
+                continue
+            return replies if isinstance(replies, list) else []
 
     async def latest_parse(self, sender: str) -> dict[str, Any] | None:
         """What the NLU made of the sender's last message: intent, confidence, entities."""
@@ -80,6 +126,14 @@ class RasaClient:
             params={"include_events": "NONE", **self._api_auth},
             json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}],
         )
+
+
+def _again(exc: httpx.HTTPError) -> bool:
+    """Failed before Rasa answered: no replica reached, or nginx's or Rasa's "not now"."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code in _AGAIN
+    slow = isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout)  # Rasa had it, for long
+    return isinstance(exc, httpx.TransportError) and not slow
 
 
 def _kind(exc: httpx.HTTPError) -> str:

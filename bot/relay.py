@@ -85,8 +85,9 @@ class Relay:
             incoming = dataclasses.replace(incoming, external_id=f"g{uuid.uuid4().hex}")
         with request_ids.scope():  # the web chat call's id, or a new one (Telegram)
             started = time.perf_counter()
-            async with self._lock(incoming.sender):
-                outcome = await self._handle(incoming)
+            with metrics.MESSAGES_IN_PROGRESS.labels(incoming.channel).track_inprogress():
+                async with self._lock(incoming.sender):
+                    outcome = await self._handle(incoming)
             ms = (time.perf_counter() - started) * 1000
             metrics.MESSAGES_RECEIVED.labels(incoming.channel, outcome.result).inc()
             # Kinds and counts only: the words, the chat and the borrower stay out of the logs.
@@ -105,7 +106,7 @@ class Relay:
             )
             return outcome
 
-    async def _handle(self, incoming: Incoming) -> Outcome:  # noqa: PLR0911
+    async def _handle(self, incoming: Incoming) -> Outcome:
         # A shared contact is the gateway's own payload (Telegram vouched for the number);
         # everything else, a button's payload included, is read as a command or payload here:
         # a web chat client can send any payload and call it a button.
@@ -131,10 +132,11 @@ class Relay:
         lang = texts.language_of(
             incoming.text, conversation=inbound.language, app=incoming.app_language
         )
-        if inbound.duplicate:
-            return Outcome([], lang, duplicate=True, mode=inbound.mode, result="duplicate")
+        repeat = inbound.duplicate
         if inbound.mode == "human":  # a collector has the chat: it reads this in the console
-            return Outcome([], lang, mode="human", result="human")
+            return Outcome(
+                [], lang, duplicate=repeat, mode="human", result="duplicate" if repeat else "human"
+            )
         to_rasa = translated.to_rasa if translated else incoming.text
         metadata = _metadata(incoming)
         if inbound.opted_out:
@@ -148,14 +150,26 @@ class Relay:
             unknown = [Reply(texts.say("unknown_command", lang))]
             return await self._answer(incoming, lang, unknown, result="unknown_command")
 
+        # A repeat (the page sent it again after its call failed; Telegram delivered it again)
+        # may never have been answered: the gateway that had it died. It goes to Rasa again,
+        # marked so: Rasa answers it from the tracker if it ran it, else runs it now.
         try:
-            answered = await self.rasa.turn(incoming.sender, to_rasa, metadata)
+            answered = await self.rasa.turn(
+                incoming.sender, to_rasa, metadata, turn_id=incoming.external_id, again=repeat
+            )
         except RasaUnavailable:
             log.warning("Rasa unavailable; %s message kept in the transcript", incoming.channel)
             down = [Reply(texts.say("assistant_down", lang))]
             return await self._answer(incoming, lang, down, result="assistant_down")
-        await self._annotate(incoming, inbound.message_id)
-        return await self._answer(incoming, lang, _replies(answered))
+        if not repeat:
+            await self._annotate(incoming, inbound.message_id)
+        return await self._answer(
+            incoming,
+            lang,
+            _replies(answered),
+            result="duplicate" if repeat else "answered",
+            of_turn=True,
+        )
 
     async def _keep(
         self, incoming: Incoming, shown: str, sent_at: datetime, exc: BackendUnavailable
@@ -202,14 +216,25 @@ class Relay:
             log.warning("could not store the NLU of a message: %s", exc)
 
     async def _answer(
-        self, incoming: Incoming, lang: str, replies: list[Reply], result: str = "answered"
+        self,
+        incoming: Incoming,
+        lang: str,
+        replies: list[Reply],
+        result: str = "answered",
+        *,
+        of_turn: bool = False,
     ) -> Outcome:
-        """Log the replies in the transcript (their ids let Telegram buttons stay short)."""
-        bodies = [
+        """Log the replies in the transcript (their ids let Telegram buttons stay short). The
+        assistant's replies to a turn (`of_turn`) are logged under ids made from the message's:
+        a repeat answered again, or a batch the spool sends again, is logged once."""
+        bodies: list[dict[str, Any]] = [
             {"sender": "bot", "text": r.text, "buttons": r.buttons or None}
             for r in replies
             if r.text or r.buttons
         ]
+        if of_turn and incoming.external_id:
+            for i, body in enumerate(bodies):
+                body["external_id"] = reply_id(incoming.external_id, i)
         if bodies:
             try:
                 logged = await self.backend.log_messages(incoming.channel, incoming.user_id, bodies)
@@ -220,7 +245,12 @@ class Relay:
             except (BackendUnavailable, BackendRefused) as exc:
                 log.warning("replies not logged now (%s); kept for later", exc)
                 await self.spool.keep(incoming.channel, incoming.user_id, bodies)
-        return Outcome(replies, lang, result=result)
+        return Outcome(replies, lang, duplicate=result == "duplicate", result=result)
+
+
+def reply_id(external_id: str, index: int) -> str:
+    """The transcript id of the assistant's `index`-th reply to the message `external_id`."""
+    return f"{external_id}:r{index}"
 
 
 def _replies(answered: list[dict[str, Any]]) -> list[Reply]:

@@ -30,6 +30,18 @@ NOT_THE_BATCH = frozenset({401, 403, 408, 429})
 STOP_AFTER_5XX = 3  # in a row, in one flush: the backend is failing, not one batch
 
 
+def add_next_try(db: sqlite3.Connection) -> None:
+    """The column a spool file from before set-asides lacks; another replica opening the same
+    file at the same moment may add it first."""
+    if "next_try" in {row[1] for row in db.execute("PRAGMA table_info(spool)")}:
+        return
+    try:
+        db.execute("ALTER TABLE spool ADD COLUMN next_try REAL NOT NULL DEFAULT 0")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise
+
+
 class Spool:
     def __init__(
         self,
@@ -43,13 +55,13 @@ class Spool:
         self._clock = clock
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # The gateway replicas share the file (compose's gateway-spool volume) and start at once.
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
-            " user_id TEXT NOT NULL, messages TEXT NOT NULL, refusals INTEGER NOT NULL DEFAULT 0)"
+            " user_id TEXT NOT NULL, messages TEXT NOT NULL, refusals INTEGER NOT NULL DEFAULT 0,"
+            " next_try REAL NOT NULL DEFAULT 0)"
         )
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(spool)")}
-        if "next_try" not in columns:  # a spool file from before set-asides
-            self._db.execute("ALTER TABLE spool ADD COLUMN next_try REAL NOT NULL DEFAULT 0")
+        add_next_try(self._db)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS set_aside (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
             " user_id TEXT NOT NULL, messages TEXT NOT NULL, reason TEXT NOT NULL,"

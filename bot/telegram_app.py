@@ -3,15 +3,14 @@ the outbound deliverer that sends through the same bot."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import warnings
 from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ExtBot
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -24,7 +23,7 @@ from bot.backend_client import OutboundItem
 from bot.config import GatewaySettings
 from bot.outbound import Delivery
 from bot.relay import Reply
-from bot.telegram_handlers import add_handlers, send_reply
+from bot.telegram_handlers import add_handlers, retry_after_seconds, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +60,36 @@ def build_bot(settings: GatewaySettings) -> ExtBot[Any]:
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
-def build_application(bot: ExtBot[Any], **bot_data: Any) -> AnyApplication:
+class HandledOnDelivery(asyncio.Queue[object]):
+    """The webhook's update queue: an update put in is handled before `put` returns, so PTB's
+    webhook answers Telegram only once the update is handled, and Telegram delivers it again
+    when the gateway died before that (PTB's own queue answers at once: an update in it would
+    die with the gateway). Updates still run concurrently: each webhook call is one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.application: AnyApplication | None = None
+
+    async def put(self, item: object) -> None:
+        if self.application is None or not isinstance(item, Update):
+            await super().put(item)
+            return
+        app = self.application  # as PTB's own fetcher does, within its concurrency limit
+        await app.update_processor.process_update(item, app.process_update(item))
+
+
+def build_application(
+    bot: ExtBot[Any], *, webhook: bool = False, **bot_data: Any
+) -> AnyApplication:
     # Updates run concurrently (one slow turn does not hold up other chats); the relay keeps
     # each chat's turns in order.
-    application = Application.builder().bot(bot).concurrent_updates(True).build()
+    builder = Application.builder().bot(bot).concurrent_updates(True)
+    queue = HandledOnDelivery() if webhook else None
+    if queue is not None:
+        builder = builder.update_queue(queue)
+    application = builder.build()
+    if queue is not None:
+        queue.application = application
     application.bot_data.update(bot_data)
     add_handlers(application)
     return application
@@ -116,7 +141,7 @@ class TelegramDeliverer:
                         self.bot, int(item.user_id), reply, item.language or "zh"
                     )
         except RetryAfter as exc:  # still limited after the rate limiter's own retries
-            return Delivery("retry", error="429", retry_after_seconds=_retry_after(exc))
+            return Delivery("retry", error="429", retry_after_seconds=retry_after_seconds(exc))
         except Forbidden as exc:  # blocked the bot, or never started it
             return Delivery("failed", error=f"forbidden: {exc.message}")
         except BadRequest as exc:
@@ -124,10 +149,3 @@ class TelegramDeliverer:
         except TelegramError as exc:
             return Delivery("retry", error=f"{type(exc).__name__}: {exc.message}")
         return Delivery("delivered", channel_message_id=str(sent[-1]) if sent else None)
-
-
-def _retry_after(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 moves it from seconds to a timedelta: take either
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value: Any = exc.retry_after
-    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)

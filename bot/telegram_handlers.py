@@ -3,9 +3,12 @@ added to a group says nothing about anyone's debt)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
+import warnings
+import weakref
 from typing import Any
 
 from telegram import (
@@ -15,7 +18,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -25,6 +28,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot import metrics, texts
 from bot.backend_client import BackendRefused, BackendUnavailable
@@ -36,12 +40,18 @@ from bot.text_cleaning import clean, clean_optional
 
 log = logging.getLogger(__name__)
 
+# Telegram refusing for now (429 Too Many Requests, a 5xx, out of reach): a reply to a borrower
+# is sent again for this long, so an outage of a few minutes loses none.
+SEND_RETRY_SECONDS = 300.0
+FIRST_PAUSE, LONGEST_PAUSE = 1.0, 30.0
+
 PRIVATE = filters.ChatType.PRIVATE
 Context = ContextTypes.DEFAULT_TYPE
 
 
 def add_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, drop_repeats), group=-1)
+    application.add_handler(TypeHandler(Update, remember_handled), group=1)
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED, on_edited))
     application.add_handler(MessageHandler(PRIVATE & filters.CONTACT, on_contact))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, on_command))
@@ -57,11 +67,18 @@ def _relay(context: Context) -> Relay:
 
 
 async def drop_repeats(update: Update, context: Context) -> None:
-    """Telegram sends an update again when it got no answer in time: answer it once."""
+    """Telegram sends an update again when it got no answer in time: one handled already is
+    dropped (one whose gateway died before it was handled is not)."""
     seen: SeenUpdates = context.bot_data["seen"]
-    if not await seen.first_time(f"telegram:{update.update_id}"):
-        log.info("update %d seen already: dropped", update.update_id)
+    if await seen.handled(f"telegram:{update.update_id}"):
+        log.info("update %d handled already: dropped", update.update_id)
         raise ApplicationHandlerStop
+
+
+async def remember_handled(update: Update, context: Context) -> None:
+    """After the update's handler (a later group)."""
+    seen: SeenUpdates = context.bot_data["seen"]
+    await seen.remember(f"telegram:{update.update_id}")
 
 
 def _incoming(update: Update, text: str, *, kind: str, shown: str | None = None) -> Incoming:
@@ -199,15 +216,37 @@ async def on_error(update: object, context: Context) -> None:
 async def answer(
     update: Update, context: Context, outcome: Outcome, *, started: float | None = None
 ) -> None:
-    """Send the replies; `started` (perf_counter when the message came) times the turn."""
+    """Send the replies, in the background: the update is handled (the webhook answers
+    Telegram) once the message and its replies are in the transcript, and sending them waits
+    out Telegram refusing them for now (send_patiently), a chat's replies in order. `started`
+    (perf_counter when the message came) times the turn."""
     chat = update.effective_chat
     assert chat is not None
-    for reply in outcome.replies:
-        await send_reply(context.bot, chat.id, reply, outcome.language)
-    if outcome.replies:
+    if not outcome.replies:
+        return
+    in_order = _sending_to(chat.id)
+
+    async def send_all() -> None:
+        async with in_order:
+            for reply in outcome.replies:
+                await send_patiently(context.bot, chat.id, reply, outcome.language)
         metrics.REPLIES_SENT.labels("telegram").inc(len(outcome.replies))
         if started is not None:
             metrics.REPLY_SECONDS.labels("telegram").observe(time.perf_counter() - started)
+
+    context.application.create_task(send_all(), update=update)
+
+
+# One sender at a time per chat: replies to consecutive messages go out in order.
+_senders: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _sending_to(chat_id: int) -> asyncio.Lock:
+    lock = _senders.get(chat_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _senders[chat_id] = lock
+    return lock
 
 
 async def send_reply(bot: Any, chat_id: int, reply: Reply, language: str) -> list[int]:
@@ -228,6 +267,37 @@ async def send_reply(bot: Any, chat_id: int, reply: Reply, language: str) -> lis
         )
         sent.append(message.message_id)
     return sent
+
+
+async def send_patiently(
+    bot: Any, chat_id: int, reply: Reply, language: str, *, seconds: float = SEND_RETRY_SECONDS
+) -> list[int]:
+    """send_reply, sent again while Telegram refuses it for now: after the wait a 429 names
+    (the rate limiter has waited out a few already), or a growing pause after a 5xx or a
+    network failure, for up to `seconds`. A refusal for good (400, 403) is not tried again."""
+    give_up = time.monotonic() + seconds
+    pause = FIRST_PAUSE
+    while True:
+        try:
+            return await send_reply(bot, chat_id, reply, language)
+        except (RetryAfter, NetworkError) as exc:
+            if isinstance(exc, BadRequest):
+                raise
+            if isinstance(exc, RetryAfter):
+                wait = retry_after_seconds(exc)
+            else:
+                wait, pause = pause, min(pause * 2, LONGEST_PAUSE)
+            if time.monotonic() + wait > give_up:
+                raise
+        metrics.TELEGRAM_SEND_RETRIES.inc()
+        await asyncio.sleep(wait)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 moves it from seconds to a timedelta: take either
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = exc.retry_after
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
 
 
 def _share_phone_keyboard(language: str) -> ReplyKeyboardMarkup:

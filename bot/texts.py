@@ -15,9 +15,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "follow up once we are back; you can also try again in a few minutes.",
     },
     "assistant_down": {
-        "zh": "抱歉，智能助手暂时无法回复。您的消息已保存；如需人工客服，请发送 /human。",
-        "en": "Sorry, the assistant can't answer right now. Your message has been saved; "
-        "send /human to reach a person.",
+        "zh": "抱歉，智能助手暂时无法回复。您的消息已保存，请稍后再发一次；如需人工客服，请发送 /human。",
+        "en": "Sorry, the assistant can't answer right now. Your message has been saved: please "
+        "send it again shortly, or send /human to reach a person.",
     },
     "text_only": {
         "zh": "抱歉，我只能读取文字消息。请用文字告诉我您需要什么。",

@@ -9,7 +9,10 @@ things it lacks:
   `/start <token>`) is verified with the backend here, and Rasa gets only `/verify_token` with
   the backend's answer in the message metadata (`link_verification`). Rasa stores every
   message in its tracker, so a token that reached it would be readable there for as long as
-  the tracker is kept."""
+  the tracker is kept;
+- it runs each turn once however often the gateway sends it (a try again after a failure), and
+  answers 503 when a turn fails, so that the gateway knows (Rasa's channel answers 200 with
+  whatever replies were made before the failure, often none): see turns.py."""
 
 from __future__ import annotations
 
@@ -23,13 +26,14 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import ENTITIES, INTENT_NAME_KEY
 from sanic import Blueprint, response
 from sanic.request import Request
+from turns import TurnFailed, run_once  # beside this file, as Rasa runs it
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +103,10 @@ class GatewayInput(RestInput):
         self.service_token = service_token
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(self._redeeming_link_tokens(on_new_message))
+        """Rasa's REST routes (`/` and `/webhook`, same bodies). A turn goes to the agent's
+        processor under the conversation's lock, taken here (turns.py); `on_new_message`,
+        Rasa's agent.handle_message, takes that lock itself, so it is not used."""
+        blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         @blueprint.middleware("request")
         async def authenticate(request: Request) -> response.HTTPResponse | None:
@@ -109,7 +116,41 @@ class GatewayInput(RestInput):
                 {"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"}
             )
 
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> response.HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> response.HTTPResponse:
+            status, body = await self.answer(getattr(request.app.ctx, "agent", None), request.json)
+            return response.json(body, status=status)
+
         return blueprint
+
+    async def answer(self, agent: Any, body: Any) -> tuple[int, Any]:
+        """The status and body for one message: 200 and its replies, or 503 when its turn
+        failed (the gateway may send it again)."""
+        body = body if isinstance(body, dict) else {}
+        metadata = body.get("metadata")
+        message = UserMessage(
+            body.get("message"),
+            CollectingOutputChannel(),
+            body.get("sender"),
+            input_channel=body.get("input_channel") or self.name(),
+            metadata=metadata if isinstance(metadata, dict) else None,
+        )
+        try:
+            return 200, await self.turn(agent, message)
+        except Exception as exc:  # the kinds only: an error's text can hold the borrower's words
+            log.warning("a turn failed (%s): the gateway may send it again", _cause(exc))
+            return 503, {"error": "the turn failed: send it again"}
+
+    async def turn(self, agent: Any, message: UserMessage) -> list[dict[str, Any]]:
+        """The replies to one message (turns.py runs it once, under the conversation's lock)."""
+        if agent is None or not agent.is_ready():
+            raise TurnFailed("no model loaded yet")
+        process = self._redeeming_link_tokens(agent.processor.handle_message)
+        return await run_once(agent.lock_store, agent.tracker_store.retrieve, message, process)
 
     def _redeeming_link_tokens(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -164,6 +205,16 @@ class GatewayInput(RestInput):
             log.warning("link token: the backend is unavailable (%s)", type(exc).__name__)
             return {"status": "unavailable"}
         return _answer(status, body)
+
+
+def _cause(exc: BaseException) -> str:
+    """An exception's kind and the kinds it came from (a LockError from a ConnectionError)."""
+    kinds: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(kinds) < 4:
+        kinds.append(type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    return " from ".join(kinds)
 
 
 def _answer(status: int, body: Any) -> dict[str, Any]:

@@ -1,11 +1,17 @@
-"""Rasa's server with a model swap that never stalls a conversation: `python serve.py run ...`
-takes `rasa run`'s arguments. Run from nlu/ with the Rasa virtualenv's Python.
+"""Rasa's server, with three changes: `python serve.py run ...` takes `rasa run`'s arguments.
+Run from nlu/ with the Rasa virtualenv's Python.
 
-The one change: a model fetched from the model server (the backend, nlu/endpoints.yml) is
-loaded in a worker thread and swapped in when it is ready. Rasa 3.6 loads it on its event
-loop, so every borrower would wait out the load (seconds, or tens of seconds on a busy
-machine, past the gateway's timeout); this way the running model keeps answering meanwhile.
-The swap itself is Rasa's own (`Agent.load_model` replaces the processor in one step).
+- A model fetched from the model server (the backend, nlu/endpoints.yml) is loaded in a worker
+  thread and swapped in when it is ready. Rasa 3.6 loads it on its event loop, so every
+  borrower would wait out the load (seconds, or tens of seconds on a busy machine, past the
+  gateway's timeout); this way the running model keeps answering meanwhile. The swap itself is
+  Rasa's own (`Agent.load_model` replaces the processor in one step).
+- Rasa's SQL tracker store (PostgreSQL in production) checks a pooled connection before it
+  uses it, as the backend does: after a database restart every pooled connection is dead, and
+  each would fail a turn.
+- A tracker that cannot be read or saved fails the turn, which the gateway then sends again
+  (channels.py answers 503). Rasa would run it on an empty tracker kept in this replica's
+  memory: the borrower answered as a stranger, the turn unseen by the other replicas.
 
 And `run` is never open: it needs RASA_TOKEN, which becomes Rasa's `--auth-token` (its HTTP
 API) and the REST channel's bearer secret (credentials.yml, channels.py). The token is added
@@ -19,8 +25,8 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from config_rules import app_env_problem, secret_problem  # beside this file, as Rasa runs it
 
@@ -78,6 +84,29 @@ async def update_model_from_server(model_server: EndpointConfig, agent: Agent) -
             log.exception("Failed to update model. The previous model will stay loaded instead.")
 
 
+def pinging(engine_kwargs: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """Rasa's `create_engine_kwargs` for its SQL tracker store, with `pool_pre_ping`."""
+
+    def with_ping(url: Any) -> dict[str, Any]:
+        return {**engine_kwargs(url), "pool_pre_ping": True}
+
+    return with_ping
+
+
+def strict(fail_safe: type[Any]) -> None:
+    """Rasa's FailSafeTrackerStore (`fail_safe`) reading and saving through the store it wraps,
+    failing when that fails, instead of falling back to memory."""
+
+    async def retrieve(self: Any, sender_id: str) -> Any:
+        return await self._tracker_store.retrieve(sender_id)
+
+    async def save(self: Any, tracker: Any) -> None:
+        await self._tracker_store.save(tracker)
+
+    fail_safe.retrieve = retrieve
+    fail_safe.save = save
+
+
 def main() -> None:
     if sys.argv[1:2] == ["run"]:
         if problems := refusals(os.environ):
@@ -85,9 +114,13 @@ def main() -> None:
         if "--auth-token" not in sys.argv:
             sys.argv += ["--auth-token", os.environ["RASA_TOKEN"]]
     from rasa.core import agent as rasa_agent
+    from rasa.core import tracker_store
 
-    # looked up by name at each pull (rasa.core.agent), so this replaces it everywhere
+    # looked up by name when used (rasa.core.agent, rasa.core.tracker_store), so these replace
+    # them everywhere
     rasa_agent._update_model_from_server = update_model_from_server
+    tracker_store.create_engine_kwargs = pinging(tracker_store.create_engine_kwargs)
+    strict(tracker_store.FailSafeTrackerStore)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -188,3 +188,34 @@ class TestTheChannelsAnswer:
         assert self.answer(agent, body)[0] == 503
         assert self.answer(self.agent(rasa, ready=False), body)[0] == 503
         assert self.answer(None, body)[0] == 503
+
+
+class TestServesDatabasePatches:
+    """nlu/serve.py, for a tracker database that restarts or goes away."""
+
+    def test_the_tracker_stores_pool_checks_a_connection_before_using_it(self) -> None:
+        serve = importlib.import_module("serve")
+        kwargs = serve.pinging(lambda url: {"pool_size": 50})("postgresql://db/rasa")
+        assert kwargs == {"pool_size": 50, "pool_pre_ping": True}
+
+    def test_a_tracker_that_cannot_be_read_or_saved_fails_the_turn(self) -> None:
+        from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+        from rasa.shared.core.domain import Domain
+
+        class Down(InMemoryTrackerStore):
+            async def retrieve(self, sender_id: str) -> Any:
+                raise ConnectionError("the database is restarting")
+
+            async def save(self, tracker: Any) -> None:
+                raise ConnectionError("the database is restarting")
+
+        class Strict(FailSafeTrackerStore):  # Rasa's own answers None, and saves in memory
+            pass
+
+        importlib.import_module("serve").strict(Strict)
+        tracker = DialogueStateTracker.from_events("webchat:w-1", [])
+        down = Down(Domain.empty())
+        with pytest.raises(ConnectionError):
+            asyncio.run(Strict(down).retrieve("webchat:w-1"))
+        with pytest.raises(ConnectionError):
+            asyncio.run(Strict(down).save(tracker))

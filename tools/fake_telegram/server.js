@@ -188,12 +188,14 @@ function proxyTo(internalPort, ownPort) {
       const token = /^\/bot([^/]+)\//.exec(req.url)[1];
       const wanted = parameters(req, await readBody(req));
       const existing = webhooks.get(token);
-      webhooks.set(token, {
-        url: wanted.url,
-        secret: wanted.secret_token || '',
-        queue: existing ? existing.queue : [],
-        busy: existing ? existing.busy : false,
-      });
+      if (existing) {
+        // The same hook, changed in place: a delivery running on it (a bot that restarts sets
+        // its webhook again) goes on, and the updates queued meanwhile are not left behind.
+        existing.url = wanted.url;
+        existing.secret = wanted.secret_token || '';
+      } else {
+        webhooks.set(token, { url: wanted.url, secret: wanted.secret_token || '', queue: [], busy: false });
+      }
       // The inner server posts to us; we post on to the bot as Telegram would.
       const inner = JSON.stringify({ url: `http://${HOST}:${ownPort}/__webhook/${encodeURIComponent(token)}` });
       const upstream = http.request(

@@ -171,6 +171,32 @@ class TestMetrics:
         assert 'gateway_reply_seconds_bucket{channel="webchat",le="0.5"}' in text
         assert sender not in text and "你好" not in text
 
+    async def test_a_message_being_handled_is_in_progress_until_answered(
+        self, parts: Parts
+    ) -> None:
+        # What a replica that dies takes with it (the fault matrix kills one while it is > 0).
+        answering = asyncio.Event()
+
+        class Slow(httpx.AsyncBaseTransport):
+            async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+                await answering.wait()
+                return await parts.to_rasa.handle_async_request(request)
+
+        parts.relay.rasa = RasaClient("http://rasa", retry_seconds=0, transport=Slow())
+        before = value("gateway_messages_in_progress", channel="telegram")
+        handling = asyncio.create_task(
+            parts.relay.handle(Incoming("telegram", "47", "你好", external_id="m9"))
+        )
+        for _ in range(500):  # until it is waiting for Rasa
+            if value("gateway_messages_in_progress", channel="telegram") != before:
+                break
+            await asyncio.sleep(0.01)
+        assert value("gateway_messages_in_progress", channel="telegram") == before + 1
+        answering.set()
+        assert (await handling).result == "answered"
+        assert value("gateway_messages_in_progress", channel="telegram") == before
+        await parts.relay.rasa.aclose()
+
     async def test_rasa_failures_are_counted_by_kind(self, parts: Parts) -> None:
         before = value("gateway_rasa_errors_total", call="turn", kind="connection")
         down = value(

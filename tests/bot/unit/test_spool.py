@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from bot.backend_client import BackendClient
-from bot.spool import Spool
+from bot.spool import Spool, add_next_try
 
 pytestmark = pytest.mark.anyio
 
@@ -144,3 +145,28 @@ async def test_a_backend_failing_for_every_batch_is_not_tried_batch_after_batch(
     # The three tried wait for their turn again; the three never tried go now.
     assert await spool.flush(backend) == 3
     assert spool.pending() == 3 and spool.set_aside() == []
+
+
+def test_an_older_spool_file_gets_its_column_whichever_replica_adds_it(tmp_path: Path) -> None:
+    # The gateway replicas share the spool file and start at the same moment: the one that
+    # finds the column added by the other between its look and its change starts all the same.
+    path = tmp_path / "spool.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE spool (id INTEGER PRIMARY KEY, channel TEXT NOT NULL, user_id TEXT NOT NULL,"
+        " messages TEXT NOT NULL, refusals INTEGER NOT NULL DEFAULT 0)"
+    )
+    old.commit()
+    Spool(path).close()  # the first replica adds it
+    columns = [row[1] for row in old.execute("PRAGMA table_info(spool)")]
+    assert columns.count("next_try") == 1
+    real = old.execute  # the second looked before the first changed it
+
+    class Stale:
+        def execute(self, sql: str, *args: Any) -> Any:
+            if sql.startswith("PRAGMA"):
+                return iter([(0, "id"), (1, "channel")])
+            return real(sql, *args)
+
+    add_next_try(Stale())  # type: ignore[arg-type]
+    old.close()

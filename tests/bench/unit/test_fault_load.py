@@ -1,6 +1,6 @@
-"""The fault matrix's own judgement (bench/fault_matrix.py), without a topology: what counts as
-a stack trace shown to a borrower, which borrower messages a chat's history shows answered,
-and how counters that start again from 0 are added up."""
+"""The fault matrix's borrowers' judgement (bench/fault_load.py), without a topology: what
+counts as a stack trace shown to a borrower, what is a "try again shortly" notice, and which
+borrower messages a chat's history shows answered."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from actions.messages import TEXTS as ACTION_TEXTS
-from bench.fault_matrix import NOTICES, Sent, _answers_in, increases, looks_like_a_stack_trace
+from bench.fault_load import NOTICES, Sent, _answers_in, looks_like_a_stack_trace
 from bot.texts import TEXTS as GATEWAY_TEXTS
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -79,13 +79,3 @@ def test_only_the_last_messages_of_a_long_chat_are_matched() -> None:
     history = [{"from": "borrower", "text": "b"}, {"from": "bot", "text": "ok"}]
     mine = [sent("a"), sent("b")]  # "a" is older than the last 100 messages
     assert [(m.text, a) for m, a in _answers_in(history, mine)] == [("b", True)]
-
-
-def test_counters_that_start_again_from_zero_count_from_there() -> None:
-    key = ("gateway_messages_received_total", (("outcome", "answered"),))
-    assert increases({key: 3.0}, {key: 5.0}, restarted=False) == {key: 2.0}
-    assert increases({key: 5.0}, {key: 1.0}, restarted=False) == {key: 1.0}
-    # the process started again and has already counted past its old value
-    assert increases({key: 3.0}, {key: 7.0}, restarted=True) == {key: 7.0}
-    other = ("gateway_rasa_errors_total", ())
-    assert increases({}, {other: 2.0}, restarted=False) == {other: 2.0}

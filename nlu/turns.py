@@ -1,0 +1,120 @@
+"""A borrower message's turn, run once however often the gateway sends it (channels.py).
+
+The gateway sends a message again when its first try failed on the way: the Rasa replica that
+had it was killed (nginx answers 502), the lock store was down, the turn failed (503). Whether
+Rasa ran it is in the tracker: Rasa saves a turn whole at its end (the borrower's message and
+the replies), so a message whose turn id is in the tracker was answered, and the replies are
+sent again from there; one that is not there was not, and runs now. The check and the turn
+happen under the conversation's lock: a try that arrives while another still runs waits for it
+and then finds its answer.
+
+The lock is Rasa's own lock store (Redis in production, shared by the replicas), taken as
+Rasa's agent takes it with one change: Rasa gives a ticket a fixed lifetime (60 s), which the
+ticket of a killed replica keeps, holding the conversation up for every other replica all that
+time. Here a ticket lives LOCK_SECONDS and its holder renews it while it waits and runs: a dead
+holder's ticket is gone within LOCK_SECONDS, a slow turn keeps its place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import LockStore
+from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+log = logging.getLogger(__name__)
+
+TURN_KEY = "turn"  # message metadata: the gateway's id for the borrower message
+RETRY_KEY = "retry"  # message metadata: true when the gateway sends it again
+LOCK_SECONDS = 10.0
+WAIT_SECONDS = 0.5  # between looks at a lock another turn holds
+
+
+class TurnFailed(Exception):
+    """The turn did not happen (or may not have): the gateway may send it again."""
+
+
+async def replies_in(tracker: DialogueStateTracker, turn_id: str) -> list[dict[str, Any]] | None:
+    """The replies the tracker holds for this turn, as the REST channel sent them; None when
+    the tracker has no such turn."""
+    events = list(tracker.events)
+    for at in range(len(events) - 1, -1, -1):
+        event = events[at]
+        if isinstance(event, UserUttered) and (event.metadata or {}).get(TURN_KEY) == turn_id:
+            collector = CollectingOutputChannel()
+            for later in events[at + 1 :]:
+                if isinstance(later, UserUttered):
+                    break
+                if isinstance(later, BotUttered):
+                    await collector.send_response(tracker.sender_id, later.message())
+            return collector.messages
+    return None
+
+
+async def _renew(store: LockStore, conversation_id: str, number: int, seconds: float) -> None:
+    """Keep the ticket alive while its turn waits and runs."""
+    while True:
+        await asyncio.sleep(seconds / 4)
+        try:
+            lock = store.get_lock(conversation_id)
+            ticket = next((t for t in lock.tickets if t.number == number), None) if lock else None
+            if ticket is None:
+                return
+            ticket.expires = time.time() + seconds
+            store.save_lock(lock)
+        except Exception as exc:  # the lock store is down: the turn fails on its own
+            log.warning("a conversation lock was not renewed (%s)", type(exc).__name__)
+
+
+@contextlib.asynccontextmanager
+async def conversation_lock(
+    store: LockStore, conversation_id: str, seconds: float = LOCK_SECONDS
+) -> AsyncIterator[None]:
+    """The conversation's lock, in the order its tickets were issued (Rasa's ticket lock)."""
+    try:
+        number = store.issue_ticket(conversation_id, seconds)
+    except Exception as exc:
+        raise TurnFailed(f"no ticket from the lock store ({type(exc).__name__})") from exc
+    renewing = asyncio.create_task(_renew(store, conversation_id, number, seconds))
+    try:
+        while True:  # only looks: no write while waiting, so no waiter undoes another's ticket
+            lock = store.get_lock(conversation_id)
+            if lock is None or number not in [t.number for t in lock.tickets]:
+                raise TurnFailed("the ticket was lost before its turn")
+            if not lock.is_locked(number):
+                break
+            await asyncio.sleep(WAIT_SECONDS)
+        yield
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
+        store.cleanup(conversation_id, number)
+
+
+async def run_once(
+    lock_store: LockStore,
+    tracker_of: Callable[[str], Awaitable[DialogueStateTracker | None]],
+    message: UserMessage,
+    process: Callable[[UserMessage], Awaitable[Any]],
+) -> list[dict[str, Any]]:
+    """The message's replies: `process` run under the conversation's lock, unless this is a
+    try again of a turn the tracker already has (then its replies from there)."""
+    metadata = message.metadata or {}
+    turn_id = metadata.get(TURN_KEY)
+    collector = message.output_channel
+    assert isinstance(collector, CollectingOutputChannel)
+    async with conversation_lock(lock_store, message.sender_id):
+        if isinstance(turn_id, str) and turn_id and metadata.get(RETRY_KEY) is True:
+            tracker = await tracker_of(message.sender_id)
+            done = await replies_in(tracker, turn_id) if tracker is not None else None
+            if done is not None:
+                return done
+        await process(message)
+    return collector.messages
