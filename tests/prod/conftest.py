@@ -3,7 +3,10 @@ run-prod`'s processes as bench/topology.py starts them, Telegram and metrics on.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,12 +14,17 @@ from bench.topology import Topology, TopologyFailed, running
 
 
 @pytest.fixture(scope="session")
-def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+def topology() -> Iterator[Topology]:
+    # Not under pytest's own temporary folder: any pytest session that starts on this machine
+    # makes that 0700 again, and the postgres user would lose its cluster mid-session.
+    state = Path(tempfile.mkdtemp(prefix="prod-topology-"))
     try:
-        with running(tmp_path_factory.mktemp("prod")) as top:
+        with running(state) as top:
             yield top
     except TopologyFailed as exc:
         pytest.fail(str(exc))
+    finally:
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
