@@ -124,12 +124,12 @@ lint: setup
 
 # Unit, API, integration (SQLite and PostgreSQL) and process tests, on both cores.
 test-python: setup
-	$(VENV)/bin/pytest -n 2 --dist loadfile --ignore=tests/e2e --ignore=tests/prod
+	$(VENV)/bin/pytest -n 2 --dist loadfile --durations=15 --ignore=tests/e2e --ignore=tests/prod
 
 # The running processes: the shared stack on one worker; `make run` from a fresh copy, the
 # dashboard and the backend process on the other (xdist groups in each file).
 test-e2e: setup browser train
-	$(VENV)/bin/pytest -n 2 --dist loadgroup tests/e2e
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --durations=10 tests/e2e
 
 # make run-prod's topology (tests/prod): borrowers through nginx, the replicas, the faults.
 # Not part of make test (it takes minutes of its own); .ci/run runs it after make test.

@@ -50,7 +50,8 @@ def run_stage(phases: list[str]) -> list[tuple[str, float, int]]:
                 result = "ok" if proc.returncode == 0 else f"FAILED ({proc.returncode})"
                 print(f"--- {phase}: {result} in {minutes(finished[phase][0])}", flush=True)
         time.sleep(0.5)
-    for phase in phases:
+    # A failed phase's output last: a CI log that keeps only its tail still shows the failure.
+    for phase in sorted(phases, key=lambda name: finished[name][1] != 0):
         print(f"\n=== output of {phase} ===", flush=True)
         sys.stdout.write((LOGS / f"{phase}.log").read_text(errors="replace"))
         sys.stdout.flush()

@@ -1,12 +1,8 @@
 """The tuning loop in a real headless Chromium with the whole stack behind it: a message the
 assistant handled badly is labelled (the training file changes), the assistant is retrained
 on the real Rasa, compared with the running model, promoted, and Rasa swaps it in while it
-keeps answering; then the previous model is restored.
-
-This tests the loop, not the accuracy (`make nlu-test` scores the shipped model): the stack's
-copy of the NLU project trains with the shipped pipeline at a fifth of its epochs, and is
-scored on a small held-out split of clear messages, so that retraining takes a minute instead of
-five and both models are compared on messages either gets right."""
+keeps answering; then the previous model is restored. The stack's
+copy of the NLU project trains small (tests/small_training.py)."""
 
 from __future__ import annotations
 
@@ -23,34 +19,18 @@ from tests.browser import browser, screenshot  # noqa: F401  (the session's Chro
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.test_console import contexts, log_in  # noqa: F401  (fixture)
 from tests.e2e.webchat_client import WebBorrower
+from tests.small_training import shrink
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
 
 TRAINING_MS = 20 * 60 * 1000  # a small Rasa training on two busy cores, then three scorings
-# intents of the small held-out split: the labelled one, and clear ones
-SMALL_SPLIT = ("greet", "goodbye", "check_balance", "request_human", "already_paid")
 
 
 @pytest.fixture
 def small_training(stack: Stack) -> Iterator[None]:
-    """The stack's NLU copy with fewer training epochs and a small held-out split; put back
-    afterwards."""
-    changed = [stack.nlu_dir / "config.yml", *sorted((stack.nlu_dir / "tests").glob("nlu_*.yml"))]
-    kept = {path: path.read_text("utf-8") for path in changed}
-    config = yaml.safe_load(kept[changed[0]])
-    for component in config["pipeline"] + config["policies"]:
-        if "epochs" in component:
-            component["epochs"] = max(1, component["epochs"] // 5)
-    changed[0].write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
-    for split in changed[1:]:
-        document = yaml.safe_load(kept[split])
-        document["nlu"] = [
-            {**block, "examples": "".join(block["examples"].splitlines(True)[:4])}
-            for block in document["nlu"]
-            if block.get("intent") in SMALL_SPLIT
-        ]
-        split.write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
+    """The stack's NLU copy made small (tests/small_training.py); put back afterwards."""
+    kept = shrink(stack.nlu_dir)
     try:
         yield
     finally:

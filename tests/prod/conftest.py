@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.topology import Topology, TopologyFailed, running
+from bench.topology import ROOT, Topology, TopologyFailed, running
+from tests.small_training import small_copy
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +19,10 @@ def topology() -> Iterator[Topology]:
     # Not under pytest's own temporary folder: any pytest session that starts on this machine
     # makes that 0700 again, and the postgres user would lose its cluster mid-session.
     state = Path(tempfile.mkdtemp(prefix="prod-topology-"))
+    # The backend's ./nlu shows a small copy: labels and retraining never touch the checkout.
+    nlu = small_copy(ROOT / "nlu", state / "nlu")
     try:
-        with running(state) as top:
+        with running(state, nlu_dir=nlu) as top:
             yield top
     except TopologyFailed as exc:
         pytest.fail(str(exc))
