@@ -31,6 +31,7 @@ READY = "The production topology is ready"
 PORTS = 60  # the launcher's ports: published ones, then internal ones
 FAKE_TELEGRAM = ROOT / "tools" / "fake_telegram"
 BOT_TOKEN = "4004:production-topology"
+CHECKOUT_URL = "https://pay.example.test/checkout/{token}"  # the lender's page (never opened)
 START_SECONDS = 900.0  # a cold start on a busy 2-core machine (Rasa loads its model twice)
 
 
@@ -79,6 +80,7 @@ class Topology:
     telegram: FakeTelegram | None
     plan: compose_plan.Plan
     nlu_dir: Path = ROOT / "nlu"  # what the backend's ./nlu bind mount shows
+    payment_secret: str = ""  # PAYMENT_WEBHOOK_SECRET: the hosted checkout signs with it
 
     @property
     def web(self) -> str:
@@ -164,11 +166,11 @@ class Topology:
         return self.log.read_text(errors="replace")
 
 
-def exports(state: Path, first: int) -> dict[str, str]:
+def exports(state: Path, first: int, environ: dict[str, str]) -> dict[str, str]:
     where = ["--state", str(state), "--ports-from", str(first)]
     text = subprocess.run(
         [sys.executable, "scripts/run_prod.py", "env", *where],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT, env=environ, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     env = {}
     for line in text.splitlines():
@@ -210,11 +212,16 @@ def fake_telegram(port: int, log: Path) -> Iterator[FakeTelegram]:
 
 @contextlib.contextmanager
 def running(
-    state: Path, *, telegram: bool = True, nlu_dir: Path | None = None
+    state: Path,
+    *,
+    telegram: bool = True,
+    nlu_dir: Path | None = None,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Topology]:
     """scripts/run_prod.py started as `make run-prod` starts it, in `state`, until the block
     ends (then Ctrl-C, as an operator stops it). `nlu_dir`: the folder the backend's `./nlu`
-    bind mount shows (labels and retraining write there), instead of this checkout's nlu/."""
+    bind mount shows (labels and retraining write there), instead of this checkout's nlu/.
+    `settings`: variables compose reads from the environment (e.g. BUSINESS_TIMEZONE)."""
     state.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:  # the postgres user makes its cluster in here
         for folder in (state, *state.parents):
@@ -222,7 +229,15 @@ def running(
     first = free_range(PORTS + 1)  # and one for the fake Telegram server
     run_prod.load_secrets(state)  # generated now: the plan below and the launcher share them
     metrics_token = secrets.token_urlsafe(32)
-    env = {**os.environ, "METRICS_TOKEN": metrics_token}
+    payment_secret = secrets.token_urlsafe(32)
+    env = {
+        **os.environ,
+        "METRICS_TOKEN": metrics_token,
+        # the lender's hosted checkout (README, "Payments in production"): its page and webhook
+        "PAYMENT_CHECKOUT_URL": CHECKOUT_URL,
+        "PAYMENT_WEBHOOK_SECRET": payment_secret,
+        **(settings or {}),
+    }
     with contextlib.ExitStack() as stack:
         fake = None
         if telegram:
@@ -244,8 +259,11 @@ def running(
             )  # fmt: skip
         stack.callback(stop_group, proc, signal.SIGINT, 60)
         plan = run_prod.plan_for(state, first)
-        top = Topology(proc, state, log, first, exports(state, first), metrics_token, fake, plan)
+        top = Topology(
+            proc, state, log, first, exports(state, first, env), metrics_token, fake, plan
+        )
         top.nlu_dir = nlu_dir or ROOT / "nlu"
+        top.payment_secret = payment_secret
         deadline = time.monotonic() + START_SECONDS
         while READY not in top.output():
             if proc.poll() is not None or time.monotonic() > deadline:

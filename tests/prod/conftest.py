@@ -3,6 +3,7 @@ run-prod`'s processes as bench/topology.py starts them, Telegram and metrics on.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -22,7 +23,9 @@ def topology() -> Iterator[Topology]:
     # The backend's ./nlu shows a small copy: labels and retraining never touch the checkout.
     nlu = small_copy(ROOT / "nlu", state / "nlu")
     try:
-        with running(state, nlu_dir=nlu) as top:
+        # The lender's business day in UTC: a borrower somewhere is in its afternoon whenever
+        # the tests run (the reminder journey needs one).
+        with running(state, nlu_dir=nlu, settings={"BUSINESS_TIMEZONE": "UTC"}) as top:
             yield top
     except TopologyFailed as exc:
         pytest.fail(str(exc))
@@ -33,9 +36,23 @@ def topology() -> Iterator[Topology]:
 @pytest.fixture(scope="session")
 def generated(topology: Topology) -> list[str]:
     """Borrowers of the lender's own (production refuses demo data), made as operations would,
-    with the backend's command line: G00000001 to G00000012."""
-    topology.backend_cli("generate", "--borrowers", "12", "--seed", "5")
-    return [f"G{number:08d}" for number in range(1, 13)]
+    with the backend's command line: G00000001 to G00000060."""
+    topology.backend_cli("generate", "--borrowers", "60", "--seed", "5")
+    return [f"G{number:08d}" for number in range(1, 61)]
+
+
+@pytest.fixture(scope="session")
+def chinese_overdue(topology: Topology, generated: list[str]) -> list[str]:
+    """The generated borrowers who speak Chinese and are behind on their loan, but the last two
+    (the fault matrix's): one for each journey, so that none meets another's promise or plan."""
+    speak = topology.postgres.sql("SELECT ref FROM borrowers WHERE language = 'zh'", "lender")
+    chinese = set(speak.split())
+    found = []
+    for ref in generated[:-2]:
+        balance = json.loads(topology.backend_cli("balance", f"L-{ref}"))
+        if ref in chinese and balance["status"] == "active" and balance["bucket"] != "current":
+            found.append(ref)
+    return found
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
