@@ -16,7 +16,7 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench bench-chat bench-outreach fault-matrix chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench bench-chat bench-outreach fault-matrix capacity chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -35,6 +35,8 @@ help:
 	@echo "make fault-matrix  make run-prod's topology under load, one fault at a time (replicas killed,"
 	@echo "             PostgreSQL restarted, Redis down, slow actions, Telegram failing): a table of"
 	@echo "             messages sent, answered, late and lost (CASES=redis,rasa SHORT=1: fewer, shorter)"
+	@echo "make capacity  with make run-prod running: CPU per borrower message by part, and the cores"
+	@echo "             and replicas 1,000,000 borrowers and 200,000 messages a day need"
 	@echo "make lock    re-resolve requirements/*.in into the pinned requirements/*.txt"
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed $(CHART_JS)
@@ -152,6 +154,10 @@ bench-outreach: $(VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
 # Telegram server; about 15 minutes for every case.
 fault-matrix: setup train prod-deps
 	$(PY) -m bench.fault_matrix $(if $(CASES),--cases $(CASES)) $(if $(SHORT),--short)
+
+# Needs make run-prod running (another terminal): CPU per message by part, then the sizing.
+capacity: $(VENV)/.installed
+	$(PY) -m bench.capacity $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS))
 
 lock:
 	@rm -rf .lock-venv && $(PYTHON311) -m venv .lock-venv
