@@ -107,12 +107,18 @@ def strict(fail_safe: type[Any]) -> None:
     fail_safe.save = save
 
 
+def with_auth_token(argv: list[str], token: str) -> list[str]:
+    """argv with `--auth-token=TOKEN` unless it names one: a single word, because a URL-safe
+    token may start with "-", which argparse would read as an option of its own."""
+    given = any(a in ("-t", "--auth-token") or a.startswith("--auth-token=") for a in argv)
+    return argv if given else [*argv, f"--auth-token={token}"]
+
+
 def main() -> None:
     if sys.argv[1:2] == ["run"]:
         if problems := refusals(os.environ):
             raise SystemExit("\n".join(f"Rasa not started: {p}" for p in problems))
-        if "--auth-token" not in sys.argv:
-            sys.argv += ["--auth-token", os.environ["RASA_TOKEN"]]
+        sys.argv = with_auth_token(sys.argv, os.environ["RASA_TOKEN"])
     from rasa.core import agent as rasa_agent
     from rasa.core import tracker_store
 

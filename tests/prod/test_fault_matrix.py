@@ -5,6 +5,7 @@ messages is lost, and none is answered with something that looks like a stack tr
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from bench import fault_matrix
 from bench.topology import Topology
@@ -19,9 +20,14 @@ def test_no_borrower_message_is_lost_and_no_trace_is_shown_in_any_fault(
     cases = [next(c for c in fault_matrix.CASES if c.name == name) for name in order]
     assert {c.name for c in cases} == {c.name for c in fault_matrix.CASES}
     shape = fault_matrix.LoadShape(web=5, telegram=2, verified=generated[-2:])
-    outcomes = asyncio.run(
-        fault_matrix.run_matrix(topology, cases, timing=fault_matrix.SHORT, shape=shape)
-    )
+    # In a thread of its own: the session's Chromium (Playwright's sync API) keeps an event
+    # loop running in this one.
+    with ThreadPoolExecutor(1) as thread:
+        outcomes = thread.submit(
+            lambda: asyncio.run(
+                fault_matrix.run_matrix(topology, cases, timing=fault_matrix.SHORT, shape=shape)
+            )
+        ).result()
     table = fault_matrix.report(outcomes)
     print(table)
     for o in outcomes:
