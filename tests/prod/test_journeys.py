@@ -25,8 +25,8 @@ from tests.browser import browser, screenshot  # noqa: F401  (the session's Chro
 from tests.e2e.conftest import eventually
 from tests.e2e.telegram_user import TelegramUser
 from tests.e2e.webchat_client import WebBorrower
+from tests.prod.console import contexts, log_in  # noqa: F401  (fixture)
 
-TIMEOUT_MS = 60_000
 COLLECTOR = ("collector-wu", "a-long-collector-password-for-tests-4Hz")
 
 
@@ -100,33 +100,14 @@ def test_a_plan_then_a_payment_through_the_hosted_checkout_and_its_signed_webhoo
     assert after["total_outstanding"] in chat.text("我现在还欠多少钱")
 
 
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:  # noqa: F811
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
 def test_a_collector_serves_a_web_chat_in_the_console_and_hands_it_back(
     topology: Topology,
     overdue: Iterator[str],
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     ref = next(overdue)
-    topology.backend_cli(
-        "create-user", COLLECTOR[0], "--role", "collector", "--password-stdin",
-        stdin=COLLECTOR[1] + "\n",
-    )  # fmt: skip
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    contexts.append(context)
-    page = context.new_page()
-    page.goto(f"{topology.http}/console/")
-    page.get_by_label(re.compile("Username|用户名")).fill(COLLECTOR[0])
-    page.get_by_label(re.compile("Password|密码")).fill(COLLECTOR[1])
-    page.get_by_role("button", name=re.compile("Log in|登录")).click()
+    page = log_in(topology, browser, contexts, COLLECTOR, "collector")
     expect(page).to_have_url(re.compile("/console/inbox$"))
 
     # The page's live stream is held by one gateway; the collector's words may be sent by the
@@ -170,6 +151,16 @@ def texts(messages: list[dict[str, object]]) -> str:
     return "\n".join(str(m.get("text", "")) for m in messages)
 
 
+def promise(user: TelegramUser, day: str, above_the_least: Decimal = Decimal(0)) -> None:
+    """A promise to pay on `day`, of the least the bot asks for and `above_the_least` more."""
+    ask = user.say("约定还款日")
+    least = re.search(r"至少 ([\d.]+) [A-Z]{3}", ask)
+    assert least, ask
+    assert "哪天还" in user.say(f"{Decimal(least.group(1)) + above_the_least:.2f}")
+    assert "对吗" in user.say(day)
+    assert "已记录" in user.say("是的")
+
+
 def test_a_telegram_borrower_through_the_webhook_promises_and_reaches_a_person_and_back(
     topology: Topology, overdue: Iterator[str]
 ) -> None:
@@ -182,12 +173,7 @@ def test_a_telegram_borrower_through_the_webhook_promises_and_reaches_a_person_a
     assert "核实成功" in linked
     assert "应还总额" in user.say("我现在还欠多少钱")
 
-    ask = user.say("约定还款日")
-    least = re.search(r"至少 ([\d.]+) [A-Z]{3}", ask)
-    assert least, ask
-    assert "哪天还" in user.say(f"{Decimal(least.group(1)) + 50:.2f}")
-    assert "对吗" in user.say("下周五")
-    assert "已记录" in user.say("是的")
+    promise(user, "下周五", above_the_least=Decimal(50))
     with api(topology) as backend:
         promises = backend.get(f"/loans/L-{ref}/promises").json()
         assert [p["status"] for p in promises] == ["open"]
@@ -237,12 +223,7 @@ def test_two_reminder_workers_send_a_due_reminder_once(
     token = topology.backend_cli("link-token", ref)
     assert "核实成功" in texts(user.replies_to(lambda: user.command(f"/start {token}")))
     # A promise for tomorrow: the day-before reminder (config/outreach.yml) is due today.
-    ask = user.say("约定还款日")
-    least = re.search(r"至少 ([\d.]+) [A-Z]{3}", ask)
-    assert least, ask
-    assert "哪天还" in user.say(least.group(1))
-    assert "对吗" in user.say("明天")
-    assert "已记录" in user.say("是的")
+    promise(user, "明天")
     # The borrower lives where it is afternoon now, whenever this runs.
     db = topology.postgres
     db.sql(

@@ -7,48 +7,22 @@ nlu/ trains small (tests/small_training.py)."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from bench.topology import Topology
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.e2e.conftest import eventually
 from tests.e2e.webchat_client import WebBorrower
+from tests.prod.console import contexts, log_in  # noqa: F401  (fixture)
 
 TRAINING_MS = 20 * 60 * 1000  # a small Rasa training on two busy cores, then three scorings
-TIMEOUT_MS = 60_000
 OPERATIONS = ("ops-anna", "a-long-console-password-for-tests-7Qx")
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:  # noqa: F811
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
-def log_in(top: Topology, browser: Browser, opened: list[BrowserContext]) -> Page:  # noqa: F811
-    top.backend_cli(
-        "create-user", OPERATIONS[0], "--role", "operations", "--password-stdin",
-        stdin=OPERATIONS[1] + "\n",
-    )  # fmt: skip
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    opened.append(context)
-    page = context.new_page()
-    page.goto(f"{top.http}/console/")
-    page.get_by_label(re.compile("Username|用户名")).fill(OPERATIONS[0])
-    page.get_by_label(re.compile("Password|密码")).fill(OPERATIONS[1])
-    page.get_by_role("button", name=re.compile("Log in|登录")).click()
-    return page
 
 
 def models_of_the_replicas(top: Topology) -> set[str]:
@@ -82,7 +56,7 @@ def test_label_retrain_promote_to_both_replicas_and_restore(
     topology: Topology,
     generated: list[str],
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     (base,) = models_of_the_replicas(topology)
     assert base.startswith("assistant-"), "both replicas run the model the backend serves"
@@ -94,7 +68,7 @@ def test_label_retrain_promote_to_both_replicas_and_restore(
     chat.text("钱我上礼拜就打过去五百块了呀")
     assert "人工" in chat.text("我要找人工客服")
 
-    page = log_in(topology, browser, contexts)
+    page = log_in(topology, browser, contexts, OPERATIONS, "operations")
     page.goto(f"{topology.http}/console/tuning?q=上礼拜就打过去")
     row = page.locator("tr", has_text="钱我上礼拜就打过去五百块了呀").first
     expect(row).to_contain_text("then a handoff")
