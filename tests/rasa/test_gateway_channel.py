@@ -281,4 +281,4 @@ class TestServeRefuses:
         monkeypatch.delenv("APP_ENV", raising=False)
         monkeypatch.setenv("RASA_TOKEN", "dev-rasa-token")
         serve.main()
-        assert ran == [["serve.py", "run", "--enable-api", "--auth-token", "dev-rasa-token"]]
+        assert ran == [["serve.py", "run", "--enable-api", "--auth-token=dev-rasa-token"]]
