@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import ssl
+import weakref
 from datetime import date
 from decimal import Decimal
 from functools import cache
@@ -119,8 +120,10 @@ class VerificationRequired(Refused):
 
 
 class Backend:
-    """Make one per action run (or use `async with`) and close it: the connection pool belongs
-    to the event loop it was made on."""
+    """A view of the backend for one action run: its calls carry that run's request id. The
+    connections underneath are one pool per event loop (so per action-server process), shared
+    by every run on it; `aclose` leaves the pool open. A client given its own `transport` (the
+    tests) has a pool of its own, closed by `aclose`."""
 
     def __init__(
         self,
@@ -137,16 +140,10 @@ class Backend:
         so the backend logs it."""
         base = base_url or os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
         token = token or os.environ.get("SERVICE_TOKEN", "dev-service-token")
-        headers = {"Authorization": f"Bearer {token}", "X-Service-Name": "actions"}
-        if request_id:
-            headers[request_ids.HEADER] = request_id
-        self._http = httpx.AsyncClient(
-            base_url=base.rstrip("/") + "/api/v1",
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
-            transport=transport,
-            verify=_tls(),
-        )
+        self._headers = {request_ids.HEADER: request_id} if request_id else {}
+        pooled = _pool(base, token, timeout) if transport is None else None
+        self._own = pooled is None
+        self._http = pooled or _client(base, token, timeout, transport)
         self._attempts = attempts
         self._backoff = backoff
 
@@ -157,7 +154,8 @@ class Backend:
         await self.aclose()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._own:
+            await self._http.aclose()
 
     # -- conversation and verification ------------------------------------------------------
 
@@ -236,8 +234,11 @@ class Backend:
     # -- promises to pay --------------------------------------------------------------------
 
     async def promise_policy(self, channel: str, user_id: str, loan_ref: str) -> PromisePolicy:
-        path = _loan(channel, user_id, loan_ref, "promise-policy")
-        return _parse(PromisePolicy, await self._get(path))
+        return _parse(PromisePolicy, await self.promise_policy_json(channel, user_id, loan_ref))
+
+    async def promise_policy_json(self, channel: str, user_id: str, loan_ref: str) -> Any:
+        """The policy as the backend sent it: what a promise form keeps in its slot."""
+        return await self._get(_loan(channel, user_id, loan_ref, "promise-policy"))
 
     async def promises(self, channel: str, user_id: str, loan_ref: str) -> list[Promise]:
         """The loan's promises, newest first."""
@@ -379,7 +380,9 @@ class Backend:
         self, method: str, path: str, *, json: Any, params: dict[str, Any] | None
     ) -> Any:
         try:
-            response = await self._http.request(method, path, json=json, params=params)
+            response = await self._http.request(
+                method, path, json=json, params=params, headers=self._headers
+            )
         except httpx.TransportError as exc:  # connection refused, reset, timeout
             # The path carries the chat id: log the kind of failure only.
             log.warning("backend %s failed: %s", method, type(exc).__name__)
@@ -393,6 +396,38 @@ class Backend:
             return response.json()
         except ValueError as exc:
             raise BackendUnavailable("backend answered something that is not JSON") from exc
+
+
+def _client(
+    base: str, token: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base.rstrip("/") + "/api/v1",
+        headers={"Authorization": f"Bearer {token}", "X-Service-Name": "actions"},
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+        transport=transport,
+        verify=_tls(),
+    )
+
+
+# A pool belongs to the event loop it was made on: one per loop and backend.
+_pools: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, str, float], httpx.AsyncClient]
+] = weakref.WeakKeyDictionary()
+
+
+def _pool(base: str, token: str, timeout: float) -> httpx.AsyncClient | None:
+    """The running loop's pooled client for this backend; None outside a loop."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    pools = _pools.setdefault(loop, {})
+    key = (base, token, timeout)
+    client = pools.get(key)
+    if client is None or client.is_closed:
+        client = pools[key] = _client(base, token, timeout)
+    return client
 
 
 @cache

@@ -15,8 +15,6 @@ CONFIG = Path(__file__).resolve().parent.parent / "config" / "assistant.yml"
 
 
 class ActionCheckBalance(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_check_balance"
 
@@ -57,8 +55,6 @@ class ActionCheckBalance(BorrowerAction):
 
 
 class ActionCheckDueDate(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_check_due_date"
 
@@ -86,8 +82,6 @@ class ActionCheckDueDate(BorrowerAction):
 
 
 class ActionPaymentHistory(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_payment_history"
 
@@ -109,8 +103,6 @@ class ActionPaymentHistory(BorrowerAction):
 
 
 class ActionExplainFees(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_explain_fees"
 

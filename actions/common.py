@@ -24,11 +24,10 @@ Events = list[dict[str, Any]]
 class BorrowerAction(Action, ABC):
     """An action for the borrower of this conversation. Subclasses implement `act`.
 
-    `needs_verification`: the action shows account details, so an unverified chat is asked to
-    verify first and the action runs again once it is.
+    An action that shows account details needs a verified chat: the backend answers 403
+    `verification_required` on every call about the borrower's loans, and then the chat is asked
+    to verify and the action runs again once it is. No call is made only to ask.
     """
-
-    needs_verification = False
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -37,12 +36,12 @@ class BorrowerAction(Action, ABC):
         lang = reply_language(tracker)
         events: Events = [*language_events(tracker, lang), SlotSet("misunderstood", 0)]
         client = api.Backend(request_id=request_ids.of(tracker))
+        said = len(dispatcher.messages)
         try:
-            if self.needs_verification and not await is_verified(client, channel, user_id):
-                dispatcher.utter_message(text=say(lang, "verify_intro"))
-                return [*events, *remember_request(tracker, self.name())]
-            return [*events, *await self.act(dispatcher, tracker, client, channel, user_id, lang)]
+            done = await self.act(dispatcher, tracker, client, channel, user_id, lang)
+            return [*events, *done, *_listen_after_verification(tracker, done)]
         except api.VerificationRequired:
+            del dispatcher.messages[said:]  # nothing of an unverified chat's account is shown
             dispatcher.utter_message(text=say(lang, "verify_intro"))
             return [*events, *remember_request(tracker, self.name())]
         except api.BackendUnavailable:
@@ -92,6 +91,21 @@ async def current_loan(
     if not active:
         return None
     return max(active, key=lambda loan: (loan.dpd, loan.overdue_amount))
+
+
+VERIFIERS = ("action_verify_token", "action_after_verification")
+
+
+def _listen_after_verification(tracker: Tracker, done: Events) -> Events:
+    """The request that waited for verification, run as the verifier's follow-up, ends the
+    turn. No rule follows a verifier with a request (any request may wait), so without this
+    Rasa's policies would guess the next action, and their fallback would undo the turn, the
+    verification's end with it: the chat would be asked for its phone number again."""
+    if tracker.latest_action_name not in VERIFIERS:
+        return []
+    if any(event.get("event") == "followup" for event in done):  # it goes on (a form)
+        return []
+    return [FollowupAction("action_listen")]
 
 
 def remember_request(tracker: Tracker, action_name: str) -> Events:

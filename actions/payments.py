@@ -11,8 +11,6 @@ from actions.normalise import parse_amount
 
 
 class ActionPaymentLink(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_payment_link"
 

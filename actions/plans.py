@@ -78,8 +78,6 @@ def button_title(lang: str, n: int, offer: Any) -> str:
 
 
 class ActionShowOffers(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_show_offers"
 
@@ -125,8 +123,6 @@ async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang
 
 
 class ActionAcceptOffer(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_accept_offer"
 

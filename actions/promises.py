@@ -14,17 +14,16 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import backend as api
 from actions import request_ids
+from actions.backend_types import parse
 from actions.common import BorrowerAction, Events, current_loan
 from actions.language import reply_language
 from actions.messages import buttons, say, why
 from actions.normalise import parse_amount, parse_date
 
-FORM_SLOTS = ("promise_amount", "promise_date", "promise_confirmed")
+FORM_SLOTS = ("promise_amount", "promise_date", "promise_confirmed", "promise_policy")
 
 
 class ActionStartPromise(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_start_promise"
 
@@ -33,7 +32,8 @@ class ActionStartPromise(BorrowerAction):
         if loan is None:
             dispatcher.utter_message(text=say(lang, "no_loans"))
             return []
-        policy = await client.promise_policy(channel, user_id, loan.loan_ref)
+        kept = await client.promise_policy_json(channel, user_id, loan.loan_ref)
+        policy = parse(api.PromisePolicy, kept)
         if policy.needs_person:  # promises were broken in a row: a person takes it from here
             return [
                 SlotSet("loan_ref", loan.loan_ref),
@@ -41,7 +41,11 @@ class ActionStartPromise(BorrowerAction):
                 FollowupAction("action_handoff"),
             ]
         # What the first message already said ("两千五 下周五") fills the form straight away.
-        events: Events = [SlotSet("loan_ref", loan.loan_ref), SlotSet("promise_confirmed", None)]
+        events: Events = [
+            SlotSet("loan_ref", loan.loan_ref),
+            SlotSet("promise_policy", kept),  # the form's steps read it there, not again
+            SlotSet("promise_confirmed", None),
+        ]
         events.append(SlotSet("promise_amount", tracker.get_slot("amount")))
         events.append(SlotSet("promise_date", tracker.get_slot("date")))
         return [
@@ -52,15 +56,30 @@ class ActionStartPromise(BorrowerAction):
         ]
 
 
-async def _policy(tracker: Tracker) -> Any | None:
-    channel, user_id = api.conversation_of(tracker.sender_id)
-    client = api.Backend(request_id=request_ids.of(tracker))
-    try:
-        return await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
-    except api.BackendUnavailable:
+def kept_policy(tracker: Tracker) -> api.PromisePolicy | None:
+    """The policy action_start_promise kept for this form, if it is there and readable."""
+    kept = tracker.get_slot("promise_policy")
+    if kept is None:
         return None
-    finally:
-        await client.aclose()
+    try:
+        policy = parse(api.PromisePolicy, kept)
+    except ValueError:
+        return None
+    return policy if policy.loan_ref == tracker.get_slot("loan_ref") else None
+
+
+async def _policy(tracker: Tracker, client: api.Backend | None = None) -> Any | None:
+    """The form's policy: the one kept when it started, else the backend's (None when down)."""
+    if (policy := kept_policy(tracker)) is not None:
+        return policy
+    channel, user_id = api.conversation_of(tracker.sender_id)
+    if client is not None:
+        return await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+    async with api.Backend(request_id=request_ids.of(tracker)) as own:
+        try:
+            return await own.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+        except api.BackendUnavailable:
+            return None
 
 
 def ask_amount(lang: str, policy: Any) -> str:
@@ -144,7 +163,7 @@ class ActionAskPromiseAmount(BorrowerAction):
         return "action_ask_promise_amount"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        policy = await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+        policy = await _policy(tracker, client)
         dispatcher.utter_message(text=ask_amount(lang, policy))
         return []
 
@@ -154,7 +173,7 @@ class ActionAskPromiseDate(BorrowerAction):
         return "action_ask_promise_date"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        policy = await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+        policy = await _policy(tracker, client)
         dispatcher.utter_message(text=ask_date(lang, policy))
         return []
 
@@ -164,7 +183,7 @@ class ActionAskPromiseConfirmed(BorrowerAction):
         return "action_ask_promise_confirmed"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        policy = await client.promise_policy(channel, user_id, tracker.get_slot("loan_ref"))
+        policy = await _policy(tracker, client)
         dispatcher.utter_message(
             text=say(
                 lang,
@@ -179,8 +198,6 @@ class ActionAskPromiseConfirmed(BorrowerAction):
 
 
 class ActionSubmitPromise(BorrowerAction):
-    needs_verification = True
-
     def name(self) -> str:
         return "action_submit_promise"
 

@@ -165,19 +165,20 @@ class BackendClient:
             opted_out=bool(d.get("opted_out", False)),
         )
 
-    async def annotate(
+    async def log_turn(
         self,
         channel: str,
         user_id: str,
         message_id: int,
         *,
-        intent: str | None,
-        confidence: float | None,
-        entities: list[dict[str, Any]] | None,
-    ) -> None:
-        body = {"intent": intent, "confidence": confidence, "entities": entities}
-        path = f"{self._conversation(channel, user_id)}/messages/{message_id}"
-        await self._call("PATCH", path, json=body)
+        reading: dict[str, Any] | None,
+        replies: list[dict[str, Any]],
+    ) -> list[int]:
+        """A borrower message's turn in one call: what the NLU understood of the message
+        (`reading`: intent, confidence, entities) and the replies; the replies' ids in order."""
+        path = f"{self._conversation(channel, user_id)}/messages/{message_id}/turn"
+        logged = await self._call("POST", path, json={"reading": reading, "replies": replies})
+        return [m["id"] for m in logged]
 
     async def log_messages(
         self, channel: str, user_id: str, messages: list[dict[str, Any]]

@@ -55,7 +55,7 @@ REPLY_SECONDS = Histogram(
 )
 RASA_ERRORS = Counter(
     "gateway_rasa_errors",
-    "Calls to Rasa that failed, by call (turn, parse, resume) and kind (timeout, connection, "
+    "Calls to Rasa that failed, by call (turn, resume) and kind (timeout, connection, "
     "http_4xx, http_5xx, other).",
     ["call", "kind"],
 )
@@ -94,7 +94,7 @@ def show_zeroes() -> None:
         REPLY_SECONDS.labels(channel)
         for result in ("delivered", "stored", "retry", "failed"):
             OUTBOUND_DELIVERIES.labels(channel, result)
-    for call in ("turn", "parse", "resume"):
+    for call in ("turn", "resume"):
         for kind in ("timeout", "connection", "http_4xx", "http_5xx", "other"):
             RASA_ERRORS.labels(call, kind)
 

@@ -1,7 +1,7 @@
-"""The gateway's client of Rasa: its REST channel for a turn, its HTTP API for what the NLU
-understood and for handing a chat back to the bot. Both need Rasa's token: the channel as a
-bearer header (nlu/channels.py), the API as the `token` query parameter, the only form Rasa
-3.6's --auth-token takes.
+"""The gateway's client of Rasa: its REST channel for a turn (the replies and what the NLU
+understood), its HTTP API for handing a chat back to the bot. Both need Rasa's token: the
+channel as a bearer header (nlu/channels.py), the API as the `token` query parameter, the only
+form Rasa 3.6's --auth-token takes.
 
 A turn that fails on the way is sent again for up to `retry_seconds`: no Rasa replica could be
 reached, the one that had it died (nginx answers 502), or Rasa could not run it (503: its lock
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -24,6 +25,30 @@ FIRST_PAUSE, LONGEST_PAUSE = 0.5, 4.0
 TURN_KEY, RETRY_KEY = "turn", "retry"  # what nlu/turns.py reads in a message's metadata
 # What an attempt may end with and still be tried again: it failed before Rasa answered.
 _AGAIN = frozenset({502, 503, 504})
+
+
+READING = {"reading": "true"}  # the channel's answer carries the message's NLU reading too
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    replies: list[dict[str, Any]]
+    reading: dict[str, Any] | None  # intent, confidence and entities, as the backend stores them
+
+    @classmethod
+    def of(cls, body: Any) -> Answer:
+        """The channel's answer: {"replies", "reading"}, or a bare list of replies (Rasa's own
+        REST channel, which has no reading)."""
+        if isinstance(body, list):
+            return cls(body, None)
+        if not isinstance(body, dict):
+            return cls([], None)
+        replies = body.get("replies")
+        reading = body.get("reading")
+        return cls(
+            replies if isinstance(replies, list) else [],
+            reading if isinstance(reading, dict) else None,
+        )
 
 
 class RasaUnavailable(Exception):
@@ -57,7 +82,7 @@ class RasaClient:
         await self._http.aclose()
 
     async def _call(self, call: str, method: str, path: str, **kwargs: Any) -> Any:
-        """`call` names it in gateway_rasa_errors_total (turn, parse, resume)."""
+        """`call` names it in gateway_rasa_errors_total (turn, resume)."""
         request_id = request_ids.current()
         headers = {request_ids.HEADER: request_id} if request_id else None
         try:
@@ -76,10 +101,11 @@ class RasaClient:
         *,
         turn_id: str | None = None,
         again: bool = False,
-    ) -> list[dict[str, Any]]:
-        """One borrower message; the assistant's replies (text, buttons, custom). `turn_id`
-        (the message's id) makes it safe to send again, on failure or when the channel
-        delivers the message again (`again`: Rasa may have run it already)."""
+    ) -> Answer:
+        """One borrower message; the assistant's replies (text, buttons, custom) and what the
+        NLU made of the message, in one call (nlu/channels.py). `turn_id` (the message's id)
+        makes it safe to send again, on failure or when the channel delivers the message again
+        (`again`: Rasa may have run it already)."""
         body: dict[str, Any] = {"sender": sender, "message": text}
         meta = dict(metadata or {})
         if turn_id:
@@ -92,7 +118,9 @@ class RasaClient:
         pause = FIRST_PAUSE
         while True:
             try:
-                replies = await self._call("turn", "POST", "/webhooks/rest/webhook", json=body)
+                answer = await self._call(
+                    "turn", "POST", "/webhooks/rest/webhook", params=READING, json=body
+                )
             except RasaUnavailable as exc:
                 if not (exc.again and turn_id) or time.monotonic() + pause > give_up:
                     raise
@@ -102,18 +130,7 @@ class RasaClient:
                 meta[RETRY_KEY] = True
                 body["metadata"] = meta
                 continue
-            return replies if isinstance(replies, list) else []
-
-    async def latest_parse(self, sender: str) -> dict[str, Any] | None:
-        """What the NLU made of the sender's last message: intent, confidence, entities."""
-        tracker = await self._call(
-            "parse",
-            "GET",
-            f"/conversations/{sender}/tracker",
-            params={"include_events": "NONE", **self._api_auth},
-        )
-        latest = tracker.get("latest_message") if isinstance(tracker, dict) else None
-        return latest if isinstance(latest, dict) else None
+            return Answer.of(answer)
 
     async def resume(self, sender: str) -> None:
         """Hand the chat back to the bot: the tracker paused by the handoff runs again. The

@@ -161,14 +161,14 @@ class Relay:
             log.warning("Rasa unavailable; %s message kept in the transcript", incoming.channel)
             down = [Reply(texts.say("assistant_down", lang))]
             return await self._answer(incoming, lang, down, result="assistant_down")
-        if not repeat:
-            await self._annotate(incoming, inbound.message_id)
         return await self._answer(
             incoming,
             lang,
-            _replies(answered),
+            _replies(answered.replies),
             result="duplicate" if repeat else "answered",
-            of_turn=True,
+            of_turn=inbound.message_id,
+            # A repeat's reading is stored already, with the message's first turn.
+            reading=None if repeat else _reading(answered.reading),
         )
 
     async def _keep(
@@ -192,29 +192,6 @@ class Relay:
         )
         return Outcome([Reply(reply)], lang, kept=True, result="kept")
 
-    async def _annotate(self, incoming: Incoming, message_id: int) -> None:
-        """Store what the NLU understood with the borrower's message (operations learn from it).
-        Best effort: the turn has happened either way."""
-        try:
-            parse = await self.rasa.latest_parse(incoming.sender)
-            if not parse or not parse.get("intent"):
-                return
-            intent = parse["intent"]
-            entities = [
-                {k: e.get(k) for k in ("entity", "value", "start", "end", "extractor")}
-                for e in parse.get("entities") or []
-            ]
-            await self.backend.annotate(
-                incoming.channel,
-                incoming.user_id,
-                message_id,
-                intent=intent.get("name"),
-                confidence=_clamp(intent.get("confidence")),
-                entities=entities,
-            )
-        except (RasaUnavailable, BackendUnavailable, BackendRefused) as exc:
-            log.warning("could not store the NLU of a message: %s", exc)
-
     async def _answer(
         self,
         incoming: Incoming,
@@ -222,29 +199,41 @@ class Relay:
         replies: list[Reply],
         result: str = "answered",
         *,
-        of_turn: bool = False,
+        of_turn: int | None = None,
+        reading: dict[str, Any] | None = None,
     ) -> Outcome:
         """Log the replies in the transcript (their ids let Telegram buttons stay short). The
-        assistant's replies to a turn (`of_turn`) are logged under ids made from the message's:
-        a repeat answered again, or a batch the spool sends again, is logged once."""
+        assistant's replies to a turn (`of_turn`: the borrower message's transcript id) are
+        logged with what the NLU understood of the message (`reading`), in one call, under ids
+        made from the message's: a repeat answered again, or a batch the spool sends again, is
+        logged once. The reading is best effort: when the backend cannot take it now, the
+        replies wait in the spool without it."""
         bodies: list[dict[str, Any]] = [
             {"sender": "bot", "text": r.text, "buttons": r.buttons or None}
             for r in replies
             if r.text or r.buttons
         ]
-        if of_turn and incoming.external_id:
+        if of_turn is not None and incoming.external_id:
             for i, body in enumerate(bodies):
                 body["external_id"] = reply_id(incoming.external_id, i)
-        if bodies:
+        if bodies or reading is not None:
             try:
-                logged = await self.backend.log_messages(incoming.channel, incoming.user_id, bodies)
+                if of_turn is not None:
+                    logged = await self.backend.log_turn(
+                        incoming.channel, incoming.user_id, of_turn, reading=reading, replies=bodies
+                    )
+                else:
+                    logged = await self.backend.log_messages(
+                        incoming.channel, incoming.user_id, bodies
+                    )
                 ids = iter(logged)
                 for r in replies:
                     if r.text or r.buttons:
                         r.message_id = next(ids)
             except (BackendUnavailable, BackendRefused) as exc:
                 log.warning("replies not logged now (%s); kept for later", exc)
-                await self.spool.keep(incoming.channel, incoming.user_id, bodies)
+                if bodies:
+                    await self.spool.keep(incoming.channel, incoming.user_id, bodies)
         return Outcome(replies, lang, duplicate=result == "duplicate", result=result)
 
 
@@ -282,6 +271,23 @@ def _metadata(incoming: Incoming) -> dict[str, Any]:
     if incoming.language_choice in ("zh", "en"):
         metadata["language_choice"] = incoming.language_choice
     return metadata
+
+
+def _reading(reading: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The NLU reading as the backend takes it (intent, confidence 0..1, entities); None when
+    Rasa gave none."""
+    if not reading or not reading.get("intent"):
+        return None
+    entities = [
+        {k: e.get(k) for k in ("entity", "value", "start", "end", "extractor")}
+        for e in reading.get("entities") or []
+        if isinstance(e, dict)
+    ]
+    return {
+        "intent": str(reading["intent"])[:100],
+        "confidence": _clamp(reading.get("confidence")),
+        "entities": entities,
+    }
 
 
 def _clamp(value: Any) -> float | None:

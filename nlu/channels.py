@@ -12,7 +12,11 @@ things it lacks:
   the tracker is kept;
 - it runs each turn once however often the gateway sends it (a try again after a failure), and
   answers 503 when a turn fails, so that the gateway knows (Rasa's channel answers 200 with
-  whatever replies were made before the failure, often none): see turns.py."""
+  whatever replies were made before the failure, often none): see turns.py;
+- asked with `?reading=true`, it answers `{"replies": [...], "reading": {...}}`: the replies and
+  what the NLU made of the message (intent, confidence, entities), which the gateway stores
+  with the message. Without it the gateway would read the tracker back for that, one more call
+  per message. The message is parsed once, here, and Rasa's processor takes that parse."""
 
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -33,9 +37,10 @@ from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import ENTITIES, INTENT_NAME_KEY
 from sanic import Blueprint, response
 from sanic.request import Request
-from turns import TurnFailed, run_once  # beside this file, as Rasa runs it
+from turns import Turn, TurnFailed, run_once  # beside this file, as Rasa runs it
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LINK_INTENT = "verify_token"
 METADATA_KEY = "link_verification"  # what actions/verification.py reads
@@ -122,14 +127,16 @@ class GatewayInput(RestInput):
 
         @blueprint.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> response.HTTPResponse:
-            status, body = await self.answer(getattr(request.app.ctx, "agent", None), request.json)
+            agent = getattr(request.app.ctx, "agent", None)
+            with_reading = request.args.get("reading", "").lower() in ("1", "true")
+            status, body = await self.answer(agent, request.json, with_reading=with_reading)
             return response.json(body, status=status)
 
         return blueprint
 
-    async def answer(self, agent: Any, body: Any) -> tuple[int, Any]:
-        """The status and body for one message: 200 and its replies, or 503 when its turn
-        failed (the gateway may send it again)."""
+    async def answer(self, agent: Any, body: Any, *, with_reading: bool = False) -> tuple[int, Any]:
+        """The status and body for one message: 200 and its replies (and its reading, when
+        asked), or 503 when its turn failed (the gateway may send it again)."""
         body = body if isinstance(body, dict) else {}
         metadata = body.get("metadata")
         message = UserMessage(
@@ -140,22 +147,25 @@ class GatewayInput(RestInput):
             metadata=metadata if isinstance(metadata, dict) else None,
         )
         try:
-            return 200, await self.turn(agent, message)
+            turn = await self.turn(agent, message)
         except Exception as exc:  # the kinds only: an error's text can hold the borrower's words
             log.warning("a turn failed (%s): the gateway may send it again", _cause(exc))
             return 503, {"error": "the turn failed: send it again"}
+        if not with_reading:
+            return 200, turn.replies
+        return 200, {"replies": turn.replies, "reading": reading_of(turn.reading)}
 
-    async def turn(self, agent: Any, message: UserMessage) -> list[dict[str, Any]]:
-        """The replies to one message (turns.py runs it once, under the conversation's lock)."""
+    async def turn(self, agent: Any, message: UserMessage) -> Turn:
+        """One message's turn (turns.py runs it once, under the conversation's lock)."""
         if agent is None or not agent.is_ready():
             raise TurnFailed("no model loaded yet")
-        process = self._redeeming_link_tokens(agent.processor.handle_message)
+        process = self._redeeming_link_tokens(_parsed_once(agent.processor))
         return await run_once(agent.lock_store, agent.tracker_store.retrieve, message, process)
 
     def _redeeming_link_tokens(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> Callable[[UserMessage], Awaitable[Any]]:
-        async def handle(message: UserMessage) -> Any:
+        self, on_new_message: Callable[[UserMessage], Awaitable[T]]
+    ) -> Callable[[UserMessage], Awaitable[T]]:
+        async def handle(message: UserMessage) -> T:
             found = link_token_of(message.text)
             metadata = dict(message.metadata or {})
             forged = metadata.pop(METADATA_KEY, None) is not None  # only this channel says it
@@ -205,6 +215,37 @@ class GatewayInput(RestInput):
             log.warning("link token: the backend is unavailable (%s)", type(exc).__name__)
             return {"status": "unavailable"}
         return _answer(status, body)
+
+
+def _parsed_once(processor: Any) -> Callable[[UserMessage], Awaitable[dict[str, Any] | None]]:
+    """Rasa's turn for a message, with the message parsed first so that its reading is at hand:
+    the processor takes a message's `parse_data` instead of parsing it again. Rasa's NLU graph
+    does not read the tracker, so the parse is the one the processor would make (its own
+    /model/parse parses the same way)."""
+
+    async def handle(message: UserMessage) -> dict[str, Any] | None:
+        message.parse_data = await processor.parse_message(message)
+        await processor.handle_message(message)
+        return message.parse_data
+
+    return handle
+
+
+def reading_of(parse: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the gateway stores of a parse: the intent, its confidence, and the entities."""
+    if not isinstance(parse, dict):
+        return None
+    intent = parse.get("intent") if isinstance(parse.get("intent"), dict) else {}
+    entities = [
+        {k: e.get(k) for k in ("entity", "value", "start", "end", "extractor")}
+        for e in parse.get("entities") or []
+        if isinstance(e, dict)
+    ]
+    return {
+        "intent": intent.get("name"),
+        "confidence": intent.get("confidence"),
+        "entities": entities,
+    }
 
 
 def _cause(exc: BaseException) -> str:

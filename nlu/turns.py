@@ -21,6 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -40,9 +41,15 @@ class TurnFailed(Exception):
     """The turn did not happen (or may not have): the gateway may send it again."""
 
 
-async def replies_in(tracker: DialogueStateTracker, turn_id: str) -> list[dict[str, Any]] | None:
-    """The replies the tracker holds for this turn, as the REST channel sent them; None when
-    the tracker has no such turn."""
+@dataclass(frozen=True, slots=True)
+class Turn:
+    replies: list[dict[str, Any]]  # as the REST channel sends them
+    reading: dict[str, Any] | None  # what the NLU made of the message (Rasa's parse data)
+
+
+async def replies_in(tracker: DialogueStateTracker, turn_id: str) -> Turn | None:
+    """The turn as the tracker holds it: the replies as the REST channel sent them and the
+    message's reading; None when the tracker has no such turn."""
     events = list(tracker.events)
     for at in range(len(events) - 1, -1, -1):
         event = events[at]
@@ -53,7 +60,7 @@ async def replies_in(tracker: DialogueStateTracker, turn_id: str) -> list[dict[s
                     break
                 if isinstance(later, BotUttered):
                     await collector.send_response(tracker.sender_id, later.message())
-            return collector.messages
+            return Turn(collector.messages, event.parse_data or None)
     return None
 
 
@@ -102,10 +109,11 @@ async def run_once(
     lock_store: LockStore,
     tracker_of: Callable[[str], Awaitable[DialogueStateTracker | None]],
     message: UserMessage,
-    process: Callable[[UserMessage], Awaitable[Any]],
-) -> list[dict[str, Any]]:
-    """The message's replies: `process` run under the conversation's lock, unless this is a
-    try again of a turn the tracker already has (then its replies from there)."""
+    process: Callable[[UserMessage], Awaitable[dict[str, Any] | None]],
+) -> Turn:
+    """The message's turn: `process` (which returns the message's reading) run under the
+    conversation's lock, unless this is a try again of a turn the tracker already has (then
+    the turn from there)."""
     metadata = message.metadata or {}
     turn_id = metadata.get(TURN_KEY)
     collector = message.output_channel
@@ -116,5 +124,5 @@ async def run_once(
             done = await replies_in(tracker, turn_id) if tracker is not None else None
             if done is not None:
                 return done
-        await process(message)
-    return collector.messages
+        reading = await process(message)
+    return Turn(collector.messages, reading)

@@ -18,6 +18,7 @@ from backend.conversations.messages import (
     NewMessage,
     annotate,
     log_chat_messages,
+    log_turn,
     message_in_chat,
     transcript,
 )
@@ -114,6 +115,15 @@ class NLUReading(BaseModel):
     )
 
 
+class TurnLog(BaseModel):
+    reading: NLUReading | None = Field(
+        default=None, description="what the NLU understood of the borrower's message"
+    )
+    replies: list[MessageCreate] = Field(
+        default_factory=list, max_length=MAX_BATCH, description="the assistant's, in order"
+    )
+
+
 class Transcript(BaseModel):
     mode: str = Field(description="bot or human")
     messages: list[MessagePublic]
@@ -207,3 +217,37 @@ def annotate_message(
         entities=body.entities,
     )
     return MessagePublic.of(message)
+
+
+@router.post(
+    "/{message_id}/turn",
+    response_model=list[MessagePublic],
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409),
+)
+def post_turn(
+    channel: ChannelPath,
+    user_id: UserPath,
+    message_id: RowId,
+    body: TurnLog,
+    session: SessionDep,
+) -> list[MessagePublic]:
+    """A borrower message's turn in one call: what the NLU understood of it (as PATCH on the
+    message) and the assistant's replies (as POST to the transcript; the same external ids
+    are kept once). All or nothing; the replies come back with their ids."""
+    logged = log_turn(
+        session,
+        channel=channel,
+        user_id=user_id,
+        message_id=message_id,
+        reading=None
+        if body.reading is None
+        else NewMessage(
+            sender="borrower",
+            intent=body.reading.intent,
+            confidence=body.reading.confidence,
+            entities=body.reading.entities,
+        ),
+        replies=[m.new() for m in body.replies],
+    )
+    return [MessagePublic.of(m) for m in logged]

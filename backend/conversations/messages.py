@@ -180,6 +180,34 @@ def annotate(
     return message
 
 
+def log_turn(
+    session: Session,
+    *,
+    channel: str,
+    user_id: str,
+    message_id: int,
+    reading: NewMessage | None,
+    replies: list[NewMessage],
+) -> list[Message]:
+    """A borrower message's turn, all or nothing: what the NLU understood of the message (when
+    given, as in `annotate`) and the assistant's replies to it (as in `log_messages`)."""
+    if reading is not None:
+        message = annotate(
+            session,
+            channel=channel,
+            user_id=user_id,
+            message_id=message_id,
+            intent=reading.intent,
+            confidence=reading.confidence,
+            entities=reading.entities,
+        )
+    else:
+        message = message_in_chat(session, channel=channel, user_id=user_id, message_id=message_id)
+    conversation = session.get(Conversation, message.conversation_id)
+    assert conversation is not None  # the message's foreign key
+    return log_messages(session, conversation=conversation, messages=replies)
+
+
 def last_borrower_text(session: Session, conversation_id: int) -> str | None:
     """What the borrower last wrote in the chat, as the transcript shows it."""
     return session.scalar(

@@ -171,6 +171,17 @@ class TestTheReadmesPromises:
         assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
         assert "应还总额" in chat.text("我还欠多少钱")
 
+    def test_a_question_that_waited_for_a_link_is_answered_and_the_chat_goes_on(
+        self, stack: Stack
+    ) -> None:
+        chat = WebBorrower(stack.gateway)
+        assert "手机号" in chat.text("我欠多少钱")  # it waits for verification
+        linked = chat.text(f"/start {stack.link_token('DEMO-01')}")
+        assert "核实成功" in linked and "应还总额" in linked
+        # Verified: the next questions are answered, not taken for a phone number.
+        assert "应还总额" in chat.text("我欠多少钱")
+        assert "手机号" not in chat.text("谢谢")
+
 
 def test_a_message_with_a_nul_or_a_lone_surrogate_is_answered_and_logged_without_them(
     stack: Stack,

@@ -37,15 +37,34 @@ class FakeRasa:
     def __init__(self, seconds: float = 0.0) -> None:
         self.tracker = DialogueStateTracker.from_events("webchat:w-1", [])
         self.runs = 0
+        self.parsed = 0
         self.seconds = seconds
 
-    async def process(self, message: UserMessage) -> None:
+    async def parse_message(self, message: UserMessage) -> dict[str, Any]:
+        self.parsed += 1
+        intent = {"name": "greet", "confidence": 0.97}
+        entities = [{"entity": "amount", "value": "2500", "start": 0, "end": 3,
+                     "extractor": "DIETClassifier", "confidence_entity": 0.9}]  # fmt: skip
+        return {"text": message.text, "intent": intent, "entities": entities,
+                "intent_ranking": [intent]}  # fmt: skip
+
+    async def handle_message(self, message: UserMessage) -> None:
+        """Rasa's processor: a message that carries its parse is not parsed again."""
         self.runs += 1
         await asyncio.sleep(self.seconds)
+        parse = message.parse_data or await self.parse_message(message)
         answer = BotUttered(f"answer {self.runs}", data={"buttons": BUTTONS})
         await message.output_channel.send_response(message.sender_id, answer.message())
-        for event in (UserUttered(message.text, metadata=message.metadata), answer):
+        said = UserUttered(message.text, parse["intent"], parse["entities"], parse,
+                           metadata=message.metadata)  # fmt: skip
+        for event in (said, answer):
             self.tracker.update(event)
+
+    async def process(self, message: UserMessage) -> dict[str, Any]:
+        """What the channel hands run_once: parse, then the turn; the parse is the reading."""
+        message.parse_data = await self.parse_message(message)
+        await self.handle_message(message)
+        return message.parse_data
 
     async def tracker_of(self, sender_id: str) -> DialogueStateTracker:
         return self.tracker
@@ -65,21 +84,23 @@ class TestRepliesIn:
                 BotUttered("不客气"),
             ],
         )
-        assert asyncio.run(turns.replies_in(tracker, "w1")) == [
+        first = asyncio.run(turns.replies_in(tracker, "w1"))
+        assert first is not None and first.replies == [
             {"recipient_id": "webchat:w-1", "text": "您好", "buttons": BUTTONS},
             {"recipient_id": "webchat:w-1", "custom": {"request_contact": True}},
         ]
-        assert asyncio.run(turns.replies_in(tracker, "w2")) == [
+        second = asyncio.run(turns.replies_in(tracker, "w2"))
+        assert second is not None and second.replies == [
             {"recipient_id": "webchat:w-1", "text": "不客气"}
         ]
         assert asyncio.run(turns.replies_in(tracker, "w3")) is None
 
 
 class TestRunOnce:
-    def run(self, rasa: FakeRasa, *messages: UserMessage) -> list[list[dict[str, Any]]]:
+    def turns(self, rasa: FakeRasa, *messages: UserMessage) -> list[Any]:
         store = InMemoryLockStore()
 
-        async def all_at_once() -> list[list[dict[str, Any]]]:
+        async def all_at_once() -> list[Any]:
             return list(
                 await asyncio.gather(
                     *(turns.run_once(store, rasa.tracker_of, m, rasa.process) for m in messages)
@@ -87,6 +108,18 @@ class TestRunOnce:
             )
 
         return asyncio.run(all_at_once())
+
+    def run(self, rasa: FakeRasa, *messages: UserMessage) -> list[list[dict[str, Any]]]:
+        return [turn.replies for turn in self.turns(rasa, *messages)]
+
+    def test_a_turn_carries_the_reading_its_message_was_run_with(self) -> None:
+        rasa = FakeRasa()
+        [first] = self.turns(rasa, message("两千五", turn="w1"))
+        [again] = self.turns(rasa, message("两千五", turn="w1", retry=True))
+        assert first.reading["intent"] == {"name": "greet", "confidence": 0.97}
+        # The try again reads it from the tracker.
+        assert channels.reading_of(again.reading) == channels.reading_of(first.reading)
+        assert rasa.parsed == 1  # parsed once: the processor took that parse
 
     def test_a_try_again_of_a_turn_rasa_ran_is_answered_from_the_tracker(self) -> None:
         rasa = FakeRasa()
@@ -163,7 +196,7 @@ class TestTheChannelsAnswer:
             is_ready=lambda: ready,
             lock_store=InMemoryLockStore(),
             tracker_store=SimpleNamespace(retrieve=rasa.tracker_of),
-            processor=SimpleNamespace(handle_message=rasa.process),
+            processor=rasa,
         )
 
     def answer(self, agent: Any, body: dict[str, Any]) -> tuple[int, Any]:
@@ -176,6 +209,28 @@ class TestTheChannelsAnswer:
         status, replies = self.answer(self.agent(rasa), body)
         assert status == 200 and replies[0]["text"] == "answer 1"
 
+    def test_asked_for_it_the_reading_comes_with_the_replies(self) -> None:
+        rasa = FakeRasa()
+        body = {"sender": "webchat:w-1", "message": "两千五", "metadata": {"turn": "w1"}}
+        gateway = channels.GatewayInput("gateway-secret", "http://backend", "svc")
+        status, answer = asyncio.run(gateway.answer(self.agent(rasa), body, with_reading=True))
+        assert status == 200 and answer["replies"][0]["text"] == "answer 1"
+        # What the backend stores: no ranking, no text, no entity confidence.
+        assert answer["reading"] == {
+            "intent": "greet",
+            "confidence": 0.97,
+            "entities": [
+                {
+                    "entity": "amount",
+                    "value": "2500",
+                    "start": 0,
+                    "end": 3,
+                    "extractor": "DIETClassifier",
+                }
+            ],
+        }
+        assert rasa.parsed == 1
+
     def test_a_turn_that_fails_is_a_503_not_an_empty_answer(self) -> None:
         rasa = FakeRasa()
 
@@ -183,7 +238,7 @@ class TestTheChannelsAnswer:
             raise ConnectionError("the tracker store is down")
 
         agent = self.agent(rasa)
-        agent.processor.handle_message = fail
+        rasa.handle_message = fail  # type: ignore[method-assign]
         body = {"sender": "webchat:w-1", "message": "你好"}
         assert self.answer(agent, body)[0] == 503
         assert self.answer(self.agent(rasa, ready=False), body)[0] == 503

@@ -136,6 +136,57 @@ class TestLoggingMessages:
         )
 
 
+class TestLoggingATurn:
+    """POST .../messages/{id}/turn: the gateway stores a borrower message's NLU reading and the
+    assistant's replies in one call."""
+
+    def borrower_message(self, client: TestClient) -> int:
+        r = client.post(f"{CHAT}/messages", json={"sender": "borrower", "text": "两千五 下周五"})
+        return int(r.json()[0]["id"])
+
+    def test_the_reading_and_the_replies_in_one_call(self, client: TestClient) -> None:
+        said = self.borrower_message(client)
+        reading = {
+            "intent": "promise_to_pay",
+            "confidence": 0.88,
+            "entities": [{"entity": "amount", "value": "两千五", "start": 0, "end": 3}],
+        }
+        replies = [
+            {"sender": "bot", "text": "How much?", "external_id": "w1:r0"},
+            {"sender": "bot", "text": "Which day?", "external_id": "w1:r1",
+             "buttons": [{"title": "Friday", "payload": "/inform"}]},
+        ]  # fmt: skip
+        r = client.post(
+            f"{CHAT}/messages/{said}/turn", json={"reading": reading, "replies": replies}
+        )
+        assert r.status_code == 201, r.text
+        assert [m["text"] for m in r.json()] == ["How much?", "Which day?"]
+        again = client.post(f"{CHAT}/messages/{said}/turn", json={"replies": replies})
+        assert [m["id"] for m in again.json()] == [m["id"] for m in r.json()]  # kept once
+        messages = client.get(f"{CHAT}/messages").json()["messages"]
+        assert [m["text"] for m in messages] == ["两千五 下周五", "How much?", "Which day?"]
+        assert (messages[0]["intent"], messages[0]["confidence"]) == ("promise_to_pay", 0.88)
+        assert messages[0]["entities"][0]["value"] == "两千五"
+
+    def test_a_reading_of_a_reply_refuses_the_whole_turn(
+        self, client: TestClient, db: Session
+    ) -> None:
+        said = self.borrower_message(client)
+        reply = client.post(f"{CHAT}/messages", json={"sender": "bot", "text": "hi"}).json()[0]
+        body = {"reading": {"intent": "greet"}, "replies": [{"sender": "bot", "text": "x"}]}
+        r = client.post(f"{CHAT}/messages/{reply['id']}/turn", json=body)
+        assert (r.status_code, r.json()["code"]) == (422, "nlu_on_reply")
+        assert len(db.scalars(select(Message)).all()) == 2  # nothing of it logged
+        assert db.get(Message, said).intent is None  # type: ignore[union-attr]
+
+    def test_another_chats_message_is_404(self, client: TestClient) -> None:
+        said = self.borrower_message(client)
+        other = "/api/v1/conversations/telegram/43"
+        client.post(f"{other}/messages", json={"sender": "borrower", "text": "hi"})
+        r = client.post(f"{other}/messages/{said}/turn", json={"reading": {"intent": "greet"}})
+        assert r.status_code == 404
+
+
 class TestRequestingAPerson:
     def test_a_handoff_puts_the_chat_in_human_mode(self, client: TestClient) -> None:
         r = ask_for_person(client)

@@ -24,8 +24,16 @@ pytestmark = pytest.mark.anyio
 TOKEN = "test-service-token"
 
 
+READING = {
+    "intent": "greet",
+    "confidence": 0.93,
+    "entities": [{"entity": "amount", "value": "2500", "start": 0, "end": 3}],
+}
+
+
 class FakeRasa:
-    """Rasa's REST channel and tracker API, as far as the gateway uses them."""
+    """Rasa's REST channel (nlu/channels.py: the replies and, asked for it, the reading) and
+    tracker API, as far as the gateway uses them."""
 
     def __init__(self) -> None:
         self.turns: list[dict[str, Any]] = []  # the turns it ran
@@ -40,18 +48,15 @@ class FakeRasa:
             body = json.loads(request.content)
             turn = body.get("metadata", {}).get("turn")
             if body.get("metadata", {}).get("retry") and turn in self.answered:
-                return httpx.Response(200, json=self.answered[turn])  # as nlu/turns.py does
-            self.turns.append(body)
-            answer = self.answer(body)
-            if turn:
-                self.answered[turn] = answer
-            return httpx.Response(200, json=answer)
-        if request.url.path.endswith("/tracker"):
-            latest = {
-                "intent": {"name": "greet", "confidence": 0.93},
-                "entities": [{"entity": "amount", "value": "2500", "start": 0, "end": 3}],
-            }
-            return httpx.Response(200, json={"latest_message": latest})
+                answer = self.answered[turn]  # as nlu/turns.py does
+            else:
+                self.turns.append(body)
+                answer = self.answer(body)
+                if turn:
+                    self.answered[turn] = answer
+            if request.url.params.get("reading") != "true":
+                return httpx.Response(200, json=answer)
+            return httpx.Response(200, json={"replies": answer, "reading": READING})
         if request.url.path.endswith("/tracker/events"):
             self.resumed.append(request.url.path)
             return httpx.Response(200, json={})

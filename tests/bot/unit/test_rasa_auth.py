@@ -46,19 +46,18 @@ async def test_every_call_to_rasa_carries_the_token() -> None:
         seen.append(request)
         if request.url.path == "/webhooks/rest/webhook":
             return httpx.Response(200, json=[{"recipient_id": "webchat:1", "text": "hi"}])
-        return httpx.Response(200, json={"latest_message": {"intent": {"name": "greet"}}})
+        return httpx.Response(200, json={})
 
     client = RasaClient("http://rasa", token="secret", transport=httpx.MockTransport(rasa))
     try:
-        assert await client.turn("webchat:1", "hi") == [{"recipient_id": "webchat:1", "text": "hi"}]
-        assert await client.latest_parse("webchat:1") == {"intent": {"name": "greet"}}
+        answer = await client.turn("webchat:1", "hi")
+        assert answer.replies == [{"recipient_id": "webchat:1", "text": "hi"}]
         await client.resume("webchat:1")
     finally:
         await client.aclose()
-    turn, parse, resume = seen
+    turn, resume = seen
     # the channel takes the header; the token stays out of its URL (and Rasa's logs)
     assert turn.headers["Authorization"] == "Bearer secret"
     assert "token" not in turn.url.params
-    for call in (parse, resume):
-        assert call.url.params["token"] == "secret"
-        assert call.url.params["include_events"] == "NONE"
+    assert resume.url.params["token"] == "secret"
+    assert resume.url.params["include_events"] == "NONE"

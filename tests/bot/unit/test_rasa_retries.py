@@ -56,7 +56,9 @@ async def test_a_turn_that_failed_on_the_way_is_sent_again_as_a_retry(
     before = retries()
     rasa = client(handler)
     try:
-        assert await rasa.turn("webchat:1", "你好", {"channel": "webchat"}, turn_id="w7") == ANSWER
+        assert (
+            await rasa.turn("webchat:1", "你好", {"channel": "webchat"}, turn_id="w7")
+        ).replies == ANSWER
     finally:
         await rasa.aclose()
     assert len(bodies) == len(failures) + 1
