@@ -30,6 +30,7 @@ help:
 	@echo "make tune-fallback  choose the fallback thresholds by cross-validation (SMALL=1: a quick check)"
 	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL (LOANS=N for another size)"
 	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack (BORROWERS=5 TURNS=3 smaller)"
+	@echo "make profile  with make run running: where one part's time goes, a flame graph (PART=rasa|gateway|backend|actions)"
 	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
 	@echo "             (LOANS=N DELIVER=N for other sizes)"
 	@echo "make fault-matrix  make run-prod's topology under load, one fault at a time (replicas killed,"
@@ -154,6 +155,11 @@ bench-outreach: $(VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
 # Telegram server; about 15 minutes for every case.
 fault-matrix: setup train prod-deps
 	$(PY) -m bench.fault_matrix $(if $(CASES),--cases $(CASES)) $(if $(SHORT),--short)
+
+# Needs make run running (another terminal): a flame graph and a summary of where one part's
+# time goes while borrowers chat (PART=rasa, gateway, backend or actions; DURATION seconds).
+profile: $(VENV)/.installed
+	$(PY) -m bench.profile $(or $(PART),rasa) $(if $(DURATION),--seconds $(DURATION))
 
 # Needs make run-prod running (another terminal): CPU per message by part, then the sizing.
 capacity: $(VENV)/.installed

@@ -254,6 +254,16 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
         )  # fmt: skip
         assert done.returncode == 0, (block, done.stdout[-3000:], done.stderr[-3000:])
 
+    # `make profile` samples this stack's Rasa while borrowers chat: the stacks and a summary.
+    profiled = subprocess.run(
+        ["make", "--no-print-directory", "profile", "PART=rasa", "DURATION=5"],
+        cwd=clone, env=shell, capture_output=True, text=True, timeout=120, check=False,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert profiled.returncode == 0, (profiled.stdout[-3000:], profiled.stderr[-3000:])
+    assert re.search(r"\d+ samples", profiled.stdout) and "(channels.py)" in profiled.stdout
+    assert "(channels.py" in (clone / "var" / "profile" / "rasa.folded").read_text()
+
     # Ctrl-C: every process is gone within 10 s.
     took = make_run.ctrl_c()
     assert not processes_in(clone), processes_in(clone)
