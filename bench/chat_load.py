@@ -5,8 +5,8 @@ and (b) straight to Rasa's REST channel. Each borrower sends its next message on
 has come. Prints messages/s and latency percentiles per concurrency and path, and the ratio
 gateway/Rasa. It needs the running stack (`make run`); it is not a test.
 
-    .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 10,50,100]
-                                        [--turns 6] [--verified-every 10]
+    .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 1,10,30,100]
+                                        [--turns 6] [--verified-every 5]
 
 Link tokens come from the running backend's API (one per verified borrower and path, made
 before the timed runs; SERVICE_TOKEN as for the other services). Each run adds its
@@ -441,12 +441,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("SERVICE_TOKEN", "dev-service-token"),
         help="default: $SERVICE_TOKEN",
     )
-    parser.add_argument("--borrowers", type=parse_levels, default=[10, 50, 100])
+    parser.add_argument("--borrowers", type=parse_levels, default=[1, 10, 30, 100])
     parser.add_argument("--turns", type=int, default=6, help="messages per borrower")
     parser.add_argument(
         "--verified-every",
         type=int,
-        default=10,
+        default=5,
         metavar="K",
         help="every K-th borrower verifies with a link token and asks its balance (0: none)",
     )

@@ -129,6 +129,38 @@ class TestBotMode:
         assert logged[2]["buttons"] == [{"title": "查余额", "payload": "/check_balance"}]
         assert outcome.replies[1].message_id == logged[2]["id"]
 
+    async def test_a_message_costs_the_gateway_three_calls(
+        self, backend_app: Any, rasa: FakeRasa, tmp_path: Path
+    ) -> None:
+        # The inbound log, the turn (its answer carries the NLU reading: no tracker read), and
+        # one call storing the reading with the replies.
+        calls: list[str] = []
+
+        async def seen(request: httpx.Request) -> None:
+            calls.append(f"{request.method} {request.url.path}")
+
+        hooks = {"request": [seen]}
+        backend = BackendClient(
+            "http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app)
+        )
+        backend._http.event_hooks = hooks
+        to_rasa = RasaClient("http://rasa", transport=httpx.MockTransport(rasa.handler))
+        to_rasa._http.event_hooks = hooks
+        relay = Relay(backend, to_rasa, Spool(tmp_path / "calls.sqlite3"))
+        try:
+            await relay.handle(Incoming("webchat", "borrower-0042", "你好", external_id="w42"))
+        finally:
+            await backend.aclose()
+            await to_rasa.aclose()
+            relay.spool.close()
+        chat = "/api/v1/conversations/webchat/borrower-0042"
+        assert [c.split("/messages/")[0] for c in calls] == [
+            f"POST {chat}/inbound",
+            "POST /webhooks/rest/webhook",
+            f"POST {chat}",
+        ]
+        assert calls[-1].endswith("/turn")
+
     async def test_a_repeated_message_is_run_once_and_answered_again_alike(
         self, relay: Relay, rasa: FakeRasa
     ) -> None:
