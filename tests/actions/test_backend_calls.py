@@ -46,6 +46,16 @@ def set_slots(events: list[dict[str, Any]]) -> dict[str, Any]:
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
+async def verified_chat(backend: RunningBackend) -> str:
+    """A new web chat linked to DEMO-03 with a link token, as the channel redeems one."""
+    sender = f"webchat:calls-{next(_chats)}"
+    channel, user_id = api.conversation_of(sender)
+    async with api.Backend(backend.url, backend.token) as client:
+        verified = await client.verify_link_token(channel, user_id, backend.link_token("DEMO-03"))
+    assert verified.status == "verified"
+    return sender
+
+
 @pytest.fixture
 def calls(backend: RunningBackend, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The backend calls the actions make, as "METHOD /path" (the pooled client, recorded)."""
@@ -84,11 +94,7 @@ async def test_an_unverified_chat_is_asked_to_verify_after_one_call(
 async def test_a_promise_form_reads_the_policy_once(
     calls: list[str], backend: RunningBackend
 ) -> None:
-    sender = f"webchat:calls-{next(_chats)}"
-    channel, user_id = api.conversation_of(sender)
-    async with api.Backend(backend.url, backend.token) as client:
-        verified = await client.verify_link_token(channel, user_id, backend.link_token("DEMO-03"))
-    assert verified.status == "verified"
+    sender = await verified_chat(backend)
     calls.clear()
 
     dispatcher = CollectingDispatcher()
@@ -110,10 +116,7 @@ async def test_a_promise_form_reads_the_policy_once(
 async def test_a_policy_kept_for_another_loan_is_not_used(
     calls: list[str], backend: RunningBackend
 ) -> None:
-    sender = f"webchat:calls-{next(_chats)}"
-    channel, user_id = api.conversation_of(sender)
-    async with api.Backend(backend.url, backend.token) as client:
-        await client.verify_link_token(channel, user_id, backend.link_token("DEMO-03"))
+    sender = await verified_chat(backend)
     slots = set_slots(await ActionStartPromise().run(CollectingDispatcher(), tracker(sender), {}))
     calls.clear()
     stale = {**slots, "promise_policy": {**slots["promise_policy"], "loan_ref": "OTHER-1"}}
