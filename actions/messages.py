@@ -97,6 +97,43 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "哪天还？请选 {earliest} 到 {latest} 之间的日期。",
         "en": "On which day? Any day from {earliest} to {latest}.",
     },
+    "ask_promise_day_in_week": {
+        "zh": "{which}哪一天？请选 {earliest} 到 {latest} 之间的日期，例如“周五”。",
+        "en": "Which day {which}? Any day from {earliest} to {latest}, like Friday.",
+    },
+    "ask_promise_day_in_month": {
+        "zh": "{which}几号？请选 {earliest} 到 {latest} 之间的日期。",
+        "en": "Which day {which}? Any day from {earliest} to {latest}, like the 15th.",
+    },
+    "span.week.0": {"zh": "本周", "en": "this week"},
+    "span.week.1": {"zh": "下周", "en": "next week"},
+    "span.week.2": {"zh": "下下周", "en": "the week after next"},
+    "span.month.0": {"zh": "这个月", "en": "this month"},
+    "span.month.1": {"zh": "下个月", "en": "next month"},
+    "why_amount": {
+        "zh": "可以约定的最低金额是 {minimum} {cur}。目前逾期 {overdue} {cur}：还上这个数，借款就不再逾期，罚息也不再增加；少于这个数也可以约定，但没还上的部分仍算逾期，会继续计罚息。",
+        "en": "The least I can record is {minimum} {cur}. {overdue} {cur} is overdue: paying that brings the loan up to date and stops penalty interest growing. Paying less is still a promise I can record, but what stays unpaid remains overdue and penalty interest keeps running on it.",
+    },
+    "why_amount_not_overdue": {
+        "zh": "可以约定的最低金额是 {minimum} {cur}，目前没有逾期金额，按期还款即可。",
+        "en": "The least I can record is {minimum} {cur}. Nothing is overdue, so paying on time keeps the loan up to date.",
+    },
+    "why_days": {
+        "zh": "可以约定今天起 {days} 天内的任意一天，也就是 {earliest} 到 {latest}。",
+        "en": "Any day within {days} days: from {earliest} to {latest}.",
+    },
+    "why_verify": {
+        "zh": "核实身份是为了确保只有您本人能看到这笔借款的信息。我只会问您登记的手机号，以及身份证后4位或出生日期；绝不会索要密码、验证码或银行卡号。如有疑虑，可拨打借款合同上的官方客服电话核实。",
+        "en": "I check it's you so that no one else can see this loan. I only ask for the mobile number you registered and the last 4 characters of your ID or your date of birth; never a password, a code or a card number. If in doubt, call the number on your loan contract to check it's us.",
+    },
+    "after_verify": {
+        "zh": "核实身份后我马上为您处理。",
+        "en": "I'll answer that as soon as you're verified.",
+    },
+    "verification_stopped": {
+        "zh": "好的，已停止核实。未核实身份前，我无法显示账户信息；需要时随时告诉我。",
+        "en": "OK, I've stopped. I can't show account details until I've checked it's you; just ask again when you're ready.",
+    },
     "bad_amount": {
         "zh": "我没看懂这个金额，请输入数字，例如 2500 或 两千五。",
         "en": "I couldn't read that amount. Please type a number, like 1500.",

@@ -18,6 +18,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -137,6 +138,22 @@ def parse_amount(text: str) -> Decimal | None:
         return None  # nothing, or too much to be a payment (a phone number in the slot)
     cents = value.quantize(Decimal("0.01"))
     return cents if cents == value else None  # finer than a cent is not money
+
+
+_FIGURE = re.compile(
+    rf"\d|[{_CN_DIGITS}]|\b(?:{'|'.join([*_UNITS, *_TENS, 'hundred', 'thousand'])})\b"
+)
+
+
+_NO_FIGURE = re.compile(
+    r"一部分|一些|一点儿?|一半|一次|一下|\b(?:a|one) (?:bit|little|part|half)\b"
+)
+
+
+def has_figure(text: str) -> bool:
+    """Whether the text names a number at all: "some", 一部分 and "a bit" do not, so they are
+    not a misread amount but no amount yet."""
+    return bool(_FIGURE.search(_NO_FIGURE.sub("", _clean(text))))
 
 
 # -- numbers of months ------------------------------------------------------------------------
@@ -461,3 +478,76 @@ def _dateparser_date(s: str, today: date) -> date | None:
     if not isinstance(data.date_obj, datetime) or data.period not in ("day", "time"):
         return None
     return data.date_obj.date()
+
+
+# -- spans: a week or a month named without its day -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """ "next week", 下个月: the days it covers, kept while the assistant asks which one."""
+
+    kind: str  # week or month
+    ahead: int  # 0 this one, 1 the next, 2 the one after
+    first: date
+    last: date
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.ahead}:{self.first.isoformat()}:{self.last.isoformat()}"
+
+    @classmethod
+    def from_key(cls, key: str) -> Span | None:
+        try:
+            kind, ahead, first, last = str(key).split(":")
+            return cls(kind, int(ahead), date.fromisoformat(first), date.fromisoformat(last))
+        except ValueError:
+            return None
+
+
+_SPANS = [
+    (re.compile(r"下下个?(?:周|星期|礼拜)|(?:the )?week after next"), "week", 2),
+    (re.compile(r"下个?(?:周|星期|礼拜)(?![一二三四五六日天1-7末])|next week"), "week", 1),
+    (re.compile(r"(?:这个?|本)(?:周|星期|礼拜)(?![一二三四五六日天1-7末])|this week"), "week", 0),
+    (re.compile(r"下个?月(?![底末尾初\d一二三四五六七八九十])|next month(?! on)"), "month", 1),
+    (re.compile(r"(?:这个?|本)月(?![底末尾\d一二三四五六七八九十])|this month"), "month", 0),
+]
+
+
+def find_span(text: str, today: date) -> Span | None:
+    """The week or month a message names without naming its day ("can I pay some next week",
+    下个月吧), counted from `today`; None when it names a day, or no span."""
+    s = _clean(text)
+    if parse_date(s, today) is not None:
+        return None
+    for pattern, kind, ahead in _SPANS:
+        if pattern.search(s):
+            if kind == "week":
+                monday = today - timedelta(days=today.weekday()) + timedelta(weeks=ahead)
+                return Span(kind, ahead, max(monday, today), monday + timedelta(days=6))
+            y, m = _add_months(today, ahead)
+            first = date(y, m, 1)
+            return Span(kind, ahead, max(first, today), _month_end(today, ahead))
+    return None
+
+
+_IN_WEEK_ZH = re.compile(r"(?:周|星期|礼拜)\s*([一二三四五六日天1-7])|([一二三四五六日])")
+_IN_MONTH = re.compile(rf"(?:the )?{_N}\s*(?:[号日]|st|nd|rd|th)?")
+
+
+def parse_date_in(text: str, span: Span, today: date) -> date | None:
+    """The answer to "which day next week?" / 下个月几号？: a weekday or a day of the month
+    inside the span; any other day the borrower names (明天, "dec 20") as parse_date reads it."""
+    s = _strip(_clean(text))
+    day: date | None = None
+    if span.kind == "week":
+        monday = span.last - timedelta(days=6)
+        if m := _IN_WEEK_ZH.fullmatch(s):
+            day = monday + timedelta(days=_ZH_WEEKDAY[m[1] or m[2]])
+        elif s in _EN_WEEKDAY:
+            day = monday + timedelta(days=_EN_WEEKDAY[s])
+    elif m := _IN_MONTH.fullmatch(s):
+        day = _day_in(span.last.year, span.last.month, _whole(m[1]))
+    if day is not None:
+        return day if span.first <= day <= span.last else None
+    return parse_date(text, today)

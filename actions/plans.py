@@ -63,18 +63,61 @@ def describe(lang: str, n: int, offer: Any, cur: str) -> str:
     )
 
 
+# A button's title is read on one line: Telegram shows about 30 characters of it on a phone.
+# The longest form that fits is used.
+MAX_TITLE = 30
+
+
 def button_title(lang: str, n: int, offer: Any) -> str:
+    """What the borrower reads on the button: the offer's number, amount and shape, which tell
+    the offers apart ("2. Settle 2,676.63 in 2 parts", "3. 6 × 8,013.40")."""
+    forms = [f"{n}. {form}" for form in _title_forms(lang, offer)]
+    return next((t for t in forms if len(t) <= MAX_TITLE), forms[-1])
+
+
+def _title_forms(lang: str, offer: Any) -> list[str]:
     if offer.kind == "installment":
-        return (
-            f"{n}. 分{offer.term_months}期" if lang == "zh" else f"{n}. {offer.term_months} months"
-        )
+        return _installment_titles(lang, offer)
     if offer.kind == "extension":
-        return (
-            f"{n}. 延期{offer.months}个月"
-            if lang == "zh"
-            else f"{n}. {offer.months}-month extension"
-        )
-    return f"{n}. 减免结清" if lang == "zh" else f"{n}. Settle for less"
+        fee = f"{offer.fee:,.2f}"
+        if lang == "zh":
+            return [f"延期{offer.months}个月 手续费{fee}", f"延期{offer.months}个月"]
+        months = f"{offer.months} month{'s' if offer.months != 1 else ''}"
+        return [f"Extend {months}, fee {fee}", f"Extend {offer.months} mo, fee {fee}"]
+    total = f"{offer.total:,.2f}"
+    parts = offer.parts or 1
+    if lang == "zh":
+        return [f"一次结清 {total}" if parts == 1 else f"分{parts}笔结清 {total}"]
+    if parts == 1:
+        return [f"Settle {total} now", f"Settle {total}"]
+    return [f"Settle {total} in {parts} parts", f"Settle {total} in {parts}"]
+
+
+def _installment_titles(lang: str, offer: Any) -> list[str]:
+    rows, term = offer.installments, offer.term_months
+    has_down = len(rows) > (term or 0)
+    monthly = f"{rows[1 if has_down else 0].amount:,.2f}"
+    down = f"{rows[0].amount:,.2f}" if has_down else None
+    if lang == "zh":
+        plain = f"分{term}期 每期{monthly}"
+        return [f"首付{down} 分{term}期×{monthly}", plain] if down else [plain]
+    plain = f"{term} × {monthly}"
+    if down is None:
+        return [plain]
+    return [f"{down} now + {term} × {monthly}", f"{down} + {term} × {monthly}", plain]
+
+
+def distinct(offers: list[Any]) -> list[Any]:
+    """Offers that differ in what the borrower would pay and when: the same schedule twice is
+    shown once."""
+    seen: set[tuple[Any, ...]] = set()
+    kept = []
+    for offer in offers:
+        shape = (offer.kind, offer.total, tuple((r.due_date, r.amount) for r in offer.installments))
+        if shape not in seen:
+            seen.add(shape)
+            kept.append(offer)
+    return kept
 
 
 class ActionShowOffers(BorrowerAction):
@@ -94,7 +137,7 @@ class ActionShowOffers(BorrowerAction):
 async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang) -> None:
     offers = await client.offers(channel, user_id, loan_ref)
     chosen = [o for o in offers.offers if o.kind == kind] or list(offers.offers)
-    chosen = chosen[:MAX_SHOWN]
+    chosen = distinct(chosen)[:MAX_SHOWN]
     if not chosen:
         why_not = [r for r in offers.not_offered if kind in (None, r.kind, "any")] or list(
             offers.not_offered

@@ -18,9 +18,16 @@ from actions.backend_types import parse
 from actions.common import BorrowerAction, Events, current_loan
 from actions.language import reply_language
 from actions.messages import buttons, say, why
-from actions.normalise import parse_amount, parse_date
+from actions.normalise import Span, find_span, has_figure, parse_amount, parse_date, parse_date_in
 
-FORM_SLOTS = ("promise_amount", "promise_date", "promise_confirmed", "promise_policy")
+FORM_SLOTS = (
+    "promise_amount",
+    "promise_date",
+    "promise_confirmed",
+    "promise_policy",
+    "promise_date_span",
+    "form_note",
+)
 
 
 class ActionStartPromise(BorrowerAction):
@@ -40,16 +47,22 @@ class ActionStartPromise(BorrowerAction):
                 SlotSet("handoff_reason", "broken_promises"),
                 FollowupAction("action_handoff"),
             ]
-        # What the first message already said ("两千五 下周五") fills the form straight away.
-        events: Events = [
+        # What the first message already said ("两千五 下周五") fills the form straight away; a
+        # form already open keeps what it has ("I want to set a date" said again halfway).
+        open_form = tracker.active_loop.get("name") == "promise_form"
+        amount = tracker.get_slot("amount") or (
+            tracker.get_slot("promise_amount") if open_form else None
+        )
+        day = tracker.get_slot("date") or (tracker.get_slot("promise_date") if open_form else None)
+        span = None if day else find_span(tracker.latest_message.get("text") or "", policy.as_of)
+        return [
             SlotSet("loan_ref", loan.loan_ref),
             SlotSet("promise_policy", kept),  # the form's steps read it there, not again
             SlotSet("promise_confirmed", None),
-        ]
-        events.append(SlotSet("promise_amount", tracker.get_slot("amount")))
-        events.append(SlotSet("promise_date", tracker.get_slot("date")))
-        return [
-            *events,
+            SlotSet("promise_amount", amount),
+            SlotSet("promise_date", day),
+            SlotSet("promise_date_span", span.key if span else None),
+            SlotSet("form_note", None),
             SlotSet("amount", None),
             SlotSet("date", None),
             FollowupAction("promise_form"),
@@ -68,7 +81,7 @@ def kept_policy(tracker: Tracker) -> api.PromisePolicy | None:
     return policy if policy.loan_ref == tracker.get_slot("loan_ref") else None
 
 
-async def _policy(tracker: Tracker, client: api.Backend | None = None) -> Any | None:
+async def form_policy(tracker: Tracker, client: api.Backend | None = None) -> Any | None:
     """The form's policy: the one kept when it started, else the backend's (None when down)."""
     if (policy := kept_policy(tracker)) is not None:
         return policy
@@ -93,8 +106,27 @@ def ask_amount(lang: str, policy: Any) -> str:
     )
 
 
-def ask_date(lang: str, policy: Any) -> str:
+def ask_date(lang: str, policy: Any, span: Span | None = None) -> str:
+    """Which day; within the week or month the borrower named, when it overlaps the window."""
+    if span is not None:
+        first = max(span.first, policy.earliest_date)
+        last = min(span.last, policy.latest_date)
+        if first <= last:
+            key = f"ask_promise_day_in_{span.kind}"
+            return say(
+                lang,
+                key,
+                which=say(lang, f"span.{span.kind}.{span.ahead}"),
+                earliest=first,
+                latest=last,
+            )
     return say(lang, "ask_promise_date", earliest=policy.earliest_date, latest=policy.latest_date)
+
+
+def with_note(lang: str, tracker: Tracker, question: str) -> str:
+    """Why the last answer was not taken, and the question, in one message."""
+    note = tracker.get_slot("form_note")
+    return f"{say(lang, note)} {question}" if note else question
 
 
 def given(value: Any) -> bool:
@@ -119,18 +151,15 @@ class ValidatePromiseForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
-        if not given(value):
-            return {"promise_amount": None}
-        lang = reply_language(tracker)
+        if not given(value) or not has_figure(str(value)):
+            return {"promise_amount": None}  # "some", 一部分: no amount yet, simply asked
         amount = parse_amount(str(value))
         if amount is None:
-            dispatcher.utter_message(text=say(lang, "bad_amount"))
-            return {"promise_amount": None}
-        policy = await _policy(tracker)
+            return {"promise_amount": None, "form_note": "bad_amount"}
+        policy = await form_policy(tracker)
         if policy is not None:
             if amount < policy.minimum_amount:
-                dispatcher.utter_message(text=say(lang, "amount_too_small"))
-                return {"promise_amount": None}
+                return {"promise_amount": None, "form_note": "amount_too_small"}
             amount = min(amount, policy.maximum_amount)
         return {"promise_amount": f"{amount:.2f}"}
 
@@ -143,19 +172,34 @@ class ValidatePromiseForm(FormValidationAction):
     ) -> dict[str, Any]:
         if not given(value):
             return {"promise_date": None}
-        lang = reply_language(tracker)
-        policy = await _policy(tracker)
+        policy = await form_policy(tracker)
         if policy is None:
-            dispatcher.utter_message(text=say(lang, "backend_down"))
+            dispatcher.utter_message(text=say(reply_language(tracker), "backend_down"))
             return {"promise_date": None}
-        day = parse_date(str(value), policy.as_of)
+        note = _first_note(tracker)
+        span = Span.from_key(tracker.get_slot("promise_date_span") or "")
+        day = (
+            parse_date_in(str(value), span, policy.as_of)
+            if span
+            else parse_date(str(value), policy.as_of)
+        )
         if day is None:
-            dispatcher.utter_message(text=say(lang, "bad_date"))
-            return {"promise_date": None}
+            if (named := find_span(str(value), policy.as_of)) is not None:
+                return {"promise_date": None, "promise_date_span": named.key}  # which day in it?
+            return {"promise_date": None, **note("bad_date")}
         if not policy.earliest_date <= day <= policy.latest_date:
-            dispatcher.utter_message(text=say(lang, "date_outside_window"))
-            return {"promise_date": None}
-        return {"promise_date": day.isoformat()}
+            return {"promise_date": None, **note("date_outside_window")}
+        return {"promise_date": day.isoformat(), "promise_date_span": None}
+
+
+def _first_note(tracker: Tracker):  # type: ignore[no-untyped-def]
+    """A complaint about the day only when the amount had none this turn: one per message."""
+    amount_note = tracker.get_slot("form_note") in ("bad_amount", "amount_too_small")
+
+    def note(key: str) -> dict[str, Any]:
+        return {} if amount_note else {"form_note": key}
+
+    return note
 
 
 class ActionAskPromiseAmount(BorrowerAction):
@@ -163,9 +207,9 @@ class ActionAskPromiseAmount(BorrowerAction):
         return "action_ask_promise_amount"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        policy = await _policy(tracker, client)
-        dispatcher.utter_message(text=ask_amount(lang, policy))
-        return []
+        policy = await form_policy(tracker, client)
+        dispatcher.utter_message(text=with_note(lang, tracker, ask_amount(lang, policy)))
+        return [SlotSet("form_note", None)]
 
 
 class ActionAskPromiseDate(BorrowerAction):
@@ -173,9 +217,10 @@ class ActionAskPromiseDate(BorrowerAction):
         return "action_ask_promise_date"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        policy = await _policy(tracker, client)
-        dispatcher.utter_message(text=ask_date(lang, policy))
-        return []
+        policy = await form_policy(tracker, client)
+        span = Span.from_key(tracker.get_slot("promise_date_span") or "")
+        dispatcher.utter_message(text=with_note(lang, tracker, ask_date(lang, policy, span)))
+        return [SlotSet("form_note", None)]
 
 
 class ActionAskPromiseConfirmed(BorrowerAction):
@@ -183,7 +228,7 @@ class ActionAskPromiseConfirmed(BorrowerAction):
         return "action_ask_promise_confirmed"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
-        policy = await _policy(tracker, client)
+        policy = await form_policy(tracker, client)
         dispatcher.utter_message(
             text=say(
                 lang,

@@ -5,7 +5,8 @@ the trained model once (four separate `rasa` commands loaded them four times: mi
 1. The project validated as `rasa data validate --fail-on-warnings` does.
 2. The model scored on the held-out test split (tests/nlu_zh.yml, tests/nlu_en.yml), per
    language: intent macro-F1 at least 0.95 and entity F1 at least 0.90, or it fails.
-3. The dialogue test stories (tests/stories.yml), failing on any wrong prediction.
+3. The dialogue test conversations (tests/stories.yml, both languages; tests/conversations_zh.yml
+   and conversations_en.yml, one language each), failing on any wrong intent, entity or action.
 """
 
 from __future__ import annotations
@@ -55,6 +56,25 @@ async def score(agent: Agent, lang: str) -> tuple[float, float]:
     return intents["macro avg"]["f1-score"], entity_f1
 
 
+async def conversations_pass(agent: Agent, stories: str) -> bool:
+    out = RESULTS / "core" / stories.removesuffix(".yml")
+    out.mkdir(parents=True, exist_ok=True)
+    count = (HERE / "tests" / stories).read_text(encoding="utf-8").count("- story:")
+    try:
+        await test_stories(
+            f"tests/{stories}",
+            agent,
+            out_directory=str(out),
+            fail_on_prediction_errors=True,
+            disable_plotting=True,
+        )
+    except WrongPredictionException as exc:
+        print(f"dialogue test conversations, {stories}: {exc}")
+        return False
+    print(f"dialogue test conversations, {stories}: {count}, every prediction right")
+    return True
+
+
 async def main() -> int:
     validate()
     agent = Agent.load(model_path=str(model_path()))
@@ -67,19 +87,8 @@ async def main() -> int:
             f"NLU {lang}: intent macro-F1 {intent_f1:.3f} (min {INTENT_MIN}), "
             f"entity F1 {entity_f1:.3f} (min {ENTITY_MIN}) {'ok' if ok else 'BELOW THRESHOLD'}"
         )
-    (RESULTS / "core").mkdir(parents=True, exist_ok=True)
-    try:
-        await test_stories(
-            "tests/stories.yml",
-            agent,
-            out_directory=str(RESULTS / "core"),
-            fail_on_prediction_errors=True,
-            disable_plotting=True,
-        )
-        print("dialogue test stories: every prediction right")
-    except WrongPredictionException as exc:
-        print(f"dialogue test stories: {exc}")
-        failed = True
+    for stories in ("stories.yml", "conversations_zh.yml", "conversations_en.yml"):
+        failed |= not await conversations_pass(agent, stories)
     return 1 if failed else 0
 
 

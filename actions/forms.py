@@ -1,0 +1,99 @@
+"""What a borrower says inside a form that is not the answer it asked for.
+
+A question about the form's own subject (how much is enough, which day is allowed, why the
+phone number) is answered here, and the rule that ran this action then lets the form ask its
+question again (nlu/data/rules.yml). A request that takes the chat elsewhere ends the form
+first, with nothing it asked for kept; a "cancel" ends it with a word to say so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+
+from actions.common import BorrowerAction, Events
+from actions.messages import say
+from actions.promises import FORM_SLOTS, form_policy
+
+# What each form fills, cleared when it ends early so the next one starts from nothing.
+SLOTS_OF_FORM = {
+    "promise_form": (*FORM_SLOTS, "promise_date_span", "form_note"),
+    "verification_form": ("phone", "second_factor", "pending_action", "pending_intent"),
+}
+# Questions about the amount, about the day: answered with the figures of the promise policy.
+AMOUNT_QUESTIONS = {"check_balance", "ask_consequences"}
+DAY_QUESTIONS = {"check_due_date"}
+
+
+def _intent(tracker: Tracker) -> str | None:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+class ActionExplainFormStep(BorrowerAction):
+    def name(self) -> str:
+        return "action_explain_form_step"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        form = tracker.active_loop.get("name")
+        intent = _intent(tracker)
+        if form == "verification_form":
+            key = "why_verify" if intent in ("scam_concern", "bot_challenge") else "after_verify"
+            dispatcher.utter_message(text=say(lang, key))
+            return []
+        if form != "promise_form":
+            return []
+        asked = tracker.get_slot("requested_slot")
+        about_day = intent in DAY_QUESTIONS or (
+            intent not in AMOUNT_QUESTIONS and asked == "promise_date"
+        )
+        if intent not in AMOUNT_QUESTIONS | DAY_QUESTIONS:
+            return []  # a greeting or a bare "ok": the form's question is the answer
+        policy = await form_policy(tracker, client)
+        if about_day:
+            dispatcher.utter_message(text=explain_days(lang, policy))
+        else:
+            dispatcher.utter_message(text=explain_amounts(lang, policy))
+        return []
+
+
+def explain_amounts(lang: str, policy: Any) -> str:
+    """The minimum, what is overdue, and what paying each does."""
+    if policy.overdue_amount <= 0:
+        return say(
+            lang, "why_amount_not_overdue", minimum=policy.minimum_amount, cur=policy.currency
+        )
+    return say(
+        lang,
+        "why_amount",
+        minimum=policy.minimum_amount,
+        overdue=policy.overdue_amount,
+        cur=policy.currency,
+    )
+
+
+def explain_days(lang: str, policy: Any) -> str:
+    return say(
+        lang,
+        "why_days",
+        earliest=policy.earliest_date,
+        latest=policy.latest_date,
+        days=policy.max_days_ahead,
+    )
+
+
+class ActionLeaveForm(BorrowerAction):
+    """End the open form before the request that interrupted it runs; on a plain "cancel",
+    say it is cancelled."""
+
+    def name(self) -> str:
+        return "action_leave_form"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        form = tracker.active_loop.get("name")
+        if _intent(tracker) == "deny":
+            key = "verification_stopped" if form == "verification_form" else "promise_cancelled"
+            dispatcher.utter_message(text=say(lang, key))
+        cleared = [SlotSet(slot, None) for slot in SLOTS_OF_FORM.get(form or "", ())]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), *cleared]

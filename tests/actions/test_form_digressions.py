@@ -1,0 +1,217 @@
+"""What a borrower says inside a form that is not its answer, against the real backend (demo data
+as of 2026-11-29, a Sunday): a partial value is kept and only what is missing is asked, one
+message per turn; a question about the form's subject is answered with the loan's figures; a
+cancel ends the form and keeps nothing; offer buttons say what differs."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import backend as api
+from actions.forms import ActionExplainFormStep, ActionLeaveForm
+from actions.messages import say
+from actions.plans import ActionShowOffers
+from actions.promises import (
+    ActionAskPromiseAmount,
+    ActionAskPromiseDate,
+    ActionStartPromise,
+    ValidatePromiseForm,
+)
+from tests.actions.conftest import RunningBackend
+
+pytestmark = pytest.mark.asyncio
+_chats = count(1)
+
+
+@pytest.fixture(autouse=True)
+def _backend_env(backend: RunningBackend, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BACKEND_URL", backend.url)
+    monkeypatch.setenv("SERVICE_TOKEN", backend.token)
+    api._pools.clear()
+
+
+def tracker(
+    sender: str,
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str = "promise_to_pay",
+    form: str | None = None,
+) -> Tracker:
+    return Tracker(
+        sender_id=sender,
+        slots={"language": "en", **(slots or {})},
+        latest_message={"text": text, "intent": {"name": intent}, "metadata": {}},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": form} if form else {},
+        latest_action_name="action_listen",
+    )
+
+
+def set_slots(events: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def verified_chat(backend: RunningBackend, borrower: str, lang: str = "en") -> str:
+    sender = f"webchat:forms-{next(_chats)}"
+    channel, user_id = api.conversation_of(sender)
+    async with api.Backend(backend.url, backend.token) as client:
+        verified = await client.verify_link_token(channel, user_id, backend.link_token(borrower))
+    assert verified.status == "verified"
+    return sender
+
+
+async def started(sender: str, text: str, lang: str = "en") -> dict[str, Any]:
+    events = await ActionStartPromise().run(
+        CollectingDispatcher(), tracker(sender, {"language": lang}, text), {}
+    )
+    return {"language": lang, **set_slots(events)}
+
+
+async def asked(action: Any, sender: str, slots: dict[str, Any]) -> list[str]:
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, tracker(sender, slots, form="promise_form"), {})
+    slots |= set_slots(events)
+    return [m["text"] for m in dispatcher.messages]
+
+
+async def test_some_next_week_asks_the_amount_then_which_day_next_week(
+    backend: RunningBackend,
+) -> None:
+    sender = await verified_chat(backend, "DEMO-06")
+    slots = await started(sender, "can I pay some next week")
+    assert slots["promise_amount"] is None and slots["promise_date"] is None
+    assert slots["promise_date_span"].startswith("week:1:")
+
+    form = ValidatePromiseForm()
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, slots, form="promise_form")
+    slots |= await form.validate_promise_amount("some", dispatcher, t, {})
+    assert slots["promise_amount"] is None and not slots.get("form_note")
+    assert dispatcher.messages == []  # no amount yet is not an error
+    (question,) = await asked(ActionAskPromiseAmount(), sender, slots)
+    assert question.startswith("How much will you pay?")
+
+    slots |= await form.validate_promise_amount("2000", dispatcher, tracker(sender, slots), {})
+    (question,) = await asked(ActionAskPromiseDate(), sender, slots)
+    assert question.startswith("Which day next week?") and "2026-11-30" in question
+
+    slots |= await form.validate_promise_date("friday", dispatcher, tracker(sender, slots), {})
+    assert slots["promise_date"] == "2026-12-04" and slots["promise_date_span"] is None
+    assert dispatcher.messages == []
+
+
+async def test_next_month_in_chinese_asks_which_day_of_it(backend: RunningBackend) -> None:
+    sender = await verified_chat(backend, "DEMO-05")
+    slots = await started(sender, "我想约个还款日期", lang="zh")
+    form = ValidatePromiseForm()
+    dispatcher = CollectingDispatcher()
+    slots |= await form.validate_promise_amount("两千", dispatcher, tracker(sender, slots), {})
+    slots |= await form.validate_promise_date("下个月吧", dispatcher, tracker(sender, slots), {})
+    assert slots["promise_date"] is None and slots["promise_date_span"].startswith("month:1:")
+    assert dispatcher.messages == []
+    (question,) = await asked(ActionAskPromiseDate(), sender, slots)
+    policy = slots["promise_policy"]
+    if policy["latest_date"] >= "2026-12-01":
+        assert question.startswith("下个月几号？")
+        slots |= await form.validate_promise_date("1号", dispatcher, tracker(sender, slots), {})
+        assert slots["promise_date"] == "2026-12-01"
+    else:  # the window ends before next month: the plain question with the window
+        assert question.startswith("哪天还？")
+
+
+async def test_an_unreadable_amount_is_said_with_the_question_in_one_message(
+    backend: RunningBackend,
+) -> None:
+    sender = await verified_chat(backend, "DEMO-06")
+    slots = await started(sender, "I want to set a date to pay")
+    form = ValidatePromiseForm()
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, slots, form="promise_form")
+    slots |= await form.validate_promise_amount("5 or 6 hundred", dispatcher, t, {})
+    slots |= await form.validate_promise_date(
+        "whenever, 12", dispatcher, tracker(sender, slots), {}
+    )
+    assert dispatcher.messages == []
+    messages = await asked(ActionAskPromiseAmount(), sender, slots)
+    assert len(messages) == 1
+    assert (
+        messages[0].startswith(say("en", "bad_amount")) and "How much will you pay?" in messages[0]
+    )
+    assert slots["form_note"] is None  # said once
+
+
+async def test_how_much_is_enough_is_answered_with_the_minimum_and_what_is_overdue(
+    backend: RunningBackend,
+) -> None:
+    sender = await verified_chat(backend, "DEMO-06")
+    slots = await started(sender, "I want to set a date to pay")
+    policy = slots["promise_policy"]
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, slots, "how much would be enough?", "check_balance", "promise_form")
+    await ActionExplainFormStep().run(dispatcher, t, {})
+    (answer,) = [m["text"] for m in dispatcher.messages]
+    assert policy["minimum_amount"] in answer and policy["overdue_amount"] in answer
+    assert "penalty interest" in answer
+
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, slots, "which days can I choose", "check_due_date", "promise_form")
+    await ActionExplainFormStep().run(dispatcher, t, {})
+    (answer,) = [m["text"] for m in dispatcher.messages]
+    assert policy["earliest_date"] in answer and policy["latest_date"] in answer
+
+
+async def test_why_the_phone_number_is_answered_while_verifying() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("webchat:forms-why", {"language": "zh"}, "为什么要我的手机号", "scam_concern")
+    t.active_loop = {"name": "verification_form"}
+    await ActionExplainFormStep().run(dispatcher, t, {})
+    assert [m["text"] for m in dispatcher.messages] == [say("zh", "why_verify")]
+
+
+@pytest.mark.parametrize(
+    ("form", "said", "cleared"),
+    [
+        ("promise_form", "promise_cancelled", {"promise_amount", "promise_date_span"}),
+        ("verification_form", "verification_stopped", {"phone", "pending_action"}),
+    ],
+)
+async def test_cancel_ends_the_form_and_keeps_nothing(
+    form: str, said: str, cleared: set[str]
+) -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("webchat:forms-cancel", {"promise_amount": "2000.00"}, "forget it", "deny", form)
+    events = await ActionLeaveForm().run(dispatcher, t, {})
+    assert [m["text"] for m in dispatcher.messages] == [say("en", said)]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+    slots = set_slots(events)
+    assert all(slots[name] is None for name in cleared)
+
+
+async def test_another_request_ends_the_form_without_a_word() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("webchat:forms-leave", {}, "talk to a person", "request_human", "promise_form")
+    events = await ActionLeaveForm().run(dispatcher, t, {})
+    assert dispatcher.messages == []
+    assert set_slots(events)["requested_slot"] is None
+
+
+async def test_settlement_buttons_name_amount_and_shape_and_differ(
+    backend: RunningBackend,
+) -> None:
+    sender = await verified_chat(backend, "DEMO-06")
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, {}, "can I get a discount if I pay everything now", "request_settlement")
+    await ActionShowOffers().run(dispatcher, t, {})
+    (offers,) = dispatcher.messages
+    titles = [b["title"] for b in offers["buttons"] if b["payload"].startswith("/choose_offer")]
+    assert titles, offers
+    assert len(set(titles)) == len(titles)
+    assert all(t.split(". ", 1)[1].startswith("Settle ") for t in titles)
+    assert all(any(ch.isdigit() for ch in t.split(". ", 1)[1]) for t in titles)
