@@ -39,7 +39,7 @@ class BorrowerAction(Action, ABC):
         said = len(dispatcher.messages)
         try:
             done = await self.act(dispatcher, tracker, client, channel, user_id, lang)
-            return [*events, *done, *_listen_after_verification(tracker, done)]
+            return [*events, *done, *_listen_after_followup(tracker, done)]
         except api.VerificationRequired:
             del dispatcher.messages[said:]  # nothing of an unverified chat's account is shown
             dispatcher.utter_message(text=say(lang, "verify_intro"))
@@ -93,15 +93,17 @@ async def current_loan(
     return max(active, key=lambda loan: (loan.dpd, loan.overdue_amount))
 
 
-VERIFIERS = ("action_verify_token", "action_after_verification")
+# Actions that hand the turn to another by a follow-up: a verifier to the request that waited
+# for it, the fallback to the offer a bare "2" picked.
+HANDS_OVER = ("action_verify_token", "action_after_verification", "action_fallback")
 
 
-def _listen_after_verification(tracker: Tracker, done: Events) -> Events:
-    """The request that waited for verification, run as the verifier's follow-up, ends the
-    turn. No rule follows a verifier with a request (any request may wait), so without this
-    Rasa's policies would guess the next action, and their fallback would undo the turn, the
-    verification's end with it: the chat would be asked for its phone number again."""
-    if tracker.latest_action_name not in VERIFIERS:
+def _listen_after_followup(tracker: Tracker, done: Events) -> Events:
+    """The action run as another's follow-up ends the turn. No rule follows a verifier with a
+    request (any request may wait), so without this Rasa's policies would guess the next
+    action, and their fallback would undo the turn, the verification's end with it: the chat
+    would be asked for its phone number again."""
+    if tracker.latest_action_name not in HANDS_OVER:
         return []
     if any(event.get("event") == "followup" for event in done):  # it goes on (a form)
         return []

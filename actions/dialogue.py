@@ -14,6 +14,7 @@ from actions.balance import assistant_texts
 from actions.common import BorrowerAction, Events
 from actions.language import channel_language, language_events, reply_language, script_of
 from actions.messages import buttons, say
+from actions.normalise import parse_choice
 
 
 class ActionSetLanguage(Action):
@@ -98,12 +99,17 @@ class ActionDistress(BorrowerAction):
 
 
 class ActionFallback(BorrowerAction):
-    """Not understood: ask again with options; twice in a row, a person takes over."""
+    """Not understood: ask again with options; twice in a row, a person takes over. A bare "2"
+    or 第二个 just after offers were shown picks that offer, as its button would."""
 
     def name(self) -> str:
         return "action_fallback"
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        shown = tracker.get_slot("offers_shown") or []
+        picked = parse_choice(tracker.latest_message.get("text") or "", len(shown))
+        if picked is not None:
+            return [SlotSet("offer_id", shown[picked - 1]), FollowupAction("action_accept_offer")]
         count = int(tracker.get_slot("misunderstood") or 0) + 1
         if count >= 2:
             return [SlotSet("misunderstood", count), FollowupAction("action_handoff")]

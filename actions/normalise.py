@@ -156,6 +156,29 @@ def has_figure(text: str) -> bool:
     return bool(_FIGURE.search(_NO_FIGURE.sub("", _clean(text))))
 
 
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "1st": 1, "2nd": 2, "3rd": 3}
+_ORDINALS |= {"4th": 4, "last": -1, "最后": -1}
+_CHOICE_FILLER = re.compile(
+    r"^(?:我选|我要|选择?|要|就|(?:the )?(?:option|offer|plan|number|no\.?|#)|方案|第)\s*|"
+    r"\s*(?:个|种|项|号|吧|one|option|offer|plan|please)$"
+)
+
+
+def parse_choice(text: str, shown: int) -> int | None:
+    """Which of `shown` numbered offers the text picks, from 1: "2", "#2", "option 2", "the
+    second one", 第二个, 方案二, "last"; None when it picks none of them."""
+    s = _clean(text)
+    for _ in range(3):
+        s = _CHOICE_FILLER.sub("", s).strip()
+    s = s.removeprefix("the ").strip()
+    picked = _ORDINALS.get(s)
+    if picked is None:
+        picked = _whole(s)
+    if picked == -1:
+        picked = shown
+    return picked if picked is not None and 1 <= picked <= shown else None
+
+
 # -- numbers of months ------------------------------------------------------------------------
 
 _TERM_FILLER = re.compile(

@@ -130,11 +130,12 @@ class ActionShowOffers(BorrowerAction):
             dispatcher.utter_message(text=say(lang, "no_loans"))
             return []
         kind = KIND_OF_INTENT.get(request_intent(tracker) or "")
-        await show_offers(dispatcher, client, channel, user_id, loan.loan_ref, kind, lang)
-        return [SlotSet("loan_ref", loan.loan_ref)]
+        shown = await show_offers(dispatcher, client, channel, user_id, loan.loan_ref, kind, lang)
+        return [SlotSet("loan_ref", loan.loan_ref), SlotSet("offers_shown", shown or None)]
 
 
-async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang) -> None:
+async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang) -> list[str]:
+    """The offers as numbered lines and buttons; their ids in that order (none: why not)."""
     offers = await client.offers(channel, user_id, loan_ref)
     chosen = [o for o in offers.offers if o.kind == kind] or list(offers.offers)
     chosen = distinct(chosen)[:MAX_SHOWN]
@@ -149,7 +150,7 @@ async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang
             text=say(lang, "no_offers", reason=("; " if lang == "en" else "；").join(reasons[:2])),
             buttons=buttons(lang, "/request_human"),
         )
-        return
+        return []
     lines = [say(lang, "offers_head")] + [
         describe(lang, n, o, offers.currency) for n, o in enumerate(chosen, 1)
     ]
@@ -163,6 +164,7 @@ async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang
     dispatcher.utter_message(
         text="\n".join(lines), buttons=choices + buttons(lang, "/request_human")
     )
+    return [o.id for o in chosen]
 
 
 class ActionAcceptOffer(BorrowerAction):
@@ -184,8 +186,8 @@ class ActionAcceptOffer(BorrowerAction):
             if refused.code != "offer_no_longer_valid":
                 raise
             dispatcher.utter_message(text=say(lang, "offer_gone"))
-            await show_offers(dispatcher, client, channel, user_id, loan_ref, None, lang)
-            return [SlotSet("offer_id", None)]
+            shown = await show_offers(dispatcher, client, channel, user_id, loan_ref, None, lang)
+            return [SlotSet("offer_id", None), SlotSet("offers_shown", shown or None)]
         if accepted.status == "pending_approval" or accepted.arrangement is None:
             dispatcher.utter_message(text=say(lang, "approval_pending"))
         else:
@@ -197,4 +199,4 @@ class ActionAcceptOffer(BorrowerAction):
                 ),
                 buttons=buttons(lang, "/make_payment"),
             )
-        return [SlotSet("offer_id", None)]
+        return [SlotSet("offer_id", None), SlotSet("offers_shown", None)]

@@ -13,9 +13,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend as api
+from actions.dialogue import ActionFallback
 from actions.forms import ActionExplainFormStep, ActionLeaveForm
 from actions.messages import say
-from actions.plans import ActionShowOffers
+from actions.plans import ActionAcceptOffer, ActionShowOffers
 from actions.promises import (
     ActionAskPromiseAmount,
     ActionAskPromiseDate,
@@ -215,3 +216,33 @@ async def test_settlement_buttons_name_amount_and_shape_and_differ(
     assert len(set(titles)) == len(titles)
     assert all(t.split(". ", 1)[1].startswith("Settle ") for t in titles)
     assert all(any(ch.isdigit() for ch in t.split(". ", 1)[1]) for t in titles)
+
+
+async def test_a_number_typed_after_the_offers_picks_that_offer(backend: RunningBackend) -> None:
+    sender = await verified_chat(backend, "DEMO-03")
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, {"language": "zh"}, "能不能分期还", "request_installment")
+    shown = set_slots(await ActionShowOffers().run(dispatcher, t, {}))["offers_shown"]
+    assert len(shown) >= 2
+
+    t = tracker(sender, {"language": "zh", "offers_shown": shown}, "第二个", "inform")
+    events = await ActionFallback().run(CollectingDispatcher(), t, {})
+    assert set_slots(events)["offer_id"] == shown[1]
+    assert events[-1] == {"event": "followup", "name": "action_accept_offer", "timestamp": None}
+
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, {"language": "zh", "offer_id": shown[1]}, "第二个", "inform")
+    t.latest_action_name = "action_fallback"
+    events = await ActionAcceptOffer().run(dispatcher, t, {})
+    (done,) = [m["text"] for m in dispatcher.messages]
+    assert "方案已生效" in done or "审批" in done
+    assert set_slots(events)["offers_shown"] is None
+    assert events[-1]["name"] == "action_listen"  # the turn ends: no guess by the policies
+
+
+async def test_a_number_with_no_offers_shown_is_not_understood() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("webchat:forms-stray", {}, "2", "inform")
+    events = await ActionFallback().run(dispatcher, t, {})
+    assert [m["text"] for m in dispatcher.messages] == [say("en", "not_understood")]
+    assert set_slots(events)["misunderstood"] == 1

@@ -8,7 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from actions.normalise import parse_amount, parse_date, parse_term_months
+from actions.normalise import (
+    Span,
+    find_span,
+    has_figure,
+    parse_amount,
+    parse_choice,
+    parse_date,
+    parse_date_in,
+    parse_term_months,
+)
 
 TODAY = date(2026, 11, 28)  # a Saturday
 assert TODAY.weekday() == 5
@@ -230,3 +239,82 @@ def test_next_calendar_week_from_a_monday() -> None:
     monday = date(2026, 11, 23)
     assert parse_date("下周五", monday) == date(2026, 12, 4)
     assert parse_date("周五", monday) == date(2026, 11, 27)
+
+
+# -- partial answers: no amount yet, a week or month without its day, an offer by its number --
+
+
+@pytest.mark.parametrize("text", ["some", "a bit", "一部分", "一些", "一半", "part of it"])
+def test_words_without_a_figure_are_no_amount_yet(text: str) -> None:
+    assert not has_figure(text) and parse_amount(text) is None
+
+
+@pytest.mark.parametrize("text", ["5 or 6 hundred", "两千多", "1500ish", "five hundred-ish"])
+def test_a_figure_that_cannot_be_read_is_a_misread_amount(text: str) -> None:
+    assert has_figure(text) and parse_amount(text) is None
+
+
+SPANS = [
+    ("can I pay some next week", "week", d(11, 30), d(12, 6)),
+    ("下周吧", "week", d(11, 30), d(12, 6)),
+    ("下下周", "week", d(12, 7), d(12, 13)),
+    ("this week", "week", d(11, 28), d(11, 29)),  # from today, a Saturday
+    ("下个月", "month", d(12, 1), d(12, 31)),
+    ("next month", "month", d(12, 1), d(12, 31)),
+    ("这个月", "month", d(11, 28), d(11, 30)),
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "first", "last"), SPANS)
+def test_a_week_or_month_without_its_day_is_a_span(
+    text: str, kind: str, first: date, last: date
+) -> None:
+    span = find_span(text, TODAY)
+    assert span is not None and (span.kind, span.first, span.last) == (kind, first, last)
+    assert Span.from_key(span.key) == span
+
+
+@pytest.mark.parametrize("text", ["下周五", "next friday", "下个月5号", "月底", "tomorrow", "2000"])
+def test_a_named_day_or_no_time_is_no_span(text: str) -> None:
+    assert find_span(text, TODAY) is None
+
+
+IN_SPANS = [
+    ("next week", "friday", d(12, 4)),
+    ("next week", "fri", d(12, 4)),
+    ("下周", "周三", d(12, 2)),
+    ("下周", "五", d(12, 4)),
+    ("下周", "tomorrow", d(11, 29)),  # another day named outright is taken as said
+    ("下周", "3", None),  # a bare number in a week: which day is not certain
+    ("下个月", "15号", d(12, 15)),
+    ("下个月", "15", d(12, 15)),
+    ("next month", "the 20th", d(12, 20)),
+    ("下个月", "32", None),
+]
+
+
+@pytest.mark.parametrize(("named", "answer", "expected"), IN_SPANS)
+def test_the_day_inside_a_span(named: str, answer: str, expected: date | None) -> None:
+    span = find_span(named, TODAY)
+    assert span is not None
+    assert parse_date_in(answer, span, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "picked"),
+    [
+        ("2", 2),
+        ("#2", 2),
+        ("option 2", 2),
+        ("the second one", 2),
+        ("第二个", 2),
+        ("方案二", 2),
+        ("我选第一个", 1),
+        ("last", 4),
+        ("5", None),
+        ("2000", None),
+        ("yes", None),
+    ],
+)
+def test_an_offer_picked_by_its_number(text: str, picked: int | None) -> None:
+    assert parse_choice(text, 4) == picked
