@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from actions.messages import say
 from tests.e2e.conftest import Stack
 from tests.e2e.webchat_client import WebBorrower
 
@@ -41,7 +42,7 @@ def test_some_next_week_keeps_next_week_and_a_question_is_answered(stack: Stack)
     assert which.startswith("Which day next week?") and "2026-11-30" in which
     (confirm,) = texts(chat, "friday")
     assert "2000.00" in confirm and "2026-12-04" in confirm
-    assert texts(chat, "no") == ["OK, cancelled. Tell me the amount and day again whenever you like."]
+    assert texts(chat, "no") == [say("en", "promise_cancelled")]
 
 
 def test_settlement_buttons_say_what_each_offer_is(stack: Stack) -> None:
