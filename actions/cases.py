@@ -3,11 +3,24 @@ in the backend, and the borrower told what happens next. Disputes and complaints
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from typing import Any
 
-from rasa_sdk.events import FollowupAction
+from rasa_sdk import Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
 
-from actions.common import BorrowerAction, Events, current_loan, remember_request, request_intent
+from actions.common import (
+    BorrowerAction,
+    Events,
+    current_loan,
+    remember_request,
+    request_intent,
+    with_note,
+)
+from actions.language import reply_language
 from actions.messages import buttons, say
 
 CASE_OF_INTENT = {
@@ -46,6 +59,8 @@ class ActionRecordCase(BorrowerAction):
                 return [FollowupAction("action_handoff")]
             dispatcher.utter_message(text=say(lang, "verify_intro"))
             return remember_request(tracker, self.name())
+        if kind == "contact_update" and not names_contact(details):
+            return [FollowupAction("contact_form")]  # ask for the new number or address
         loan = await current_loan(client, channel, user_id, tracker) if kind in NEEDS_LOAN else None
         loan_ref = loan.loan_ref if loan else None
         if kind == "payment_trace" and loan is not None:
@@ -74,4 +89,55 @@ class ActionRecordCase(BorrowerAction):
             buttons(lang, "/request_installment", "/request_human") if kind == "hardship" else None
         )
         dispatcher.utter_message(text=text, buttons=extra)
-        return []
+        # "update contact" is followed by the contact form in the rules: not when it was given
+        return [FollowupAction("action_listen")] if kind == "contact_update" else []
+
+
+# A phone number (7+ digits, spaces and dashes allowed) or an e-mail address.
+_CONTACT = re.compile(r"\+?\d[\d\s-]{5,}\d|[^\s@]+@[^\s@]+\.[a-z]{2,}", re.IGNORECASE)
+
+
+def names_contact(text: str) -> bool:
+    return bool(_CONTACT.search(text))
+
+
+class ValidateContactForm(FormValidationAction):
+    """The new number, e-mail or address, as typed: staff confirm it with the borrower before
+    changing anything. Too short to be any of them is asked again, saying so."""
+
+    def name(self) -> str:
+        return "validate_contact_form"
+
+    async def validate_new_contact(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if not text:
+            return {"new_contact": None}
+        if not names_contact(text) and len(text) < 6:
+            return {"new_contact": None, "form_note": "bad_contact"}
+        return {"new_contact": text[:500]}
+
+
+class ActionAskNewContact(BorrowerAction):
+    def name(self) -> str:
+        return "action_ask_new_contact"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        dispatcher.utter_message(text=with_note(lang, tracker, say(lang, "ask_new_contact")))
+        return [SlotSet("form_note", None)]
+
+
+class ActionSubmitContact(BorrowerAction):
+    def name(self) -> str:
+        return "action_submit_contact"
+
+    async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
+        new = str(tracker.get_slot("new_contact") or "")
+        await client.create_case(channel, user_id, "contact_update", details=f"new contact: {new}")
+        dispatcher.utter_message(text=say(reply_language(tracker), "case_contact_update"))
+        return [SlotSet("new_contact", None), SlotSet("phone", None)]

@@ -120,6 +120,13 @@ def remember_request(tracker: Tracker, action_name: str) -> Events:
     ]
 
 
+def with_note(lang: str, tracker: Tracker, question: str) -> str:
+    """A form's question, after why the last answer was not taken (the `form_note` a validation
+    left): one message."""
+    note = tracker.get_slot("form_note")
+    return f"{say(lang, note)} {question}" if note else question
+
+
 def request_intent(tracker: Tracker) -> str | None:
     """The intent this action answers: the latest one, or the one that waited for verification."""
     latest = (tracker.latest_message.get("intent") or {}).get("name")

@@ -21,6 +21,13 @@ from actions.promises import FORM_SLOTS, form_policy
 SLOTS_OF_FORM = {
     "promise_form": (*FORM_SLOTS, "promise_date_span", "form_note"),
     "verification_form": ("phone", "second_factor", "pending_action", "pending_intent"),
+    "contact_form": ("new_contact", "phone", "form_note"),
+}
+# What a cancel says, by form.
+CANCELLED = {
+    "promise_form": "promise_cancelled",
+    "verification_form": "verification_stopped",
+    "contact_form": "contact_unchanged",
 }
 # Questions about the amount, about the day: answered with the figures of the promise policy.
 AMOUNT_QUESTIONS = {"check_balance", "ask_consequences"}
@@ -41,6 +48,9 @@ class ActionExplainFormStep(BorrowerAction):
         if form == "verification_form":
             key = "why_verify" if intent in ("scam_concern", "bot_challenge") else "after_verify"
             dispatcher.utter_message(text=say(lang, key))
+            return []
+        if form == "contact_form" and intent in ("scam_concern", "bot_challenge"):
+            dispatcher.utter_message(text=say(lang, "why_contact"))
             return []
         if form != "promise_form":
             return []
@@ -92,8 +102,7 @@ class ActionLeaveForm(BorrowerAction):
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
         form = tracker.active_loop.get("name")
-        if _intent(tracker) == "deny":
-            key = "verification_stopped" if form == "verification_form" else "promise_cancelled"
-            dispatcher.utter_message(text=say(lang, key))
+        if _intent(tracker) == "deny" and form in CANCELLED:
+            dispatcher.utter_message(text=say(lang, CANCELLED[form]))
         cleared = [SlotSet(slot, None) for slot in SLOTS_OF_FORM.get(form or "", ())]
         return [ActiveLoop(None), SlotSet("requested_slot", None), *cleared]

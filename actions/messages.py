@@ -330,6 +330,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "查到了：{date} 收到 {amount} {cur}，谢谢！",
         "en": "Found it: {amount} {cur} received on {date}. Thank you!",
     },
+    "ask_new_contact": {
+        "zh": "请告诉我新的手机号、邮箱或地址，我会转给工作人员，他们核实后再更新。",
+        "en": "What's your new mobile number, e-mail or address? I'll pass it to our team, who confirm it with you before changing anything.",
+    },
+    "bad_contact": {
+        "zh": "这看起来不像手机号、邮箱或地址。",
+        "en": "That doesn't look like a phone number, an e-mail or an address.",
+    },
+    "why_contact": {
+        "zh": "您的新联系方式会转给工作人员，他们会先和您核实再更新，以免有人冒用您的账户。我绝不会索要密码或验证码。",
+        "en": "Your new details go to our team, who confirm them with you before changing anything, so no one else can redirect your account. I never ask for passwords or codes.",
+    },
+    "contact_unchanged": {
+        "zh": "好的，联系方式保持不变。",
+        "en": "OK, your contact details stay as they are.",
+    },
     "case_contact_update": {
         "zh": "已记录您要更新联系方式的请求，工作人员会联系您核实。",
         "en": "I've recorded your request to update your contact details; our team will confirm it with you.",

@@ -3,6 +3,7 @@ the backend's policy with a re-ask that says what is allowed, confirmed, then re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from rasa_sdk.forms import FormValidationAction
 from actions import backend as api
 from actions import request_ids
 from actions.backend_types import parse
-from actions.common import BorrowerAction, Events, current_loan
+from actions.common import BorrowerAction, Events, current_loan, with_note
 from actions.language import reply_language
 from actions.messages import buttons, say, why
 from actions.normalise import Span, find_span, has_figure, parse_amount, parse_date, parse_date_in
@@ -123,12 +124,6 @@ def ask_date(lang: str, policy: Any, span: Span | None = None) -> str:
     return say(lang, "ask_promise_date", earliest=policy.earliest_date, latest=policy.latest_date)
 
 
-def with_note(lang: str, tracker: Tracker, question: str) -> str:
-    """Why the last answer was not taken, and the question, in one message."""
-    note = tracker.get_slot("form_note")
-    return f"{say(lang, note)} {question}" if note else question
-
-
 def given(value: Any) -> bool:
     """Whether the borrower gave a value: a slot cleared by an action (None, "") is not one,
     and is asked for without complaint."""
@@ -184,15 +179,27 @@ class ValidatePromiseForm(FormValidationAction):
             else parse_date(str(value), policy.as_of)
         )
         if day is None:
-            if (named := find_span(str(value), policy.as_of)) is not None:
-                return {"promise_date": None, "promise_date_span": named.key}  # which day in it?
-            return {"promise_date": None, **note("bad_date")}
+            return {"promise_date": None, **_without_a_day(str(value), policy, note)}
         if not policy.earliest_date <= day <= policy.latest_date:
             return {"promise_date": None, **note("date_outside_window")}
         return {"promise_date": day.isoformat(), "promise_date_span": None}
 
 
-def _first_note(tracker: Tracker):  # type: ignore[no-untyped-def]
+Note = Callable[[str], dict[str, Any]]
+
+
+def _without_a_day(text: str, policy: Any, note: Note) -> dict[str, Any]:
+    """A week or month named without its day is kept, and its day asked; anything else says
+    why it was not taken."""
+    named = find_span(text, policy.as_of)
+    if named is None:
+        return note("bad_date")
+    if named.first <= policy.latest_date and named.last >= policy.earliest_date:
+        return {"promise_date_span": named.key}
+    return note("date_outside_window")  # the span is beyond the window
+
+
+def _first_note(tracker: Tracker) -> Note:
     """A complaint about the day only when the amount had none this turn: one per message."""
     amount_note = tracker.get_slot("form_note") in ("bad_amount", "amount_too_small")
 

@@ -13,6 +13,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend as api
+from actions.cases import (
+    ActionAskNewContact,
+    ActionRecordCase,
+    ActionSubmitContact,
+    ValidateContactForm,
+)
 from actions.dialogue import ActionFallback
 from actions.forms import ActionExplainFormStep, ActionLeaveForm
 from actions.messages import say
@@ -246,3 +252,40 @@ async def test_a_number_with_no_offers_shown_is_not_understood() -> None:
     events = await ActionFallback().run(dispatcher, t, {})
     assert [m["text"] for m in dispatcher.messages] == [say("en", "not_understood")]
     assert set_slots(events)["misunderstood"] == 1
+
+
+async def test_a_contact_change_asks_for_the_new_details_then_records_them(
+    backend: RunningBackend,
+) -> None:
+    sender = await verified_chat(backend, "DEMO-06")
+    t = tracker(sender, {}, "I changed my phone number", "update_contact")
+    events = await ActionRecordCase().run(CollectingDispatcher(), t, {})
+    assert events[-1] == {"event": "followup", "name": "contact_form", "timestamp": None}
+
+    form = ValidateContactForm()
+    dispatcher = CollectingDispatcher()
+    slots = await form.validate_new_contact("ok", dispatcher, tracker(sender), {})
+    assert slots == {"new_contact": None, "form_note": "bad_contact"}
+    dispatcher = CollectingDispatcher()
+    await ActionAskNewContact().run(dispatcher, tracker(sender, slots, form="contact_form"), {})
+    (asked,) = [m["text"] for m in dispatcher.messages]
+    assert asked.startswith(say("en", "bad_contact")) and "new mobile number" in asked
+
+    slots = await form.validate_new_contact("+65 9123 4567", dispatcher, tracker(sender), {})
+    dispatcher = CollectingDispatcher()
+    await ActionSubmitContact().run(dispatcher, tracker(sender, slots), {})
+    assert [m["text"] for m in dispatcher.messages] == [say("en", "case_contact_update")]
+    cases = backend.api().get("/cases", params={"kind": "contact_update"}).json()
+    assert any(c["details"] == "new contact: +65 9123 4567" for c in cases)
+
+
+async def test_a_contact_change_that_gives_the_number_is_recorded_at_once(
+    backend: RunningBackend,
+) -> None:
+    sender = await verified_chat(backend, "DEMO-05")
+    text = "我换手机号了，新号码 13912345678"
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, {"language": "zh"}, text, "update_contact")
+    events = await ActionRecordCase().run(dispatcher, t, {})
+    assert [m["text"] for m in dispatcher.messages] == [say("zh", "case_contact_update")]
+    assert events[-1]["name"] == "action_listen"  # no form: the rule's form is not started

@@ -96,3 +96,15 @@ def test_why_the_phone_then_cancel_while_verifying(stack: Stack) -> None:
     assert stopped.startswith("OK, I've stopped.")
     greeting = chat.say("hi")  # the form is over: a greeting is a greeting again
     assert greeting[0].get("buttons") and "Hello" in str(greeting[0].get("text"))
+
+
+def test_a_contact_change_asks_for_the_new_number_and_records_it(stack: Stack) -> None:
+    chat = linked(stack, "DEMO-06")
+    (ask,) = texts(chat, "I changed my phone number")
+    assert ask == say("en", "ask_new_contact")
+    why, again = texts(chat, "why do you need that")
+    assert why == say("en", "why_contact") and again == ask
+    assert texts(chat, "+65 9123 4567") == [say("en", "case_contact_update")]
+    with stack.api() as api:
+        cases = api.get("/cases", params={"kind": "contact_update"}).json()
+    assert any(c["details"] == "new contact: +65 9123 4567" for c in cases)
