@@ -20,7 +20,6 @@ from actions.common import (
     request_intent,
     with_note,
 )
-from actions.language import reply_language
 from actions.messages import buttons, say
 
 CASE_OF_INTENT = {
@@ -139,5 +138,5 @@ class ActionSubmitContact(BorrowerAction):
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
         new = str(tracker.get_slot("new_contact") or "")
         await client.create_case(channel, user_id, "contact_update", details=f"new contact: {new}")
-        dispatcher.utter_message(text=say(reply_language(tracker), "case_contact_update"))
+        dispatcher.utter_message(text=say(lang, "case_contact_update"))
         return [SlotSet("new_contact", None), SlotSet("phone", None)]

@@ -100,9 +100,9 @@ HANDS_OVER = ("action_verify_token", "action_after_verification", "action_fallba
 
 def _listen_after_followup(tracker: Tracker, done: Events) -> Events:
     """The action run as another's follow-up ends the turn. No rule follows a verifier with a
-    request (any request may wait), so without this Rasa's policies would guess the next
-    action, and their fallback would undo the turn, the verification's end with it: the chat
-    would be asked for its phone number again."""
+    request (any request may wait), nor the fallback with an offer, so without this Rasa's
+    policies would guess the next action, and their fallback would undo the turn, the
+    verification's end with it: the chat would be asked for its phone number again."""
     if tracker.latest_action_name not in HANDS_OVER:
         return []
     if any(event.get("event") == "followup" for event in done):  # it goes on (a form)

@@ -19,7 +19,7 @@ from actions.promises import FORM_SLOTS, form_policy
 
 # What each form fills, cleared when it ends early so the next one starts from nothing.
 SLOTS_OF_FORM = {
-    "promise_form": (*FORM_SLOTS, "promise_date_span", "form_note"),
+    "promise_form": FORM_SLOTS,
     "verification_form": ("phone", "second_factor", "pending_action", "pending_intent"),
     "contact_form": ("new_contact", "phone", "form_note"),
 }
@@ -52,16 +52,10 @@ class ActionExplainFormStep(BorrowerAction):
         if form == "contact_form" and intent in ("scam_concern", "bot_challenge"):
             dispatcher.utter_message(text=say(lang, "why_contact"))
             return []
-        if form != "promise_form":
-            return []
-        asked = tracker.get_slot("requested_slot")
-        about_day = intent in DAY_QUESTIONS or (
-            intent not in AMOUNT_QUESTIONS and asked == "promise_date"
-        )
-        if intent not in AMOUNT_QUESTIONS | DAY_QUESTIONS:
-            return []  # a greeting or a bare "ok": the form's question is the answer
+        if form != "promise_form" or intent not in AMOUNT_QUESTIONS | DAY_QUESTIONS:
+            return []  # a greeting or a bare "ok": the form's question, asked again, answers it
         policy = await form_policy(tracker, client)
-        if about_day:
+        if intent in DAY_QUESTIONS:
             dispatcher.utter_message(text=explain_days(lang, policy))
         else:
             dispatcher.utter_message(text=explain_amounts(lang, policy))
