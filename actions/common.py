@@ -35,6 +35,8 @@ class BorrowerAction(Action, ABC):
         channel, user_id = api.conversation_of(tracker.sender_id)
         lang = reply_language(tracker)
         events: Events = [*language_events(tracker, lang), SlotSet("misunderstood", 0)]
+        if tracker.get_slot("offers_shown") and self.name() not in ABOUT_OFFERS:
+            events.append(SlotSet("offers_shown", None))  # a "2" picks an offer just after them
         client = api.Backend(request_id=request_ids.of(tracker))
         said = len(dispatcher.messages)
         try:
@@ -92,6 +94,9 @@ async def current_loan(
         return None
     return max(active, key=lambda loan: (loan.dpd, loan.overdue_amount))
 
+
+# The actions after which a bare number may still pick one of the offers just shown.
+ABOUT_OFFERS = ("action_show_offers", "action_fallback", "action_accept_offer")
 
 # Actions that hand the turn to another by a follow-up: a verifier to the request that waited
 # for it, the fallback to the offer a bare "2" picked.

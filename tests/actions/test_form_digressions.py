@@ -289,3 +289,9 @@ async def test_a_contact_change_that_gives_the_number_is_recorded_at_once(
     events = await ActionRecordCase().run(dispatcher, t, {})
     assert [m["text"] for m in dispatcher.messages] == [say("zh", "case_contact_update")]
     assert events[-1]["name"] == "action_listen"  # no form: the rule's form is not started
+
+
+async def test_a_number_picks_an_offer_only_just_after_them() -> None:
+    t = tracker("webchat:forms-later", {"offers_shown": ["offer-1", "offer-2"]}, "", "greet")
+    events = await ActionLeaveForm().run(CollectingDispatcher(), t, {})  # any other action
+    assert set_slots(events)["offers_shown"] is None
