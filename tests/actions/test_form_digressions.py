@@ -114,6 +114,18 @@ async def test_some_next_week_asks_the_amount_then_which_day_next_week(
     assert dispatcher.messages == []
 
 
+async def test_some_next_week_in_chinese_keeps_the_week(backend: RunningBackend) -> None:
+    sender = await verified_chat(backend, "DEMO-05")
+    slots = await started(sender, "下周先还一部分", lang="zh")
+    assert slots["promise_amount"] is None and slots["promise_date_span"].startswith("week:1:")
+    form = ValidatePromiseForm()
+    slots |= await form.validate_promise_amount(
+        "两千", CollectingDispatcher(), tracker(sender, slots), {}
+    )
+    (question,) = await asked(ActionAskPromiseDate(), sender, slots)
+    assert question.startswith("下周哪一天？")
+
+
 async def test_next_month_in_chinese_asks_which_day_of_it(backend: RunningBackend) -> None:
     sender = await verified_chat(backend, "DEMO-05")
     slots = await started(sender, "我想约个还款日期", lang="zh")
