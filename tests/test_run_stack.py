@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,15 +16,14 @@ from pathlib import Path
 import httpx
 
 from scripts.run_stack import STOP_SECONDS, Process, Stack, health_checks, read_procfile, settings
+from tests import ports
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = f"{sys.executable} -m http.server --bind 127.0.0.1"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port("python")
 
 
 def launch(tmp_path: Path, procfile: str, **env: str) -> tuple[subprocess.Popen[str], Path]:

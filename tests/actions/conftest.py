@@ -7,7 +7,6 @@ SQLite file and the demo borrowers seeded as of 2026-11-29, once per test module
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests import ports
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -50,9 +51,7 @@ class RunningBackend:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port("actions")
 
 
 @pytest.fixture(scope="module")

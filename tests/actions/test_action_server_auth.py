@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from actions.serve import allowed, refusals
+from tests import ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-action-server-secret"
@@ -79,9 +79,7 @@ def test_docker_compose_gives_it_what_production_needs() -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port("actions")
 
 
 def start(port: int, **env: str) -> subprocess.Popen[str]:

@@ -4,7 +4,6 @@ that records what it is sent)."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import request_ids
 from actions.dialogue import ActionGreet
+from tests import ports
 
 GIVEN = "0123456789abcdef0123456789abcdef"
 
@@ -49,9 +49,7 @@ def test_the_id_is_taken_only_when_well_formed(metadata: Any, found: str | None)
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port("actions")
 
 
 @pytest_asyncio.fixture

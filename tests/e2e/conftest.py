@@ -11,7 +11,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import httpx
 import pytest
 
 from scripts.run_stack import read_procfile
+from tests import ports
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
@@ -36,9 +36,7 @@ PROCFILE = read_procfile(ROOT / "Procfile")
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port("e2e")
 
 
 def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float, *, ready: int = 500) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import ports
+
 # Processes of its own: beside the shared stack, on the other pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("own-processes")
 
@@ -24,9 +25,7 @@ TOKEN = "e2e-service-token"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port("e2e")
 
 
 def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

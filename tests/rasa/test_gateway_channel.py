@@ -9,7 +9,6 @@ import importlib
 import json
 import re
 import secrets
-import socket
 import sys
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +18,8 @@ import yaml
 from aiohttp import web
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.exceptions import RasaException
+
+from tests import ports
 
 NLU = Path(__file__).resolve().parents[2] / "nlu"
 sys.path.insert(0, str(NLU))  # as Rasa runs from nlu/ (credentials.yml: channels.GatewayInput)
@@ -142,9 +143,7 @@ class TestTheMessageRasaGets:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port("rasa")
 
 
 def redeem_against(

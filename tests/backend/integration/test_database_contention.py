@@ -13,7 +13,6 @@ a request that hangs."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -37,6 +36,7 @@ from backend.config import Settings
 from backend.main import create_app
 from backend.migrate import upgrade
 from backend.payments.provider import PaymentEvent, SandboxProvider
+from tests import ports
 from tests.backend import factories
 from tests.conftest import PG_URL, need_postgres
 
@@ -48,9 +48,7 @@ SECRET = "twins-webhook-secret"
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.free_port("python")
 
 
 @dataclass
