@@ -541,17 +541,15 @@ def find_span(text: str, today: date) -> Span | None:
     """The week or month a message names without naming its day ("can I pay some next week",
     下个月吧), counted from `today`; None when it names a day, or no span."""
     s = _clean(text)
-    if parse_date(s, today) is not None:
+    found = next(((kind, ahead) for p, kind, ahead in _SPANS if p.search(s)), None)
+    if found is None or parse_date(s, today) is not None:  # the date libraries only if needed
         return None
-    for pattern, kind, ahead in _SPANS:
-        if pattern.search(s):
-            if kind == "week":
-                monday = today - timedelta(days=today.weekday()) + timedelta(weeks=ahead)
-                return Span(kind, ahead, max(monday, today), monday + timedelta(days=6))
-            y, m = _add_months(today, ahead)
-            first = date(y, m, 1)
-            return Span(kind, ahead, max(first, today), _month_end(today, ahead))
-    return None
+    kind, ahead = found
+    if kind == "week":
+        monday = today - timedelta(days=today.weekday()) + timedelta(weeks=ahead)
+        return Span(kind, ahead, max(monday, today), monday + timedelta(days=6))
+    y, m = _add_months(today, ahead)
+    return Span(kind, ahead, max(date(y, m, 1), today), _month_end(today, ahead))
 
 
 _IN_WEEK_ZH = re.compile(r"(?:周|星期|礼拜)\s*([一二三四五六日天1-7])|([一二三四五六日])")
