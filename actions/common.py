@@ -129,7 +129,11 @@ def with_note(lang: str, tracker: Tracker, question: str) -> str:
     """A form's question, after why the last answer was not taken (the `form_note` a validation
     left): one message."""
     note = tracker.get_slot("form_note")
-    return f"{say(lang, note)} {question}" if note else question
+    if not note:
+        return question
+    return (
+        say(lang, note) + ("" if lang == "zh" else " ") + question
+    )  # no space between 中文 sentences
 
 
 def request_intent(tracker: Tracker) -> str | None:
