@@ -17,7 +17,11 @@ from backend.db import session_scope
 from backend.iso_dates import IsoDate
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that only read the request or the settings are `async def`: FastAPI runs a plain
+# `def` dependency in a worker thread, and four thread hops per API call cost more CPU than
+# the call's own database work. Anything that touches the session stays a plain `def` (tests/
+# backend/unit/test_database_off_the_event_loop.py holds that line).
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -50,7 +54,7 @@ service_bearer = HTTPBearer(
 )
 
 
-def require_service_token(
+async def require_service_token(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(service_bearer)],
 ) -> None:
@@ -64,7 +68,7 @@ def require_service_token(
         )
 
 
-def business_date(
+async def business_date(
     settings: SettingsDep,
     as_of: Annotated[
         IsoDate | None, Query(description="Business date (YYYY-MM-DD); today when left out")
@@ -76,7 +80,7 @@ def business_date(
 AsOf = Annotated[date, Depends(business_date)]
 
 
-def current_actor(
+async def current_actor(
     request: Request, x_service_name: Annotated[str | None, Header()] = None
 ) -> Actor:
     """The calling service (it names itself in X-Service-Name) and the route it used."""

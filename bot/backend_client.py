@@ -195,6 +195,14 @@ class BackendClient:
         return result
 
     @_retry_transport
+    async def message_by_external_id(
+        self, channel: str, user_id: str, external_id: str
+    ) -> dict[str, Any]:
+        path = f"{self._conversation(channel, user_id)}/messages/by-external-id/"
+        result: dict[str, Any] = await self._call("GET", path + quote(external_id, safe=""))
+        return result
+
+    @_retry_transport
     async def transcript(self, channel: str, user_id: str, *, last: int) -> list[dict[str, Any]]:
         """The chat's last `last` messages, oldest first; none for a chat never seen."""
         path = self._conversation(channel, user_id) + "/messages"

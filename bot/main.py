@@ -109,6 +109,7 @@ async def _start(
         hub, seen = MemoryHub(), MemorySeen()
 
     relay = Relay(backend, rasa, spool)
+    stack.push_async_callback(relay.settle)  # before the client and the spool close
     app.state.relay = relay
     app.state.hub = hub
     app.state.webchat_limit = RateLimit(settings.webchat_messages_per_minute)

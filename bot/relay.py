@@ -1,12 +1,17 @@
 """One path for every channel: log the borrower's message with the backend, route it by the
 conversation's mode (bot: Rasa; human: the collector reads it in the console), log the
-assistant's replies, and answer honestly when something behind the gateway fails."""
+assistant's replies, and answer honestly when something behind the gateway fails.
+
+The borrower does not wait for the replies to be logged: they are written to the spool on
+this gateway's disk first, answered, then logged by a task of their own (`settle` waits for
+it). The transcript orders them by the time the assistant answered, not by when they landed."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
+import sqlite3
 import time
 import unicodedata
 import uuid
@@ -50,6 +55,7 @@ class Reply:
     buttons: list[dict[str, Any]] = field(default_factory=list)
     custom: dict[str, Any] | None = None  # e.g. {"request_contact": true}
     message_id: int | None = None  # its transcript id, once logged: buttons refer to it
+    external_id: str | None = None  # the id it is logged under: buttons refer to it before
 
 
 @dataclass(slots=True)
@@ -70,6 +76,7 @@ class Relay:
         self.spool = spool
         # One turn at a time per chat: Rasa's answer and the NLU of a message belong together.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._logging: dict[str, set[asyncio.Task[None]]] = {}  # turns being logged, by chat
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -77,6 +84,15 @@ class Relay:
             lock = asyncio.Lock()
             self._locks[key] = lock
         return lock
+
+    async def settle(self, sender: str | None = None) -> None:
+        """Wait until the replies given so far (to this chat, or to all) are logged or kept."""
+        while tasks := (
+            self._logging.get(sender, set())
+            if sender is not None
+            else set().union(*self._logging.values())
+        ):
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def handle(self, incoming: Incoming) -> Outcome:
         if incoming.external_id is None:
@@ -214,8 +230,16 @@ class Relay:
             if r.text or r.buttons
         ]
         if of_turn is not None and incoming.external_id:
+            answered_at = utcnow().isoformat()
             for i, body in enumerate(bodies):
                 body["external_id"] = reply_id(incoming.external_id, i)
+                body["sent_at"] = answered_at
+            if await self._log_later(incoming, of_turn, reading, bodies):
+                refs = iter([str(body["external_id"]) for body in bodies])
+                for r in replies:
+                    if r.text or r.buttons:
+                        r.external_id = next(refs)
+                return Outcome(replies, lang, duplicate=result == "duplicate", result=result)
         if bodies or reading is not None:
             try:
                 if of_turn is not None:
@@ -235,6 +259,53 @@ class Relay:
                 if bodies:
                     await self.spool.keep(incoming.channel, incoming.user_id, bodies)
         return Outcome(replies, lang, duplicate=result == "duplicate", result=result)
+
+    async def _log_later(
+        self,
+        incoming: Incoming,
+        of_turn: int,
+        reading: dict[str, Any] | None,
+        bodies: list[dict[str, Any]],
+    ) -> bool:
+        """Write the turn's replies ahead to the spool and log them in a task of their own;
+        False when the spool cannot take them (they are then logged before the answer)."""
+        if not bodies and reading is None:
+            return True
+        turn = {"message_id": of_turn, "reading": reading}
+        try:
+            row = await self.spool.write_ahead(incoming.channel, incoming.user_id, bodies, turn)
+        except sqlite3.Error as exc:
+            log.error("the spool cannot take a turn's replies (%s); logging them now", exc)
+            return False
+        task = asyncio.create_task(self._log_turn(row, incoming, turn, bodies))
+        chat = self._logging.setdefault(incoming.sender, set())
+        chat.add(task)
+
+        def forget(done: asyncio.Task[None]) -> None:
+            chat.discard(done)
+            if not chat and self._logging.get(incoming.sender) is chat:
+                del self._logging[incoming.sender]
+
+        task.add_done_callback(forget)
+        return True
+
+    async def _log_turn(
+        self, row: int, incoming: Incoming, turn: dict[str, Any], bodies: list[dict[str, Any]]
+    ) -> None:
+        channel, user_id = incoming.channel, incoming.user_id
+        with request_ids.scope():
+            try:
+                await self.backend.log_turn(
+                    channel, user_id, turn["message_id"], reading=turn["reading"], replies=bodies
+                )
+            except (BackendUnavailable, BackendRefused) as exc:
+                log.warning("replies not logged now (%s); kept for later", exc)
+                await self.spool.failed_ahead(row)
+                return
+            except Exception:  # kept in the spool: a later flush logs them
+                log.exception("logging a turn's replies failed; kept for later")
+                return
+            await self.spool.done(row)
 
 
 def reply_id(external_id: str, index: int) -> str:

@@ -5,7 +5,12 @@ One batch the backend will never take must not hold up the rest (another borrowe
 kept during the same outage): a batch it refuses (4xx) is set aside at once, one it answers
 with a 5xx is tried again later, spaced out, and set aside after `max_failures` of them. Set
 aside means moved to the `set_aside` table of the same file with its reason, for an operator;
-the log says why without the chat or the words."""
+the log says why without the chat or the words.
+
+The assistant's replies to a turn are written here first, ahead of the call that logs them
+(`write_ahead`): the borrower is answered without waiting for that call, and a gateway killed
+before it is made leaves them here, flushed after `WRITE_AHEAD_GRACE` by whichever replica
+flushes next. Written-ahead rows are not counted as kept until their own call has failed."""
 
 from __future__ import annotations
 
@@ -28,18 +33,25 @@ MAX_RETRY_SECONDS = 600.0
 # batch would be refused alike, so the flush stops and tries again later, as for an outage.
 NOT_THE_BATCH = frozenset({401, 403, 408, 429})
 STOP_AFTER_5XX = 3  # in a row, in one flush: the backend is failing, not one batch
+# How long a written-ahead turn is left to its own call before a flush sends it: far longer
+# than the call takes, so a flush does not send it a second time (harmless, but wasted).
+WRITE_AHEAD_GRACE = 30.0
 
 
-def add_next_try(db: sqlite3.Connection) -> None:
-    """The column a spool file from before set-asides lacks; another replica opening the same
+def add_column(db: sqlite3.Connection, name: str, declaration: str) -> None:
+    """A column a spool file from an earlier version lacks; another replica opening the same
     file at the same moment may add it first."""
-    if "next_try" in {row[1] for row in db.execute("PRAGMA table_info(spool)")}:
+    if name in {row[1] for row in db.execute("PRAGMA table_info(spool)")}:
         return
     try:
-        db.execute("ALTER TABLE spool ADD COLUMN next_try REAL NOT NULL DEFAULT 0")
+        db.execute(f"ALTER TABLE spool ADD COLUMN {name} {declaration}")
     except sqlite3.OperationalError as exc:
         if "duplicate column" not in str(exc):
             raise
+
+
+def add_next_try(db: sqlite3.Connection) -> None:
+    add_column(db, "next_try", "REAL NOT NULL DEFAULT 0")
 
 
 class Spool:
@@ -62,28 +74,79 @@ class Spool:
             " next_try REAL NOT NULL DEFAULT 0)"
         )
         add_next_try(self._db)
+        # The turn a batch of replies answers ({"message_id", "reading"}): logged as one turn.
+        add_column(self._db, "turn", "TEXT")
+        add_column(self._db, "ahead", "INTEGER NOT NULL DEFAULT 0")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS set_aside (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
             " user_id TEXT NOT NULL, messages TEXT NOT NULL, reason TEXT NOT NULL,"
             " set_aside_at REAL NOT NULL)"
         )
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # the connection: one statement at a time
+        self._flushing = asyncio.Lock()  # one flush at a time
 
     def close(self) -> None:
         self._db.close()
 
-    async def keep(self, channel: str, user_id: str, messages: list[dict[str, Any]]) -> None:
-        """Keep transcript messages (the backend's message bodies) for later."""
+    async def keep(
+        self,
+        channel: str,
+        user_id: str,
+        messages: list[dict[str, Any]],
+        *,
+        turn: dict[str, Any] | None = None,
+    ) -> None:
+        """Keep transcript messages (the backend's message bodies) for later; with `turn`,
+        the replies to that turn and its reading, logged together."""
+        await self._insert(channel, user_id, messages, turn, ahead=False)
+
+    async def write_ahead(
+        self, channel: str, user_id: str, replies: list[dict[str, Any]], turn: dict[str, Any]
+    ) -> int:
+        """Keep a turn's replies before the call that logs them; its row, for `done`."""
+        return await self._insert(channel, user_id, replies, turn, ahead=True)
+
+    async def _insert(
+        self,
+        channel: str,
+        user_id: str,
+        messages: list[dict[str, Any]],
+        turn: dict[str, Any] | None,
+        *,
+        ahead: bool,
+    ) -> int:
+        next_try = self._clock() + WRITE_AHEAD_GRACE if ahead else 0.0
+        async with self._lock:
+            cursor = await asyncio.to_thread(
+                self._db.execute,
+                "INSERT INTO spool (channel, user_id, messages, turn, ahead, next_try)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                # ASCII escapes: whatever the text holds, the row can be written.
+                (
+                    channel,
+                    user_id,
+                    json.dumps(messages),
+                    json.dumps(turn) if turn is not None else None,
+                    int(ahead),
+                    next_try,
+                ),
+            )
+        return int(cursor.lastrowid or 0)
+
+    async def done(self, row_id: int) -> None:
+        """A written-ahead turn is logged: forget it."""
+        async with self._lock:
+            await asyncio.to_thread(self._db.execute, "DELETE FROM spool WHERE id = ?", (row_id,))
+
+    async def failed_ahead(self, row_id: int) -> None:
+        """A written-ahead turn's call failed: it is kept, as any batch the backend missed."""
         async with self._lock:
             await asyncio.to_thread(
-                self._db.execute,
-                "INSERT INTO spool (channel, user_id, messages) VALUES (?, ?, ?)",
-                # ASCII escapes: whatever the text holds, the row can be written.
-                (channel, user_id, json.dumps(messages)),
+                self._db.execute, "UPDATE spool SET ahead = 0, next_try = 0 WHERE id = ?", (row_id,)
             )
 
     def pending(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM spool").fetchone()[0])
+        return int(self._db.execute("SELECT count(*) FROM spool WHERE ahead = 0").fetchone()[0])
 
     def set_aside(self) -> list[dict[str, Any]]:
         """What was set aside, oldest first: the chat, the messages and why."""
@@ -102,21 +165,23 @@ class Spool:
         """Log what is kept and due, oldest first; stop at the first sign the backend is still
         down. The backend deduplicates by external id, so a batch sent twice is logged once."""
         logged = failing_in_a_row = 0
-        async with self._lock:
+        async with self._flushing:
             now = self._clock()
-            rows = self._db.execute(
-                "SELECT id, channel, user_id, messages, refusals FROM spool"
-                " WHERE next_try <= ? ORDER BY id",
-                (now,),
-            ).fetchall()
-            for row_id, channel, user_id, messages, failures in rows:
+            async with self._lock:
+                rows = self._db.execute(
+                    "SELECT id, channel, user_id, messages, turn, refusals FROM spool"
+                    " WHERE next_try <= ? ORDER BY id",
+                    (now,),
+                ).fetchall()
+            for row_id, channel, user_id, messages, turn, failures in rows:
                 try:
-                    await backend.log_messages(channel, user_id, json.loads(messages))
+                    await _log(backend, channel, user_id, json.loads(messages), turn)
                 except BackendUnavailable as exc:
                     if exc.status is None:  # unreachable: nothing is counted
                         break
                     failing_in_a_row += 1
-                    self._failed(row_id, failures + 1, f"backend answered {exc.status}", now)
+                    async with self._lock:
+                        self._failed(row_id, failures + 1, f"backend answered {exc.status}", now)
                     if failing_in_a_row >= STOP_AFTER_5XX:
                         break
                     continue
@@ -126,10 +191,12 @@ class Spool:
                             "the backend refuses the gateway (%d): kept for later", exc.status
                         )
                         break
-                    self._move_aside(row_id, f"refused {exc.status} {exc.code}".strip(), now)
+                    async with self._lock:
+                        self._move_aside(row_id, f"refused {exc.status} {exc.code}".strip(), now)
                     continue
                 failing_in_a_row = 0
-                self._db.execute("DELETE FROM spool WHERE id = ?", (row_id,))
+                async with self._lock:
+                    self._db.execute("DELETE FROM spool WHERE id = ?", (row_id,))
                 logged += 1
         if logged:
             log.info("logged %d kept message batch(es) now that the backend is back", logged)
@@ -155,3 +222,19 @@ class Spool:
             )
             self._db.execute("DELETE FROM spool WHERE id = ?", (row_id,))
         log.error("a kept message batch was set aside (%s); the others go on", reason)
+
+
+async def _log(
+    backend: BackendClient,
+    channel: str,
+    user_id: str,
+    messages: list[dict[str, Any]],
+    turn: str | None,
+) -> None:
+    if turn is None:
+        await backend.log_messages(channel, user_id, messages)
+        return
+    of = json.loads(turn)
+    await backend.log_turn(
+        channel, user_id, of["message_id"], reading=of.get("reading"), replies=messages
+    )

@@ -35,7 +35,7 @@ from bot.backend_client import BackendRefused, BackendUnavailable
 from bot.commands import contact_payload, masked_phone
 from bot.dedupe import SeenUpdates
 from bot.relay import Incoming, Outcome, Relay, Reply
-from bot.render import keyboard_rows, parse_callback, split_text
+from bot.render import keyboard_rows, parse_callback, reply_ref, split_text
 from bot.text_cleaning import clean, clean_optional
 
 log = logging.getLogger(__name__)
@@ -170,7 +170,7 @@ async def on_button(update: Update, context: Context) -> None:
 
 
 async def _resolve(
-    relay: Relay, chat_id: str, ref: tuple[int, int] | str | None
+    relay: Relay, chat_id: str, ref: tuple[int | str, int] | str | None
 ) -> tuple[str, str] | None:
     """The pressed button's payload and title, looked up in this chat's own transcript (a
     forged reference to another chat's message is not found)."""
@@ -178,9 +178,13 @@ async def _resolve(
         return ref, ref
     if ref is None:
         return None
-    message_id, index = ref
+    reply, index = ref
     try:
-        message = await relay.backend.message("telegram", chat_id, message_id)
+        if isinstance(reply, int):
+            message = await relay.backend.message("telegram", chat_id, reply)
+        else:  # a reply named before it was logged (bot/relay.py): it is by now
+            await relay.settle("telegram:" + chat_id)
+            message = await relay.backend.message_by_external_id("telegram", chat_id, reply)
         button = (message.get("buttons") or [])[index]
         return str(button["payload"]), str(button["title"])
     except (BackendRefused, IndexError, KeyError, TypeError):
@@ -252,7 +256,7 @@ def _sending_to(chat_id: int) -> asyncio.Lock:
 async def send_reply(bot: Any, chat_id: int, reply: Reply, language: str) -> list[int]:
     """Send one reply (split if long; the keyboard goes with the last piece). Message ids."""
     markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
-    rows = keyboard_rows(reply.buttons, reply.message_id)
+    rows = keyboard_rows(reply.buttons, reply_ref(reply.message_id, reply.external_id))
     if rows:
         markup = InlineKeyboardMarkup(
             [[InlineKeyboardButton(t, callback_data=d) for t, d in row] for row in rows]

@@ -246,8 +246,10 @@ async def history(request: Request, response: Response, chat: ChatDep) -> dict[s
     sender = chat.session.sender
     if chat.renewed:
         remember(response, request, chat.renewed)
+    relay = _relay(request)
+    await relay.settle(f"webchat:{sender}")  # the last replies are in it
     try:
-        messages = await _relay(request).backend.transcript("webchat", sender, last=100)
+        messages = await relay.backend.transcript("webchat", sender, last=100)
     except BackendUnavailable as exc:
         raise HTTPException(503, "the chat history is not available right now") from exc
     return {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, status
+from fastapi import APIRouter, Body, Path, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api_errors import error_responses
@@ -17,6 +17,7 @@ from backend.conversations.messages import (
     Message,
     NewMessage,
     annotate,
+    by_external_id,
     log_chat_messages,
     log_turn,
     message_in_chat,
@@ -183,6 +184,23 @@ def get_transcript(
         messages=[MessagePublic.of(m) for m in page],
         next_after=page[-1].id if len(page) == limit else None,
     )
+
+
+@router.get("/by-external-id/{external_id}", response_model=MessagePublic)
+def get_message_by_external_id(
+    channel: ChannelPath,
+    user_id: UserPath,
+    external_id: Annotated[StoredText, Path(max_length=100)],
+    session: SessionDep,
+) -> MessagePublic:
+    """One message of the chat by the id its sender gave it: the gateway names an assistant's
+    reply this way on a Telegram button before the reply is logged. Another chat's message is
+    404, like one that does not exist."""
+    conversation = service.find(session, channel, user_id)
+    message = by_external_id(session, conversation.id, external_id) if conversation else None
+    if message is None:
+        raise NotFound("no such message in this conversation")
+    return MessagePublic.of(message)
 
 
 @router.get("/{message_id}", response_model=MessagePublic)

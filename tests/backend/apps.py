@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
-from backend.deps import get_session
+from backend.deps import get_session, session_slot
 from backend.main import create_app
 
 
 def app_over(db: Session, settings: Settings) -> FastAPI:
     """Requests use `db` (commits land in the test's transaction, which the test's fixture
-    rolls back or throws away)."""
+    rolls back or throws away). One request at a time holds it, as on SQLite: the gateway
+    logs replies while the next message comes in."""
     app = create_app(settings)
+    app.state.session_slots = asyncio.Semaphore(1)
 
-    def session_override() -> Iterator[Session]:
+    def session_override(_: Annotated[None, Depends(session_slot)]) -> Iterator[Session]:
         try:
             yield db
             db.commit()

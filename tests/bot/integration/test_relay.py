@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
-from bot.backend_client import BackendClient
+from bot.backend_client import BackendClient, BackendUnavailable
 from bot.commands import contact_payload
 from bot.rasa_client import RasaClient
 from bot.relay import Incoming, Relay, opt_out_language
@@ -100,13 +100,16 @@ async def relay(backend_app: Any, rasa: FakeRasa, tmp_path: Path) -> AsyncIterat
         "http://rasa", retry_seconds=1.0, transport=httpx.MockTransport(rasa.handler)
     )
     spool = Spool(tmp_path / "spool.sqlite3")
-    yield Relay(backend, rasa_client, spool)
+    relay = Relay(backend, rasa_client, spool)
+    yield relay
+    await relay.settle()
     await backend.aclose()
     await rasa_client.aclose()
     spool.close()
 
 
 async def transcript(relay: Relay, user_id: str) -> list[dict[str, Any]]:
+    await relay.settle()  # the replies are logged after the answer
     return await relay.backend.transcript("webchat", user_id, last=100)
 
 
@@ -127,7 +130,11 @@ class TestBotMode:
         assert (logged[0]["intent"], logged[0]["confidence"]) == ("greet", 0.93)
         assert logged[0]["entities"][0]["entity"] == "amount"
         assert logged[2]["buttons"] == [{"title": "查余额", "payload": "/check_balance"}]
-        assert outcome.replies[1].message_id == logged[2]["id"]
+        # Named before they were logged (a Telegram button refers to its reply so), and
+        # written down at once in the spool, which holds nothing once they are logged.
+        assert outcome.replies[1].external_id == logged[2]["external_id"] == "w1:r1"
+        assert relay.spool.pending() == 0
+        assert relay.spool._db.execute("SELECT count(*) FROM spool").fetchone()[0] == 0
 
     async def test_a_message_costs_the_gateway_three_calls(
         self, backend_app: Any, rasa: FakeRasa, tmp_path: Path
@@ -149,6 +156,7 @@ class TestBotMode:
         relay = Relay(backend, to_rasa, Spool(tmp_path / "calls.sqlite3"))
         try:
             await relay.handle(Incoming("webchat", "borrower-0042", "你好", external_id="w42"))
+            await relay.settle()
         finally:
             await backend.aclose()
             await to_rasa.aclose()
@@ -171,7 +179,7 @@ class TestBotMode:
         again = await relay.handle(Incoming("webchat", "borrower-0002", "你好", external_id="w9"))
         assert again.duplicate and again.result == "duplicate"
         assert [r.text for r in again.replies] == [r.text for r in first.replies]
-        assert [r.message_id for r in again.replies] == [r.message_id for r in first.replies]
+        assert [r.external_id for r in again.replies] == [r.external_id for r in first.replies]
         assert len(rasa.turns) == 1 and rasa.turns[0]["metadata"]["turn"] == "w9"
         logged = await transcript(relay, "borrower-0002")
         assert [m["sender"] for m in logged] == ["borrower", "bot", "bot"]
@@ -352,3 +360,39 @@ class TestFailures:
         logged = await transcript(relay, "borrower-0008")
         assert (logged[0]["sender"], logged[0]["text"]) == ("borrower", "I lost my job")
         await down.aclose()
+
+    async def test_replies_the_backend_cannot_log_after_the_answer_are_kept_in_order(
+        self, relay: Relay, rasa: FakeRasa
+    ) -> None:
+        # The borrower is answered before the replies are logged. The backend fails that call
+        # (it went down after taking the message): the replies wait in the spool, reading
+        # included, and land in the transcript after the message they answer, stamped with
+        # the time the assistant answered rather than the time they were logged.
+        real_log_turn = relay.backend.log_turn
+        failing = True
+
+        async def log_turn(*args: Any, **kwargs: Any) -> list[int]:
+            if failing:
+                raise BackendUnavailable("ConnectError")
+            return await real_log_turn(*args, **kwargs)
+
+        relay.backend.log_turn = log_turn  # type: ignore[method-assign]
+        outcome = await relay.handle(Incoming("webchat", "borrower-0009", "你好", external_id="w5"))
+        assert [r.text for r in outcome.replies] == ["echo 你好", "还有什么可以帮您？"]
+        await relay.settle()
+        assert relay.spool.pending() == 1
+
+        failing = False
+        later = await relay.handle(Incoming("webchat", "borrower-0009", "在吗", external_id="w6"))
+        assert later.replies[0].text == "echo 在吗"
+        assert await relay.spool.flush(relay.backend) == 1
+        logged = await transcript(relay, "borrower-0009")
+        assert [m["text"] for m in logged] == [
+            "你好",
+            "echo 你好",
+            "还有什么可以帮您？",
+            "在吗",
+            "echo 在吗",
+            "还有什么可以帮您？",
+        ]
+        assert logged[0]["intent"] == "greet"  # the kept turn's reading

@@ -4,6 +4,7 @@ from bot.render import (
     callback_data,
     keyboard_rows,
     parse_callback,
+    reply_ref,
     split_text,
 )
 
@@ -28,9 +29,23 @@ class TestSplitText:
 
 class TestCallbackData:
     def test_a_logged_reply_refers_to_its_button_by_message_and_position(self) -> None:
-        data = callback_data(123456789012, 3, '/choose_offer{"offer_id": "installment-12-很长"}')
+        ref = reply_ref(123456789012, "m5:r1")
+        data = callback_data(ref, 3, '/choose_offer{"offer_id": "installment-12-很长"}')
         assert data == "m123456789012.3"
         assert parse_callback(data) == (123456789012, 3)
+
+    def test_a_reply_not_logged_yet_refers_to_its_button_by_its_own_id(self) -> None:
+        # The relay answers before the replies are logged: they are named by the id they
+        # will be logged under (the borrower message's id and the reply's place).
+        for external_id in ("m4821:r0", "c" + "9" * 19 + ":r2", "g" + "a" * 32 + ":r1"):
+            data = callback_data(reply_ref(None, external_id), 1, "/request_human")
+            assert data == f"e{external_id}.1" and len(data) <= CALLBACK_DATA_LIMIT
+            assert parse_callback(data) == (external_id, 1)
+
+    def test_an_id_that_would_not_fit_carries_the_payload_instead(self) -> None:
+        assert reply_ref(None, "x" * 70) is None
+        assert reply_ref(None, "with.dot") is None
+        assert callback_data(reply_ref(None, "x" * 70), 0, "/request_human") == "p/request_human"
 
     def test_an_unlogged_reply_carries_a_short_payload_inline(self) -> None:
         data = callback_data(None, 0, "/request_human")
@@ -51,7 +66,7 @@ def test_short_buttons_share_a_row_and_long_ones_stand_alone() -> None:
         {"title": "还款", "payload": "/make_payment"},
         {"title": "I would like to talk to a person please", "payload": "/request_human"},
     ]
-    rows = keyboard_rows(buttons, 7)
+    rows = keyboard_rows(buttons, "m7")
     assert [[t for t, _ in row] for row in rows] == [
         ["查余额", "还款"],
         ["I would like to talk to a person please"],

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.backend_client import BackendClient
-from bot.spool import Spool, add_next_try
+from bot.spool import WRITE_AHEAD_GRACE, Spool, add_next_try
 
 pytestmark = pytest.mark.anyio
 
@@ -25,6 +25,7 @@ class FakeBackend:
 
     def __init__(self) -> None:
         self.logged: list[tuple[str, str]] = []
+        self.turns: list[tuple[str, Any]] = []
         self.refuse = False
         self.down = False
         self.failing = False
@@ -34,6 +35,12 @@ class FakeBackend:
             raise httpx.ConnectError("connection refused", request=request)
         if self.failing:
             return httpx.Response(503)
+        if request.url.path.endswith("/turn"):  # a turn: its reading and its replies
+            turn = json.loads(request.content)
+            user = request.url.path.split("/")[-4]
+            self.turns.append((user, turn["reading"]))
+            self.logged.extend((user, m["text"]) for m in turn["replies"])
+            return httpx.Response(201, json=[{"id": n} for n, _ in enumerate(turn["replies"])])
         batch: list[dict[str, Any]] = json.loads(request.content)
         if any("poison" in m["text"] for m in batch):
             if self.refuse:
@@ -170,3 +177,33 @@ def test_an_older_spool_file_gets_its_column_whichever_replica_adds_it(tmp_path:
 
     add_next_try(Stale())  # type: ignore[arg-type]
     old.close()
+
+
+async def test_a_turn_written_ahead_is_logged_as_a_turn_once_its_own_call_had_its_chance(
+    spool: Spool, backend: BackendClient, fake: FakeBackend, clock: Clock
+) -> None:
+    # The relay writes a turn's replies here before it answers, then logs them itself. A
+    # gateway killed in between leaves the row: a flush logs it, reading included, after
+    # the grace its own call had; until then it is not counted as kept.
+    turn = {"message_id": 7, "reading": {"intent": "greet", "confidence": 0.9, "entities": []}}
+    replies = [{"sender": "bot", "text": "您好", "external_id": "w1:r0"}]
+    await spool.write_ahead("webchat", "w-died", replies, turn)
+    done = await spool.write_ahead("webchat", "w-logged", replies, turn)
+    await spool.done(done)
+    assert spool.pending() == 0
+    assert await spool.flush(backend) == 0
+    clock.now += WRITE_AHEAD_GRACE
+    assert await spool.flush(backend) == 1
+    assert fake.logged == [("w-died", "您好")]
+    assert fake.turns == [("w-died", turn["reading"])]
+
+
+async def test_a_turn_whose_call_failed_is_kept_and_flushed_at_once(
+    spool: Spool, backend: BackendClient, fake: FakeBackend
+) -> None:
+    turn = {"message_id": 8, "reading": None}
+    row = await spool.write_ahead("webchat", "w-late", [{"sender": "bot", "text": "ok"}], turn)
+    await spool.failed_ahead(row)
+    assert spool.pending() == 1
+    assert await spool.flush(backend) == 1
+    assert fake.logged == [("w-late", "ok")] and spool.pending() == 0
