@@ -30,12 +30,13 @@ import math
 import os
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bench.chat_load import Result, open_session, run_level, script_for
+from bench.chat_load import Result, open_session, run_level, script_for, summarise
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PARTS = ("rasa", "actions", "gateway", "backend", "outreach", "postgres", "redis", "nginx")
@@ -117,18 +118,21 @@ async def chat(web: str, borrowers: int, turns: int) -> Result:
     limits = httpx.Limits(max_connections=borrowers + 5)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         sessions = [await open_session(client, web) for _ in range(borrowers)]
-        result = await run_level(
+        latencies: list[float] = []
+        errors: Counter[str] = Counter()
+        seconds = await run_level(
             client,
-            path="gateway",
             url=f"{web}/webchat/messages",
             concurrency=borrowers,
             scripts=[script_for(i, turns) for i in range(borrowers)],
             tokens=[None] * borrowers,
             sender_of=lambda i: sessions[i][0],
             message_of=lambda message, _token: message,
+            latencies=latencies,
+            errors=errors,
             headers=[auth for _, auth in sessions],
         )
-    return result
+    return summarise(borrowers, "gateway", latencies, errors, seconds)
 
 
 def measure(state: Path, web: str, backend_port: int, args: argparse.Namespace) -> Measured:

@@ -2,13 +2,14 @@
 and English small talk and questions that need no verification; every K-th borrower links the
 chat with a one-time link token and asks what they owe), (a) through the gateway's web chat API
 and (b) straight to Rasa's REST channel. Each borrower sends its next message once the reply
-has come. Prints messages/s and latency percentiles per concurrency and path, and the ratio
-gateway/Rasa. It needs the running stack (`make run`); it is not a test.
+has come. Each concurrency runs `--rounds` times per path, the two paths taking turns, and
+the rounds are pooled. Prints messages/s and latency percentiles per concurrency and path,
+and the ratio gateway/Rasa. It needs the running stack (`make run`); it is not a test.
 
     .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 1,10,30,100]
-                                        [--turns 6] [--verified-every 5]
+                                        [--turns 6] [--verified-every 5] [--rounds 3]
 
-Link tokens come from the running backend's API (one per verified borrower and path, made
+Link tokens come from the running backend's API (one per verified borrower, path and round, made
 before the timed runs; SERVICE_TOKEN as for the other services). Each run adds its
 conversations to the backend's database and to Rasa's trackers.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import statistics
@@ -314,17 +316,18 @@ async def converse(
 async def run_level(
     client: httpx.AsyncClient,
     *,
-    path: str,
     url: str,
     concurrency: int,
     scripts: Sequence[Sequence[str]],
     tokens: Sequence[str | None],
     sender_of: Callable[[int], str],
     message_of: Callable[[str, str | None], str],
+    latencies: list[float],
+    errors: Counter[str],
     headers: Sequence[dict[str, str]] = (),
-) -> Result:
-    latencies: list[float] = []
-    errors: Counter[str] = Counter()
+) -> float:
+    """One round of `concurrency` borrowers at once; its seconds (latencies and errors are
+    added to the given lists)."""
     started = time.perf_counter()
     await asyncio.gather(
         *(
@@ -340,7 +343,7 @@ async def run_level(
             for i in range(concurrency)
         )
     )
-    return summarise(concurrency, path, latencies, errors, time.perf_counter() - started)
+    return time.perf_counter() - started
 
 
 async def bench(args: argparse.Namespace) -> list[Result]:
@@ -357,7 +360,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
 
         every = args.verified_every if args.turns >= len(VERIFIED_OPENING) else 0
         verified = {n: [is_verified(i, every) for i in range(n)] for n in levels}
-        needed = 2 * sum(sum(flags) for flags in verified.values())
+        needed = 2 * args.rounds * sum(sum(flags) for flags in verified.values())
         minted: list[str] = []
         if needed:
             t0 = time.perf_counter()
@@ -385,37 +388,43 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         results: list[Result] = []
         for n in levels:
             scripts = [script_for(i, args.turns, verified=verified[n][i]) for i in range(n)]
-            for path in PATHS:
+            pooled: dict[str, tuple[list[float], Counter[str], list[float]]] = {
+                path: ([], Counter(), [0.0]) for path in PATHS
+            }
+            # The two paths take turns, round after round: a slow moment of the machine
+            # weighs on both alike.
+            for round_no, path in itertools.product(range(args.rounds), PATHS):
+                latencies, errors, seconds = pooled[path]
                 tokens = [minted.pop() if flag else None for flag in verified[n]]
                 chats: list[tuple[str, dict[str, str]]] = []
                 if path == "gateway":
                     url, message_of = f"{gateway}/webchat/messages", gateway_message
                     # Each borrower's chat, opened before the clock starts.
                     chats = [await open_session(client, gateway) for _ in range(n)]
-
-                    def sender_of(i: int, chats: list[tuple[str, dict[str, str]]] = chats) -> str:
-                        return chats[i][0]
-
+                    senders = [sender for sender, _ in chats]
                 else:
                     url, message_of = f"{rasa}/webhooks/rest/webhook", rasa_message
+                    senders = [f"webchat:bench-{run}-rasa-{n}-{round_no}-{i}" for i in range(n)]
 
-                    def sender_of(i: int, n: int = n) -> str:
-                        return f"webchat:bench-{run}-rasa-{n}-{i}"
-
-                result = await run_level(
+                seconds[0] += await run_level(
                     client,
-                    path=path,
                     url=url,
                     concurrency=n,
                     scripts=scripts,
                     tokens=tokens,
-                    sender_of=sender_of,
+                    sender_of=senders.__getitem__,
                     message_of=message_of,
+                    latencies=latencies,
+                    errors=errors,
                     headers=[auth for _, auth in chats],
                 )
+            for path in PATHS:
+                latencies, errors, seconds = pooled[path]
+                result = summarise(n, path, latencies, errors, seconds[0])
                 print(
-                    f"[{path}] {n} borrowers: {result.messages:,} messages in "
-                    f"{result.seconds:.1f} s = {result.rate:,.1f} msgs/s, {result.errors} errors",
+                    f"[{path}] {n} borrowers, {args.rounds} rounds: {result.messages:,} messages"
+                    f" in {result.seconds:.1f} s = {result.rate:,.1f} msgs/s,"
+                    f" {result.errors} errors",
                     flush=True,
                 )
                 results.append(result)
@@ -444,6 +453,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--borrowers", type=parse_levels, default=[1, 10, 30, 100])
     parser.add_argument("--turns", type=int, default=6, help="messages per borrower")
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="each concurrency this many times per path, the paths taking turns (pooled)",
+    )
+    parser.add_argument(
         "--verified-every",
         type=int,
         default=5,
@@ -453,6 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.turns < 1:
         parser.error("--turns: at least 1")
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     print(
         f"web chat load: {args.turns} messages per borrower, concurrency {args.borrowers}, "
         f"gateway {args.gateway}, rasa {args.rasa}",

@@ -21,7 +21,9 @@ def app_over(db: Session, settings: Settings) -> FastAPI:
     app = create_app(settings)
     app.state.session_slots = asyncio.Semaphore(1)
 
-    def session_override(_: Annotated[None, Depends(session_slot)]) -> Iterator[Session]:
+    def session_override(
+        _: Annotated[None, Depends(session_slot)] = None,
+    ) -> Iterator[Session]:
         try:
             yield db
             db.commit()

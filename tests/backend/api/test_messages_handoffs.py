@@ -186,6 +186,22 @@ class TestLoggingATurn:
         r = client.post(f"{other}/messages/{said}/turn", json={"reading": {"intent": "greet"}})
         assert r.status_code == 404
 
+    def test_a_reply_is_found_by_the_id_the_gateway_gave_it_in_its_own_chat_only(
+        self, client: TestClient
+    ) -> None:
+        # A Telegram button names its reply so before the reply is logged (bot/relay.py).
+        said = self.borrower_message(client)
+        replies = [{"sender": "bot", "text": "Which plan?", "external_id": "m77:r0",
+                    "buttons": [{"title": "3 x 800", "payload": "/choose_offer"}]}]  # fmt: skip
+        client.post(f"{CHAT}/messages/{said}/turn", json={"replies": replies})
+        found = client.get(f"{CHAT}/messages/by-external-id/m77:r0")
+        assert found.status_code == 200, found.text
+        assert found.json()["buttons"] == replies[0]["buttons"]
+        other = "/api/v1/conversations/telegram/43"
+        client.post(f"{other}/messages", json={"sender": "borrower", "text": "hi"})
+        assert client.get(f"{other}/messages/by-external-id/m77:r0").status_code == 404
+        assert client.get(f"{CHAT}/messages/by-external-id/m78:r0").status_code == 404
+
 
 class TestRequestingAPerson:
     def test_a_handoff_puts_the_chat_in_human_mode(self, client: TestClient) -> None:

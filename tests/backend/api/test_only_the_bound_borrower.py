@@ -61,7 +61,8 @@ def two_borrowers(db: Session):  # type: ignore[no-untyped-def]
     )
     factories.conversation(db, who=a.borrower, user_id="A1")
     b_chat = factories.conversation(db, who=b.borrower, user_id="B1")
-    log_messages(db, conversation=b_chat, messages=[NewMessage("borrower", "I am Zed Other")])
+    said = NewMessage("borrower", "I am Zed Other", external_id="zed-1")
+    log_messages(db, conversation=b_chat, messages=[said])
     db.commit()
     return a, b
 
@@ -97,7 +98,11 @@ def test_no_endpoint_gives_one_conversation_another_borrowers_data(
         for method, template in borrower_routes(client):
             rebind_a(db, a.borrower)  # a wrong-person report earlier in the sweep unbinds it
             path = template.format(
-                channel=channel, user_id=user, loan_ref="L-B", message_id=b_message
+                channel=channel,
+                user_id=user,
+                loan_ref="L-B",
+                message_id=b_message,
+                external_id="zed-1",
             )
             status, text = call(client, method, path)
             assert status < 500, (method, path, text)
