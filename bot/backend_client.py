@@ -18,6 +18,7 @@ from tenacity import (
 )
 
 from bot import request_ids
+from bot.http_transport import AiohttpTransport
 
 
 class BackendUnavailable(Exception):
@@ -107,7 +108,7 @@ class BackendClient:
             base_url=base_url.rstrip("/") + "/api/v1",
             headers={"Authorization": f"Bearer {token}", "X-Service-Name": "gateway"},
             timeout=timeout,
-            transport=transport,
+            transport=transport or AiohttpTransport(),
         )
 
     async def aclose(self) -> None:

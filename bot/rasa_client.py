@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from bot import metrics, request_ids
+from bot.http_transport import AiohttpTransport
 
 RETRY_SECONDS = 20.0
 FIRST_PAUSE, LONGEST_PAUSE = 0.5, 4.0
@@ -74,7 +75,7 @@ class RasaClient:
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"} if token else None,
             timeout=timeout,
-            transport=transport,
+            transport=transport or AiohttpTransport(),
         )
         self._api_auth = {"token": token} if token else {}
 

@@ -66,6 +66,7 @@ class Parts:
         self.relay = Relay(self.backend, self.rasa, self.spool)
 
     async def close(self) -> None:
+        await self.relay.settle()  # the replies it logs after answering
         await self.backend.aclose()
         await self.rasa.aclose()
         self.spool.close()
@@ -123,6 +124,7 @@ class TestRequestIds:
         with kept_logging():
             backend_logs.configure(as_json=True, stream=stream)
             await parts.relay.handle(Incoming("webchat", "w-borrower-1", "你好", external_id="w1"))
+            await parts.relay.settle()
         sent = parts.fake_rasa.turns[0]["metadata"]["request_id"]
         lines = [json.loads(line) for line in stream.getvalue().splitlines()]
         access = [line for line in lines if line["logger"] == "backend.access"]

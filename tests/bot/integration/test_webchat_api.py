@@ -60,6 +60,7 @@ async def gateway(db: Session, tmp_path: Path) -> AsyncIterator[httpx.AsyncClien
         transport=httpx.ASGITransport(app=app), base_url="http://gateway"
     ) as client:
         yield client
+    await app.state.relay.settle()  # the replies it logs after answering
     await backend.aclose()
     await rasa.aclose()
     spool.close()
