@@ -144,7 +144,7 @@ bench: setup
 
 # Needs the stack running (make run in another terminal). BORROWERS=5 TURNS=3 for a small run.
 bench-chat: $(VENV)/.installed
-	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS))
+	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 # PostgreSQL at BENCH_DATABASE_URL (a throwaway schema); starts its own backend, gateway and
 # fake Telegram server.
