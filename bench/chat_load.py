@@ -313,6 +313,15 @@ async def converse(
             latencies_ms.append((time.perf_counter() - started) * 1000)
 
 
+@dataclass
+class Pooled:
+    """One path's rounds at one concurrency, taken together."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
 async def run_level(
     client: httpx.AsyncClient,
     *,
@@ -388,13 +397,11 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         results: list[Result] = []
         for n in levels:
             scripts = [script_for(i, args.turns, verified=verified[n][i]) for i in range(n)]
-            pooled: dict[str, tuple[list[float], Counter[str], list[float]]] = {
-                path: ([], Counter(), [0.0]) for path in PATHS
-            }
+            pooled = {path: Pooled() for path in PATHS}
             # The two paths take turns, round after round: a slow moment of the machine
             # weighs on both alike.
             for round_no, path in itertools.product(range(args.rounds), PATHS):
-                latencies, errors, seconds = pooled[path]
+                pool = pooled[path]
                 tokens = [minted.pop() if flag else None for flag in verified[n]]
                 chats: list[tuple[str, dict[str, str]]] = []
                 if path == "gateway":
@@ -406,7 +413,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     url, message_of = f"{rasa}/webhooks/rest/webhook", rasa_message
                     senders = [f"webchat:bench-{run}-rasa-{n}-{round_no}-{i}" for i in range(n)]
 
-                seconds[0] += await run_level(
+                pool.seconds += await run_level(
                     client,
                     url=url,
                     concurrency=n,
@@ -414,13 +421,12 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     tokens=tokens,
                     sender_of=senders.__getitem__,
                     message_of=message_of,
-                    latencies=latencies,
-                    errors=errors,
+                    latencies=pool.latencies,
+                    errors=pool.errors,
                     headers=[auth for _, auth in chats],
                 )
-            for path in PATHS:
-                latencies, errors, seconds = pooled[path]
-                result = summarise(n, path, latencies, errors, seconds[0])
+            for path, pool in pooled.items():
+                result = summarise(n, path, pool.latencies, pool.errors, pool.seconds)
                 print(
                     f"[{path}] {n} borrowers, {args.rounds} rounds: {result.messages:,} messages"
                     f" in {result.seconds:.1f} s = {result.rate:,.1f} msgs/s,"

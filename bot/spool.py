@@ -88,17 +88,9 @@ class Spool:
     def close(self) -> None:
         self._db.close()
 
-    async def keep(
-        self,
-        channel: str,
-        user_id: str,
-        messages: list[dict[str, Any]],
-        *,
-        turn: dict[str, Any] | None = None,
-    ) -> None:
-        """Keep transcript messages (the backend's message bodies) for later; with `turn`,
-        the replies to that turn and its reading, logged together."""
-        await self._insert(channel, user_id, messages, turn, ahead=False)
+    async def keep(self, channel: str, user_id: str, messages: list[dict[str, Any]]) -> None:
+        """Keep transcript messages (the backend's message bodies) for later."""
+        await self._insert(channel, user_id, messages, None, ahead=False)
 
     async def write_ahead(
         self, channel: str, user_id: str, replies: list[dict[str, Any]], turn: dict[str, Any]
