@@ -16,7 +16,7 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench bench-chat bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench compliance-check bench-chat bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -31,6 +31,7 @@ help:
 	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL (LOANS=N for another size)"
 	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack (BORROWERS=5 TURNS=3 smaller)"
 	@echo "make profile  with make run running: where one part's time goes, a flame graph (PART=rasa|gateway|backend|actions)"
+	@echo "make compliance-check  the reminder rules against 100,000 random cases (CASES=N): 0 violations"
 	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
 	@echo "             (LOANS=N DELIVER=N for other sizes)"
 	@echo "make fault-matrix  make run-prod's topology under load, one fault at a time (replicas killed,"
@@ -141,6 +142,11 @@ test-prod: setup browser train prod-deps
 
 bench: setup
 	$(PY) -m bench.portfolio $(if $(LOANS),--loans $(LOANS))
+
+# The reminder rules (window, days, holidays, quiet periods, caps, holds, preferences, limits by
+# days past due) against random cases in many time zones, checked by an oracle of their own.
+compliance-check: $(VENV)/.installed
+	$(PY) -m backend compliance check $(if $(CASES),--cases $(CASES)) $(if $(SEED),--seed $(SEED))
 
 # Needs the stack running (make run in another terminal). BORROWERS=5 TURNS=3 for a small run.
 bench-chat: $(VENV)/.installed

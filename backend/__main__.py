@@ -283,6 +283,79 @@ def cmd_outreach(args: argparse.Namespace) -> None:
     cli.run(args, sessions, get_settings(), config)  # type: ignore[arg-type]
 
 
+def cmd_compliance(args: argparse.Namespace) -> None:
+    """The regulator's record of proactive messages, or the rules against random cases."""
+    if args.compliance_command == "check":
+        from backend.outreach.compliance_check import run
+
+        tally, seconds = run(args.cases, seed=args.seed)
+        print(
+            f"{tally.cases} cases, {tally.decisions} decisions ({tally.sends} sent, "
+            f"{tally.deferrals} deferred, {tally.drops} dropped) in {seconds:.1f} s: "
+            f"{len(tally.violations)} violations"
+        )
+        for violation in tally.violations[:20]:
+            print(f"  {violation}")
+        if tally.violations:
+            sys.exit(1)
+        return
+    from backend.audit.service import Actor, audit
+    from backend.db import make_engine
+    from backend.outreach import compliance_report as report
+
+    settings = get_settings()
+    start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
+    if end < start:
+        sys.exit("--to is before --from")
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        found = report.build(
+            session,
+            start=start,
+            end=end,
+            zone=settings.business_timezone,
+            borrower_ref=args.borrower,
+        )
+        subject = f"compliance report {start}..{end}" + (
+            f" of {args.borrower}" if args.borrower else ""
+        )
+        audit(
+            session,
+            Actor("cli", "python -m backend compliance report"),
+            "read",
+            borrower_id=None,
+            subject=subject,
+        )
+    if args.csv:
+        with open(args.csv, "w", encoding="utf-8", newline="") as out:
+            out.write(report.to_csv(found))
+    print(report.to_text(found))
+
+
+def cmd_loans(args: argparse.Namespace) -> None:
+    """The lender's data on a loan's contract: its jurisdiction (which compliance profile)."""
+    from backend.audit.service import Actor, audit
+    from backend.db import make_engine
+    from backend.errors import DomainError
+    from backend.ledger import service
+
+    settings = get_settings()
+    code = None if args.code.lower() == "none" else args.code.upper()
+    try:
+        with Session(make_engine(settings.database_url)) as session, session.begin():
+            loan = service.get_loan(session, args.loan_ref)
+            service.set_jurisdiction(loan, code)
+            audit(
+                session,
+                Actor("cli", "python -m backend loans jurisdiction"),
+                "update",
+                borrower_id=loan.borrower_id,
+                subject=f"loan {loan.ref} jurisdiction {code or 'none'}",
+            )
+    except DomainError as exc:
+        sys.exit(exc.message)
+    print(f"loan {args.loan_ref}: jurisdiction {code or 'none (read from the phone number)'}")
+
+
 def cmd_dashboard(args: argparse.Namespace) -> None:
     """The dashboard's figures as text tables (the console's, without the console)."""
     from backend.analytics import cli
@@ -392,7 +465,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_dashboard(sub)
     _add_models(sub)
+    _add_compliance(sub)
     return parser
+
+
+def _add_compliance(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    comp = sub.add_parser("compliance", help="the record of proactive messages; the rules' check")
+    verbs = comp.add_subparsers(dest="compliance_command", required=True)
+    rep = verbs.add_parser("report", help="every decision on a proactive message, and opt-outs")
+    rep.add_argument("--from", dest="start", required=True, help="first business day YYYY-MM-DD")
+    rep.add_argument("--to", dest="end", required=True, help="last business day YYYY-MM-DD")
+    rep.add_argument("--borrower", help="one borrower's reference")
+    rep.add_argument("--csv", help="also write every row to this CSV file")
+    chk = verbs.add_parser(
+        "check", help="the reminder rules against random cases (make compliance-check)"
+    )
+    chk.add_argument("--cases", type=int, default=100_000)
+    chk.add_argument("--seed", type=int, default=0)
+    comp.set_defaults(func=cmd_compliance)
+    loans = sub.add_parser("loans", help="the lender's data on a loan's contract")
+    verbs = loans.add_subparsers(dest="loans_command", required=True)
+    jur = verbs.add_parser("jurisdiction", help="set the jurisdiction a loan's contract is under")
+    jur.add_argument("loan_ref")
+    jur.add_argument("code", help="two letters (ID, PH, GB); none: read it from the phone number")
+    loans.set_defaults(func=cmd_loans)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -400,13 +496,17 @@ def main(argv: list[str] | None = None) -> None:
     settings_or_exit()  # unsafe settings: one line each, no traceback
     import backend.models  # noqa: F401  (every table mapped before any query)
 
-    if args.command not in MIGRATES_ITSELF:
+    if args.command not in MIGRATES_ITSELF and not _needs_no_database(args):
         _require_current_schema()
     args.func(args)
 
 
 # Every other command needs the schema at the latest migration and says so in one line.
 MIGRATES_ITSELF = {"migrate", "seed-demo"}
+
+
+def _needs_no_database(args: argparse.Namespace) -> bool:
+    return bool(args.command == "compliance" and args.compliance_command == "check")
 
 
 def _require_current_schema() -> None:

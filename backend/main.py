@@ -36,6 +36,7 @@ from backend.ledger.borrower_routes import router as self_service_router
 from backend.ledger.routes import router as loans_router
 from backend.monitoring import install as install_monitoring
 from backend.outbound import routes as outbound_routes
+from backend.outreach.preference_routes import router as preference_router
 from backend.outreach.setup import load_outreach_config
 from backend.payments.providers import payment_providers
 from backend.payments.routes import api as payments_router
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         borrowers_router,
         payments_router,
         conversations_router,
+        preference_router,
         self_service_router,
         messages_router,
         cases_from_chat_router,

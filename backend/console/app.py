@@ -17,6 +17,7 @@ from backend.console import (
     approval_routes,
     chat_action_routes,
     chat_routes,
+    compliance_routes,
     dashboard_routes,
     inbox_routes,
     login_routes,
@@ -75,6 +76,7 @@ def install_console(app: FastAPI) -> None:
         tuning_routes,
         dashboard_routes,
         model_routes,
+        compliance_routes,
     ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

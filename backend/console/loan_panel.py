@@ -27,6 +27,8 @@ from backend.ledger import repository
 from backend.ledger import service as ledger
 from backend.ledger.models import Arrangement, Loan
 from backend.ledger.statement import InstallmentPosition, Statement
+from backend.outreach.preference_text import describe
+from backend.outreach.preferences import preference_of
 from backend.plans.models import ApprovalRequest
 from backend.promises import service as promises
 
@@ -155,6 +157,9 @@ class BorrowerPanel:
     notes: tuple[NoteRow, ...]  # newest first
     cases: tuple[CaseRow, ...]  # newest first
     handoffs_before: int  # closed handoffs
+    # When the borrower asked to be contacted (zh and en words) and what they said; None: never
+    contact_preference: dict[str, str] | None = None
+    contact_preference_said: str | None = None
 
 
 def borrower_panel(session: Session, *, borrower_id: int, as_of: date) -> BorrowerPanel:
@@ -171,6 +176,7 @@ def borrower_panel(session: Session, *, borrower_id: int, as_of: date) -> Borrow
             selectinload(Loan.arrangements).selectinload(Arrangement.installments),
         )
     )
+    wish = preference_of(session, borrower_id)
     return BorrowerPanel(
         ref=borrower.ref,
         name=borrower.full_name,
@@ -183,6 +189,8 @@ def borrower_panel(session: Session, *, borrower_id: int, as_of: date) -> Borrow
         notes=notes_of(session, borrower_id),
         cases=cases_of(session, borrower_id),
         handoffs_before=closed_handoffs_of(session, borrower_id),
+        contact_preference=describe(wish[0]) if wish else None,
+        contact_preference_said=wish[1] if wish else None,
     )
 
 

@@ -63,6 +63,9 @@ class Loan(Base):
     grace_days: Mapped[int] = mapped_column(Integer)
     waterfall: Mapped[str] = mapped_column(String(64))
     disbursed_on: Mapped[date] = mapped_column(Date)
+    # The jurisdiction whose collection rules the contract is under (two letters: ID, PH),
+    # set by the lender; None: read from the borrower's phone number.
+    jurisdiction: Mapped[str | None] = mapped_column(String(2), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     borrower: Mapped[Borrower] = relationship(back_populates="loans")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
 
 from backend.api_errors import error_responses
-from backend.deps import AsOf, SessionDep, SettingsDep
+from backend.audit.service import audit
+from backend.deps import ActorDep, AsOf, SessionDep, SettingsDep
 from backend.errors import Invalid
 from backend.ledger import repository, service
 from backend.ledger.schemas import (
@@ -24,6 +26,31 @@ router = APIRouter(prefix="/loans", tags=["loans"], responses=error_responses(40
 @router.get("/{ref}", response_model=LoanPublic)
 def get_loan(ref: str, session: SessionDep, as_of: AsOf) -> LoanPublic:
     loan = service.get_loan(session, ref)
+    return LoanPublic.of(loan, service.loan_statement(session, loan, as_of))
+
+
+class JurisdictionSet(BaseModel):
+    jurisdiction: str | None = Field(
+        description="two letters (ID, PH, GB): the contract's; null: read from the phone number",
+        pattern=r"^[A-Za-z]{2}$",
+    )
+
+
+@router.put("/{ref}/jurisdiction", response_model=LoanPublic)
+def set_jurisdiction(
+    ref: str, body: JurisdictionSet, session: SessionDep, as_of: AsOf, actor: ActorDep
+) -> LoanPublic:
+    """The lender sets the jurisdiction the loan's contract is under: its compliance profile
+    (config/compliance.yml) then applies whatever the borrower's phone number says."""
+    loan = service.get_loan(session, ref)
+    service.set_jurisdiction(loan, body.jurisdiction)
+    audit(
+        session,
+        actor,
+        "update",
+        borrower_id=loan.borrower_id,
+        subject=f"loan {loan.ref} jurisdiction {loan.jurisdiction or 'none'}",
+    )
     return LoanPublic.of(loan, service.loan_statement(session, loan, as_of))
 
 

@@ -80,6 +80,9 @@ class LoanPublic(BaseModel):
     grace_days: int
     waterfall: list[str]
     disbursed_on: date
+    jurisdiction: str | None = Field(
+        default=None, description="the contract's, set by the lender; null: the phone number's"
+    )
     balance: BalancePublic
 
     @classmethod
@@ -97,6 +100,7 @@ class LoanPublic(BaseModel):
             late_fee=format_major(loan.late_fee_minor, loan.currency),
             grace_days=loan.grace_days,
             waterfall=loan.waterfall.split(","),
+            jurisdiction=loan.jurisdiction,
             disbursed_on=loan.disbursed_on,
             balance=BalancePublic.of(loan, st),
         )

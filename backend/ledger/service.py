@@ -74,6 +74,13 @@ def originate_loan(
     return loan
 
 
+def set_jurisdiction(loan: Loan, code: str | None) -> None:
+    """Set the jurisdiction the loan's contract is under (a two-letter region), or clear it."""
+    if code is not None and not (len(code) == 2 and code.isascii() and code.isalpha()):
+        raise Invalid(f"a jurisdiction is two letters, like ID or PH, not {code!r}")
+    loan.jurisdiction = code.upper() if code else None
+
+
 def get_loan(session: Session, ref: str) -> Loan:
     loan = repository.loan_by_ref(session, ref)
     if loan is None:

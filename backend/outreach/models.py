@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import (
     CheckConstraint,
@@ -9,6 +9,8 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -65,3 +67,47 @@ class Reminder(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The compliance profile it was last decided under, the jurisdiction it was chosen for and
+    # where that came from (policy.JURISDICTION_SOURCES: the contract, the phone number).
+    profile: Mapped[str | None] = mapped_column(String(24), default=None)
+    jurisdiction: Mapped[str | None] = mapped_column(String(2), default=None)
+    jurisdiction_source: Mapped[str | None] = mapped_column(String(8), default=None)
+
+
+class ReminderDecision(Base):
+    """One decision on a reminder (send, defer, drop) with every rule it was checked against
+    and its verdict (`rules.checks`, as JSON): the record a regulator reads. Kept, never
+    updated."""
+
+    __tablename__ = "reminder_decisions"
+    __table_args__ = (
+        Index("ix_reminder_decisions_at", "decided_at"),
+        Index("ix_reminder_decisions_borrower", "borrower_id", "decided_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reminder_id: Mapped[int] = mapped_column(ForeignKey("reminders.id"), index=True)
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    action: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(24), default=None)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    profile: Mapped[str | None] = mapped_column(String(24), default=None)
+    jurisdiction: Mapped[str | None] = mapped_column(String(2), default=None)
+    jurisdiction_source: Mapped[str | None] = mapped_column(String(8), default=None)
+    checks: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class ContactPreference(Base):
+    """When a borrower asked to be contacted, from the chat ("周末别发"): a window and days
+    that narrow their compliance profile's for proactive messages, never widen it. The latest
+    request stands; `said` keeps their words for the collector."""
+
+    __tablename__ = "contact_preferences"
+
+    borrower_id: Mapped[int] = mapped_column(ForeignKey("borrowers.id"), primary_key=True)
+    window_start: Mapped[time | None] = mapped_column(Time, default=None)
+    window_end: Mapped[time | None] = mapped_column(Time, default=None)
+    days: Mapped[str | None] = mapped_column(String(27), default=None)  # "mon,tue,..."
+    said: Mapped[str] = mapped_column(String(500))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -9,7 +9,8 @@ that silently did something else (two steps firing on the same day, a window of 
 from __future__ import annotations
 
 import re
-from datetime import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -246,10 +247,116 @@ class ContactWindow(_Frozen):
         return self
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # date.weekday() order
+
+
+def _weekdays(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    unknown = [d for d in value if d not in WEEKDAYS]
+    if unknown:
+        raise ValueError(f"unknown day {unknown[0]!r}; expected some of {', '.join(WEEKDAYS)}")
+    if not value:
+        raise ValueError("list at least one day")
+    return tuple(d for d in WEEKDAYS if d in value)  # week order, once each
+
+
+def _country(value: str | None) -> str | None:
+    from backend.outreach.calendars import supported
+
+    if value is not None and not supported(value):
+        raise ValueError(f"no public-holiday calendar for {value!r} (two capital letters: CN)")
+    return value
+
+
+class QuietPeriod(_Frozen):
+    """Days the lender sends nothing proactive, by its own policy: from `start` to `end`
+    (borrower-local dates, both included), or every year around a public holiday: from `before`
+    days before to `after` days after each day whose name in `country`'s calendar contains
+    `holiday` ("Chinese New Year" in CN: its eve and the festival days)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=60)
+    start: date | None = Field(default=None, alias="from")
+    end: date | None = Field(default=None, alias="to")
+    holiday: str | None = Field(default=None, min_length=3, max_length=80)
+    country: str | None = None
+    before: int = Field(default=0, ge=0, le=31)
+    after: int = Field(default=0, ge=0, le=31)
+    profiles: tuple[str, ...] = Field(default=(), description="empty: every profile")
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        return _country(value)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> QuietPeriod:
+        where = f"quiet period {self.name!r}"
+        dated = self.start is not None or self.end is not None
+        if dated == (self.holiday is not None):
+            raise ValueError(f"{where}: give either from and to, or holiday and country")
+        if dated:
+            if self.start is None or self.end is None:
+                raise ValueError(f"{where}: give both from and to")
+            if self.end < self.start:
+                raise ValueError(f"{where}: it ends ({self.end}) before it starts ({self.start})")
+            if self.before or self.after:
+                raise ValueError(f"{where}: before and after go with a holiday, not with dates")
+            return self
+        if self.country is None:
+            raise ValueError(f"{where}: name the country whose calendar has {self.holiday!r}")
+        from backend.outreach.calendars import days_named
+
+        this_year = datetime.now(UTC).year
+        assert self.holiday is not None
+        if not any(days_named(self.country, self.holiday, y) for y in (this_year, this_year + 1)):
+            raise ValueError(
+                f"{where}: no holiday named like {self.holiday!r} in {self.country}'s calendar"
+            )
+        return self
+
+    def covers(self, day: date) -> bool:
+        """Whether the borrower-local date `day` is in the period."""
+        if self.start is not None and self.end is not None:
+            return self.start <= day <= self.end
+        from backend.outreach.calendars import days_named
+
+        assert self.holiday is not None and self.country is not None
+        for year in (day.year - 1, day.year, day.year + 1):  # a period can span New Year
+            for held in days_named(self.country, self.holiday, year):
+                if held - timedelta(days=self.before) <= day <= held + timedelta(days=self.after):
+                    return True
+        return False
+
+
+class DpdRule(_Frozen):
+    """Limits that replace the profile's once a loan is more than `over` days past due (the
+    Philippines' hours rule, for one, binds only up to 15 days)."""
+
+    over: int = Field(ge=0, le=3650)
+    window: ContactWindow | None = None
+    days: tuple[str, ...] | None = None
+    max_per_day: int | None = Field(default=None, ge=1, le=50)
+    max_per_7_days: int | None = Field(default=None, ge=1, le=350)
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return _weekdays(value)
+
+
 class Profile(_Frozen):
     """A jurisdiction's limits on proactive messages."""
 
     window: ContactWindow = ContactWindow(start=time(8), end=time(21))
+    days: tuple[str, ...] = Field(default=WEEKDAYS, description="weekdays messages may go on")
+    holidays: str | None = Field(
+        default=None, description="a country: no messages on its public holidays"
+    )
+    quiet_periods: tuple[QuietPeriod, ...] = ()
+    after_dpd: tuple[DpdRule, ...] = ()
     max_per_day: int = Field(default=2, ge=1, le=50, description="per borrower-local day")
     max_per_7_days: int = Field(default=6, ge=1, le=350, description="per rolling 7 x 24 hours")
     disclosure: dict[str, str] | None = Field(
@@ -283,6 +390,65 @@ class Profile(_Frozen):
                 raise ValueError(f"unknown time zone {value!r}, e.g. Asia/Shanghai") from exc
         return value
 
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return _weekdays(value) or WEEKDAYS  # never None: _weekdays refuses an empty list
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_holidays(cls, value: str | None) -> str | None:
+        return _country(value)
+
+    @field_validator("after_dpd")
+    @classmethod
+    def _distinct_thresholds(cls, value: tuple[DpdRule, ...]) -> tuple[DpdRule, ...]:
+        overs = [r.over for r in value]
+        if len(set(overs)) != len(overs):
+            raise ValueError("two after_dpd rules start at the same days past due")
+        return tuple(sorted(value, key=lambda r: r.over))
+
+    def for_dpd(self, dpd: int) -> Profile:
+        """The limits for a loan `dpd` days past due: the last after_dpd rule it is past, over
+        the profile's own."""
+        applies = [r for r in self.after_dpd if dpd > r.over]
+        if not applies:
+            return self
+        rule = applies[-1]
+        changed = {
+            k: getattr(rule, k)
+            for k in ("window", "days", "max_per_day", "max_per_7_days")
+            if getattr(rule, k) is not None
+        }
+        return self.model_copy(update=changed)
+
+    def narrowed(self, preference: ContactPreference | None) -> Profile | None:
+        """The limits with the borrower's own wishes applied: a window and days inside the
+        profile's, never wider. None when nothing of the profile's is left."""
+        if preference is None:
+            return self
+        start, end = self.window.start, self.window.end
+        if preference.window is not None:
+            start = max(start, preference.window.start)
+            end = min(end, preference.window.end)
+        days = tuple(d for d in self.days if preference.days is None or d in preference.days)
+        if start >= end or not days:
+            return None
+        return self.model_copy(update={"window": ContactWindow(start=start, end=end), "days": days})
+
+
+class ContactPreference(_Frozen):
+    """When a borrower asked to be contacted ("只在晚上联系我", "周末别发"): a window and days
+    that can only narrow their profile's."""
+
+    window: ContactWindow | None = None
+    days: tuple[str, ...] | None = None
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return _weekdays(value)
+
 
 class CompliancePolicy(_Frozen):
     """Operations' compliance profiles (`config/compliance.yml`): which applies to a borrower
@@ -294,6 +460,9 @@ class CompliancePolicy(_Frozen):
         default_factory=dict, description="phone region code (CN, SG, GB) -> profile name"
     )
     opt_out_words: dict[str, tuple[str, ...]]
+    quiet_periods: tuple[QuietPeriod, ...] = Field(
+        default=(), description="the lender's own pauses, for every profile or those named"
+    )
 
     @field_validator("jurisdictions")
     @classmethod
@@ -329,24 +498,67 @@ class CompliancePolicy(_Frozen):
         for region, name in self.jurisdictions.items():
             if name not in self.profiles:
                 raise ValueError(f"jurisdictions.{region}: no profile named {name!r}")
+        for period in self.quiet_periods:
+            unknown = [p for p in period.profiles if p not in self.profiles]
+            if unknown:
+                raise ValueError(f"quiet period {period.name!r}: no profile named {unknown[0]!r}")
+        # Each profile carries the lender's pauses that apply to it, so the rules read one
+        # object (the dict is ours to fill; the models in it stay frozen).
+        for name, profile in list(self.profiles.items()):
+            mine = tuple(q for q in self.quiet_periods if not q.profiles or name in q.profiles)
+            if mine:
+                self.profiles[name] = profile.model_copy(
+                    update={"quiet_periods": profile.quiet_periods + mine}
+                )
         return self
+
+    def choose(self, *, contract: str | None, phone_e164: str) -> ProfileChoice:
+        """The profile for a loan: by the jurisdiction its contract names (set by the lender);
+        only when it names none, by the region of the borrower's phone number; else the
+        default. The choice says which it was, to be recorded with each reminder."""
+        if contract:
+            return ProfileChoice(
+                self.jurisdictions.get(contract, self.default_profile), contract, "contract"
+            )
+        region = phone_region(phone_e164)
+        if region is not None and region in self.jurisdictions:
+            return ProfileChoice(self.jurisdictions[region], region, "phone")
+        return ProfileChoice(self.default_profile, region, "default")
+
+    def profile_of(self, choice: ProfileChoice) -> Profile:
+        return self.profiles[choice.name]
 
     def profile_name_for(self, phone_e164: str) -> str:
         """The name of the profile for this phone number's region; the default when the number
         or its region is unknown."""
-        try:
-            number = phonenumbers.parse(phone_e164, None)
-        except phonenumbers.NumberParseException:
-            return self.default_profile
-        # region_code_for_number is None for numbers it cannot place (a test number, a new
-        # range); the country code's main region is then the best guess (+86 -> CN).
-        region = phonenumbers.region_code_for_number(number)
-        if region is None:
-            region = phonenumbers.region_code_for_country_code(number.country_code or 0)
-        return self.jurisdictions.get(region, self.default_profile)
+        return self.choose(contract=None, phone_e164=phone_e164).name
 
     def profile_for(self, phone_e164: str) -> Profile:
         return self.profiles[self.profile_name_for(phone_e164)]
+
+
+JURISDICTION_SOURCES = ("contract", "phone", "default")
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChoice:
+    name: str  # the profile
+    region: str | None  # the jurisdiction it was chosen for (two letters), if known
+    source: str  # JURISDICTION_SOURCES: the loan's contract, the phone number, or neither
+
+
+def phone_region(phone_e164: str) -> str | None:
+    """The region of a phone number (+86... -> CN), or None when it cannot be read."""
+    try:
+        number = phonenumbers.parse(phone_e164, None)
+    except phonenumbers.NumberParseException:
+        return None
+    # region_code_for_number is None for numbers it cannot place (a test number, a new
+    # range); the country code's main region is then the best guess (+86 -> CN).
+    region = phonenumbers.region_code_for_number(number)
+    if region is None:
+        region = phonenumbers.region_code_for_country_code(number.country_code or 0)
+    return None if region in (None, "ZZ", "001") else region
 
 
 # --- loading --------------------------------------------------------------------------------

@@ -18,7 +18,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from backend.outreach.policy import TRIGGERS, ContactWindow, Profile, Step, Variant
+from backend.outreach import calendars
+from backend.outreach.policy import (
+    TRIGGERS,
+    WEEKDAYS,
+    ContactPreference,
+    ContactWindow,
+    Profile,
+    Step,
+    Variant,
+)
 
 # --- which steps fire ----------------------------------------------------------------------
 
@@ -219,8 +228,19 @@ HANDOFF_RECHECK = timedelta(minutes=30)
 WEEK = timedelta(days=7)
 
 ACTIONS = ("send", "defer", "drop")
-DEFER_REASONS = ("live_handoff", "outside_window", "daily_cap", "weekly_cap")
-DROP_REASONS = (*sorted(HOLDS_THAT_DROP), "expired")
+# Days a profile closes (the first that applies is the reason): not one of its weekdays, a
+# public holiday of its calendar, one of the lender's quiet periods.
+CLOSED_DAY_REASONS = ("rest_day", "public_holiday", "quiet_period")
+DEFER_REASONS = (
+    "live_handoff",
+    "outside_window",
+    *CLOSED_DAY_REASONS,
+    "preference",
+    "daily_cap",
+    "weekly_cap",
+)
+# "preference": the borrower's wishes leave no time inside the profile's.
+DROP_REASONS = (*sorted(HOLDS_THAT_DROP), "preference", "expired")
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +281,18 @@ def borrower_zone(timezone: str, profile: Profile | None = None) -> ZoneInfo:
     only: for a borrower far from it the window then falls at the wrong hours, so every
     profile whose borrowers share one zone should name it."""
     return _zone(timezone) or _zone(profile.timezone if profile else None) or ZoneInfo("UTC")
+
+
+def closed_day(day: date, profile: Profile) -> str | None:
+    """Why the profile allows no proactive message on this borrower-local date (one of
+    CLOSED_DAY_REASONS), or None when it is open."""
+    if WEEKDAYS[day.weekday()] not in profile.days:
+        return "rest_day"
+    if profile.holidays and calendars.holiday_name(profile.holidays, day) is not None:
+        return "public_holiday"
+    if any(q.covers(day) for q in profile.quiet_periods):
+        return "quiet_period"
+    return None
 
 
 def within_window(local: datetime, window: ContactWindow) -> bool:
@@ -319,6 +351,11 @@ def _next_allowed(
         local = t.astimezone(zone)
         if local.date() > last_day:
             return None
+        if closed_day(local.date(), profile) is not None:
+            t = _next_window_start(
+                _first_at(local.date() + timedelta(days=1), time(0), zone), zone, window
+            )
+            continue
         if not within_window(local, window):
             t = _next_window_start(t, zone, window)
             continue
@@ -339,9 +376,14 @@ def _next_allowed(
 def _first_reason(
     now: datetime, zone: ZoneInfo, profile: Profile, sent: Sequence[datetime], occasion: date
 ) -> str | None:
-    """What stops a message going at `now` (the first of the window and caps), or None."""
+    """What stops a message going at `now` (the first of the day, the window and the caps), or
+    None."""
     local = now.astimezone(zone)
-    if local.date() < occasion or not within_window(local, profile.window):
+    if local.date() < occasion:
+        return "outside_window"
+    if (closed := closed_day(local.date(), profile)) is not None:
+        return closed
+    if not within_window(local, profile.window):
         return "outside_window"
     if sum(s.astimezone(zone).date() == local.date() for s in sent) >= profile.max_per_day:
         return "daily_cap"
@@ -359,15 +401,23 @@ def decide(
     hold: str | None,
     occasion: date,
     valid_days: int,
+    dpd: int = 0,
+    preference: ContactPreference | None = None,
 ) -> Verdict:
     """Whether a reminder for `occasion` may go to a borrower at `now`, in this order:
 
     1. a hold that ends it (opt-out, distress, dispute, hardship hold): drop with that reason;
+       the borrower's wishes leaving no time inside the profile's: drop, preference;
     2. past its validity (the borrower's local date after occasion + valid_days): drop, expired;
-    3. a live handoff: try again 30 minutes later; outside the window, or the day's or the
-       rolling week's cap reached: defer to the next moment all of them allow — unless that
-       moment falls after the last valid local day: drop, expired;
+    3. a live handoff: try again 30 minutes later; a day the profile closes (not one of its
+       weekdays, a public holiday, a quiet period), outside the window, outside the time the
+       borrower asked for, or the day's or the rolling week's cap reached: defer to the next
+       moment all of them allow — unless that moment falls after the last valid local day:
+       drop, expired;
     4. else send.
+
+    The profile's limits are those for the loan's days past due (`Profile.for_dpd`), narrowed
+    by the borrower's `preference` (never widened).
 
     A reminder is never sent before its occasion's day starts in the borrower's local time
     (the planner's business date can be a day ahead of a borrower far to the west); that wait
@@ -379,7 +429,11 @@ def decide(
         return Verdict("drop", hold, None)
     if hold not in (None, "live_handoff"):
         raise ValueError(f"unknown hold {hold!r}; expected one of {', '.join(HOLDS)}")
-    zone = borrower_zone(timezone, profile)
+    base = profile.for_dpd(dpd)
+    effective = base.narrowed(preference)
+    if effective is None:
+        return Verdict("drop", "preference", None)
+    zone = borrower_zone(timezone, base)
     last_day = occasion + timedelta(days=valid_days)
     if now.astimezone(zone).date() > last_day:
         return Verdict("drop", "expired", None)
@@ -388,12 +442,69 @@ def decide(
         reason: str | None = hold
         start = now + HANDOFF_RECHECK
     else:
-        reason = _first_reason(now, zone, profile, sent, occasion)
+        reason = _first_reason(now, zone, base, sent, occasion)
+        if reason is None and effective is not base:
+            # The profile allows now; the borrower asked us not to write at this time.
+            reason = "preference" if _first_reason(now, zone, effective, sent, occasion) else None
         if reason is None:
             return SEND
         start = now
     start = max(start, _first_at(occasion, time(0), zone))
-    moment = _next_allowed(start, zone, profile, sent, last_day)
+    moment = _next_allowed(start, zone, effective, sent, last_day)
     if moment is None:
         return Verdict("drop", "expired", None)
     return Verdict("defer", reason, moment)
+
+
+# --- what a decision was checked against ------------------------------------------------------
+
+
+def checks(
+    *,
+    now: datetime,
+    timezone: str,
+    profile: Profile,
+    history: History,
+    hold: str | None,
+    occasion: date,
+    valid_days: int,
+    dpd: int = 0,
+    preference: ContactPreference | None = None,
+) -> dict[str, str]:
+    """Every rule `decide` applies, each with its own verdict at `now` ("ok" or why not), for
+    the record a regulator reads: not only the first rule that held a reminder back."""
+    now = _aware(now, "now")
+    base = profile.for_dpd(dpd)
+    zone = borrower_zone(timezone, base)
+    local = now.astimezone(zone)
+    sent = [_aware(s, "a sent_at in history") for s in history.sent_at]
+    today = sum(s.astimezone(zone).date() == local.date() for s in sent)
+    week = sum(now - WEEK < s <= now for s in sent)
+    effective = base.narrowed(preference)
+    wished = (
+        "none"
+        if preference is None
+        else "no_time_left"
+        if effective is None
+        else "ok"
+        if within_window(local, effective.window) and closed_day(local.date(), effective) is None
+        else "outside"
+    )
+    last_day = occasion + timedelta(days=valid_days)
+    return {
+        "hold": hold or "none",
+        "local_time": local.isoformat(timespec="minutes"),
+        "valid_until": last_day.isoformat(),
+        "validity": "ok" if occasion <= local.date() <= last_day else "outside",
+        "day": closed_day(local.date(), base) or "ok",
+        "window": (
+            f"{'ok' if within_window(local, base.window) else 'outside'} "
+            f"{base.window.start:%H:%M}-{base.window.end:%H:%M}"
+        ),
+        "preference": wished,
+        "daily_cap": f"{'ok' if today < base.max_per_day else 'reached'} "
+        f"{today}/{base.max_per_day}",
+        "weekly_cap": (
+            f"{'ok' if week < base.max_per_7_days else 'reached'} {week}/{base.max_per_7_days}"
+        ),
+    }

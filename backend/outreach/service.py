@@ -5,10 +5,12 @@ deferred to the next allowed time, or dropped with the reason. Flushes, never co
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -23,8 +25,9 @@ from backend.money import format_major
 from backend.outbound import service as outbound
 from backend.outreach import rules
 from backend.outreach.facts import PromiseDates, loan_facts, promise_dates
-from backend.outreach.models import Reminder
-from backend.outreach.policy import Step
+from backend.outreach.models import Reminder, ReminderDecision
+from backend.outreach.policy import ContactPreference, Step
+from backend.outreach.preferences import preferences_of
 from backend.outreach.setup import OutreachConfig
 from backend.outreach.templates import buttons as button_list
 
@@ -87,6 +90,7 @@ def dispatch(
     chats = _chats(session, borrower_ids)
     history = _history(session, borrower_ids, now)
     holds = contact_holds(session, borrower_ids)
+    wishes = preferences_of(session, borrower_ids)
     for reminder in reminders:
         loan = loans[reminder.loan_id]
         decision = _decide_one(
@@ -98,6 +102,7 @@ def dispatch(
             chat=chats.get(reminder.borrower_id),
             history=history[reminder.borrower_id],
             holds=holds,
+            preference=wishes.get(reminder.borrower_id),
             today=today,
             now=now,
             config=config,
@@ -140,6 +145,7 @@ def _decide_one(
     chat: Conversation | None,
     history: list[datetime],
     holds: ContactHolds,
+    preference: ContactPreference | None,
     today: date,
     now: datetime,
     config: OutreachConfig,
@@ -156,14 +162,34 @@ def _decide_one(
     if chat is None:
         return _drop(reminder, "no_chat", by_rule=False)
     borrower = loan.borrower
-    verdict = rules.decide(
-        now=now,
-        timezone=borrower.timezone,
-        profile=config.compliance.profile_for(borrower.phone_e164),
-        history=rules.History(tuple(history)),
-        hold=holds.hold(borrower_id=borrower.id, channel=chat.channel, loan_id=loan.id),
-        occasion=reminder.occasion,
-        valid_days=step.valid_days,
+    choice = config.compliance.choose(contract=loan.jurisdiction, phone_e164=borrower.phone_e164)
+    reminder.profile, reminder.jurisdiction = choice.name, choice.region
+    reminder.jurisdiction_source = choice.source
+    question: dict[str, Any] = {
+        "now": now,
+        "timezone": borrower.timezone,
+        "profile": config.compliance.profile_of(choice),
+        "history": rules.History(tuple(history)),
+        "hold": holds.hold(borrower_id=borrower.id, channel=chat.channel, loan_id=loan.id),
+        "occasion": reminder.occasion,
+        "valid_days": step.valid_days,
+        "dpd": facts.dpd,
+        "preference": preference,
+    }
+    verdict = rules.decide(**question)
+    session.add(
+        ReminderDecision(
+            reminder_id=reminder.id,
+            borrower_id=borrower.id,
+            decided_at=now,
+            action=verdict.action,
+            reason=verdict.reason,
+            not_before=verdict.not_before,
+            profile=choice.name,
+            jurisdiction=choice.region,
+            jurisdiction_source=choice.source,
+            checks=json.dumps({"dpd": facts.dpd, **rules.checks(**question)}),
+        )
     )
     if verdict.action == "drop":
         return _drop(reminder, verdict.reason)
@@ -251,7 +277,8 @@ def render(
             due_date=due_date,
         ),
     )
-    disclosure = config.compliance.profile_for(borrower.phone_e164).disclosure
+    choice = config.compliance.choose(contract=loan.jurisdiction, phone_e164=borrower.phone_e164)
+    disclosure = config.compliance.profile_of(choice).disclosure
     if disclosure:
         line = disclosure.get(language) or next(iter(disclosure.values()))
         text = f"{text}\n\n{line}"

@@ -16,9 +16,11 @@ LANGUAGES = ("en", "zh")
 # What each role may do in the console. Admin may do everything.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "collector": frozenset({"queue", "chats"}),
-    "supervisor": frozenset({"queue", "chats", "all_chats", "approvals"}),
-    "operations": frozenset({"operations"}),
-    "admin": frozenset({"queue", "chats", "all_chats", "approvals", "operations", "users"}),
+    "supervisor": frozenset({"queue", "chats", "all_chats", "approvals", "compliance"}),
+    "operations": frozenset({"operations", "compliance"}),
+    "admin": frozenset(
+        {"queue", "chats", "all_chats", "approvals", "operations", "users", "compliance"}
+    ),
 }
 
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,39}$")

@@ -155,7 +155,8 @@ class TestShippedCompliance:
             ("+6591234567", "SG"),
             ("+919812345678", "IN"),
             ("+6281234567890", "ID"),
-            ("+447700900123", "default"),
+            ("+447700900123", "GB"),
+            ("+639171234567", "PH"),
             ("+12025550123", "default"),
             ("+8610000", "CN"),  # not a valid number, but +86 is China
             ("not a phone", "default"),

@@ -1,0 +1,69 @@
+"""A borrower's own wishes about when to be contacted, said in the chat ("周末别发") and sent
+by the action server: read here (`preference_text`), kept, and applied by the reminder rules
+from the next decision on. Only a chat bound to a borrower can set them."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from backend.api_errors import error_responses
+from backend.audit.service import audit
+from backend.conversations.deps import BoundDep
+from backend.deps import ActorDep, SessionDep
+from backend.outreach import preferences
+from backend.outreach.preference_text import describe, read_preference
+from backend.text_fields import CleanText
+from backend.types import utcnow
+
+router = APIRouter(
+    prefix="/conversations/{channel}/{user_id}",
+    tags=["conversations"],
+    responses=error_responses(404),
+)
+
+
+class PreferenceSaid(BaseModel):
+    said: CleanText = Field(min_length=1, max_length=500, description="the borrower's words")
+
+
+class PreferenceResult(BaseModel):
+    recorded: bool = Field(description="False: the words name no time or day this can read")
+    window_start: time | None = None
+    window_end: time | None = None
+    days: list[str] | None = None
+    described: dict[str, str] | None = Field(
+        default=None, description="the preference in words, zh and en, to confirm it"
+    )
+
+
+@router.put("/contact-preference", response_model=PreferenceResult)
+def set_contact_preference(
+    body: PreferenceSaid, bound: BoundDep, session: SessionDep, actor: ActorDep
+) -> PreferenceResult:
+    """Read the borrower's words as a contact preference and keep it (it replaces the one
+    before). Words that name no time or day are not kept: `recorded` is false."""
+    preference = read_preference(body.said)
+    if preference is None:
+        return PreferenceResult(recorded=False)
+    borrower = bound.borrower
+    preferences.record(
+        session, borrower_id=borrower.id, preference=preference, said=body.said, now=utcnow()
+    )
+    words = describe(preference)
+    audit(
+        session,
+        actor,
+        "update",
+        borrower_id=borrower.id,
+        subject=f"contact preference: {words['en']}",
+    )
+    return PreferenceResult(
+        recorded=True,
+        window_start=preference.window.start if preference.window else None,
+        window_end=preference.window.end if preference.window else None,
+        days=list(preference.days) if preference.days else None,
+        described=words,
+    )
