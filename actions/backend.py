@@ -31,6 +31,7 @@ from actions.backend_types import (
     Arrangement,
     Balance,
     Case,
+    ContactPreferenceSet,
     ConversationState,
     Handoff,
     Installment,
@@ -58,6 +59,7 @@ __all__ = [
     "BackendUnavailable",
     "Balance",
     "Case",
+    "ContactPreferenceSet",
     "ConversationState",
     "Handoff",
     "Installment",
@@ -310,6 +312,15 @@ class Backend:
         return [_parse(Approval, item) for item in _list(data)]
 
     # -- cases, handoffs, opt-in ------------------------------------------------------------
+
+    async def set_contact_preference(
+        self, channel: str, user_id: str, said: str
+    ) -> ContactPreferenceSet:
+        """The borrower's words about when to be contacted ("周末别发"), read and kept by the
+        backend as a limit on reminders (it only narrows the compliance window)."""
+        path = _chat(channel, user_id, "contact-preference")
+        data = await self._call("PUT", path, json={"said": said[:500]}, retry=True)
+        return _parse(ContactPreferenceSet, data)
 
     async def create_case(
         self,

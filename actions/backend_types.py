@@ -283,6 +283,12 @@ class Acceptance:
 
 
 @dataclass(frozen=True)
+class ContactPreferenceSet:
+    recorded: bool  # False: the words name no time or day the backend can read
+    described: dict[str, str] | None = None  # the preference in words, zh and en
+
+
+@dataclass(frozen=True)
 class Case:
     id: int
     kind: str

@@ -59,6 +59,12 @@ class ActionRecordCase(BorrowerAction):
             dispatcher.utter_message(text=say(lang, "verify_intro"))
             return remember_request(tracker, self.name())
         if kind == "contact_update" and not names_contact(details):
+            # "周末别发", "only after 7pm": when to write, not where; else ask where
+            wish = await client.set_contact_preference(channel, user_id, details)
+            if wish.recorded and wish.described:
+                when = wish.described.get(lang) or wish.described["en"]
+                dispatcher.utter_message(text=say(lang, "contact_preference_set", when=when))
+                return [FollowupAction("action_listen")]
             return [FollowupAction("contact_form")]  # ask for the new number or address
         loan = await current_loan(client, channel, user_id, tracker) if kind in NEEDS_LOAN else None
         loan_ref = loan.loan_ref if loan else None

@@ -350,6 +350,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "已记录您要更新联系方式的请求，工作人员会联系您核实。",
         "en": "I've recorded your request to update your contact details; our team will confirm it with you.",
     },
+    "contact_preference_set": {
+        "zh": "好的，已记录。今后提醒只会在这些时间发送：{when}（且始终在规定的联系时段内）。",
+        "en": "Noted. Reminders will only come at these times from now on: {when} (and always "
+        "within the hours the rules allow).",
+    },
     "case_opt_out": {
         "zh": "好的，我们将不再通过这里主动给您发送消息。您仍可随时来这里咨询。",
         "en": "Done: we won't send you messages here any more. You can still write to me any time.",

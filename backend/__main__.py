@@ -470,7 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_compliance(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    comp = sub.add_parser("compliance", help="the record of proactive messages; the rules' check")
+    comp = sub.add_parser(
+        "compliance", help="report (every decision on a reminder), check (the rules, at random)"
+    )
     verbs = comp.add_subparsers(dest="compliance_command", required=True)
     rep = verbs.add_parser("report", help="every decision on a proactive message, and opt-outs")
     rep.add_argument("--from", dest="start", required=True, help="first business day YYYY-MM-DD")
@@ -483,7 +485,7 @@ def _add_compliance(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     chk.add_argument("--cases", type=int, default=100_000)
     chk.add_argument("--seed", type=int, default=0)
     comp.set_defaults(func=cmd_compliance)
-    loans = sub.add_parser("loans", help="the lender's data on a loan's contract")
+    loans = sub.add_parser("loans", help="jurisdiction: set the one a loan's contract is under")
     verbs = loans.add_subparsers(dest="loans_command", required=True)
     jur = verbs.add_parser("jurisdiction", help="set the jurisdiction a loan's contract is under")
     jur.add_argument("loan_ref")

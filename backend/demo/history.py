@@ -39,7 +39,7 @@ from backend.ledger.schedule import build_schedule, due_dates
 from backend.ledger.statement import PaymentRecord
 from backend.outbound.models import OutboundMessage
 from backend.outreach import rules as outreach_rules
-from backend.outreach.models import Reminder
+from backend.outreach.models import Reminder, ReminderDecision
 from backend.outreach.setup import OutreachConfig, load_outreach_config
 from backend.promises import rules as promise_rules
 from backend.promises import service as promises
@@ -531,12 +531,22 @@ class History:
         for note in self.notes:
             note["handoff_id"] = handoff_ids[note.pop("_handoff")]
         _insert(session, Note, self.notes)
-        _insert(
+        decisions = [row.pop("_decisions") for _, row in self.reminders]
+        reminder_ids = _insert(
             session,
             Reminder,
             [
                 {**row, "outbound_id": outbound_of[i] if i is not None else None}
                 for i, row in self.reminders
+            ],
+        )
+        _insert(
+            session,
+            ReminderDecision,
+            [
+                {**decision, "reminder_id": reminder_id}
+                for reminder_id, made in zip(reminder_ids, decisions, strict=True)
+                for decision in made
             ],
         )
         labelled = [

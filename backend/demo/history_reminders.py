@@ -4,8 +4,9 @@ in the chat through the outbox as delivered."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backend.demo.history_chats import Clock
 from backend.demo.history_state import PlannedPromise, Sim
@@ -29,7 +30,11 @@ class Reminders:
         decided by the compliance rules until sent or dropped."""
         assert sim.bound_at is not None
         policy, sent_at = self.h.config.policy, list[datetime]()
-        profile = self.h.config.compliance.profile_for(sim.borrower.phone_e164)
+        compliance = self.h.config.compliance
+        choice = compliance.choose(
+            contract=sim.loan.jurisdiction, phone_e164=sim.borrower.phone_e164
+        )
+        profile = compliance.profile_of(choice)
         first = max(
             self.h.start, sim.bound_at.astimezone(self.h.business_zone).date() + timedelta(days=1)
         )
@@ -54,19 +59,49 @@ class Reminders:
                 now, decisions, verdict = planned + timedelta(seconds=60), 0, None
                 reason: str | None = None
                 held_by: str | None = None  # the first rule that held it back
+                record: list[dict[str, Any]] = []  # each decision, as the dispatcher keeps it
                 while True:
                     decisions += 1
                     if not self._still_due(sim, step, occasion, now):
                         verdict, reason = "drop", "no_longer_due"
+                        record.append(
+                            {
+                                "borrower_id": sim.borrower.id,
+                                "decided_at": now,
+                                "action": "drop",
+                                "reason": reason,
+                                "not_before": None,
+                                "profile": None,
+                                "jurisdiction": None,
+                                "jurisdiction_source": None,
+                                "checks": "{}",
+                            }
+                        )
                         break
-                    decided = outreach_rules.decide(
-                        now=now,
-                        timezone=sim.borrower.timezone,
-                        profile=profile,
-                        history=outreach_rules.History(tuple(sent_at)),
-                        hold=self._hold(sim, now),
-                        occasion=occasion.occasion,
-                        valid_days=step.valid_days,
+                    question: dict[str, Any] = {
+                        "now": now,
+                        "timezone": sim.borrower.timezone,
+                        "profile": profile,
+                        "history": outreach_rules.History(tuple(sent_at)),
+                        "hold": self._hold(sim, now),
+                        "occasion": occasion.occasion,
+                        "valid_days": step.valid_days,
+                        "dpd": facts.dpd,
+                    }
+                    decided = outreach_rules.decide(**question)
+                    checks = outreach_rules.checks(**question)
+                    record.append(
+                        {
+                            "borrower_id": sim.borrower.id,
+                            "decided_at": now,
+                            "action": decided.action,
+                            "reason": decided.reason,
+                            "not_before": decided.not_before,
+                            "profile": choice.name,
+                            "jurisdiction": choice.region,
+                            "jurisdiction_source": choice.source,
+                            "checks": json.dumps({"dpd": facts.dpd, **checks}),
+                        }
                     )
                     if decided.action != "defer":
                         verdict, reason = decided.action, decided.reason
@@ -94,6 +129,10 @@ class Reminders:
                     "created_at": planned,
                     "decided_at": now,
                     "sent_at": now if verdict == "send" else None,
+                    "profile": choice.name,
+                    "jurisdiction": choice.region,
+                    "jurisdiction_source": choice.source,
+                    "_decisions": record,
                 }
                 index = None
                 if verdict == "send":

@@ -5,6 +5,7 @@ after a crash, adds nothing)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -105,9 +106,19 @@ def due_reminders(
     return due
 
 
-def plan(session: Session, *, today: date, now: datetime, policy: OutreachPolicy) -> PlanTally:
-    """Insert today's reminders, each due to be decided from `now`."""
+def plan(
+    session: Session,
+    *,
+    today: date,
+    now: datetime,
+    policy: OutreachPolicy,
+    only: Collection[int] | None = None,
+) -> PlanTally:
+    """Insert today's reminders, each due to be decided from `now` (`only`: of these loans)."""
     candidates = candidate_loans(session, today=today, policy=policy)
+    if only is not None:
+        wanted = set(only)
+        candidates = [c for c in candidates if c in wanted]
     due_count = planned = 0
     for start in range(0, len(candidates), CHUNK):
         part = candidates[start : start + CHUNK]

@@ -21,7 +21,7 @@ from backend.types import utcnow
 router = APIRouter(
     prefix="/conversations/{channel}/{user_id}",
     tags=["conversations"],
-    responses=error_responses(404),
+    responses=error_responses(403, 404),
 )
 
 

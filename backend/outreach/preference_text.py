@@ -152,7 +152,14 @@ def describe(preference: ContactPreference) -> dict[str, str]:
     }
     days = preference.days
     window = preference.window
-    hours = f"{window.start:%H:%M}-{window.end:%H:%M}" if window else ""
+    hours = {"zh": "", "en": ""}
+    if window is not None and window.end == END_OF_DAY:  # "after 7pm": up to the profile's end
+        hours = {"zh": f"{window.start:%H:%M}以后", "en": f"after {window.start:%H:%M}"}
+    elif window is not None and window.start == time(0):
+        hours = {"zh": f"{window.end:%H:%M}以前", "en": f"before {window.end:%H:%M}"}
+    elif window is not None:
+        hours = {"zh": f"{window.start:%H:%M}-{window.end:%H:%M}"}
+        hours["en"] = hours["zh"]
     zh_days = (
         "工作日"
         if days == WORKDAYS
@@ -172,6 +179,6 @@ def describe(preference: ContactPreference) -> dict[str, str]:
         else ""
     )
     return {
-        "zh": " ".join(p for p in (zh_days, hours) if p) or "任何时间",
-        "en": " ".join(p for p in (en_days, hours) if p) or "any time",
+        "zh": " ".join(p for p in (zh_days, hours["zh"]) if p) or "任何时间",
+        "en": " ".join(p for p in (en_days, hours["en"]) if p) or "any time",
     }

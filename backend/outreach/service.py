@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -55,26 +55,36 @@ class DispatchTally:
         return sum(o.action == action for o in self.outcomes)
 
 
-def due_now(session: Session, *, now: datetime, limit: int) -> list[Reminder]:
-    """Planned reminders whose time has come, oldest first; on PostgreSQL each is claimed by one
-    dispatcher only (SKIP LOCKED)."""
+def due_now(
+    session: Session, *, now: datetime, limit: int, only: Collection[int] | None = None
+) -> list[Reminder]:
+    """Planned reminders whose time has come, oldest first (`only`: of these loans); on
+    PostgreSQL each is claimed by one dispatcher only (SKIP LOCKED)."""
     query = (
         select(Reminder)
         .where(Reminder.status == "planned", Reminder.not_before <= now)
         .order_by(Reminder.not_before, Reminder.id)
         .limit(limit)
     )
+    if only is not None:
+        query = query.where(Reminder.loan_id.in_(list(only)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
 
 
 def dispatch(
-    session: Session, *, today: date, now: datetime, config: OutreachConfig, limit: int = BATCH
+    session: Session,
+    *,
+    today: date,
+    now: datetime,
+    config: OutreachConfig,
+    limit: int = BATCH,
+    only: Collection[int] | None = None,
 ) -> DispatchTally:
-    """Decide every reminder due at `now` (business date `today`)."""
+    """Decide every reminder due at `now` (business date `today`; `only`: of these loans)."""
     tally = DispatchTally()
-    reminders = due_now(session, now=now, limit=limit)
+    reminders = due_now(session, now=now, limit=limit, only=only)
     if not reminders:
         return tally
     loan_ids = sorted({r.loan_id for r in reminders})
@@ -157,10 +167,26 @@ def _decide_one(
         loan_id=loan.id, borrower_id=loan.borrower_id, today=today, st=st, promises=promises
     )
     # Paid, or the promise kept, since it was planned: the message would be wrong, not late.
-    if not _still_applies(facts, reminder, step):
-        return _drop(reminder, "no_longer_due", by_rule=False)
-    if chat is None:
-        return _drop(reminder, "no_chat", by_rule=False)
+    early = (
+        "no_longer_due"
+        if not _still_applies(facts, reminder, step)
+        else "no_chat"
+        if chat is None
+        else None
+    )
+    if early is not None:  # not a compliance decision, but on the record all the same
+        session.add(
+            ReminderDecision(
+                reminder_id=reminder.id,
+                borrower_id=reminder.borrower_id,
+                decided_at=now,
+                action="drop",
+                reason=early,
+                checks=json.dumps({"dpd": facts.dpd}),
+            )
+        )
+        return _drop(reminder, early, by_rule=False)
+    assert chat is not None  # "no_chat" above
     borrower = loan.borrower
     choice = config.compliance.choose(contract=loan.jurisdiction, phone_e164=borrower.phone_e164)
     reminder.profile, reminder.jurisdiction = choice.name, choice.region

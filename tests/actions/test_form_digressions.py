@@ -307,3 +307,18 @@ async def test_a_number_picks_an_offer_only_just_after_them() -> None:
     t = tracker("webchat:forms-later", {"offers_shown": ["offer-1", "offer-2"]}, "", "greet")
     events = await ActionLeaveForm().run(CollectingDispatcher(), t, {})  # any other action
     assert set_slots(events)["offers_shown"] is None
+
+
+async def test_when_to_write_is_kept_as_a_contact_preference(backend: RunningBackend) -> None:
+    sender = await verified_chat(backend, "DEMO-04")
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, {"language": "zh"}, "周末别发", "update_contact")
+    events = await ActionRecordCase().run(dispatcher, t, {})
+    assert [m["text"] for m in dispatcher.messages] == [
+        say("zh", "contact_preference_set", when="工作日")
+    ]
+    assert events[-1]["name"] == "action_listen"  # no form: nothing more to ask
+    # words that say neither when nor where still ask for the new details
+    t = tracker(sender, {}, "I changed my phone number", "update_contact")
+    events = await ActionRecordCase().run(CollectingDispatcher(), t, {})
+    assert events[-1] == {"event": "followup", "name": "contact_form", "timestamp": None}

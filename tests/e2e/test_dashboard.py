@@ -119,3 +119,37 @@ def test_operations_sees_the_dashboard_drawn_by_chart_js_under_the_csp(
         assert errors == []
     finally:
         context.close()
+
+
+def test_the_compliance_record_in_the_browser_with_its_csv(
+    backend: str,
+    browser: Browser,  # noqa: F811
+) -> None:
+    """The demo history's reminders, each decision with its rules, per borrower and in total;
+    the CSV downloads with one line per decision. Screenshot: tests/artifacts/compliance.png."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: errors.extend(console_error(m)))
+        open_dashboard(page, backend)  # the operations user
+        page.get_by_role("link", name="Compliance").click()
+        expect(page.get_by_role("heading", name="Compliance record")).to_be_visible()
+        page.get_by_label("From").fill("2026-11-01")
+        page.get_by_role("button", name="Show").click()
+        expect(page).to_have_url(re.compile(r"from=2026-11-01&to=2026-11-29"))
+        rows = page.locator("#decisions tbody tr")
+        expect(rows.first).to_be_visible()
+        assert page.locator('#decisions tr[data-action="send"]').count() > 0
+        expect(page.locator("#totals tr.total")).to_contain_text("All borrowers")
+        expect(rows.first).to_contain_text("window: ")
+        screenshot(page, "compliance")
+        with page.expect_download() as download:
+            page.locator("#compliance-csv").click()
+        lines = download.value.path().read_text(encoding="utf-8").splitlines()
+        assert lines[0].startswith("decided_at_utc,borrower,loan,step")
+        assert len(lines) > rows.count()  # the page shows at most 500; the CSV has every one
+        assert errors == []
+    finally:
+        context.close()

@@ -247,7 +247,7 @@ class TestPolicyFile:
     def test_a_quiet_period_is_dates_or_a_holiday(self):
         with pytest.raises(ValidationError, match="either from and to, or holiday"):
             QuietPeriod.model_validate({"name": "x"})
-        with pytest.raises(ValidationError, match="ends .* before it starts"):
+        with pytest.raises(ValidationError, match=r"ends .* before it starts"):
             QuietPeriod.model_validate({"name": "x", "from": "2026-02-02", "to": "2026-02-01"})
         with pytest.raises(ValidationError, match="no holiday named like"):
             QuietPeriod(name="x", holiday="Festival of Nothing", country="CN")
