@@ -12,6 +12,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
+from actions import backend as api
 from actions.common import (
     BorrowerAction,
     Events,
@@ -59,13 +60,7 @@ class ActionRecordCase(BorrowerAction):
             dispatcher.utter_message(text=say(lang, "verify_intro"))
             return remember_request(tracker, self.name())
         if kind == "contact_update" and not names_contact(details):
-            # "周末别发", "only after 7pm": when to write, not where; else ask where
-            wish = await client.set_contact_preference(channel, user_id, details)
-            if wish.recorded and wish.described:
-                when = wish.described.get(lang) or wish.described["en"]
-                dispatcher.utter_message(text=say(lang, "contact_preference_set", when=when))
-                return [FollowupAction("action_listen")]
-            return [FollowupAction("contact_form")]  # ask for the new number or address
+            return await when_not_where(dispatcher, client, channel, user_id, lang, details)
         loan = await current_loan(client, channel, user_id, tracker) if kind in NEEDS_LOAN else None
         loan_ref = loan.loan_ref if loan else None
         if kind == "payment_trace" and loan is not None:
@@ -96,6 +91,24 @@ class ActionRecordCase(BorrowerAction):
         dispatcher.utter_message(text=text, buttons=extra)
         # "update contact" is followed by the contact form in the rules: not when it was given
         return [FollowupAction("action_listen")] if kind == "contact_update" else []
+
+
+async def when_not_where(
+    dispatcher: CollectingDispatcher,
+    client: api.Backend,
+    channel: str,
+    user_id: str,
+    lang: str,
+    said: str,
+) -> Events:
+    """A contact change that names no number or address: "周末别发", "only after 7pm" say when
+    to write, kept as the borrower's contact preference; anything else asks for the details."""
+    wish = await client.set_contact_preference(channel, user_id, said)
+    if wish.recorded and wish.described:
+        when = wish.described.get(lang) or wish.described["en"]
+        dispatcher.utter_message(text=say(lang, "contact_preference_set", when=when))
+        return [FollowupAction("action_listen")]
+    return [FollowupAction("contact_form")]  # ask for the new number or address
 
 
 # A phone number (7+ digits, spaces and dashes allowed) or an e-mail address.

@@ -321,13 +321,25 @@ def _first_at(day: date, wall: time, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(hi, UTC)
 
 
+def _starts_on(day: date, wall: time, zone: ZoneInfo) -> tuple[datetime, ...]:
+    """The instants (UTC) at which the local clock on `day` comes to read `wall`: once; twice
+    when the clocks go back over it (a window inside the repeated hour opens twice); at the
+    jump when they skip it."""
+    first = _first_at(day, wall, zone)
+    naive = datetime.combine(day, wall)
+    again = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if again != first and again.astimezone(zone).replace(tzinfo=None) == naive:
+        return (first, again)
+    return (first,)
+
+
 def _next_window_start(now: datetime, zone: ZoneInfo, window: ContactWindow) -> datetime:
     day = now.astimezone(zone).date()
     # A day whose whole window the clocks jump over has none; a week on there is always one.
     for offset in range(8):
-        opens = _first_at(day + timedelta(days=offset), window.start, zone)
-        if opens >= now and within_window(opens.astimezone(zone), window):
-            return opens
+        for opens in _starts_on(day + timedelta(days=offset), window.start, zone):
+            if opens >= now and within_window(opens.astimezone(zone), window):
+                return opens
     raise AssertionError(f"no contact window in {zone} for a week after {now}")
 
 

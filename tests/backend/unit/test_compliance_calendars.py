@@ -297,3 +297,21 @@ def test_the_week_after_a_clock_change_keeps_its_days():
     verdict = ask(utc(2026, 10, 25, 12), GB, "Europe/London", date(2026, 10, 25))
     assert verdict.not_before == utc(2026, 10, 26, 8)
     assert verdict.not_before - utc(2026, 10, 25, 12) == timedelta(hours=20)
+
+
+def test_a_window_inside_the_repeated_hour_opens_again_after_the_clocks_go_back():
+    """Found by make compliance-check: Sydney's clocks go back at 03:00 on 5 Apr 2026, so the
+    wall clock reads 02:25 twice. Missed the first time (a person had the chat until 02:55),
+    the window opens the second time, an hour later, not the next day."""
+    tiny = Profile(window=ContactWindow(start=time(2, 25), end=time(2, 27)))
+    first, second = utc(2026, 4, 4, 15, 25), utc(2026, 4, 4, 16, 25)
+    verdict = decide(
+        now=first,
+        timezone="Australia/Sydney",
+        profile=tiny,
+        history=History(()),
+        hold="live_handoff",
+        occasion=date(2026, 4, 5),
+        valid_days=0,
+    )
+    assert (verdict.action, verdict.not_before) == ("defer", second)
