@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from backend.outreach import calendars
 from backend.outreach.templates import TEMPLATES_FILE, Templates
 from backend.policy_files import PolicyFileError, load_policy
 
@@ -262,9 +263,7 @@ def _weekdays(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
 
 
 def _country(value: str | None) -> str | None:
-    from backend.outreach.calendars import supported
-
-    if value is not None and not supported(value):
+    if value is not None and not calendars.supported(value):
         raise ValueError(f"no public-holiday calendar for {value!r} (two capital letters: CN)")
     return value
 
@@ -307,11 +306,11 @@ class QuietPeriod(_Frozen):
             return self
         if self.country is None:
             raise ValueError(f"{where}: name the country whose calendar has {self.holiday!r}")
-        from backend.outreach.calendars import days_named
-
         this_year = datetime.now(UTC).year
         assert self.holiday is not None
-        if not any(days_named(self.country, self.holiday, y) for y in (this_year, this_year + 1)):
+        if not any(
+            calendars.days_named(self.country, self.holiday, y) for y in (this_year, this_year + 1)
+        ):
             raise ValueError(
                 f"{where}: no holiday named like {self.holiday!r} in {self.country}'s calendar"
             )
@@ -321,11 +320,9 @@ class QuietPeriod(_Frozen):
         """Whether the borrower-local date `day` is in the period."""
         if self.start is not None and self.end is not None:
             return self.start <= day <= self.end
-        from backend.outreach.calendars import days_named
-
         assert self.holiday is not None and self.country is not None
         for year in (day.year - 1, day.year, day.year + 1):  # a period can span New Year
-            for held in days_named(self.country, self.holiday, year):
+            for held in calendars.days_named(self.country, self.holiday, year):
                 if held - timedelta(days=self.before) <= day <= held + timedelta(days=self.after):
                     return True
         return False

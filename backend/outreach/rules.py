@@ -5,7 +5,8 @@ under the compliance profile, later, or not at all. No database, web or HTTP her
 Time: every instant is a timezone-aware datetime and is compared in UTC; the contact window and
 the daily cap are in the borrower's local time (zoneinfo, so daylight saving is handled: a
 window opening at 08:00 opens at 08:00 local on the day the clocks change). The weekly cap is
-7 x 24 hours of elapsed time, whatever the clocks did.
+7 x 24 hours of elapsed time, whatever the clocks did. Days (weekdays, public holidays, the
+lender's quiet periods) are the borrower's local dates.
 """
 
 from __future__ import annotations
@@ -493,15 +494,14 @@ def checks(
     today = sum(s.astimezone(zone).date() == local.date() for s in sent)
     week = sum(now - WEEK < s <= now for s in sent)
     effective = base.narrowed(preference)
-    wished = (
-        "none"
-        if preference is None
-        else "no_time_left"
-        if effective is None
-        else "ok"
-        if within_window(local, effective.window) and closed_day(local.date(), effective) is None
-        else "outside"
-    )
+    if preference is None:
+        wished = "none"
+    elif effective is None:
+        wished = "no_time_left"
+    elif within_window(local, effective.window) and closed_day(local.date(), effective) is None:
+        wished = "ok"
+    else:
+        wished = "outside"
     last_day = occasion + timedelta(days=valid_days)
     return {
         "hold": hold or "none",
