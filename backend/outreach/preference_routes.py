@@ -14,7 +14,7 @@ from backend.audit.service import audit
 from backend.conversations.deps import BoundDep
 from backend.deps import ActorDep, SessionDep
 from backend.outreach import preferences
-from backend.outreach.preference_text import describe, read_preference
+from backend.outreach.preference_text import describe, merged, read_preference
 from backend.text_fields import CleanText
 from backend.types import utcnow
 
@@ -45,25 +45,30 @@ def set_contact_preference(
 ) -> PreferenceResult:
     """Read the borrower's words as a contact preference and keep it (it replaces the one
     before). Words that name no time or day are not kept: `recorded` is false."""
-    preference = read_preference(body.said)
-    if preference is None:
+    said = read_preference(body.said)
+    if said is None:
         return PreferenceResult(recorded=False)
     borrower = bound.borrower
+    # Each wish replaces the one before on what it speaks of: "周末别发", then "晚上7点以后",
+    # is weekdays after 19:00.
+    before = preferences.preference_of(session, borrower.id)
+    preference = said if before is None else merged(before[0], said)
+    words = body.said if before is None else f"{before[1]} / {body.said}"
     preferences.record(
-        session, borrower_id=borrower.id, preference=preference, said=body.said, now=utcnow()
+        session, borrower_id=borrower.id, preference=preference, said=words, now=utcnow()
     )
-    words = describe(preference)
+    described = describe(preference)
     audit(
         session,
         actor,
         "update",
         borrower_id=borrower.id,
-        subject=f"contact preference: {words['en']}",
+        subject=f"contact preference: {described['en']}",
     )
     return PreferenceResult(
         recorded=True,
         window_start=preference.window.start if preference.window else None,
         window_end=preference.window.end if preference.window else None,
         days=list(preference.days) if preference.days else None,
-        described=words,
+        described=described,
     )

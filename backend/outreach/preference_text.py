@@ -144,6 +144,12 @@ def read_preference(text: str) -> ContactPreference | None:
     return ContactPreference(window=window, days=days)
 
 
+def merged(before: ContactPreference, said: ContactPreference) -> ContactPreference:
+    """A new wish over the one before: what it names (the days, the hours) replaces; what it
+    does not name stays."""
+    return ContactPreference(window=said.window or before.window, days=said.days or before.days)
+
+
 def describe(preference: ContactPreference) -> dict[str, str]:
     """The preference in words, per language, for the borrower's confirmation and the console."""
     names = {

@@ -49,7 +49,7 @@ def record(
     row.window_start = preference.window.start if preference.window else None
     row.window_end = preference.window.end if preference.window else None
     row.days = ",".join(preference.days) if preference.days else None
-    row.said = said[:500]
+    row.said = said[-500:]  # the latest words, when several wishes add up
     row.recorded_at = now
     session.flush()
 

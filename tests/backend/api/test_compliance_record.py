@@ -25,6 +25,7 @@ from backend.outreach.models import Reminder, ReminderDecision
 from backend.outreach.setup import OutreachConfig, load_outreach_config
 from tests.backend import factories
 from tests.backend.api.console_client import Console
+from tests.backend.api.test_console_chat import take, waiting_chat
 
 
 @pytest.fixture(scope="module")
@@ -191,6 +192,20 @@ class TestNoWeekends:
         assert sent.action == "send"
         [first, _] = decisions_of(db, loan)
         assert json.loads(first.checks)["preference"] == "outside"
+
+    def test_a_second_wish_adds_to_the_first_and_the_collector_sees_both(
+        self, db: Session, client: TestClient, open_console: Callable[..., Console]
+    ):
+        handoff = waiting_chat(db, "88")
+        chat = "/api/v1/conversations/telegram/88/contact-preference"
+        client.put(chat, json={"said": "周末别发"})
+        both = client.put(chat, json={"said": "晚上7点以后再联系"}).json()
+        assert both["days"] == ["mon", "tue", "wed", "thu", "fri"]
+        assert (both["window_start"], both["window_end"]) == ("19:00:00", "23:59:00")
+        assert both["described"] == {"zh": "工作日 19:00以后", "en": "weekdays after 19:00"}
+        page = take(open_console("ann", "collector"), handoff).text
+        assert "Contact only" in page and "weekdays after 19:00" in page
+        assert "周末别发 / 晚上7点以后再联系" in page
 
     def test_an_unlinked_chat_cannot_set_one(self, db: Session, client: TestClient):
         factories.conversation(db, user_id="99")
