@@ -286,6 +286,7 @@ class Acceptance:
 class ContactPreferenceSet:
     recorded: bool  # False: the words name no time or day the backend can read
     described: dict[str, str] | None = None  # the preference in words, zh and en
+    withdrawn: bool = False  # "any time is fine": no wish is left
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,9 @@ async def when_not_where(
     """A contact change that names no number or address: "周末别发", "only after 7pm" say when
     to write, kept as the borrower's contact preference; anything else asks for the details."""
     wish = await client.set_contact_preference(channel, user_id, said)
+    if wish.withdrawn:
+        dispatcher.utter_message(text=say(lang, "contact_preference_cleared"))
+        return [FollowupAction("action_listen")]
     if wish.recorded and wish.described:
         when = wish.described.get(lang) or wish.described["en"]
         dispatcher.utter_message(text=say(lang, "contact_preference_set", when=when))

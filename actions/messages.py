@@ -355,6 +355,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Noted. Reminders will only come at these times from now on: {when} (and always "
         "within the hours the rules allow).",
     },
+    "contact_preference_cleared": {
+        "zh": "好的，已取消您之前指定的联系时间；提醒会在规定的联系时段内发送。",
+        "en": "Done: the times you asked for are cleared; reminders come within the usual "
+        "contact hours.",
+    },
     "case_opt_out": {
         "zh": "好的，我们将不再通过这里主动给您发送消息。您仍可随时来这里咨询。",
         "en": "Done: we won't send you messages here any more. You can still write to me any time.",

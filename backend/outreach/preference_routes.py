@@ -14,7 +14,7 @@ from backend.audit.service import audit
 from backend.conversations.deps import BoundDep
 from backend.deps import ActorDep, SessionDep
 from backend.outreach import preferences
-from backend.outreach.preference_text import describe, merged, read_preference
+from backend.outreach.preference_text import ANY_TIME, describe, merged, read_preference
 from backend.text_fields import CleanText
 from backend.types import utcnow
 
@@ -31,6 +31,7 @@ class PreferenceSaid(BaseModel):
 
 class PreferenceResult(BaseModel):
     recorded: bool = Field(description="False: the words name no time or day this can read")
+    withdrawn: bool = Field(default=False, description="no wish is left: the profile's limits")
     window_start: time | None = None
     window_end: time | None = None
     days: list[str] | None = None
@@ -43,20 +44,22 @@ class PreferenceResult(BaseModel):
 def set_contact_preference(
     body: PreferenceSaid, bound: BoundDep, session: SessionDep, actor: ActorDep
 ) -> PreferenceResult:
-    """Read the borrower's words as a contact preference and keep it (it replaces the one
-    before). Words that name no time or day are not kept: `recorded` is false."""
+    """Read the borrower's words as a contact preference and keep it: what it names (days,
+    hours) replaces the wish before, the rest of that stays; "any time" withdraws the wish.
+    Words that name no time or day are not kept: `recorded` is false."""
     said = read_preference(body.said)
     if said is None:
         return PreferenceResult(recorded=False)
     borrower = bound.borrower
-    # Each wish replaces the one before on what it speaks of: "周末别发", then "晚上7点以后",
-    # is weekdays after 19:00.
     before = preferences.preference_of(session, borrower.id)
     preference = said if before is None else merged(before[0], said)
-    words = body.said if before is None else f"{before[1]} / {body.said}"
-    preferences.record(
-        session, borrower_id=borrower.id, preference=preference, said=words, now=utcnow()
-    )
+    if said == ANY_TIME:
+        preferences.forget(session, borrower_id=borrower.id)
+    else:
+        words = body.said if before is None else f"{before[1]} / {body.said}"
+        preferences.record(
+            session, borrower_id=borrower.id, preference=preference, said=words, now=utcnow()
+        )
     described = describe(preference)
     audit(
         session,
@@ -67,6 +70,7 @@ def set_contact_preference(
     )
     return PreferenceResult(
         recorded=True,
+        withdrawn=said == ANY_TIME,
         window_start=preference.window.start if preference.window else None,
         window_end=preference.window.end if preference.window else None,
         days=list(preference.days) if preference.days else None,

@@ -36,6 +36,8 @@ _DAY_WORDS: dict[str, tuple[str, ...]] = {
     "sat": ("周六", "星期六", "礼拜六", "saturday"),
     "sun": ("周日", "周天", "星期日", "星期天", "礼拜日", "礼拜天", "sunday"),
 }
+_ALSO = re.compile(r"也|\b(?:too|also|as well)\b", re.IGNORECASE)  # "周末也可以": every day
+_ANY = re.compile(r"任何时间|随时|什么时候都|\bany ?time\b|\bwhenever\b", re.IGNORECASE)
 _WEEKEND = re.compile(r"周末|双休|weekends?", re.IGNORECASE)
 _WORKDAY = re.compile(r"工作日|weekdays?|workdays?|working days?", re.IGNORECASE)
 
@@ -106,6 +108,8 @@ def _days(text: str, negated: bool, only: bool) -> tuple[str, ...] | None:
     if negated and not only:
         left = tuple(d for d in WEEKDAYS if d not in named)
         return left or None
+    if _ALSO.search(text) and not only:
+        return WEEKDAYS
     return tuple(d for d in WEEKDAYS if d in named)
 
 
@@ -133,8 +137,15 @@ def _window(text: str, negated: bool) -> ContactWindow | None:
     return None
 
 
+# "Any time is fine": no wish of the borrower's left, only the profile's limits.
+ANY_TIME = ContactPreference(window=ContactWindow(start=time(0), end=END_OF_DAY), days=WEEKDAYS)
+
+
 def read_preference(text: str) -> ContactPreference | None:
-    """The contact preference the words say, or None when they say none this can read."""
+    """The contact preference the words say (`ANY_TIME` for "随时都可以"), or None when they say
+    none this can read."""
+    if _ANY.search(text) and not _NEGATION.search(text):
+        return ANY_TIME
     negated = bool(_NEGATION.search(text))
     only = bool(_ONLY.search(text))
     days = _days(text, negated, only)
@@ -156,10 +167,12 @@ def describe(preference: ContactPreference) -> dict[str, str]:
         "zh": dict(zip(WEEKDAYS, "一二三四五六日", strict=True)),
         "en": dict(zip(WEEKDAYS, ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), strict=True)),
     }
-    days = preference.days
+    days = None if preference.days == WEEKDAYS else preference.days
     window = preference.window
     hours = {"zh": "", "en": ""}
-    if window is not None and window.end == END_OF_DAY:  # "after 7pm": up to the profile's end
+    if window is not None and window.start == time(0) and window.end == END_OF_DAY:
+        pass  # the whole day: no limit of the borrower's
+    elif window is not None and window.end == END_OF_DAY:  # "after 7pm": up to the profile's end
         hours = {"zh": f"{window.start:%H:%M}以后", "en": f"after {window.start:%H:%M}"}
     elif window is not None and window.start == time(0):
         hours = {"zh": f"{window.end:%H:%M}以前", "en": f"before {window.end:%H:%M}"}

@@ -318,6 +318,10 @@ async def test_when_to_write_is_kept_as_a_contact_preference(backend: RunningBac
         say("zh", "contact_preference_set", when="工作日")
     ]
     assert events[-1]["name"] == "action_listen"  # no form: nothing more to ask
+    dispatcher = CollectingDispatcher()
+    t = tracker(sender, {"language": "zh"}, "随时都可以联系我", "update_contact")
+    await ActionRecordCase().run(dispatcher, t, {})
+    assert [m["text"] for m in dispatcher.messages] == [say("zh", "contact_preference_cleared")]
     # words that say neither when nor where still ask for the new details
     t = tracker(sender, {}, "I changed my phone number", "update_contact")
     events = await ActionRecordCase().run(CollectingDispatcher(), t, {})

@@ -179,6 +179,7 @@ class TestNoWeekends:
         )
         assert unread.json() == {
             "recorded": False,
+            "withdrawn": False,
             "window_start": None,
             "window_end": None,
             "days": None,
@@ -206,6 +207,10 @@ class TestNoWeekends:
         page = take(open_console("ann", "collector"), handoff).text
         assert "Contact only" in page and "weekdays after 19:00" in page
         assert "周末别发 / 晚上7点以后再联系" in page
+        gone = client.put(chat, json={"said": "随时都可以联系我"}).json()
+        assert (gone["recorded"], gone["withdrawn"]) == (True, True)
+        page = take(open_console("bo", "supervisor"), handoff).text
+        assert "Contact only" not in page
 
     def test_an_unlinked_chat_cannot_set_one(self, db: Session, client: TestClient):
         factories.conversation(db, user_id="99")

@@ -20,7 +20,7 @@ from backend.outreach.policy import (
     QuietPeriod,
     load_compliance,
 )
-from backend.outreach.preference_text import describe, read_preference
+from backend.outreach.preference_text import ANY_TIME, describe, merged, read_preference
 from backend.outreach.rules import SEND, History, checks, closed_day, decide
 
 SHIPPED = load_compliance(ROOT / "config")
@@ -187,6 +187,19 @@ class TestPreferences:
         assert wish.days == days
         got = (wish.window.start, wish.window.end) if wish.window else None
         assert got == window
+
+    def test_any_time_withdraws_the_wish_and_also_adds_the_days_back(self):
+        assert read_preference("随时都可以联系我") == ANY_TIME
+        assert read_preference("any time is fine") == ANY_TIME
+        assert describe(ANY_TIME) == {"zh": "任何时间", "en": "any time"}
+        weekdays = read_preference("周末别发")
+        evenings = read_preference("晚上7点以后")
+        assert weekdays is not None and evenings is not None
+        both = merged(weekdays, evenings)
+        assert describe(both) == {"zh": "工作日 19:00以后", "en": "weekdays after 19:00"}
+        again = read_preference("周末也可以发")
+        assert again is not None
+        assert describe(merged(both, again))["en"] == "after 19:00"
 
     @pytest.mark.parametrize("said", ["我的电话换了", "my new number is 13800138000", "hello"])
     def test_words_with_no_time_or_day_are_not_a_preference(self, said: str):
