@@ -27,12 +27,19 @@ def shrink(nlu_dir: Path) -> dict[Path, str]:
     for split in changed[1:]:
         document = yaml.safe_load(kept[split])
         document["nlu"] = [
-            {**block, "examples": "".join(block["examples"].splitlines(True)[:4])}
+            {**block, "examples": "".join(_clear(block["examples"])[:4])}
             for block in document["nlu"]
             if block.get("intent") in SMALL_SPLIT
         ]
         split.write_text(yaml.safe_dump(document, allow_unicode=True), "utf-8")
     return kept
+
+
+def _clear(examples: str) -> list[str]:
+    """The examples with no entity to find: a model trained at a fifth of the epochs can read a
+    word beside an entity as one ("the" in "the money was transferred on Friday"), and with a
+    handful of entities one such slip is a worse entity F1, not a worse model."""
+    return [line for line in examples.splitlines(True) if "](" not in line]
 
 
 def small_copy(source: Path, target: Path) -> Path:
