@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     verify_max_attempts: int = 3
     verify_lock_minutes: int = 30
     link_token_ttl_hours: int = 72
+    # Reminders by SMS (outreach.yml `channels`: its sms rule), delivered by a gateway with an
+    # SMS provider: on by default except in production, where it needs the gateway's provider
+    # and an https WEBCHAT_PUBLIC_URL. Each text links to the web chat's public address (the
+    # gateway's /webchat) with a one-time link token: the borrower lands in a linked chat.
+    sms_reminders: bool | None = None
+    webchat_public_url: str = "http://127.0.0.1:8080/webchat"
     # Failed phone verifications counted across every chat and channel: per phone number and
     # per borrower (the same figures, so an unknown number is refused like a known one), then
     # locked for VERIFY_BORROWER_LOCK_HOURS or until staff clear it; and for everyone
@@ -127,6 +133,12 @@ class Settings(BaseSettings):
         if self.sandbox_payments and not self.sandbox_webhook_secret:
             problems.append("SANDBOX_PAYMENTS=true needs SANDBOX_WEBHOOK_SECRET")
         problems += self._hosted_checkout_problems(production)
+        if self.sms_reminders is None:
+            self.sms_reminders = not production
+        if self.sms_reminders and production and not self.webchat_public_url.startswith("https://"):
+            problems.append(
+                "SMS_REMINDERS=true needs WEBCHAT_PUBLIC_URL at https:// (each text links there)"
+            )
         if production:
             problems += [p for name, value in self._secrets() if (p := secret_problem(name, value))]
         if problems:

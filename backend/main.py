@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.payment_providers, app.state.default_payment_provider = payment_providers(settings)
     app.state.plan_policy = load_policy(settings.config_dir / "plans.yml", PlanPolicy)
     app.state.promise_policy = promises.load_promise_policy(settings.config_dir)
-    app.state.outreach = load_outreach_config(settings.config_dir)
+    app.state.outreach = load_outreach_config(settings.config_dir, settings)
     app.state.policy_versions = file_versions(settings.config_dir)  # what this process runs
     events.on_payment_posted(
         "promises", promises.payment_listener(lambda: app.state.promise_policy)

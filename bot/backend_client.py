@@ -247,3 +247,14 @@ class BackendClient:
             "retry_after_seconds": retry_after_seconds,
         }
         await self._call("POST", f"/outbound/{outbound_id}/delivery", json=body)
+
+    async def record_receipt(
+        self, channel: str, channel_message_id: str, *, receipt: str, error: str | None = None
+    ) -> None:
+        body = {
+            "channel": channel,
+            "channel_message_id": channel_message_id,
+            "receipt": receipt,
+            "error": error[:500] if error else None,
+        }
+        await self._call("POST", "/outbound/receipts", json=body)

@@ -60,6 +60,19 @@ class GatewaySettings(BaseSettings):
     # Largest request body the gateway reads (413 above it): a 4,096-character message in
     # Chinese is about 12 KB.
     gateway_max_body_bytes: int = Field(default=16_384, ge=1024)
+    # The gateway's public address (borrowers open GATEWAY_PUBLIC_URL/webchat; an SMS provider
+    # calls back under it, and Twilio signs its calls for exactly this address).
+    gateway_public_url: str = "http://127.0.0.1:8080"
+    # SMS (bot/sms): sandbox (texts shown on /sandbox/sms, nothing sent), twilio, or off. Unset:
+    # the sandbox, except in production, where it is off and the sandbox is refused.
+    sms_provider: Literal["sandbox", "twilio", "off"] | None = None
+    # Twilio: the account, its auth token (it also signs Twilio's callbacks), the sender (a
+    # number of the account in E.164, or a Messaging Service id MG...), and for tests only
+    # another API address.
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = ""
+    twilio_api_base_url: str | None = None
     # Log lines: json (one object a line, with the request id) or text; unset: json in
     # production, text elsewhere (bot/logs.py).
     log_format: Literal["json", "text"] | None = None
@@ -86,6 +99,12 @@ class GatewaySettings(BaseSettings):
             )
         elif production and self.telegram_webhook_secret:
             problems.append(secret_problem("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret))
+        if self.sms_provider is None:
+            self.sms_provider = "off" if production else "sandbox"
+        if production and self.sms_provider == "sandbox":
+            problems.append("SMS_PROVIDER=sandbox is for development: use twilio or off")
+        if self.sms_provider == "twilio":
+            problems += _twilio_problems(self, production)
         if production:
             problems += [
                 secret_problem("SERVICE_TOKEN", self.service_token),
@@ -112,6 +131,29 @@ class GatewaySettings(BaseSettings):
         if self.webchat_secure_cookie is not None:
             return self.webchat_secure_cookie
         return self.app_env == "production"
+
+
+def _twilio_problems(settings: GatewaySettings, production: bool) -> list[str | None]:
+    missing = [
+        name
+        for name, value in (
+            ("TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
+            ("TWILIO_AUTH_TOKEN", settings.twilio_auth_token),
+            ("TWILIO_FROM", settings.twilio_from),
+        )
+        if not value
+    ]
+    problems: list[str | None] = (
+        [f"SMS_PROVIDER=twilio needs {', '.join(missing)}"] if missing else []
+    )
+    if production:
+        if settings.twilio_auth_token:
+            problems.append(secret_problem("TWILIO_AUTH_TOKEN", settings.twilio_auth_token))
+        if not settings.gateway_public_url.startswith("https://"):
+            problems.append(
+                "SMS_PROVIDER=twilio needs GATEWAY_PUBLIC_URL at https:// (Twilio calls back there)"
+            )
+    return problems
 
 
 @lru_cache

@@ -26,6 +26,11 @@ from bot.observe import ObservedRequests
 from bot.outbound import Deliverer, OutboundSender, WebchatDeliverer
 from bot.rasa_client import RasaClient
 from bot.relay import Relay
+from bot.sms.deliverer import SmsDeliverer
+from bot.sms.provider import Receipt
+from bot.sms.routes import forward_receipt, sandbox_router, twilio_router
+from bot.sms.sandbox import SandboxSms
+from bot.sms.setup import build_provider
 from bot.spool import Spool
 from bot.telegram_app import TelegramDeliverer, build_application, build_bot, start_receiving
 from bot.validation_errors import validation_error
@@ -58,6 +63,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(ObservedRequests)  # outermost: a 413 has its id and access line too
     app.include_router(router)
     app.include_router(metrics.router)
+    if settings.sms_provider == "twilio":
+        app.include_router(twilio_router)
+    elif settings.sms_provider == "sandbox":
+        app.include_router(sandbox_router)
     disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
     metrics.show_zeroes()
     app.state.figures_registry = CollectorRegistry()  # this app's own: tests build many
@@ -115,6 +124,18 @@ async def _start(
     app.state.webchat_limit = RateLimit(settings.webchat_messages_per_minute)
 
     deliverers: dict[str, Deliverer] = {"webchat": WebchatDeliverer(hub)}
+    sms = build_provider(settings)
+    if sms is not None:
+        stack.push_async_callback(sms.aclose)
+        deliverers["sms"] = SmsDeliverer(sms)
+        if isinstance(sms, SandboxSms):
+
+            async def receipt(r: Receipt) -> None:
+                await forward_receipt(backend, r)
+
+            sms.on_receipt = receipt
+    app.state.sms_provider = sms
+    app.state.sms_webchat_url = settings.gateway_public_url.rstrip("/") + "/webchat"
     tasks: list[asyncio.Task[Any]] = []
     if settings.telegram_bot_token:
         webhook = settings.telegram_mode == "webhook"

@@ -47,6 +47,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "消息发送太频繁，请稍后再试。",
         "en": "You're sending messages too quickly. Please wait a moment.",
     },
+    "sms_opted_out": {
+        "zh": "您已退订短信提醒，我们不会再通过短信联系您。如需帮助，请打开对话：{link}",
+        "en": "You will get no more reminders by SMS. For help, open the chat: {link}",
+    },
+    "sms_no_replies": {
+        "zh": "本号码不接收回复。查询、还款或咨询请打开对话：{link} 回复“退订”可不再接收短信。",
+        "en": "This number does not read replies. To ask, pay or talk to us, open the chat: "
+        "{link} Reply STOP to get no more texts.",
+    },
     "error": {
         "zh": "抱歉，出了点问题。请稍后再试，或发送 /human 联系人工客服。",
         "en": "Sorry, something went wrong. Please try again, or send /human for a person.",

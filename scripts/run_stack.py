@@ -281,6 +281,9 @@ def main(argv: list[str]) -> int:
     env.setdefault("PUBLIC_BASE_URL", at["public"])
     env.setdefault("RASA_URL", at["rasa"])
     env.setdefault("ACTION_SERVER_URL", f"{at['actions']}/webhook")
+    # Borrowers open the web chat there (an SMS's link); an SMS provider calls back there.
+    env.setdefault("GATEWAY_PUBLIC_URL", at["gateway"])
+    env.setdefault("WEBCHAT_PUBLIC_URL", f"{env['GATEWAY_PUBLIC_URL']}/webchat")
     return asyncio.run(Stack(read_procfile(procfile), env).run())
 
 

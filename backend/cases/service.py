@@ -247,6 +247,14 @@ class ContactHolds:
             live_handoff=borrower_id in self.live,
         )
 
+    def opted_out(self, borrower_id: int) -> frozenset[str]:
+        """The channels this borrower opted out of (until they opt in again)."""
+        return frozenset(
+            c.channel
+            for c in self.cases.get(borrower_id, [])
+            if c.kind == "opt_out" and c.status != "withdrawn"
+        )
+
 
 def contact_holds(session: Session, borrower_ids: Collection[int]) -> ContactHolds:
     """The cases and live handoffs that may hold proactive messages to these borrowers."""

@@ -24,10 +24,17 @@ from backend.money import to_major
 from backend.outreach.rules import DEFER_REASONS, DROP_REASONS
 
 PERIODS = ("7", "30", "90")  # days ending today
-CHANNELS = ("telegram", "webchat")
+CHANNELS = ("telegram", "webchat", "sms")
 LANGUAGES = ("zh", "en")
 # The rules' reasons, and the dispatcher's own drops (backend/outreach/service.py).
-HOLD_REASONS = (*DEFER_REASONS, *DROP_REASONS, "no_longer_due", "no_chat")
+HOLD_REASONS = (
+    *DEFER_REASONS,
+    *DROP_REASONS,
+    "no_longer_due",
+    "no_channel",
+    "sms_too_long",
+    "no_chat",
+)
 BUCKETS = tuple(b.value for b in Bucket)
 PAST_DUE = BUCKETS[1:]  # the groups start past due: no row for "current"
 

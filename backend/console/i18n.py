@@ -535,6 +535,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dash.last_days": ("last {days} days", "最近 {days} 天"),
     "dash.channel.telegram": ("Telegram", "Telegram"),
     "dash.channel.webchat": ("web chat", "网页聊天"),
+    "dash.channel.sms": ("SMS", "短信"),
     "dash.scope": (
         "{start} to {end}, days counted in {timezone}.",
         "{start} 至 {end}，按 {timezone} 时区计日。",
@@ -683,6 +684,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "hold.expired": ("too late to send", "已过期"),
     "hold.no_longer_due": ("paid or kept since: no longer due", "已还款或已履约：无需再提醒"),
     "hold.no_chat": ("no chat to send it in", "没有可发送的会话"),
+    "hold.no_channel": ("no channel to reach them on", "没有可联系的渠道"),
+    "hold.sms_too_long": ("SMS text too long", "短信内容过长"),
     "dash.experiments.title": ("Champion and challenger", "冠军与挑战者"),
     "dash.experiments.def": (
         "Each reminder step's champion against its challenger. A reminder converted when the "

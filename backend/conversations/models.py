@@ -9,7 +9,9 @@ from backend.borrowers.models import Borrower
 from backend.db import Base
 from backend.types import UTCDateTime, utcnow
 
-CHANNELS = ("telegram", "webchat")
+# Chats the assistant talks in; SMS carries proactive messages out (and STOP in) only.
+CHAT_CHANNELS = ("telegram", "webchat")
+CHANNELS = (*CHAT_CHANNELS, "sms")
 
 
 class Conversation(Base):
@@ -28,7 +30,8 @@ class Conversation(Base):
         ForeignKey("borrowers.id"), index=True, default=None
     )
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    bound_by: Mapped[str | None] = mapped_column(String(16), default=None)  # link_token | phone
+    # link_token | phone (verified in the chat) | record (an SMS number from the lender's record)
+    bound_by: Mapped[str | None] = mapped_column(String(16), default=None)
     language: Mapped[str | None] = mapped_column(String(2), default=None)
     mode: Mapped[str] = mapped_column(String(8), default="bot")
     failed_verifications: Mapped[int] = mapped_column(Integer, default=0)

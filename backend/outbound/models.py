@@ -63,8 +63,13 @@ class OutboundMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
-    channel_message_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    channel_message_id: Mapped[str | None] = mapped_column(String(100), index=True, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # An SMS's length in segments (what the provider bills), None on other channels.
+    segments: Mapped[int | None] = mapped_column(Integer, default=None)
+    # What the channel said of it afterwards (service.RECEIPTS: delivered to the handset, read).
+    receipt: Mapped[str | None] = mapped_column(String(16), default=None)
+    receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     conversation: Mapped[Conversation] = relationship()

@@ -21,6 +21,7 @@ from backend.outbound.schemas import (
     DeliveryReport,
     OutboundCreate,
     OutboundPublic,
+    Receipt,
 )
 from backend.types import utcnow
 
@@ -113,6 +114,22 @@ def report_delivery(
             else None
         ),
         now=utcnow(),
+    )
+    return OutboundPublic.of(row)
+
+
+@gateway.post("/receipts", response_model=OutboundPublic)
+def record_receipt(body: Receipt, session: SessionDep) -> OutboundPublic:
+    """A delivery receipt from the channel (an SMS provider's status callback, through the
+    gateway), found by the channel's message id; a receipt never moves back to an earlier
+    state. 404 when no message of that channel has that id."""
+    row = service.record_receipt(
+        session,
+        channel=body.channel,
+        channel_message_id=body.channel_message_id,
+        receipt=body.receipt,
+        error=body.error,
+        at=utcnow(),
     )
     return OutboundPublic.of(row)
 

@@ -45,6 +45,10 @@ class OutboundPublic(BaseModel):
     delivered_at: datetime | None = Field(description="when reported delivered or stored")
     channel_message_id: str | None
     error: str | None = Field(description="the last delivery error reported")
+    segments: int | None = Field(default=None, description="an SMS's length in segments")
+    receipt: str | None = Field(
+        default=None, description="what the channel said afterwards: sent, delivered, read, failed"
+    )
     created_at: datetime
 
     @classmethod
@@ -56,7 +60,7 @@ class OutboundPublic(BaseModel):
             message_id=row.message_id,
             sender=row.sender,
             author=row.author,
-            text=row.text,
+            text=row.message.text,  # as the transcript has it: an SMS's link token hidden
             buttons=row.buttons,
             resume_bot=row.resume_bot,
             status=row.status,
@@ -66,6 +70,8 @@ class OutboundPublic(BaseModel):
             delivered_at=row.delivered_at,
             channel_message_id=row.channel_message_id,
             error=row.error,
+            segments=row.segments,
+            receipt=row.receipt,
             created_at=row.created_at,
         )
 
@@ -123,3 +129,12 @@ class DeliveryReport(BaseModel):
     retry_after_seconds: float | None = Field(
         default=None, ge=0, le=86_400, description="retry only; the backoff when left out"
     )
+
+
+class Receipt(BaseModel):
+    """What a channel's provider later says of a message the gateway handed it."""
+
+    channel: str = Field(max_length=16)
+    channel_message_id: str = Field(min_length=1, max_length=100)
+    receipt: str = Field(json_schema_extra={"enum": ["sent", "delivered", "read", "failed"]})
+    error: str | None = Field(default=None, max_length=500)

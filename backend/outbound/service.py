@@ -16,6 +16,7 @@ from backend.conversations.models import Conversation
 from backend.errors import Conflict, Invalid, NotFound
 from backend.outbound import rules, texts
 from backend.outbound.models import OutboundMessage
+from backend.outbound.sms_length import measure
 from backend.types import utcnow
 
 
@@ -34,9 +35,12 @@ def enqueue(
     author: str | None = None,
     buttons: Sequence[dict[str, Any]] | None = None,
     resume_bot: bool = False,
+    logged_text: str | None = None,
 ) -> OutboundMessage:
     """Queue a message to the borrower: it goes into the transcript now and out through the
-    gateway as soon as one claims it, in the caller's transaction (both or neither)."""
+    gateway as soon as one claims it, in the caller's transaction (both or neither).
+    `logged_text`: what the transcript keeps instead, when the text carries a secret (an SMS's
+    link token); the outbox keeps the text itself only until it is delivered or fails."""
     if sender not in rules.SENDERS:
         raise Invalid(
             f"unknown sender {sender!r}; expected one of {', '.join(rules.SENDERS)}",
@@ -48,7 +52,9 @@ def enqueue(
     [message] = log_messages(
         session,
         conversation=conversation,
-        messages=[NewMessage(sender=sender, text=text, author=author, buttons=button_list)],
+        messages=[
+            NewMessage(sender=sender, text=logged_text or text, author=author, buttons=button_list)
+        ],
     )
     now = utcnow()
     row = OutboundMessage(
@@ -59,6 +65,7 @@ def enqueue(
         text=text,
         buttons=button_list,
         resume_bot=resume_bot,
+        segments=measure(text).segments if conversation.channel == "sms" else None,
         status="pending",
         attempts=0,
         next_attempt_at=now,
@@ -182,6 +189,8 @@ def report_delivery(
         row.channel_message_id = channel_message_id
     if error is not None:
         row.error = error[:500]
+    if move.status in {"delivered", "stored", "failed"}:
+        row.text = row.message.text  # out of the queue: a secret in it is of no more use
     if move.status in {"delivered", "stored"}:
         row.delivered_at = now
     elif move.status == "failed" and status == "retry" and row.error is None:
@@ -204,3 +213,44 @@ def for_chat(
         .limit(limit)
     )
     return conversation, list(rows)
+
+
+RECEIPTS = ("sent", "delivered", "read", "failed")
+
+
+def record_receipt(
+    session: Session,
+    *,
+    channel: str,
+    channel_message_id: str,
+    receipt: str,
+    error: str | None,
+    at: datetime,
+) -> OutboundMessage:
+    """What the provider later says of a message it took (an SMS delivered to the handset, a
+    WhatsApp message read): kept on the outbox row; a later receipt never goes back to an
+    earlier one (delivered stays delivered when a late "sent" arrives)."""
+    if receipt not in RECEIPTS:
+        raise Invalid(
+            f"unknown receipt {receipt!r}; expected one of {', '.join(RECEIPTS)}",
+            code="unknown_receipt",
+        )
+    row = session.scalar(
+        select(OutboundMessage)
+        .join(Conversation, OutboundMessage.conversation_id == Conversation.id)
+        .where(
+            Conversation.channel == channel,
+            OutboundMessage.channel_message_id == channel_message_id,
+        )
+        .with_for_update()
+    )
+    if row is None:
+        raise NotFound(f"no {channel} message {channel_message_id}")
+    known = row.receipt
+    if known is None or RECEIPTS.index(receipt) >= RECEIPTS.index(known) or receipt == "failed":
+        row.receipt = receipt
+        row.receipt_at = at
+        if error is not None:
+            row.error = error[:500]
+    session.flush()
+    return row

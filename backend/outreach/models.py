@@ -72,6 +72,9 @@ class Reminder(Base):
     profile: Mapped[str | None] = mapped_column(String(24), default=None)
     jurisdiction: Mapped[str | None] = mapped_column(String(2), default=None)
     jurisdiction_source: Mapped[str | None] = mapped_column(String(8), default=None)
+    # The channel it went (or would go) on and the rule of outreach.yml `channels` that chose it.
+    channel: Mapped[str | None] = mapped_column(String(16), default=None)
+    channel_rule: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class ReminderDecision(Base):

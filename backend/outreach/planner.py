@@ -14,7 +14,7 @@ from sqlalchemy import Select, exists, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.conversations.models import Conversation
+from backend.conversations.models import CHAT_CHANNELS, Conversation
 from backend.ledger.models import Arrangement, ArrangementInstallment, Installment, Loan
 from backend.ledger.portfolio import statements_of
 from backend.outreach import rules
@@ -35,8 +35,9 @@ class PlanTally:
 
 
 def candidate_loans(session: Session, *, today: date, policy: OutreachPolicy) -> list[int]:
-    """Loans of borrowers who started the bot with an installment, arrangement installment,
-    open promise or broken promise on a date that one of the steps fires for today."""
+    """Loans with an installment, arrangement installment, open promise or broken promise on a
+    date that one of the steps fires for today: of every borrower when reminders may go by
+    SMS (the number is on the lender's record), else of those who started the bot."""
     dates = rules.occasion_dates(today, policy.steps)
     on_installments = set().union(*(dates.get(t, set()) for t in _INSTALLMENT_TRIGGERS))
     on_arrangements = on_installments | dates.get("arrangement_due", set())
@@ -64,16 +65,16 @@ def candidate_loans(session: Session, *, today: date, policy: OutreachPolicy) ->
     if not parts:
         return []
     found = union(*parts).subquery()
-    started_the_bot = exists().where(
-        Conversation.borrower_id == Loan.borrower_id, Conversation.bound_at.is_not(None)
-    )
-    return list(
-        session.scalars(
-            select(Loan.id)
-            .where(Loan.id.in_(select(found.c[0])), started_the_bot)
-            .order_by(Loan.id)
+    query = select(Loan.id).where(Loan.id.in_(select(found.c[0])))
+    if "sms" not in policy.channels.order:
+        query = query.where(
+            exists().where(
+                Conversation.borrower_id == Loan.borrower_id,
+                Conversation.bound_at.is_not(None),
+                Conversation.channel.in_(CHAT_CHANNELS),
+            )
         )
-    )
+    return list(session.scalars(query.order_by(Loan.id)))
 
 
 @dataclass(frozen=True, slots=True)

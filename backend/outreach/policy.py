@@ -20,12 +20,15 @@ import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backend.outreach import calendars
-from backend.outreach.templates import TEMPLATES_FILE, Templates
+from backend.outreach.templates import SMS_ONLY, TEMPLATES_FILE, Templates
 from backend.policy_files import PolicyFileError, load_policy
 
 OUTREACH_FILE = "outreach.yml"
 COMPLIANCE_FILE = "compliance.yml"
 
+# How a reminder may reach a borrower (outreach.yml `channels.order`), see `channels.choose`.
+CHANNEL_RULES = ("recent_chat", "sms", "linked_chat")
+PROACTIVE_CHANNELS = ("telegram", "webchat", "sms")
 TRIGGERS = ("before_due", "on_due", "overdue", "promise_due", "promise_broken", "arrangement_due")
 BUTTONS = ("pay_now", "see_plans", "talk_to_person")
 LANGUAGES = ("zh", "en")
@@ -107,13 +110,14 @@ class Step(_Frozen):
     variants: tuple[Variant, ...] = ()
     buttons: tuple[str, ...] = ()
     valid_days: int = Field(default=1, ge=0, le=31)
+    sms_template: str | None = None  # what it says by SMS; default: `channels.sms.template`
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
         return _identifier(value, "step id", 40)
 
-    @field_validator("template")
+    @field_validator("template", "sms_template")
     @classmethod
     def _template(cls, value: str | None) -> str | None:
         return None if value is None else _identifier(value, "template name", 60)
@@ -177,10 +181,42 @@ class Step(_Frozen):
         return assign_variant(borrower_id, self)
 
 
+class SmsRules(_Frozen):
+    template: str = Field(default="sms_reminder", description="the SMS text of a step without one")
+    max_segments: int = Field(default=3, ge=1, le=10, description="longer texts are not sent")
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return _identifier(value, "template name", 60)
+
+
+class ChannelRules(_Frozen):
+    """How a reminder reaches the borrower: the first rule of `order` that finds a channel the
+    borrower has not opted out of and their compliance profile allows."""
+
+    order: tuple[str, ...] = CHANNEL_RULES
+    recent_chat_days: int = Field(default=30, ge=1, le=365)
+    sms: SmsRules = SmsRules()
+
+    @field_validator("order")
+    @classmethod
+    def _rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [r for r in value if r not in CHANNEL_RULES]
+        if unknown:
+            raise ValueError(
+                f"unknown channel rule {unknown[0]!r}; expected some of {', '.join(CHANNEL_RULES)}"
+            )
+        if not value or len(set(value)) != len(value):
+            raise ValueError("list each channel rule once, at least one")
+        return value
+
+
 class OutreachPolicy(_Frozen):
     """The reminder schedule (`config/outreach.yml`)."""
 
     steps: tuple[Step, ...]
+    channels: ChannelRules = ChannelRules()
     results_days: int = Field(
         default=3,
         ge=1,
@@ -204,6 +240,9 @@ class OutreachPolicy(_Frozen):
                     "or make them variants of one step"
                 )
         return self
+
+    def sms_template(self, step: Step) -> str:
+        return step.sms_template or self.channels.sms.template
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -359,19 +398,35 @@ class Profile(_Frozen):
     disclosure: dict[str, str] | None = Field(
         default=None, description="a line appended to every proactive message, per language"
     )
+    sms_opt_out: dict[str, str] | None = Field(
+        default=None, description="how to opt out, appended to every SMS, per language"
+    )
+    channels: tuple[str, ...] = Field(
+        default=PROACTIVE_CHANNELS, description="where proactive messages may go"
+    )
     timezone: str | None = Field(
         default=None,
         description="used when a borrower's own time zone is missing or unknown",
     )
 
-    @field_validator("disclosure")
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [c for c in value if c not in PROACTIVE_CHANNELS]
+        if unknown:
+            raise ValueError(
+                f"unknown channel {unknown[0]!r}; expected some of {', '.join(PROACTIVE_CHANNELS)}"
+            )
+        return value
+
+    @field_validator("disclosure", "sms_opt_out")
     @classmethod
     def _every_language(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         if value is None:
             return None
         missing = [lang for lang in LANGUAGES if not (value.get(lang) or "").strip()]
         if missing:
-            raise ValueError(f"the disclosure needs text in {' and '.join(missing)}")
+            raise ValueError(f"the line needs text in {' and '.join(missing)}")
         unknown = sorted(set(value) - set(LANGUAGES))
         if unknown:
             raise ValueError(f"unknown language {unknown[0]!r}; expected {', '.join(LANGUAGES)}")
@@ -570,12 +625,21 @@ def check_templates(policy: OutreachPolicy, templates: Templates) -> list[str]:
     """Problems with the templates the schedule names: missing, or naming a variable the
     step's trigger gives no value for."""
     problems = []
+    by_sms = "sms" in policy.channels.order
     for s in policy.steps:
-        for name in sorted(s.templates):
+        sms = policy.sms_template(s)
+        for name in sorted(s.templates | ({sms} if by_sms else set())):
             if name not in templates.names:
                 problems.append(f"step {s.id}: no template named {name!r} in {TEMPLATES_FILE}")
                 continue
-            unusable = sorted(templates.variables(name) & _NOT_FOR[s.trigger])
+            is_sms = by_sms and name == sms
+            if is_sms and "link" not in templates.variables(name):
+                problems.append(
+                    f"step {s.id}: SMS template {name!r} has no {{link}}: an SMS must say "
+                    "where to answer"
+                )
+            not_here = _NOT_FOR[s.trigger] if is_sms else _NOT_FOR[s.trigger] | SMS_ONLY
+            unusable = sorted(templates.variables(name) & not_here)
             if unusable:
                 problems.append(
                     f"step {s.id}: template {name!r} uses {{{unusable[0]}}}, which "
@@ -605,3 +669,10 @@ def disclosure_for(profile: Profile, language: str) -> str | None:
     if profile.disclosure is None:
         return None
     return profile.disclosure.get(language) or profile.disclosure.get("zh")
+
+
+def sms_opt_out_for(profile: Profile, language: str) -> str | None:
+    """The profile's opt-out instruction for SMS in this language, if it requires one."""
+    if profile.sms_opt_out is None:
+        return None
+    return profile.sms_opt_out.get(language) or profile.sms_opt_out.get("zh")

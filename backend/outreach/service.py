@@ -12,21 +12,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.borrowers.models import Borrower
 from backend.cases.service import ContactHolds, contact_holds
-from backend.conversations.models import Conversation
+from backend.conversations.messages import Message
+from backend.conversations.models import CHAT_CHANNELS, Conversation
 from backend.ledger.models import Loan
 from backend.ledger.portfolio import statements_of
 from backend.ledger.statement import Statement
 from backend.money import format_major
 from backend.outbound import service as outbound
-from backend.outreach import rules
+from backend.outbound.sms_length import measure
+from backend.outreach import channels, first_contact, rules
 from backend.outreach.facts import PromiseDates, loan_facts, promise_dates
 from backend.outreach.models import Reminder, ReminderDecision
-from backend.outreach.policy import ContactPreference, Step
+from backend.outreach.policy import ContactPreference, Step, disclosure_for, sms_opt_out_for
 from backend.outreach.preferences import preferences_of
 from backend.outreach.setup import OutreachConfig
 from backend.outreach.templates import buttons as button_list
@@ -97,9 +99,9 @@ def dispatch(
     statements = dict(statements_of(session, loan_ids, today))
     promises = promise_dates(session, loan_ids)
     borrower_ids = {r.borrower_id for r in reminders}
-    chats = _chats(session, borrower_ids)
-    history = _history(session, borrower_ids, now)
     holds = contact_holds(session, borrower_ids)
+    reach = _reach(session, borrower_ids, holds)
+    history = _history(session, borrower_ids, now)
     wishes = preferences_of(session, borrower_ids)
     for reminder in reminders:
         loan = loans[reminder.loan_id]
@@ -109,7 +111,7 @@ def dispatch(
             loan=loan,
             st=statements[loan.id],
             promises=promises[loan.id],
-            chat=chats.get(reminder.borrower_id),
+            reach=reach[reminder.borrower_id],
             history=history[reminder.borrower_id],
             holds=holds,
             preference=wishes.get(reminder.borrower_id),
@@ -119,7 +121,6 @@ def dispatch(
         )
         if decision.action == "send":
             history[reminder.borrower_id].append(now)
-        chat = chats.get(reminder.borrower_id)
         tally.outcomes.append(
             Outcome(
                 reminder_id=reminder.id,
@@ -129,7 +130,7 @@ def dispatch(
                 action=decision.action,
                 reason=decision.reason,
                 not_before=decision.not_before,
-                channel=chat.channel if chat else None,
+                channel=decision.channel,
                 text=decision.text,
             )
         )
@@ -143,6 +144,31 @@ class _Decision:
     reason: str | None = None
     not_before: datetime | None = None
     text: str = ""
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Reach:
+    """Where a borrower can be reached (`channels.Reach`) and their latest verified chat."""
+
+    facts: channels.Reach
+    chat: Conversation | None
+
+
+def _record(
+    session: Session, reminder: Reminder, now: datetime, action: str, reason: str, checks: dict
+) -> None:
+    """A drop before any compliance rule was asked: not a rule's decision, but on the record."""
+    session.add(
+        ReminderDecision(
+            reminder_id=reminder.id,
+            borrower_id=reminder.borrower_id,
+            decided_at=now,
+            action=action,
+            reason=reason,
+            checks=json.dumps(checks),
+        )
+    )
 
 
 def _decide_one(
@@ -152,7 +178,7 @@ def _decide_one(
     loan: Loan,
     st: Statement,
     promises: PromiseDates,
-    chat: Conversation | None,
+    reach: _Reach,
     history: list[datetime],
     holds: ContactHolds,
     preference: ContactPreference | None,
@@ -167,36 +193,35 @@ def _decide_one(
         loan_id=loan.id, borrower_id=loan.borrower_id, today=today, st=st, promises=promises
     )
     # Paid, or the promise kept, since it was planned: the message would be wrong, not late.
-    early = (
-        "no_longer_due"
-        if not _still_applies(facts, reminder, step)
-        else "no_chat"
-        if chat is None
-        else None
-    )
-    if early is not None:  # not a compliance decision, but on the record all the same
-        session.add(
-            ReminderDecision(
-                reminder_id=reminder.id,
-                borrower_id=reminder.borrower_id,
-                decided_at=now,
-                action="drop",
-                reason=early,
-                checks=json.dumps({"dpd": facts.dpd}),
-            )
-        )
-        return _drop(reminder, early, by_rule=False)
-    assert chat is not None  # "no_chat" above
+    if not _still_applies(facts, reminder, step):
+        _record(session, reminder, now, "drop", "no_longer_due", {"dpd": facts.dpd})
+        return _drop(reminder, "no_longer_due", by_rule=False)
     borrower = loan.borrower
     choice = config.compliance.choose(contract=loan.jurisdiction, phone_e164=borrower.phone_e164)
+    profile = config.compliance.profile_of(choice)
+    rules_of = config.policy.channels
+    way = channels.choose(
+        rules_of.order,
+        reach.facts,
+        allowed=profile.channels,
+        now=now,
+        recent_days=rules_of.recent_chat_days,
+    )
+    tried = {"rule": way.rule, "tried": [[t.rule, t.outcome] for t in way.tried]}
+    # With every way closed by the borrower's own opt-out, the opt-out rule drops it below.
+    channel = way.channel or channels.opted_out_channel(way, reach.facts)
+    reminder.channel, reminder.channel_rule = channel, way.rule
+    if channel is None:
+        _record(session, reminder, now, "drop", "no_channel", {"dpd": facts.dpd, "channel": tried})
+        return _drop(reminder, "no_channel", by_rule=False)
     reminder.profile, reminder.jurisdiction = choice.name, choice.region
     reminder.jurisdiction_source = choice.source
     question: dict[str, Any] = {
         "now": now,
         "timezone": borrower.timezone,
-        "profile": config.compliance.profile_of(choice),
+        "profile": profile,
         "history": rules.History(tuple(history)),
-        "hold": holds.hold(borrower_id=borrower.id, channel=chat.channel, loan_id=loan.id),
+        "hold": holds.hold(borrower_id=borrower.id, channel=channel, loan_id=loan.id),
         "occasion": reminder.occasion,
         "valid_days": step.valid_days,
         "dpd": facts.dpd,
@@ -214,7 +239,7 @@ def _decide_one(
             profile=choice.name,
             jurisdiction=choice.region,
             jurisdiction_source=choice.source,
-            checks=json.dumps({"dpd": facts.dpd, **rules.checks(**question)}),
+            checks=json.dumps({"dpd": facts.dpd, "channel": tried, **rules.checks(**question)}),
         )
     )
     if verdict.action == "drop":
@@ -224,11 +249,17 @@ def _decide_one(
         reminder.reason = verdict.reason
         reminder.held_by = reminder.held_by or verdict.reason
         reminder.not_before = verdict.not_before
-        return _Decision("defer", verdict.reason, verdict.not_before)
-    language = outbound.language_for(chat)
+        return _Decision("defer", verdict.reason, verdict.not_before, channel=channel)
+    by_sms = channel == "sms"
+    if by_sms:
+        conversation = first_contact.sms_conversation(session, borrower, now=now)
+    else:
+        assert reach.chat is not None  # a chat channel was chosen
+        conversation = reach.chat
+    language = outbound.language_for(conversation)
     text = render(
         config,
-        template=reminder.template,
+        template=config.policy.sms_template(step) if by_sms else reminder.template,
         due_date=reminder.due_date,
         loan=loan,
         borrower=borrower,
@@ -236,21 +267,29 @@ def _decide_one(
         facts=facts,
         promises=promises,
         language=language,
+        link=config.chat_link.issue(session, borrower, now=now) if by_sms else None,
     )
+    if by_sms and (length := measure(text)).segments > rules_of.sms.max_segments:
+        # A wording operations must shorten (outreach_templates.yml): never cut a text short.
+        reason = "sms_too_long"
+        _record(session, reminder, now, "drop", reason, {"segments": length.segments})
+        return _drop(reminder, reason, by_rule=False)
     message = outbound.enqueue(
         session,
-        conversation=chat,
+        conversation=conversation,
         text=text,
         sender="system",
         author=f"outreach:{reminder.step_id}",
-        buttons=button_list(step.buttons, language) or None,
+        buttons=None if by_sms else button_list(step.buttons, language) or None,
+        logged_text=first_contact.hide_tokens(text) if by_sms else None,
     )
     reminder.status = "sent"
     reminder.reason = None
     reminder.sent_at = now
-    reminder.conversation_id = chat.id
+    reminder.conversation_id = conversation.id
     reminder.outbound_id = message.id
-    return _Decision("send", text=text)
+    shown = first_contact.hide_tokens(text) if by_sms else text
+    return _Decision("send", text=shown, channel=channel)
 
 
 def _still_applies(facts: rules.LoanFacts, reminder: Reminder, step: Step) -> bool:
@@ -288,26 +327,22 @@ def render(
     facts: rules.LoanFacts,
     promises: PromiseDates,
     language: str,
+    link: str | None = None,
 ) -> str:
     """The reminder's template with the loan's figures as of now, plus the jurisdiction's
-    disclosure line when its profile has one."""
-    text = config.templates.render(
-        template,
-        language,
-        template_values(
-            loan=loan,
-            borrower=borrower,
-            st=st,
-            facts=facts,
-            promises=promises,
-            due_date=due_date,
-        ),
+    disclosure line when its profile has one; an SMS (`link`: the address that opens the chat)
+    also gets its opt-out instruction where the profile requires one."""
+    values = template_values(
+        loan=loan, borrower=borrower, st=st, facts=facts, promises=promises, due_date=due_date
     )
+    text = config.templates.render(template, language, values | {"link": link or ""})
     choice = config.compliance.choose(contract=loan.jurisdiction, phone_e164=borrower.phone_e164)
-    disclosure = config.compliance.profile_of(choice).disclosure
-    if disclosure:
-        line = disclosure.get(language) or next(iter(disclosure.values()))
-        text = f"{text}\n\n{line}"
+    profile = config.compliance.profile_of(choice)
+    lines = [disclosure_for(profile, language)]
+    if link is not None:
+        lines.append(sms_opt_out_for(profile, language))
+    for line in filter(None, lines):
+        text = f"{text}\n\n{line}" if link is None else f"{text} {line}"
     return text
 
 
@@ -350,17 +385,60 @@ def template_values(
     }
 
 
-def _chats(session: Session, borrower_ids: set[int]) -> dict[int, Conversation]:
-    """Where each borrower hears from us: the chat they most recently verified in (a bot may
-    only write to people who started it)."""
-    found: dict[int, Conversation] = {}
+def _reach(session: Session, borrower_ids: set[int], holds: ContactHolds) -> dict[int, _Reach]:
+    """Where each borrower can be reached: the chat they most recently verified in (a bot may
+    only write to people who started it) and when they were last there (verified, or wrote),
+    their number on the lender's record (unless another borrower's record has it too), and
+    their opt-outs."""
+    chats: dict[int, Conversation] = {}
     for chat in session.scalars(
         select(Conversation)
-        .where(Conversation.borrower_id.in_(borrower_ids), Conversation.bound_at.is_not(None))
+        .where(
+            Conversation.borrower_id.in_(borrower_ids),
+            Conversation.bound_at.is_not(None),
+            Conversation.channel.in_(CHAT_CHANNELS),
+        )
         .order_by(Conversation.bound_at.desc(), Conversation.id.desc())
     ):
         assert chat.borrower_id is not None
-        found.setdefault(chat.borrower_id, chat)
+        chats.setdefault(chat.borrower_id, chat)
+    heard = dict(
+        session.execute(
+            select(Message.conversation_id, func.max(Message.sent_at))
+            .where(
+                Message.conversation_id.in_([c.id for c in chats.values()]),
+                Message.sender == "borrower",
+            )
+            .group_by(Message.conversation_id)
+        ).all()
+    )
+    phones = dict(
+        session.execute(
+            select(Borrower.id, Borrower.phone_e164).where(Borrower.id.in_(borrower_ids))
+        ).all()
+    )
+    shared = set(
+        session.scalars(
+            select(Borrower.phone_e164)
+            .where(Borrower.phone_e164.in_(set(phones.values())))
+            .group_by(Borrower.phone_e164)
+            .having(func.count() > 1)
+        )
+    )
+    found: dict[int, _Reach] = {}
+    for borrower_id in borrower_ids:
+        chat = chats.get(borrower_id)
+        phone = phones.get(borrower_id)
+        facts = channels.Reach(
+            chat_channel=chat.channel if chat else None,
+            chat_last_heard=max(filter(None, (heard.get(chat.id), chat.bound_at)))
+            if chat
+            else None,
+            phone=phone,
+            opted_out=holds.opted_out(borrower_id),
+            phone_shared=phone in shared,
+        )
+        found[borrower_id] = _Reach(facts, chat)
     return found
 
 

@@ -4,11 +4,17 @@ variable, stops the process with a clear error."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from backend.outreach.first_contact import ChatLink
 from backend.outreach.policy import CompliancePolicy, OutreachPolicy, load_compliance, load_outreach
 from backend.outreach.templates import Templates, load_templates
+
+if TYPE_CHECKING:
+    from backend.config import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,12 +22,31 @@ class OutreachConfig:
     policy: OutreachPolicy
     compliance: CompliancePolicy
     templates: Templates
+    chat_link: ChatLink = field(default_factory=ChatLink)  # the link in every SMS
 
 
-def load_outreach_config(config_dir: Path) -> OutreachConfig:
+def without_sms(policy: OutreachPolicy) -> OutreachPolicy:
+    order = tuple(r for r in policy.channels.order if r != "sms") or ("recent_chat", "linked_chat")
+    channels = policy.channels.model_copy(update={"order": order})
+    return policy.model_copy(update={"channels": channels})
+
+
+def load_outreach_config(config_dir: Path, settings: Settings | None = None) -> OutreachConfig:
+    """The files in `config_dir`; with `settings`, SMS on or off and the web chat's address
+    for the links in texts."""
     templates = load_templates(config_dir)
+    policy = load_outreach(config_dir, templates)
+    link = ChatLink()
+    if settings is not None:
+        link = ChatLink(
+            webchat_url=settings.webchat_public_url,
+            ttl=timedelta(hours=settings.link_token_ttl_hours),
+        )
+        if not settings.sms_reminders:  # no gateway sends texts: the sms rule finds nothing
+            policy = without_sms(policy)
     return OutreachConfig(
-        policy=load_outreach(config_dir, templates),
+        policy=policy,
         compliance=load_compliance(config_dir),
         templates=templates,
+        chat_link=link,
     )

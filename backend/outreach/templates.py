@@ -38,7 +38,10 @@ VARIABLES: dict[str, str] = {
     "promise_date": "the date of the open promise to pay",
     "installment_amount": "the next installment's amount",
     "installment_date": "the next installment's due date",
+    "link": "SMS only: the address that opens the web chat, already linked to the borrower",
 }
+# Only SMS texts have a link (a chat reminder has its buttons); every SMS text needs one.
+SMS_ONLY = frozenset({"link"})
 
 BUTTON_TITLES: dict[str, dict[str, str]] = {
     "pay_now": {"zh": "立即还款", "en": "Pay now"},

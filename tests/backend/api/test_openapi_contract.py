@@ -114,7 +114,7 @@ def test_an_unknown_channel_is_refused_without_repeating_it(client: TestClient) 
     r = client.get("/api/v1/conversations/fax-machine/1")
     assert r.status_code == 422
     assert r.json()["detail"] == (
-        "path parameter channel: unknown channel; expected one of telegram, webchat"
+        "path parameter channel: unknown channel; expected one of telegram, webchat, sms"
     )
     assert "fax-machine" not in r.text
 

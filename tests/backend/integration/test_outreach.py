@@ -3,6 +3,7 @@ compliance rules at a given moment, sent through the outbox, never twice."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from backend.ledger.models import Loan
 from backend.outbound.models import OutboundMessage
 from backend.outreach import planner, service
 from backend.outreach.models import Reminder
+from backend.outreach.policy import ChannelRules
 from backend.outreach.results import variant_results
 from backend.outreach.setup import OutreachConfig, load_outreach_config
 from tests.backend import factories
@@ -45,6 +47,12 @@ def a_loan(db: Session, ref: str = "L1", *, chat: bool = True, user_id: str = "4
     return loan
 
 
+def chats_only(config: OutreachConfig) -> OutreachConfig:
+    """The shipped schedule without SMS: reminders only to who started the bot."""
+    channels = ChannelRules(order=("recent_chat", "linked_chat"))
+    return replace(config, policy=config.policy.model_copy(update={"channels": channels}))
+
+
 def plan(db: Session, config: OutreachConfig, today: date = TODAY) -> planner.PlanTally:
     return planner.plan(db, today=today, now=at("00:05", today), policy=config.policy)
 
@@ -70,11 +78,17 @@ class TestPlanning:
         )
         assert reminder.due_date == date(2026, 4, 15)
 
-    def test_nobody_is_planned_for_who_never_started_the_bot(
+    def test_who_never_started_the_bot_is_planned_for_by_sms(
         self, db: Session, config: OutreachConfig
     ):
         a_loan(db, chat=False)
-        assert plan(db, config).planned == 0
+        assert plan(db, config).planned == 1
+
+    def test_without_sms_nobody_is_planned_for_who_never_started_the_bot(
+        self, db: Session, config: OutreachConfig
+    ):
+        a_loan(db, chat=False)
+        assert plan(db, chats_only(config)).planned == 0
 
     def test_planning_again_adds_nothing(self, db: Session, config: OutreachConfig):
         a_loan(db)
@@ -128,6 +142,7 @@ class TestSending:
         conversation = find(db, "telegram", "42")
         assert conversation is not None
         file_case(db, conversation=conversation, kind="opt_out", loan=None, details="STOP")
+        config = chats_only(config)  # else it goes by SMS (test_outreach_channels.py)
         plan(db, config)
         [outcome] = send(db, config, at("10:00")).outcomes
         assert (outcome.action, outcome.reason) == ("drop", "opt_out")
