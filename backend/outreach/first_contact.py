@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from backend.borrowers.models import Borrower
 from backend.conversations import service as conversations
 from backend.conversations.models import Conversation
+from backend.types import utcnow
 from backend.verification.service import issue_link_token
 
 # The token in a link, hidden wherever the text is kept after it went out: the transcript a
@@ -28,8 +29,10 @@ class ChatLink:
     webchat_url: str = "http://127.0.0.1:8080/webchat"
     ttl: timedelta = timedelta(hours=72)
 
-    def issue(self, session: Session, borrower: Borrower, *, now: datetime) -> str:
-        token, _ = issue_link_token(session, borrower, now=now, ttl=self.ttl)
+    def issue(self, session: Session, borrower: Borrower) -> str:
+        # On the wall clock, as verification checks it: a dry run or a test deciding at another
+        # moment still hands out a token that works now.
+        token, _ = issue_link_token(session, borrower, now=utcnow(), ttl=self.ttl)
         return f"{self.webchat_url}?start={token}"
 
 

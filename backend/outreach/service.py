@@ -267,7 +267,7 @@ def _decide_one(
         facts=facts,
         promises=promises,
         language=language,
-        link=config.chat_link.issue(session, borrower, now=now) if by_sms else None,
+        link=config.chat_link.issue(session, borrower) if by_sms else None,
     )
     if by_sms and (length := measure(text)).segments > rules_of.sms.max_segments:
         # A wording operations must shorten (outreach_templates.yml): never cut a text short.

@@ -228,6 +228,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "NLU_DIR": str(nlu_dir),
         "NLU_BASE_MODEL": model,
         "NLU_MODELS_DIR": str(tmp_path_factory.mktemp("models")),
+        # The links in texts open this stack's web chat (make run derives them the same way).
+        "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}",
+        "WEBCHAT_PUBLIC_URL": f"http://127.0.0.1:{ports['gateway']}/webchat",
     }
     processes = Processes(logs, env)
     try:

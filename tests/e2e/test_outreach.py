@@ -36,7 +36,7 @@ def first_day_with_a_reminder(session: Session, loan_id: int, policy: OutreachPo
     raise AssertionError("no reminder in two months")
 
 
-def test_a_reminder_reaches_the_borrower_on_telegram_and_stop_ends_them(stack: Stack) -> None:
+def test_a_reminder_reaches_the_borrower_on_telegram_and_stop_ends_them_there(stack: Stack) -> None:
     user = TelegramUser(stack.telegram_api, BOT_TOKEN, 5101, language="en", name="Grace")
     user.command(f"/start {stack.link_token('DEMO-09')}")
     eventually(user.bot_messages, what="the bot's welcome")
@@ -71,7 +71,10 @@ def test_a_reminder_reaches_the_borrower_on_telegram_and_stop_ends_them(stack: S
         planner.plan(session, today=later, now=noon, policy=config.policy)
         outcomes = service.dispatch(session, today=later, now=noon, config=config).outcomes
     outcomes = [o for o in outcomes if o.loan_ref == "L-DEMO-09"]
-    assert outcomes and {(o.action, o.reason) for o in outcomes} == {("drop", "opt_out")}
+    # "STOP" in the chat ends messages there; the reminder goes by SMS instead (an opt-out
+    # is per channel: STOP by SMS ends those, tests/e2e/test_sms.py)
+    assert outcomes and {(o.action, o.channel) for o in outcomes} == {("send", "sms")}
+    assert not [m for m in user.bot_messages() if "L-DEMO-09" in m["text"]][1:]
 
 
 def _opted_out(sessions: sessionmaker[Session]) -> bool:
