@@ -92,7 +92,7 @@ def test_the_channel_is_an_enum(document: dict[str, Any]) -> None:
     for method, path, op in _operations(document):
         for parameter in op.get("parameters", []):
             if parameter["name"] == "channel":
-                assert parameter["schema"]["enum"] == ["telegram", "webchat"], (method, path)
+                assert parameter["schema"]["enum"] == ["telegram", "webchat", "sms"], (method, path)
 
 
 def test_the_401_has_the_error_body(client: TestClient) -> None:

@@ -20,7 +20,6 @@ from backend.conversations.service import find, get_or_create
 from backend.ledger.models import Loan
 from backend.outbound import service as outbox
 from backend.outbound.models import OutboundMessage
-from backend.outreach import service
 from backend.outreach.models import Reminder, ReminderDecision
 from backend.outreach.policy import ChannelRules, SmsRules
 from backend.outreach.setup import OutreachConfig
