@@ -156,7 +156,12 @@ class _Reach:
 
 
 def _record(
-    session: Session, reminder: Reminder, now: datetime, action: str, reason: str, checks: dict
+    session: Session,
+    reminder: Reminder,
+    now: datetime,
+    action: str,
+    reason: str,
+    checks: dict[str, Any],
 ) -> None:
     """A drop before any compliance rule was asked: not a rule's decision, but on the record."""
     session.add(
@@ -391,7 +396,7 @@ def _reach(session: Session, borrower_ids: set[int], holds: ContactHolds) -> dic
     their number on the lender's record (unless another borrower's record has it too), and
     their opt-outs."""
     chats: dict[int, Conversation] = {}
-    for chat in session.scalars(
+    for verified in session.scalars(
         select(Conversation)
         .where(
             Conversation.borrower_id.in_(borrower_ids),
@@ -400,8 +405,8 @@ def _reach(session: Session, borrower_ids: set[int], holds: ContactHolds) -> dic
         )
         .order_by(Conversation.bound_at.desc(), Conversation.id.desc())
     ):
-        assert chat.borrower_id is not None
-        chats.setdefault(chat.borrower_id, chat)
+        assert verified.borrower_id is not None
+        chats.setdefault(verified.borrower_id, verified)
     heard = dict(
         session.execute(
             select(Message.conversation_id, func.max(Message.sent_at))

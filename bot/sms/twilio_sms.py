@@ -68,9 +68,7 @@ class TwilioSms:
             ) from exc
         except (aiohttp.ClientError, TimeoutError, TwilioException) as exc:
             raise SmsRefused(f"not reachable ({type(exc).__name__})", final=False) from exc
-        sid = message.sid
-        assert sid is not None  # Twilio always gives a created message its id
-        return sid
+        return str(message.sid)  # Twilio always gives a created message its id
 
     def signed(self, url: str, form: dict[str, str], signature: str) -> bool:
         return bool(self.validator.validate(url, form, signature))
