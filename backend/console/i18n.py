@@ -283,6 +283,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "sha256 {sha}；后端不加载此文件（由动作服务器读取）",
     ),
     "ops.preview": ("Preview for a loan", "按借款预览"),
+    "ops.via.telegram": ("by Telegram", "通过 Telegram"),
+    "ops.via.webchat": ("in the web chat", "通过网页聊天"),
+    "ops.via.sms": ("by SMS", "通过短信"),
+    "ops.via.none": ("no channel reaches the borrower", "没有可联系的渠道"),
     "ops.preview_explain": (
         "What the running policy does with one loan on a business date: each reminder step's "
         "message (or why it does not apply), the plan offers and the promise limits. Nothing is "

@@ -111,6 +111,8 @@ def preview(
                 sys.exit(f"step {step.id} has no variant {args.variant!r}")
             variant = named[args.variant]
 
+        channel = service.channel_now(session, config, loan, now=utcnow()).channel
+
         def shown_on(day: date) -> StepPreview:
             return step_preview(
                 config,
@@ -119,6 +121,7 @@ def preview(
                 at=position(session, loan, day),
                 language=args.language or loan.borrower.language,
                 variant=variant,
+                channel=channel,
             )
 
         shown, when = shown_on(as_of), f"fires on {as_of}"
@@ -131,7 +134,8 @@ def preview(
                 shown = shown_on(later)
                 when += f"; shown as of {later}, when it fires if nothing changes before"
     v = shown.variant
-    print(f"{loan.ref} {step.id} ({v.name}, template {v.template}): {when}")
+    via = f"via {shown.channel}" if shown.channel else "no channel reaches the borrower"
+    print(f"{loan.ref} {step.id} ({v.name}, template {v.template}): {when}; {via}")
     print(shown.text)
 
 

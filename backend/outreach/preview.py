@@ -13,9 +13,11 @@ from backend.ledger.portfolio import statements_of
 from backend.ledger.statement import Statement
 from backend.outreach import rules, service
 from backend.outreach.facts import PromiseDates, loan_facts, promise_dates
+from backend.outreach.first_contact import HIDDEN
 from backend.outreach.policy import Step, Variant
 from backend.outreach.setup import OutreachConfig
 from backend.outreach.templates import buttons
+from backend.types import utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class StepPreview:
     due_date: date | None  # the installment or promised date it would be about
     text: str  # rendered with the disclosure line, as it would be sent
     buttons: list[dict[str, str]]
+    channel: str | None = None  # where it would go now; None: no way to reach the borrower
 
     @property
     def fires(self) -> bool:
@@ -58,15 +61,18 @@ def step_preview(
     at: LoanPosition,
     language: str,
     variant: Variant | None = None,
+    channel: str | None = None,
 ) -> StepPreview:
     """The step's message for the loan (in the variant the borrower gets unless one is named),
-    rendered whether or not the step fires, so a template can be read against real figures."""
+    rendered whether or not the step fires, so a template can be read against real figures;
+    by SMS, its text with the link as the transcript shows it (no token is made)."""
     variant = variant or rules.assign_variant(loan.borrower_id, step)
     occasion = next(iter(rules.due_occasions(at.facts, [step])), None)
     due_date = occasion.due_date if occasion else None
+    by_sms = channel == "sms"
     text = service.render(
         config,
-        template=variant.template,
+        template=config.policy.sms_template(step) if by_sms else variant.template,
         due_date=due_date,
         loan=loan,
         borrower=loan.borrower,
@@ -74,6 +80,7 @@ def step_preview(
         facts=at.facts,
         promises=at.promises,
         language=language,
+        link=f"{config.chat_link.webchat_url}?start={HIDDEN}" if by_sms else None,
     )
     return StepPreview(
         step=step,
@@ -81,7 +88,8 @@ def step_preview(
         not_due=rules.why_not_due(at.facts, step),
         due_date=due_date,
         text=text,
-        buttons=buttons(step.buttons, language),
+        buttons=[] if by_sms else buttons(step.buttons, language),
+        channel=channel,
     )
 
 
@@ -101,7 +109,8 @@ def schedule_preview(
 ) -> list[StepPreview]:
     """Every step of the schedule for the loan on `as_of`, in the schedule's order."""
     at = position(session, loan, as_of)
+    channel = service.channel_now(session, config, loan, now=utcnow()).channel
     return [
-        step_preview(config, loan=loan, step=step, at=at, language=language)
+        step_preview(config, loan=loan, step=step, at=at, language=language, channel=channel)
         for step in config.policy.steps
     ]

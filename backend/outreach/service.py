@@ -297,6 +297,24 @@ def _decide_one(
     return _Decision("send", text=shown, channel=channel)
 
 
+def channel_now(
+    session: Session, config: OutreachConfig, loan: Loan, *, now: datetime
+) -> channels.Choice:
+    """The channel a reminder about this loan would take now (for previews)."""
+    borrower_ids = {loan.borrower_id}
+    reach = _reach(session, borrower_ids, contact_holds(session, borrower_ids))[loan.borrower_id]
+    borrower = loan.borrower
+    choice = config.compliance.choose(contract=loan.jurisdiction, phone_e164=borrower.phone_e164)
+    rules_of = config.policy.channels
+    return channels.choose(
+        rules_of.order,
+        reach.facts,
+        allowed=config.compliance.profile_of(choice).channels,
+        now=now,
+        recent_days=rules_of.recent_chat_days,
+    )
+
+
 def _still_applies(facts: rules.LoanFacts, reminder: Reminder, step: Step) -> bool:
     """Whether what the reminder is about still stands: on its own day, the step still fires;
     later (it was deferred), the date it names is still unpaid, or the loan still late."""

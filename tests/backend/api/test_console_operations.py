@@ -61,7 +61,9 @@ class TestLoanPreview:
         assert 'data-step="overdue_7" data-fires="no"' in text
         assert "The loan is 30 days past due; this step is for 7." in text
         assert format_major(st.overdue_amount, "CNY") in text
-        assert "Pay now" in text and "Reply STOP to stop these reminders." in text
+        assert "Reply STOP to stop these reminders." in text
+        # the borrower never opened the bot: it would be a text, with the link hidden
+        assert 'data-channel="sms"' in text and "webchat?start=…" in text
         # the plan offers the policy gives it that day, with their totals
         policy = load_policy(ROOT / "config" / "plans.yml", PlanPolicy)
         offers, _ = plans.offers_for(db, loan, THIRTY_DAYS_LATE, policy)

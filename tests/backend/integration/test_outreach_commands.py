@@ -117,13 +117,20 @@ class TestPreview:
     ):
         main(["outreach", "preview", "L-DEMO-02", "overdue_1", "--as-of", DAY])
         head = capsys.readouterr().out.splitlines()[0]
-        assert head.endswith(
-            "does not fire on 2026-11-28 (next on 2026-12-02 if nothing changes before)"
-        )
+        assert "does not fire on 2026-11-28 (next on 2026-12-02 if nothing changes before);" in head
         main(["outreach", "preview", "L-DEMO-02", "overdue_1", "--language", "en"])  # today
         shown = capsys.readouterr().out
         assert "does not fire on 2026-11-28; shown as of 2026-12-02, when it fires" in shown
         assert "payment due on 2026-12-01 for loan L-DEMO-02" in shown  # that day's figures
+
+    def test_it_says_the_channel_and_shows_the_text_that_would_go(
+        self, demo_url: str, capsys: pytest.CaptureFixture[str]
+    ):
+        # DEMO-10 never opened the bot: the reminder would be a text, its link shown hidden
+        main(["outreach", "preview", "L-DEMO-10", "promise_broken"])
+        head, text = capsys.readouterr().out.splitlines()[:2]
+        assert head.endswith("via sms")
+        assert "webchat?start=…" in text and "L-DEMO-10" in text
 
     def test_an_unknown_step_is_a_clear_error(self, demo_url: str):
         with pytest.raises(SystemExit, match="no step 'overdue_99'"):
