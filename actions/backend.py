@@ -82,7 +82,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-CHANNELS = ("telegram", "webchat")
+CHANNELS = ("telegram", "webchat", "whatsapp")
 _STATUS_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}
 
 

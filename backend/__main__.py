@@ -385,7 +385,7 @@ def _add_dashboard(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     dash = sub.add_parser("dashboard", help="the dashboard's figures for the last N days")
     dash.add_argument("--days", type=int, default=30, help="days up to --as-of (30)")
     dash.add_argument("--as-of", help="last business day YYYY-MM-DD; today when left out")
-    dash.add_argument("--channel", choices=("telegram", "webchat", "sms"))
+    dash.add_argument("--channel", choices=("telegram", "webchat", "whatsapp", "sms"))
     dash.add_argument("--language", choices=("zh", "en"))
     dash.set_defaults(func=cmd_dashboard)
 

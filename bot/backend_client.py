@@ -59,9 +59,11 @@ class OutboundItem:
     attempts: int
     language: str | None
     message_id: int | None
+    borrower_last_at: datetime | None = None  # the borrower's last message (WhatsApp's window)
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> OutboundItem:
+        last = d.get("borrower_last_at")
         return cls(
             id=d["id"],
             channel=d["channel"],
@@ -74,6 +76,7 @@ class OutboundItem:
             attempts=int(d.get("attempts", 1)),
             language=d.get("language"),
             message_id=d.get("message_id"),
+            borrower_last_at=datetime.fromisoformat(last) if last else None,
         )
 
 

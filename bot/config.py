@@ -73,6 +73,14 @@ class GatewaySettings(BaseSettings):
     twilio_auth_token: str = ""
     twilio_from: str = ""
     twilio_api_base_url: str | None = None
+    # WhatsApp Business (Cloud API): starts when the access token is set. The phone number's id
+    # (Meta's, not the number), the app secret (Meta signs each webhook call with it), the
+    # verify token Meta echoes when the webhook is registered, and the Graph API's address.
+    whatsapp_access_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_api_base_url: str = "https://graph.facebook.com/v21.0"
     # Log lines: json (one object a line, with the request id) or text; unset: json in
     # production, text elsewhere (bot/logs.py).
     log_format: Literal["json", "text"] | None = None
@@ -99,6 +107,8 @@ class GatewaySettings(BaseSettings):
             )
         elif production and self.telegram_webhook_secret:
             problems.append(secret_problem("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret))
+        if self.whatsapp_access_token:
+            problems += _whatsapp_problems(self, production)
         if self.sms_provider is None:
             self.sms_provider = "off" if production else "sandbox"
         if production and self.sms_provider == "sandbox":
@@ -131,6 +141,29 @@ class GatewaySettings(BaseSettings):
         if self.webchat_secure_cookie is not None:
             return self.webchat_secure_cookie
         return self.app_env == "production"
+
+
+def _whatsapp_problems(settings: GatewaySettings, production: bool) -> list[str | None]:
+    missing = [
+        name
+        for name, value in (
+            ("WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id),
+            ("WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
+            ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+        )
+        if not value
+    ]
+    problems: list[str | None] = (
+        [f"WHATSAPP_ACCESS_TOKEN needs {', '.join(missing)}"] if missing else []
+    )
+    if production:
+        for name, value in (
+            ("WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
+            ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
+        ):
+            if value:
+                problems.append(secret_problem(name, value))
+    return problems
 
 
 def _twilio_problems(settings: GatewaySettings, production: bool) -> list[str | None]:

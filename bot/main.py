@@ -25,10 +25,10 @@ from bot.hub import Hub, MemoryHub, RedisHub
 from bot.observe import ObservedRequests
 from bot.outbound import Deliverer, OutboundSender, WebchatDeliverer
 from bot.rasa_client import RasaClient
+from bot.receipts import Receipt, forward_receipt
 from bot.relay import Relay
 from bot.sms.deliverer import SmsDeliverer
-from bot.sms.provider import Receipt
-from bot.sms.routes import forward_receipt, sandbox_router, twilio_router
+from bot.sms.routes import sandbox_router, twilio_router
 from bot.sms.sandbox import SandboxSms
 from bot.sms.setup import build_provider
 from bot.spool import Spool
@@ -36,6 +36,10 @@ from bot.telegram_app import TelegramDeliverer, build_application, build_bot, st
 from bot.validation_errors import validation_error
 from bot.webchat import STATIC, RateLimit, router
 from bot.webchat_sessions import SessionTokens
+from bot.whatsapp.cloud_api import CloudApi
+from bot.whatsapp.deliverer import WhatsAppDeliverer
+from bot.whatsapp.webhook import WhatsAppChannel
+from bot.whatsapp.webhook import router as whatsapp_router
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(ObservedRequests)  # outermost: a 413 has its id and access line too
     app.include_router(router)
     app.include_router(metrics.router)
+    if settings.whatsapp_access_token:
+        app.include_router(whatsapp_router)
     if settings.sms_provider == "twilio":
         app.include_router(twilio_router)
     elif settings.sms_provider == "sandbox":
@@ -131,10 +137,20 @@ async def _start(
         if isinstance(sms, SandboxSms):
 
             async def receipt(r: Receipt) -> None:
-                await forward_receipt(backend, r)
+                await forward_receipt(backend, "sms", r)
 
             sms.on_receipt = receipt
     app.state.sms_provider = sms
+    if settings.whatsapp_access_token:
+        api = CloudApi(
+            base_url=settings.whatsapp_api_base_url,
+            phone_number_id=settings.whatsapp_phone_number_id,
+            access_token=settings.whatsapp_access_token,
+        )
+        stack.push_async_callback(api.aclose)
+        app.state.whatsapp = WhatsAppChannel(relay, api, seen)
+        stack.push_async_callback(app.state.whatsapp.settle)
+        deliverers["whatsapp"] = WhatsAppDeliverer(api)
     app.state.sms_webchat_url = settings.gateway_public_url.rstrip("/") + "/webchat"
     tasks: list[asyncio.Task[Any]] = []
     if settings.telegram_bot_token:

@@ -78,7 +78,7 @@ OUTBOUND_DELIVERIES = Counter(
 )
 
 
-CHANNELS = ("telegram", "webchat", "sms")
+CHANNELS = ("telegram", "webchat", "whatsapp", "sms")
 OUTCOMES = (
     "answered", "human", "kept", "assistant_down", "refused", "unknown_command", "duplicate"
 )  # fmt: skip

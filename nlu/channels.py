@@ -44,7 +44,7 @@ T = TypeVar("T")
 
 LINK_INTENT = "verify_token"
 METADATA_KEY = "link_verification"  # what actions/verification.py reads
-CHANNELS = ("telegram", "webchat")  # as actions/backend.py maps a sender id to its chat
+CHANNELS = ("telegram", "webchat", "whatsapp")  # as actions/backend.py maps a sender id
 _ANSWER = ("status", "attempts_left", "language", "first_name")  # no token, nothing else
 _REQUEST_ID = re.compile(r"[A-Za-z0-9-]{16,64}")  # as the gateway and the backend accept it
 

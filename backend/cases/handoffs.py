@@ -140,8 +140,18 @@ def reply(session: Session, *, handoff: Handoff, collector: str, text: str) -> O
         rules.check_reply(handoff.status, handoff.taken_by, collector)
     except rules.RuleBroken as exc:
         raise Conflict(str(exc), code=exc.code) from exc
+    conversation = handoff.conversation
+    if conversation.channel in outbound.WINDOWED:
+        heard = outbound.borrower_last_heard(session, [conversation.id]).get(conversation.id)
+        if heard is None or utcnow() - heard >= outbound.WHATSAPP_WINDOW:
+            raise Conflict(
+                "WhatsApp lets a business write freely only within 24 hours of the borrower's "
+                "last message, and this borrower has not written for longer: the reply would "
+                "not be delivered. Wait for them to write, or reach them another way.",
+                code="whatsapp_window_closed",
+            )
     return outbound.enqueue(
-        session, conversation=handoff.conversation, text=text, sender="collector", author=collector
+        session, conversation=conversation, text=text, sender="collector", author=collector
     )
 
 

@@ -30,7 +30,7 @@ def dashboard_page(
     session: SessionDep,
     settings: SettingsDep,
     period: Annotated[Literal["7", "30", "90"], Query()] = "30",
-    channel: Annotated[Literal["", "telegram", "webchat", "sms"], Query()] = "",
+    channel: Annotated[Literal["", "telegram", "webchat", "whatsapp", "sms"], Query()] = "",
     language: Annotated[Literal["", "zh", "en"], Query()] = "",
 ) -> HTMLResponse:
     where = view.Filter(period=period, channel=channel, language=language)

@@ -24,7 +24,7 @@ from backend.money import to_major
 from backend.outreach.rules import DEFER_REASONS, DROP_REASONS
 
 PERIODS = ("7", "30", "90")  # days ending today
-CHANNELS = ("telegram", "webchat", "sms")
+CHANNELS = ("telegram", "webchat", "whatsapp", "sms")
 LANGUAGES = ("zh", "en")
 # The rules' reasons, and the dispatcher's own drops (backend/outreach/service.py).
 HOLD_REASONS = (

@@ -539,6 +539,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dash.last_days": ("last {days} days", "最近 {days} 天"),
     "dash.channel.telegram": ("Telegram", "Telegram"),
     "dash.channel.webchat": ("web chat", "网页聊天"),
+    "dash.channel.whatsapp": ("WhatsApp", "WhatsApp"),
     "dash.channel.sms": ("SMS", "短信"),
     "dash.scope": (
         "{start} to {end}, days counted in {timezone}.",

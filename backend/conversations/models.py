@@ -10,7 +10,7 @@ from backend.db import Base
 from backend.types import UTCDateTime, utcnow
 
 # Chats the assistant talks in; SMS carries proactive messages out (and STOP in) only.
-CHAT_CHANNELS = ("telegram", "webchat")
+CHAT_CHANNELS = ("telegram", "webchat", "whatsapp")
 CHANNELS = (*CHAT_CHANNELS, "sms")
 
 

@@ -9,7 +9,7 @@ from fastapi import Path
 from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import PydanticCustomError
 
-Channel = Literal["telegram", "webchat", "sms"]
+Channel = Literal["telegram", "webchat", "whatsapp", "sms"]
 
 
 def _known_channel(value: object, handler: ValidatorFunctionWrapHandler) -> object:
@@ -18,10 +18,10 @@ def _known_channel(value: object, handler: ValidatorFunctionWrapHandler) -> obje
     except ValidationError:
         # One sentence naming the choices, and never the value sent.
         raise PydanticCustomError(
-            "unknown_channel", "unknown channel; expected one of telegram, webchat, sms"
+            "unknown_channel", "unknown channel; expected one of telegram, webchat, whatsapp, sms"
         ) from None
 
 
 ChannelPath = Annotated[
-    Channel, WrapValidator(_known_channel), Path(description="telegram, webchat or sms")
+    Channel, WrapValidator(_known_channel), Path(description="telegram, webchat, whatsapp or sms")
 ]

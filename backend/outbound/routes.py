@@ -89,7 +89,10 @@ def claim(body: ClaimRequest, session: SessionDep) -> list[Claimed]:
         now=utcnow(),
         channels=body.channels,
     )
-    return [Claimed.of(row) for row in claimed]
+    heard = service.borrower_last_heard(
+        session, [r.conversation_id for r in claimed if r.conversation.channel in service.WINDOWED]
+    )
+    return [Claimed.of(row, heard.get(row.conversation_id)) for row in claimed]
 
 
 @gateway.post(

@@ -100,9 +100,14 @@ class Claimed(BaseModel):
     resume_bot: bool
     attempts: int = Field(description="1 on the first try")
     language: str | None = Field(description="the borrower's, else the chat's; None: unknown")
+    borrower_last_at: datetime | None = Field(
+        default=None,
+        description="WhatsApp only: the borrower's last message in the chat (free-form "
+        "messages may go within 24 hours of it)",
+    )
 
     @classmethod
-    def of(cls, row: OutboundMessage) -> Claimed:
+    def of(cls, row: OutboundMessage, borrower_last_at: datetime | None = None) -> Claimed:
         return cls(
             id=row.id,
             channel=row.conversation.channel,
@@ -115,6 +120,7 @@ class Claimed(BaseModel):
             resume_bot=row.resume_bot,
             attempts=row.attempts,
             language=language_of(row.conversation),
+            borrower_last_at=borrower_last_at,
         )
 
 

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from backend.conversations import service as conversations
-from backend.conversations.messages import NewMessage, log_messages
+from backend.conversations.messages import Message, NewMessage, log_messages
 from backend.conversations.models import Conversation
 from backend.errors import Conflict, Invalid, NotFound
 from backend.outbound import rules, texts
@@ -145,6 +145,24 @@ def claim(
         row.attempts += 1
     session.flush()
     return list(due)
+
+
+# Channels whose free-form messages may go only within a while of the borrower's last message:
+# WhatsApp's customer-service window.
+WINDOWED = frozenset({"whatsapp"})
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+
+def borrower_last_heard(session: Session, conversation_ids: list[int]) -> dict[int, datetime]:
+    """When the borrower last wrote in each of these chats."""
+    if not conversation_ids:
+        return {}
+    rows = session.execute(
+        select(Message.conversation_id, func.max(Message.sent_at))
+        .where(Message.conversation_id.in_(conversation_ids), Message.sender == "borrower")
+        .group_by(Message.conversation_id)
+    ).all()
+    return {conversation_id: at for conversation_id, at in rows if at is not None}
 
 
 def get(session: Session, outbound_id: int, *, for_update: bool = False) -> OutboundMessage:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from backend.borrowers.models import Borrower
 from backend.cases.service import ContactHolds, contact_holds
 from backend.conversations.messages import Message
-from backend.conversations.models import CHAT_CHANNELS, Conversation
+from backend.conversations.models import Conversation
 from backend.ledger.models import Loan
 from backend.ledger.portfolio import statements_of
 from backend.ledger.statement import Statement
@@ -34,6 +34,9 @@ from backend.outreach.setup import OutreachConfig
 from backend.outreach.templates import buttons as button_list
 
 BATCH = 500
+# Chats a reminder may go to as a chat message. Not WhatsApp: outside 24 hours of the
+# borrower's last message only an approved template may go there, and reminders have none yet.
+REMINDER_CHATS = ("telegram", "webchat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,7 +422,7 @@ def _reach(session: Session, borrower_ids: set[int], holds: ContactHolds) -> dic
         .where(
             Conversation.borrower_id.in_(borrower_ids),
             Conversation.bound_at.is_not(None),
-            Conversation.channel.in_(CHAT_CHANNELS),
+            Conversation.channel.in_(REMINDER_CHATS),
         )
         .order_by(Conversation.bound_at.desc(), Conversation.id.desc())
     ):

@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.receipts import Receipt
+
+__all__ = ["Inbound", "Receipt", "SmsProvider", "SmsRefused"]
+
 
 class SmsRefused(Exception):
     """The provider did not take the text. `final`: sending it again will not help (an invalid
@@ -27,15 +31,6 @@ class SmsProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """A provider's word on a message it took, in the backend's terms."""
-
-    message_id: str
-    receipt: str  # sent | delivered | failed
-    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,11 +13,11 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_fixed
 
 from bot import texts
 from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable
-from bot.sms.provider import Inbound, Receipt
+from bot.receipts import forward_receipt
+from bot.sms.provider import Inbound
 from bot.sms.sandbox import SandboxSms
 from bot.sms.twilio_sms import TwilioSms, receipt_of
 
@@ -40,27 +40,6 @@ async def answer(backend: BackendClient, webchat_url: str, text: Inbound) -> str
     language = result.language or texts.script_of(text.text)
     key = "sms_opted_out" if result.opted_out else "sms_no_replies"
     return texts.say(key, language).format(link=webchat_url)
-
-
-def _not_yet_recorded(exc: BaseException) -> bool:
-    # The receipt can overtake the gateway's own report of the delivery it is about.
-    return isinstance(exc, BackendRefused) and exc.status == 404
-
-
-async def forward_receipt(backend: BackendClient, receipt: Receipt) -> None:
-    try:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_not_yet_recorded),
-            stop=stop_after_attempt(5),
-            wait=wait_fixed(1),
-            reraise=True,
-        ):
-            with attempt:
-                await backend.record_receipt(
-                    CHANNEL, receipt.message_id, receipt=receipt.receipt, error=receipt.error
-                )
-    except (BackendRefused, BackendUnavailable) as exc:
-        log.warning("SMS receipt %s not recorded (%s)", receipt.message_id, exc)
 
 
 # -- Twilio -----------------------------------------------------------------------------------
@@ -116,7 +95,7 @@ async def twilio_status(request: Request) -> Response:
         return Response(status_code=403)
     receipt = receipt_of(form)
     if receipt is not None:
-        await forward_receipt(request.app.state.relay.backend, receipt)
+        await forward_receipt(request.app.state.relay.backend, CHANNEL, receipt)
     return Response(status_code=204)
 
 

@@ -287,6 +287,22 @@ class TestTheQueue:
         state = client.get(CHAT).json()
         assert (state["mode"], state["current_handoff"]) == ("bot", None)
 
+    def test_a_whatsapp_reply_after_a_day_of_silence_is_refused_with_the_reason(
+        self, client: TestClient
+    ) -> None:
+        chat = "/api/v1/conversations/whatsapp/8613800138401"
+        old = (datetime.now(UTC) - timedelta(hours=25)).isoformat()
+        client.post(f"{chat}/messages", json={"sender": "borrower", "text": "hi", "sent_at": old})
+        handoff = ask_for_person(client, chat).json()
+        client.post(f"/api/v1/handoffs/{handoff['id']}/take", json={"collector": "alice"})
+        reply = {"collector": "alice", "text": "您好"}
+        refused = client.post(f"/api/v1/handoffs/{handoff['id']}/reply", json=reply)
+        assert (refused.status_code, refused.json()["code"]) == (409, "whatsapp_window_closed")
+        assert "24 hours" in refused.json()["detail"]
+        client.post(f"{chat}/messages", json={"sender": "borrower", "text": "在吗"})  # now
+        sent = client.post(f"/api/v1/handoffs/{handoff['id']}/reply", json=reply)
+        assert sent.status_code == 201
+
     def test_after_closing_a_new_request_opens_a_new_handoff(self, client: TestClient) -> None:
         first = ask_for_person(client).json()
         client.post(f"/api/v1/handoffs/{first['id']}/close", json={})

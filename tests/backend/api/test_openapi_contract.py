@@ -92,7 +92,10 @@ def test_the_channel_is_an_enum(document: dict[str, Any]) -> None:
     for method, path, op in _operations(document):
         for parameter in op.get("parameters", []):
             if parameter["name"] == "channel":
-                assert parameter["schema"]["enum"] == ["telegram", "webchat", "sms"], (method, path)
+                assert parameter["schema"]["enum"] == ["telegram", "webchat", "whatsapp", "sms"], (
+                    method,
+                    path,
+                )
 
 
 def test_the_401_has_the_error_body(client: TestClient) -> None:
@@ -114,7 +117,7 @@ def test_an_unknown_channel_is_refused_without_repeating_it(client: TestClient) 
     r = client.get("/api/v1/conversations/fax-machine/1")
     assert r.status_code == 422
     assert r.json()["detail"] == (
-        "path parameter channel: unknown channel; expected one of telegram, webchat, sms"
+        "path parameter channel: unknown channel; expected one of telegram, webchat, whatsapp, sms"
     )
     assert "fax-machine" not in r.text
 

@@ -79,7 +79,7 @@ def test_each_figure_counts_what_it_says(db: Session) -> None:
 
     f = read(db, now=now, today=TODAY)
 
-    assert f.outbox_pending == {"telegram": 0, "webchat": 1, "sms": 0}
+    assert f.outbox_pending == {"telegram": 0, "webchat": 1, "whatsapp": 0, "sms": 0}
     assert 179 <= f.outbox_oldest_seconds["webchat"] <= 240
     assert f.outbox_oldest_seconds["telegram"] == 0
     assert f.reminders_due == 1 and 599 <= f.reminders_oldest_due_seconds <= 660

@@ -1,0 +1,236 @@
+"""WhatsApp through the gateway, in process, with the real backend app (SQLite and PostgreSQL),
+a fake Rasa, and the fake Cloud API over HTTP: Meta's subscription check, its signature on every
+call, a borrower's text through the relay and the replies sent back (buttons as reply
+buttons), a delivery made twice answered once, a photo answered politely, STOP opting out of
+WhatsApp, statuses as receipts, and the outbox's messages only within the 24-hour window."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.cases.models import Case
+from backend.config import Settings
+from backend.conversations.messages import Message
+from backend.conversations.service import get_or_create
+from backend.outbound import service as outbox
+from backend.outbound.models import OutboundMessage
+from backend.types import utcnow
+from bot.backend_client import BackendClient
+from bot.dedupe import MemorySeen
+from bot.outbound import OutboundSender
+from bot.rasa_client import RasaClient
+from bot.spool import Spool
+from bot.whatsapp.cloud_api import CloudApi
+from bot.whatsapp.deliverer import OUTSIDE_WINDOW, WhatsAppDeliverer
+from bot.whatsapp.webhook import WhatsAppChannel
+from tests.backend.apps import app_over
+from tests.bot.fake_whatsapp import (
+    ACCESS_TOKEN,
+    APP_SECRET,
+    PHONE_NUMBER_ID,
+    VERIFY_TOKEN,
+    FakeCloudApi,
+    call,
+    signature,
+    text_message,
+)
+from tests.bot.integration.test_relay import TOKEN, FakeRasa
+from tests.bot.integration.test_webchat_api import gateway_app
+
+pytestmark = pytest.mark.anyio
+WA = "8613800138401"
+
+
+class Stack:
+    def __init__(self, db: Session, gateway: httpx.AsyncClient, app: Any, rasa: FakeRasa) -> None:
+        self.db, self.gateway, self.app, self.rasa = db, gateway, app, rasa
+
+    async def post(self, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        r = await self.gateway.post(
+            "/whatsapp/webhook", content=body, headers=headers or signature(body)
+        )
+        await self.app.state.whatsapp.settle()
+        await self.app.state.relay.settle()
+        return r
+
+    async def send_outbox(self) -> int:
+        sender = OutboundSender(
+            self.app.state.relay.backend,
+            self.app.state.relay.rasa,
+            {"whatsapp": WhatsAppDeliverer(self.app.state.whatsapp.api)},
+            poll_seconds=0,
+        )
+        return await sender.once()
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[FakeCloudApi]:
+    fake = FakeCloudApi()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def stack(db: Session, tmp_path: Path, cloud: FakeCloudApi) -> AsyncIterator[Stack]:
+    backend_app = app_over(
+        db,
+        Settings(
+            app_env="test", database_url=f"sqlite:///{tmp_path / 'unused.db'}", service_token=TOKEN
+        ),
+    )
+    backend = BackendClient("http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app))
+    fake_rasa = FakeRasa()
+    rasa = RasaClient("http://rasa", transport=httpx.MockTransport(fake_rasa.handler))
+    spool = Spool(tmp_path / "spool.sqlite3")
+    app = gateway_app(
+        backend,
+        rasa,
+        spool,
+        whatsapp_access_token=ACCESS_TOKEN,
+        whatsapp_phone_number_id=PHONE_NUMBER_ID,
+        whatsapp_app_secret=APP_SECRET,
+        whatsapp_verify_token=VERIFY_TOKEN,
+        whatsapp_api_base_url=cloud.url,
+    )
+    api = CloudApi(base_url=cloud.url, phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN)
+    app.state.whatsapp = WhatsAppChannel(app.state.relay, api, MemorySeen())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
+    ) as client:
+        yield Stack(db, client, app, fake_rasa)
+    await app.state.whatsapp.settle()
+    await app.state.relay.settle()
+    await api.aclose()
+    await backend.aclose()
+    await rasa.aclose()
+    spool.close()
+
+
+class TestMetasCalls:
+    async def test_the_subscription_check_echoes_the_challenge_for_the_right_token(
+        self, stack: Stack
+    ) -> None:
+        query = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"}
+        r = await stack.gateway.get("/whatsapp/webhook", params=query)
+        assert (r.status_code, r.text) == (200, "42")
+        wrong = query | {"hub.verify_token": "guess"}
+        assert (await stack.gateway.get("/whatsapp/webhook", params=wrong)).status_code == 403
+
+    async def test_a_call_without_metas_signature_is_refused(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        body = call(messages=[text_message(WA, "hi", "wamid.A1")])
+        assert (await stack.post(body, {"Content-Type": "application/json"})).status_code == 403
+        forged = signature(body, secret="not-the-app-secret")
+        assert (await stack.post(body, forged)).status_code == 403
+        assert stack.rasa.turns == [] and cloud.sent == []
+
+
+class TestConversation:
+    async def test_a_text_reaches_the_assistant_and_its_replies_come_back(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        cloud.borrower_wrote(WA)
+        r = await stack.post(call(messages=[text_message(WA, "你好", "wamid.A2")]))
+        assert r.status_code == 200
+        [turn] = stack.rasa.turns
+        assert (turn["sender"], turn["message"]) == (f"whatsapp:{WA}", "你好")
+        assert [m["type"] for m in cloud.sent] == ["text", "interactive"]
+        assert cloud.sent[0]["text"]["body"] == "echo 你好"
+        buttons = cloud.sent[1]["interactive"]["action"]["buttons"]
+        assert buttons == [{"type": "reply", "reply": {"id": "/check_balance", "title": "查余额"}}]
+        logged = stack.db.scalars(select(Message.text).order_by(Message.id)).all()
+        assert logged[0] == "你好" and "echo 你好" in logged
+
+    async def test_a_button_reply_sends_its_payload_and_logs_its_title(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        cloud.borrower_wrote(WA)
+        pressed = {
+            "from": WA,
+            "id": "wamid.A3",
+            "timestamp": str(int(time.time())),
+            "type": "interactive",
+            "interactive": {
+                "type": "button_reply",
+                "button_reply": {"id": "/check_balance", "title": "查余额"},
+            },
+        }
+        await stack.post(call(messages=[pressed]))
+        assert stack.rasa.turns[0]["message"] == "/check_balance"
+        first = stack.db.scalars(select(Message).order_by(Message.id)).first()
+        assert first is not None and first.text == "查余额"
+
+    async def test_a_delivery_made_twice_is_answered_once(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        cloud.borrower_wrote(WA)
+        body = call(messages=[text_message(WA, "hello", "wamid.A4")])
+        await stack.post(body)
+        await stack.post(body)
+        assert len(stack.rasa.turns) == 1 and len(cloud.sent) == 2
+
+    async def test_a_photo_is_answered_politely(self, stack: Stack, cloud: FakeCloudApi) -> None:
+        cloud.borrower_wrote(WA)
+        photo = {"from": WA, "id": "wamid.A5", "timestamp": "1", "type": "image", "image": {}}
+        await stack.post(call(messages=[photo]))
+        assert cloud.texts_to(WA) == ["抱歉，我只能读取文字消息。请用文字告诉我您需要什么。"]
+        assert stack.rasa.turns == []
+
+    async def test_stop_opts_out_of_whatsapp(self, stack: Stack, cloud: FakeCloudApi) -> None:
+        cloud.borrower_wrote(WA)
+        await stack.post(call(messages=[text_message(WA, "STOP", "wamid.A6")]))
+        assert stack.rasa.turns[0]["message"] == "/stop_contact"
+        stack.db.expire_all()
+        [case] = stack.db.scalars(select(Case).where(Case.kind == "opt_out")).all()
+        assert case.conversation.channel == "whatsapp"
+
+
+class TestTheOutbox:
+    def queue(self, stack: Stack, text: str = "您好，我是客服小王。") -> OutboundMessage:
+        chat = get_or_create(stack.db, "whatsapp", WA)
+        row = outbox.enqueue(stack.db, conversation=chat, text=text, sender="collector")
+        stack.db.commit()
+        return row
+
+    def heard(self, stack: Stack, hours_ago: float) -> None:
+        chat = get_or_create(stack.db, "whatsapp", WA)
+        at = utcnow() - timedelta(hours=hours_ago)
+        stack.db.add(Message(conversation_id=chat.id, sender="borrower", text="hi", sent_at=at))
+        stack.db.commit()
+
+    async def test_within_a_day_of_the_borrowers_message_it_goes(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        self.heard(stack, hours_ago=23)
+        cloud.borrower_wrote(WA, time.time() - 23 * 3600)
+        row = self.queue(stack)
+        assert await stack.send_outbox() == 1
+        stack.db.refresh(row)
+        assert row.status == "delivered" and row.channel_message_id == cloud.sent[-1]["id"]
+        assert cloud.texts_to(WA) == ["您好，我是客服小王。"]
+        # Meta's statuses for it become its receipt
+        status = {"id": row.channel_message_id, "status": "read", "recipient_id": WA}
+        await stack.post(call(statuses=[status]))
+        stack.db.refresh(row)
+        assert row.receipt == "read"
+
+    async def test_after_a_day_of_silence_it_is_refused_with_the_reason(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        self.heard(stack, hours_ago=25)
+        row = self.queue(stack)
+        await stack.send_outbox()
+        stack.db.refresh(row)
+        assert (row.status, row.error) == ("failed", OUTSIDE_WINDOW)
+        assert cloud.sent == []  # never tried: Meta would refuse it (131047)
