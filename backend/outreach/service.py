@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.borrowers.models import Borrower
 from backend.cases.service import ContactHolds, contact_holds
-from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
 from backend.ledger.models import Loan
 from backend.ledger.portfolio import statements_of
@@ -28,7 +27,13 @@ from backend.outbound.sms_length import measure
 from backend.outreach import channels, first_contact, rules
 from backend.outreach.facts import PromiseDates, loan_facts, promise_dates
 from backend.outreach.models import Reminder, ReminderDecision
-from backend.outreach.policy import ContactPreference, Step, disclosure_for, sms_opt_out_for
+from backend.outreach.policy import (
+    ContactPreference,
+    Profile,
+    Step,
+    disclosure_for,
+    sms_opt_out_for,
+)
 from backend.outreach.preferences import preferences_of
 from backend.outreach.setup import OutreachConfig
 from backend.outreach.templates import buttons as button_list
@@ -158,21 +163,16 @@ class _Reach:
     chat: Conversation | None
 
 
-def _record(
-    session: Session,
-    reminder: Reminder,
-    now: datetime,
-    action: str,
-    reason: str,
-    checks: dict[str, Any],
+def _record_drop(
+    session: Session, reminder: Reminder, now: datetime, reason: str, checks: dict[str, Any]
 ) -> None:
-    """A drop before any compliance rule was asked: not a rule's decision, but on the record."""
+    """A drop no compliance rule made (the loan, the channel, the text): on the record too."""
     session.add(
         ReminderDecision(
             reminder_id=reminder.id,
             borrower_id=reminder.borrower_id,
             decided_at=now,
-            action=action,
+            action="drop",
             reason=reason,
             checks=json.dumps(checks),
         )
@@ -202,25 +202,19 @@ def _decide_one(
     )
     # Paid, or the promise kept, since it was planned: the message would be wrong, not late.
     if not _still_applies(facts, reminder, step):
-        _record(session, reminder, now, "drop", "no_longer_due", {"dpd": facts.dpd})
+        _record_drop(session, reminder, now, "no_longer_due", {"dpd": facts.dpd})
         return _drop(reminder, "no_longer_due", by_rule=False)
     borrower = loan.borrower
     choice = config.compliance.choose(contract=loan.jurisdiction, phone_e164=borrower.phone_e164)
     profile = config.compliance.profile_of(choice)
     rules_of = config.policy.channels
-    way = channels.choose(
-        rules_of.order,
-        reach.facts,
-        allowed=profile.channels,
-        now=now,
-        recent_days=rules_of.recent_chat_days,
-    )
+    way = _channel(config, profile, reach.facts, now)
     tried = {"rule": way.rule, "tried": [[t.rule, t.outcome] for t in way.tried]}
     # With every way closed by the borrower's own opt-out, the opt-out rule drops it below.
     channel = way.channel or channels.opted_out_channel(way, reach.facts)
     reminder.channel, reminder.channel_rule = channel, way.rule
     if channel is None:
-        _record(session, reminder, now, "drop", "no_channel", {"dpd": facts.dpd, "channel": tried})
+        _record_drop(session, reminder, now, "no_channel", {"dpd": facts.dpd, "channel": tried})
         return _drop(reminder, "no_channel", by_rule=False)
     reminder.profile, reminder.jurisdiction = choice.name, choice.region
     reminder.jurisdiction_source = choice.source
@@ -280,7 +274,7 @@ def _decide_one(
     if by_sms and (length := measure(text)).segments > rules_of.sms.max_segments:
         # A wording operations must shorten (outreach_templates.yml): never cut a text short.
         reason = "sms_too_long"
-        _record(session, reminder, now, "drop", reason, {"segments": length.segments})
+        _record_drop(session, reminder, now, reason, {"segments": length.segments})
         return _drop(reminder, reason, by_rule=False)
     message = outbound.enqueue(
         session,
@@ -300,22 +294,29 @@ def _decide_one(
     return _Decision("send", text=shown, channel=channel)
 
 
+def _channel(
+    config: OutreachConfig, profile: Profile, reach: channels.Reach, now: datetime
+) -> channels.Choice:
+    rules_of = config.policy.channels
+    return channels.choose(
+        rules_of.order,
+        reach,
+        allowed=profile.channels,
+        now=now,
+        recent_days=rules_of.recent_chat_days,
+    )
+
+
 def channel_now(
     session: Session, config: OutreachConfig, loan: Loan, *, now: datetime
 ) -> channels.Choice:
     """The channel a reminder about this loan would take now (for previews)."""
     borrower_ids = {loan.borrower_id}
     reach = _reach(session, borrower_ids, contact_holds(session, borrower_ids))[loan.borrower_id]
-    borrower = loan.borrower
-    choice = config.compliance.choose(contract=loan.jurisdiction, phone_e164=borrower.phone_e164)
-    rules_of = config.policy.channels
-    return channels.choose(
-        rules_of.order,
-        reach.facts,
-        allowed=config.compliance.profile_of(choice).channels,
-        now=now,
-        recent_days=rules_of.recent_chat_days,
+    choice = config.compliance.choose(
+        contract=loan.jurisdiction, phone_e164=loan.borrower.phone_e164
     )
+    return _channel(config, config.compliance.profile_of(choice), reach.facts, now)
 
 
 def _still_applies(facts: rules.LoanFacts, reminder: Reminder, step: Step) -> bool:
@@ -428,16 +429,7 @@ def _reach(session: Session, borrower_ids: set[int], holds: ContactHolds) -> dic
     ):
         assert verified.borrower_id is not None
         chats.setdefault(verified.borrower_id, verified)
-    heard = dict(
-        session.execute(
-            select(Message.conversation_id, func.max(Message.sent_at))
-            .where(
-                Message.conversation_id.in_([c.id for c in chats.values()]),
-                Message.sender == "borrower",
-            )
-            .group_by(Message.conversation_id)
-        ).all()
-    )
+    heard = outbound.borrower_last_heard(session, [c.id for c in chats.values()])
     phones = dict(
         session.execute(
             select(Borrower.id, Borrower.phone_e164).where(Borrower.id.in_(borrower_ids))
