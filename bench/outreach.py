@@ -52,9 +52,10 @@ from backend.demo.generator import generate
 from backend.migrate import upgrade
 from backend.outbound.models import OutboundMessage
 from backend.outreach import planner, service
-from backend.outreach.models import Reminder
+from backend.outreach.models import Reminder, ReminderDecision
 from backend.outreach.setup import OutreachConfig, load_outreach_config
 from backend.types import UTCDateTime
+from backend.verification.models import LinkToken
 from bench.portfolio import AS_OF, PG_URL
 
 TODAY = AS_OF  # the business date: the generator's histories run up to it
@@ -152,8 +153,9 @@ def start_the_bot(session: Session, now: datetime) -> int:
 
 
 def forget_reminders(session: Session) -> None:
-    """An earlier run's reminders and outbox, so that planning and sending start afresh."""
-    for model in (Reminder, OutboundMessage, Message):
+    """An earlier run's reminders (and their decisions, their texts' link tokens) and outbox,
+    so that planning and sending start afresh."""
+    for model in (ReminderDecision, Reminder, OutboundMessage, Message, LinkToken):
         session.execute(delete(model))
     session.commit()
 

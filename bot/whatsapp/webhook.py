@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -86,7 +87,7 @@ class WhatsAppChannel:
 
     def __init__(self, relay: Relay, api: CloudApi, seen: SeenUpdates) -> None:
         self.relay, self.api, self.seen = relay, api, seen
-        self._chats: dict[str, asyncio.Lock] = {}
+        self._chats: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def take(self, found: list[WhatsAppMessage], statuses: list[dict[str, Any]]) -> None:
@@ -106,7 +107,9 @@ class WhatsAppChannel:
 
     async def _one(self, message: WhatsAppMessage) -> None:
         key = f"{CHANNEL}:{message.message_id}"
-        lock = self._chats.setdefault(message.wa_id, asyncio.Lock())
+        lock = self._chats.get(message.wa_id)
+        if lock is None:
+            lock = self._chats[message.wa_id] = asyncio.Lock()
         async with lock:  # a chat's messages in order, its replies too
             if await self.seen.handled(key):
                 return
@@ -136,8 +139,8 @@ class WhatsAppChannel:
                 shown=message.shown,
             )
         )
-        if outcome.duplicate:
-            return
+        # A repeat that reaches the relay was never answered (the gateway that had it died
+        # before remembering it): its replies go out now.
         for reply in outcome.replies:
             if not reply.text and not reply.buttons:  # a Telegram-only keyboard (share phone)
                 continue
