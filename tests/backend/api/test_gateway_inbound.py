@@ -106,7 +106,7 @@ class TestInbound:
             {},
         ):
             assert client.post(f"{CHAT}/inbound", json=body).status_code == 422, body
-        r = client.post("/api/v1/conversations/sms/42/inbound", json={"text": "x"})
+        r = client.post("/api/v1/conversations/fax/42/inbound", json={"text": "x"})
         assert r.status_code == 422
         assert db.scalars(select(Message)).all() == []
 

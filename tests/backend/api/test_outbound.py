@@ -141,6 +141,7 @@ class TestClaimAndDeliver:
             "resume_bot": False,
             "attempts": 1,
             "language": "en",
+            "borrower_last_at": None,  # WhatsApp's window only
         }
         leased = client.get(f"/api/v1/outbound/{item['id']}").json()
         assert 25 < (when(leased["lease_until"]) - utcnow()).total_seconds() <= 30

@@ -92,7 +92,8 @@ def test_each_figure_counts_what_it_says(db: Session) -> None:
 def test_an_empty_database_reads_as_zeros(db: Session) -> None:
     f = read(db, now=utcnow(), today=TODAY)
     assert f.reminders_today == {"planned": 0, "deferred": 0, "sent": 0, "dropped": 0}
-    assert f.outbox_pending == {"telegram": 0, "webchat": 0} and f.reminders_due == 0
+    assert f.outbox_pending == {"telegram": 0, "webchat": 0, "whatsapp": 0, "sms": 0}
+    assert f.reminders_due == 0
 
 
 def test_they_are_read_at_most_once_per_max_age(db: Session) -> None:

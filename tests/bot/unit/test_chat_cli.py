@@ -236,7 +236,7 @@ class TestHowItIsStarted:
     @pytest.mark.skipif(shutil.which("make") is None, reason="no make on this machine")
     def test_make_chat_passes_its_flags_on(self) -> None:
         planned = subprocess.run(
-            ["make", "-n", "chat", "ARGS=--start tok_en-1 --lang en"],
+            ["make", "--no-print-directory", "-n", "chat", "ARGS=--start tok_en-1 --lang en"],
             cwd=ROOT,
             capture_output=True,
             text=True,
