@@ -84,6 +84,8 @@ def health_checks(env: dict[str, str]) -> dict[str, str]:
 def banner(env: dict[str, str], seconds: float) -> str:
     at = settings(env)
     telegram = "on" if env.get("TELEGRAM_BOT_TOKEN") else "off (set TELEGRAM_BOT_TOKEN)"
+    sms = env.get("SMS_PROVIDER") or "sandbox"  # the gateway's default outside production
+    texts = f"{at['gateway']}/sandbox/sms" if sms == "sandbox" else f"{sms} (SMS_PROVIDER)"
     return "\n".join(
         [
             f"The assistant is ready ({seconds:.0f} s). Open:",
@@ -91,6 +93,7 @@ def banner(env: dict[str, str], seconds: float) -> str:
             f"  collector console (demo users)  {at['backend']}/console",
             f"  backend API and its docs        {at['backend']}/docs",
             f"  sandbox checkout pages          {at['public']}/pay/{{token}}",
+            f"  SMS sandbox (texts sent)        {texts}",
             f"  Rasa HTTP API                   {at['rasa']}/status",
             f"  action server                   {at['actions']}/health",
             f"  Telegram                        {telegram}",
