@@ -261,3 +261,8 @@ class BackendClient:
             "error": error[:500] if error else None,
         }
         await self._call("POST", "/outbound/receipts", json=body)
+
+    async def opt_in(self, channel: str, user_id: str) -> int:
+        """The borrower asks for proactive messages on this channel again; opt-outs lifted."""
+        d = await self._call("POST", self._conversation(channel, user_id) + "/opt-in")
+        return int(d["withdrawn"])

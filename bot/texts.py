@@ -48,13 +48,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You're sending messages too quickly. Please wait a moment.",
     },
     "sms_opted_out": {
-        "zh": "您已退订短信提醒，我们不会再通过短信联系您。如需帮助，请打开对话：{link}",
-        "en": "You will get no more reminders by SMS. For help, open the chat: {link}",
+        "zh": "您已退订短信提醒，我们不会再通过短信联系您。回复“开启提醒”可恢复。如需帮助，请打开对话：{link}",
+        "en": "You will get no more reminders by SMS. Reply START to get them again. For help, "
+        "open the chat: {link}",
+    },
+    "sms_opted_in": {
+        "zh": "好的，您将重新收到短信还款提醒。回复“退订”可随时停止。",
+        "en": "Done: you will get reminders by SMS again. Reply STOP to stop them.",
     },
     "sms_no_replies": {
         "zh": "本号码不接收回复。查询、还款或咨询请打开对话：{link} 回复“退订”可不再接收短信。",
         "en": "This number does not read replies. To ask, pay or talk to us, open the chat: "
-        "{link} Reply STOP to get no more texts.",
+        "{link} Reply STOP to get no more texts, START to get them again.",
     },
     "error": {
         "zh": "抱歉，出了点问题。请稍后再试，或发送 /human 联系人工客服。",

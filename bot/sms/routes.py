@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import unicodedata
 from typing import Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -29,6 +30,15 @@ sandbox_router = APIRouter(prefix="/sandbox/sms", include_in_schema=False)
 CHANNEL = "sms"
 
 
+# Texting one of these asks for texts again (the opt-out words are the backend's, compliance.yml).
+OPT_IN_WORDS = frozenset({"start", "unstop", "开启提醒", "恢复提醒"})
+
+
+def is_opt_in(text: str) -> bool:
+    folded = unicodedata.normalize("NFKC", text).strip().strip(".!。！").casefold()
+    return folded in OPT_IN_WORDS
+
+
 async def answer(backend: BackendClient, webchat_url: str, text: Inbound) -> str | None:
     """Take a borrower's text; what to text back (None: a duplicate delivery, answered once).
     Raises BackendUnavailable when the backend cannot take it: the provider should try again."""
@@ -38,7 +48,13 @@ async def answer(backend: BackendClient, webchat_url: str, text: Inbound) -> str
     if result.duplicate:
         return None
     language = result.language or texts.script_of(text.text)
-    key = "sms_opted_out" if result.opted_out else "sms_no_replies"
+    if result.opted_out:
+        key = "sms_opted_out"
+    elif is_opt_in(text.text):
+        await backend.opt_in(CHANNEL, text.phone)
+        key = "sms_opted_in"
+    else:
+        key = "sms_no_replies"
     return texts.say(key, language).format(link=webchat_url)
 
 

@@ -200,6 +200,15 @@ class TestTwilioCallingBack:
         assert "<Message>" not in again.text
         assert opt_outs(stack.db) == [("sms", "open")]
 
+    async def test_start_by_sms_lifts_the_opt_out(self, stack: Stack) -> None:
+        stack.queue("+8613800138207")
+        stop = {"From": "+8613800138207", "Body": "STOP", "MessageSid": "SMin4"}
+        await call_back(stack.gateway, PUBLIC, "/sms/twilio/inbound", stop)
+        start = {"From": "+8613800138207", "Body": "Start.", "MessageSid": "SMin5"}
+        r = await call_back(stack.gateway, PUBLIC, "/sms/twilio/inbound", start)
+        assert "重新收到短信还款提醒" in r.text
+        assert opt_outs(stack.db) == [("sms", "withdrawn")]
+
     async def test_any_other_text_is_told_where_to_talk(self, stack: Stack) -> None:
         form = {"From": "+8613800138205", "Body": "how much do I owe?", "MessageSid": "SMin3"}
         r = await call_back(stack.gateway, PUBLIC, "/sms/twilio/inbound", form)
