@@ -17,7 +17,7 @@ from backend.money import to_major
 class Scope:
     start: date  # first business day, inclusive
     end: date  # last business day, inclusive
-    channel: str | None = None  # telegram | webchat; None for all
+    channel: str | None = None  # telegram | webchat | whatsapp | sms; None for all
     language: str | None = None  # zh | en; None for all
     timezone: str = "Asia/Shanghai"  # the business time zone that days are counted in
 

@@ -13,6 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.analytics.figures import Scope
+from backend.analytics.period import Period
+from backend.analytics.reminders import reminder_days
 from backend.cases.service import file_case
 from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
@@ -257,3 +260,19 @@ def test_a_receipt_is_kept_and_never_goes_back(db: Session, config: OutreachConf
         db, channel="sms", channel_message_id="SM9", receipt="sent", error=None, at=when
     )
     assert (message.receipt, message.receipt_at) == ("delivered", when)
+
+
+def test_the_dashboard_counts_reminders_by_the_channel_they_went_on(
+    db: Session, config: OutreachConfig
+) -> None:
+    a_loan(db, "L1", phone="+8613800138011")  # never chatted: SMS
+    chatting = a_loan(db, "L2", phone="+8613800138012")
+    a_chat(db, chatting, bound_at=at("09:00", TODAY - timedelta(days=1)))
+    plan(db, config)
+    assert {o.channel for o in send(db, config, at("10:00")).outcomes} == {"sms", "telegram"}
+
+    def sent(channel: str | None) -> int:
+        period = Period(Scope(start=TODAY, end=TODAY, channel=channel))
+        return reminder_days(db, period)[1].sent
+
+    assert (sent("sms"), sent("telegram"), sent("webchat"), sent(None)) == (1, 1, 0, 2)
