@@ -20,6 +20,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,11 @@ class Spool:
     async def keep(self, channel: str, user_id: str, messages: list[dict[str, Any]]) -> None:
         """Keep transcript messages (the backend's message bodies) for later."""
         await self._insert(channel, user_id, messages, None, ahead=False)
+
+    async def keep_inbound(self, channel: str, user_id: str, message: dict[str, Any]) -> None:
+        """Keep a borrower's message that must reach the backend as a message in (`/inbound`:
+        an opt-out word in it is acted on when it is logged), not only into the transcript."""
+        await self._insert(channel, user_id, [message], {"inbound": True}, ahead=False)
 
     async def write_ahead(
         self, channel: str, user_id: str, replies: list[dict[str, Any]], turn: dict[str, Any]
@@ -227,6 +233,18 @@ async def _log(
         await backend.log_messages(channel, user_id, messages)
         return
     of = json.loads(turn)
+    if of.get("inbound"):
+        for m in messages:
+            sent_at = m.get("sent_at")
+            await backend.inbound(
+                channel,
+                user_id,
+                text=m["text"],
+                external_id=m.get("external_id"),
+                sent_at=datetime.fromisoformat(sent_at) if sent_at else None,
+                kind=m.get("kind", "text"),
+            )
+        return
     await backend.log_turn(
         channel, user_id, of["message_id"], reading=of.get("reading"), replies=messages
     )

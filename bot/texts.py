@@ -52,6 +52,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "You will get no more reminders by SMS. Reply START to get them again. For help, "
         "open the chat: {link}",
     },
+    "sms_kept": {
+        "zh": "已收到您的短信。系统正在恢复，稍后会处理（包括退订）。查询或还款请打开对话：{link}",
+        "en": "We got your text and will act on it (a STOP included) as soon as our system is "
+        "back. To ask or pay, open the chat: {link}",
+    },
     "sms_opted_in": {
         "zh": "好的，您将重新收到短信还款提醒。回复“退订”可随时停止。",
         "en": "Done: you will get reminders by SMS again. Reply STOP to stop them.",

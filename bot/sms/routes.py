@@ -16,8 +16,10 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bot import texts
-from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable
+from bot.backend_client import BackendRefused, BackendUnavailable
+from bot.clock import utcnow
 from bot.receipts import forward_receipt
+from bot.relay import Relay
 from bot.sms.provider import Inbound
 from bot.sms.sandbox import SandboxSms
 from bot.sms.twilio_sms import TwilioSms, receipt_of
@@ -39,12 +41,21 @@ def is_opt_in(text: str) -> bool:
     return folded in OPT_IN_WORDS
 
 
-async def answer(backend: BackendClient, webchat_url: str, text: Inbound) -> str | None:
+async def answer(relay: Relay, webchat_url: str, text: Inbound) -> str | None:
     """Take a borrower's text; what to text back (None: a duplicate delivery, answered once).
-    Raises BackendUnavailable when the backend cannot take it: the provider should try again."""
-    result = await backend.inbound(
-        CHANNEL, text.phone, text=text.text, external_id=text.message_id, sent_at=None, kind="text"
-    )
+    With the backend down the text is kept in the gateway's spool and goes in when it is back,
+    a STOP in it acted on then: nothing the borrower says is lost."""
+    backend = relay.backend
+    try:
+        result = await backend.inbound(
+            CHANNEL, text.phone, text=text.text, external_id=text.message_id, sent_at=None,
+            kind="text",
+        )  # fmt: skip
+    except BackendUnavailable as exc:
+        log.warning("backend unavailable (%s); an SMS from a borrower kept", exc)
+        kept = {"text": text.text, "external_id": text.message_id, "sent_at": utcnow().isoformat()}
+        await relay.spool.keep_inbound(CHANNEL, text.phone, kept)
+        return texts.say("sms_kept", texts.script_of(text.text)).format(link=webchat_url)
     if result.duplicate:
         return None
     language = result.language or texts.script_of(text.text)
@@ -91,14 +102,11 @@ async def twilio_inbound(request: Request) -> Response:
         return Response("a text needs From and MessageSid", status_code=400)
     try:
         reply = await answer(
-            request.app.state.relay.backend,
+            request.app.state.relay,
             request.app.state.sms_webchat_url,
             Inbound(phone, form.get("Body", "")[:1600], sid),
         )
-    except BackendUnavailable as exc:  # Twilio may deliver it again (its retry setting)
-        log.warning("SMS from a borrower not taken now (%s)", exc)
-        return Response(status_code=503)
-    except BackendRefused as exc:
+    except (BackendRefused, BackendUnavailable) as exc:  # refused; or down while opting in
         log.warning("SMS from a borrower refused (%s)", exc)
         return _twiml(None)
     return _twiml(reply)
@@ -178,7 +186,7 @@ async def sandbox_reply(
     came = provider.received(phone, text)
     try:
         reply = await answer(
-            request.app.state.relay.backend,
+            request.app.state.relay,
             request.app.state.sms_webchat_url,
             Inbound(phone, text, came.id),
         )

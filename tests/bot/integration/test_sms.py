@@ -25,7 +25,7 @@ from backend.outbound import service as outbox
 from backend.outbound.models import OutboundMessage
 from backend.outreach.first_contact import sms_conversation
 from backend.types import utcnow
-from bot.backend_client import BackendClient
+from bot.backend_client import BackendClient, BackendUnavailable
 from bot.outbound import OutboundSender
 from bot.rasa_client import RasaClient
 from bot.sms.deliverer import SmsDeliverer
@@ -208,6 +208,26 @@ class TestTwilioCallingBack:
         r = await call_back(stack.gateway, PUBLIC, "/sms/twilio/inbound", start)
         assert "重新收到短信还款提醒" in r.text
         assert opt_outs(stack.db) == [("sms", "withdrawn")]
+
+    async def test_with_the_backend_down_a_stop_is_kept_and_acted_on_once_it_is_back(
+        self, stack: Stack
+    ) -> None:
+        stack.queue("+8613800138208")
+        relay = stack.app.state.relay
+        backend = relay.backend
+
+        class Down:
+            async def inbound(self, *args: Any, **kwargs: Any) -> None:
+                raise BackendUnavailable("connection refused")
+
+        relay.backend = Down()
+        form = {"From": "+8613800138208", "Body": "退订", "MessageSid": "SMin6"}
+        r = await call_back(stack.gateway, PUBLIC, "/sms/twilio/inbound", form)
+        assert r.status_code == 200 and "系统正在恢复" in r.text
+        assert opt_outs(stack.db) == [] and relay.spool.pending() == 1
+        relay.backend = backend
+        assert await relay.spool.flush(backend) == 1  # the gateway's flush, the backend back
+        assert opt_outs(stack.db) == [("sms", "open")]
 
     async def test_any_other_text_is_told_where_to_talk(self, stack: Stack) -> None:
         form = {"From": "+8613800138205", "Body": "how much do I owe?", "MessageSid": "SMin3"}
