@@ -12,6 +12,10 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+# Chats a reminder may go to as a chat message. Not WhatsApp: outside 24 hours of the
+# borrower's last message only an approved template may go there, and reminders have none yet.
+REMINDER_CHATS = ("telegram", "webchat")
+
 
 @dataclass(frozen=True, slots=True)
 class Reach:

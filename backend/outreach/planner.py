@@ -14,10 +14,11 @@ from sqlalchemy import Select, exists, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from backend.conversations.models import CHAT_CHANNELS, Conversation
+from backend.conversations.models import Conversation
 from backend.ledger.models import Arrangement, ArrangementInstallment, Installment, Loan
 from backend.ledger.portfolio import statements_of
 from backend.outreach import rules
+from backend.outreach.channels import REMINDER_CHATS
 from backend.outreach.facts import loan_facts, promise_dates
 from backend.outreach.models import Reminder
 from backend.outreach.policy import OutreachPolicy
@@ -71,7 +72,7 @@ def candidate_loans(session: Session, *, today: date, policy: OutreachPolicy) ->
             exists().where(
                 Conversation.borrower_id == Loan.borrower_id,
                 Conversation.bound_at.is_not(None),
-                Conversation.channel.in_(CHAT_CHANNELS),
+                Conversation.channel.in_(REMINDER_CHATS),
             )
         )
     return list(session.scalars(query.order_by(Loan.id)))

@@ -39,9 +39,6 @@ from backend.outreach.setup import OutreachConfig
 from backend.outreach.templates import buttons as button_list
 
 BATCH = 500
-# Chats a reminder may go to as a chat message. Not WhatsApp: outside 24 hours of the
-# borrower's last message only an approved template may go there, and reminders have none yet.
-REMINDER_CHATS = ("telegram", "webchat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +420,7 @@ def _reach(session: Session, borrower_ids: set[int], holds: ContactHolds) -> dic
         .where(
             Conversation.borrower_id.in_(borrower_ids),
             Conversation.bound_at.is_not(None),
-            Conversation.channel.in_(REMINDER_CHATS),
+            Conversation.channel.in_(channels.REMINDER_CHATS),
         )
         .order_by(Conversation.bound_at.desc(), Conversation.id.desc())
     ):
