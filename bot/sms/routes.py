@@ -1,8 +1,8 @@
 """What SMS providers call back with: Twilio's inbound texts and status callbacks (each checked
 against its X-Twilio-Signature), and the sandbox's page. A text in is logged in the borrower's
 SMS conversation; "STOP" / "退订" opts them out of SMS (the backend's /inbound decides, as on
-every channel); any other text gets one answer: this number reads no replies, here is the
-chat."""
+every channel), "START" / "开启提醒" back in; any other text gets one answer: this number reads
+no replies, here is the chat. With the backend down a text waits in the gateway's spool."""
 
 from __future__ import annotations
 
