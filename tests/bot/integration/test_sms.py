@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case
-from backend.config import Settings
 from backend.conversations.models import Conversation
 from backend.outbound import service as outbox
 from backend.outbound.models import OutboundMessage
@@ -31,12 +30,10 @@ from bot.rasa_client import RasaClient
 from bot.sms.deliverer import SmsDeliverer
 from bot.sms.sandbox import SandboxSms
 from bot.sms.twilio_sms import TwilioSms
-from bot.spool import Spool
 from tests.backend import factories
-from tests.backend.apps import app_over
 from tests.bot.fake_twilio import AUTH_TOKEN, SID, FakeTwilio, call_back
-from tests.bot.integration.test_relay import TOKEN, FakeRasa
-from tests.bot.integration.test_webchat_api import gateway_app
+from tests.bot.integration.test_relay import FakeRasa
+from tests.bot.integration.test_webchat_api import gateway_over
 
 pytestmark = pytest.mark.anyio
 PUBLIC = "http://gateway"
@@ -68,25 +65,13 @@ class Stack:
 async def _stack(
     db: Session, tmp_path: Path, provider: Any, **settings: Any
 ) -> AsyncIterator[Stack]:
-    backend_app = app_over(
-        db,
-        Settings(
-            app_env="test", database_url=f"sqlite:///{tmp_path / 'unused.db'}", service_token=TOKEN
-        ),
-    )
-    backend = BackendClient("http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app))
-    rasa = RasaClient("http://rasa", transport=httpx.MockTransport(FakeRasa().handler))
-    spool = Spool(tmp_path / "spool.sqlite3")
-    app = gateway_app(backend, rasa, spool, gateway_public_url=PUBLIC, **settings)
-    app.state.sms_provider = provider
-    app.state.sms_webchat_url = f"{PUBLIC}/webchat"
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=PUBLIC) as client:
-        yield Stack(db, client, backend, app)
-    await app.state.relay.settle()
-    await provider.aclose()
-    await backend.aclose()
-    await rasa.aclose()
-    spool.close()
+    async with gateway_over(db, tmp_path, gateway_public_url=PUBLIC, **settings) as (client, app):
+        app.state.sms_provider = provider
+        app.state.sms_webchat_url = f"{PUBLIC}/webchat"
+        try:
+            yield Stack(db, client, app.state.relay.backend, app)
+        finally:
+            await provider.aclose()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ and what a bad or oversized request gets."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -42,8 +43,12 @@ def gateway_app(backend: BackendClient, rasa: RasaClient, spool: Spool, **settin
     return app
 
 
-@pytest.fixture
-async def gateway(db: Session, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def gateway_over(
+    db: Session, tmp_path: Path, rasa: FakeRasa | None = None, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """The gateway's app in process over the real backend app (on `db`) and a fake Rasa, and
+    a client of it at GATEWAY_PUBLIC_URL (http://gateway unless given)."""
     backend_app = app_over(
         db,
         Settings(
@@ -53,17 +58,24 @@ async def gateway(db: Session, tmp_path: Path) -> AsyncIterator[httpx.AsyncClien
         ),
     )
     backend = BackendClient("http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app))
-    rasa = RasaClient("http://rasa", transport=httpx.MockTransport(FakeRasa().handler))
+    rasa_client = RasaClient(
+        "http://rasa", transport=httpx.MockTransport((rasa or FakeRasa()).handler)
+    )
     spool = Spool(tmp_path / "spool.sqlite3")
-    app = gateway_app(backend, rasa, spool)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-    ) as client:
-        yield client
+    app = gateway_app(backend, rasa_client, spool, **settings)
+    base_url = settings.get("gateway_public_url", "http://gateway")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as c:
+        yield c, app
     await app.state.relay.settle()  # the replies it logs after answering
     await backend.aclose()
-    await rasa.aclose()
+    await rasa_client.aclose()
     spool.close()
+
+
+@pytest.fixture
+async def gateway(db: Session, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway_over(db, tmp_path) as (client, _):
+        yield client
 
 
 async def session(gateway: httpx.AsyncClient) -> tuple[str, str]:

@@ -18,21 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case
-from backend.config import Settings
 from backend.conversations.messages import Message
 from backend.conversations.service import get_or_create
 from backend.outbound import service as outbox
 from backend.outbound.models import OutboundMessage
 from backend.types import utcnow
-from bot.backend_client import BackendClient
 from bot.dedupe import MemorySeen
 from bot.outbound import OutboundSender
-from bot.rasa_client import RasaClient
-from bot.spool import Spool
 from bot.whatsapp.cloud_api import CloudApi
 from bot.whatsapp.deliverer import OUTSIDE_WINDOW, WhatsAppDeliverer
 from bot.whatsapp.webhook import WhatsAppChannel
-from tests.backend.apps import app_over
 from tests.bot.fake_whatsapp import (
     ACCESS_TOKEN,
     APP_SECRET,
@@ -43,8 +38,8 @@ from tests.bot.fake_whatsapp import (
     signature,
     text_message,
 )
-from tests.bot.integration.test_relay import TOKEN, FakeRasa
-from tests.bot.integration.test_webchat_api import gateway_app
+from tests.bot.integration.test_relay import FakeRasa
+from tests.bot.integration.test_webchat_api import gateway_over
 
 pytestmark = pytest.mark.anyio
 WA = "8613800138401"
@@ -82,38 +77,24 @@ async def cloud() -> AsyncIterator[FakeCloudApi]:
 
 @pytest.fixture
 async def stack(db: Session, tmp_path: Path, cloud: FakeCloudApi) -> AsyncIterator[Stack]:
-    backend_app = app_over(
-        db,
-        Settings(
-            app_env="test", database_url=f"sqlite:///{tmp_path / 'unused.db'}", service_token=TOKEN
-        ),
-    )
-    backend = BackendClient("http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app))
     fake_rasa = FakeRasa()
-    rasa = RasaClient("http://rasa", transport=httpx.MockTransport(fake_rasa.handler))
-    spool = Spool(tmp_path / "spool.sqlite3")
-    app = gateway_app(
-        backend,
-        rasa,
-        spool,
-        whatsapp_access_token=ACCESS_TOKEN,
-        whatsapp_phone_number_id=PHONE_NUMBER_ID,
-        whatsapp_app_secret=APP_SECRET,
-        whatsapp_verify_token=VERIFY_TOKEN,
-        whatsapp_api_base_url=cloud.url,
-    )
-    api = CloudApi(base_url=cloud.url, phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN)
-    app.state.whatsapp = WhatsAppChannel(app.state.relay, api, MemorySeen())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://gateway"
-    ) as client:
-        yield Stack(db, client, app, fake_rasa)
-    await app.state.whatsapp.settle()
-    await app.state.relay.settle()
-    await api.aclose()
-    await backend.aclose()
-    await rasa.aclose()
-    spool.close()
+    settings = {
+        "whatsapp_access_token": ACCESS_TOKEN,
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+        "whatsapp_app_secret": APP_SECRET,
+        "whatsapp_verify_token": VERIFY_TOKEN,
+        "whatsapp_api_base_url": cloud.url,
+    }
+    async with gateway_over(db, tmp_path, fake_rasa, **settings) as (client, app):
+        api = CloudApi(
+            base_url=cloud.url, phone_number_id=PHONE_NUMBER_ID, access_token=ACCESS_TOKEN
+        )
+        app.state.whatsapp = WhatsAppChannel(app.state.relay, api, MemorySeen())
+        try:
+            yield Stack(db, client, app, fake_rasa)
+        finally:
+            await app.state.whatsapp.settle()
+            await api.aclose()
 
 
 class TestMetasCalls:
