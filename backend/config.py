@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # and an https WEBCHAT_PUBLIC_URL. Each text links to the web chat's public address (the
     # gateway's /webchat) with a one-time link token: the borrower lands in a linked chat.
     sms_reminders: bool | None = None
+    # Reminders by WhatsApp (the whatsapp rule; templates in config/whatsapp.yml), delivered by
+    # a gateway with WhatsApp: on by default except in production.
+    whatsapp_reminders: bool | None = None
     webchat_public_url: str = "http://127.0.0.1:8080/webchat"
     # Failed phone verifications counted across every chat and channel: per phone number and
     # per borrower (the same figures, so an unknown number is refused like a known one), then
@@ -135,6 +138,8 @@ class Settings(BaseSettings):
         problems += self._hosted_checkout_problems(production)
         if self.sms_reminders is None:
             self.sms_reminders = not production
+        if self.whatsapp_reminders is None:
+            self.whatsapp_reminders = not production
         if self.sms_reminders and production and not self.webchat_public_url.startswith("https://"):
             problems.append(
                 "SMS_REMINDERS=true needs WEBCHAT_PUBLIC_URL at https:// (each text links there)"

@@ -60,6 +60,8 @@ class OutboundItem:
     language: str | None
     message_id: int | None
     borrower_last_at: datetime | None = None  # the borrower's last message (WhatsApp's window)
+    # A WhatsApp template to send instead of the text: {"name", "language", "params"}.
+    template: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, d: dict[str, Any]) -> OutboundItem:
@@ -77,6 +79,7 @@ class OutboundItem:
             language=d.get("language"),
             message_id=d.get("message_id"),
             borrower_last_at=datetime.fromisoformat(last) if last else None,
+            template=d.get("template"),
         )
 
 

@@ -12,6 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.config_rules import MIN_SECRET_LENGTH, app_env_problem, secret_problem, url_password
 
 ROOT = Path(__file__).resolve().parent.parent
+# Signs the WhatsApp sandbox's webhook calls when WHATSAPP_APP_SECRET is unset (development).
+SANDBOX_WHATSAPP_SECRET = "sandbox-whatsapp-app-secret"  # noqa: S105
 MIN_WEBCHAT_SECRET_LENGTH = 32
 
 
@@ -73,9 +75,13 @@ class GatewaySettings(BaseSettings):
     twilio_auth_token: str = ""
     twilio_from: str = ""
     twilio_api_base_url: str | None = None
-    # WhatsApp Business (Cloud API): starts when the access token is set. The phone number's id
-    # (Meta's, not the number), the app secret (Meta signs each webhook call with it), the
-    # verify token Meta echoes when the webhook is registered, and the Graph API's address.
+    # WhatsApp (bot/whatsapp): cloud (Meta's Cloud API), sandbox (messages shown on
+    # /sandbox/whatsapp, nothing sent), or off. Unset: cloud when WHATSAPP_ACCESS_TOKEN is set,
+    # else the sandbox, except in production, where it is off and the sandbox is refused.
+    whatsapp_provider: Literal["cloud", "sandbox", "off"] | None = None
+    # The Cloud API: the access token, the phone number's id (Meta's, not the number), the app
+    # secret (Meta signs each webhook call with it), the verify token Meta echoes when the
+    # webhook is registered, and the Graph API's address.
     whatsapp_access_token: str = ""
     whatsapp_phone_number_id: str = ""
     whatsapp_app_secret: str = ""
@@ -107,14 +113,7 @@ class GatewaySettings(BaseSettings):
             )
         elif production and self.telegram_webhook_secret:
             problems.append(secret_problem("TELEGRAM_WEBHOOK_SECRET", self.telegram_webhook_secret))
-        if self.whatsapp_access_token:
-            problems += _whatsapp_problems(self, production)
-        if self.sms_provider is None:
-            self.sms_provider = "off" if production else "sandbox"
-        if production and self.sms_provider == "sandbox":
-            problems.append("SMS_PROVIDER=sandbox is for development: use twilio or off")
-        if self.sms_provider == "twilio":
-            problems += _twilio_problems(self, production)
+        problems += self._channel_problems(production)
         if production:
             problems += [
                 secret_problem("SERVICE_TOKEN", self.service_token),
@@ -132,6 +131,27 @@ class GatewaySettings(BaseSettings):
             raise ValueError("\n".join(found))
         return self
 
+    def _channel_problems(self, production: bool) -> list[str | None]:
+        """WhatsApp's and SMS's providers: the default for the environment, and what each
+        needs."""
+        problems: list[str | None] = []
+        if self.whatsapp_provider is None:
+            fallback: Literal["sandbox", "off"] = "off" if production else "sandbox"
+            self.whatsapp_provider = "cloud" if self.whatsapp_access_token else fallback
+        if production and self.whatsapp_provider == "sandbox":
+            problems.append("WHATSAPP_PROVIDER=sandbox is for development: use cloud or off")
+        if self.whatsapp_provider == "cloud":
+            problems += _whatsapp_problems(self, production)
+        elif self.whatsapp_provider == "sandbox" and not self.whatsapp_app_secret:
+            self.whatsapp_app_secret = SANDBOX_WHATSAPP_SECRET
+        if self.sms_provider is None:
+            self.sms_provider = "off" if production else "sandbox"
+        if production and self.sms_provider == "sandbox":
+            problems.append("SMS_PROVIDER=sandbox is for development: use twilio or off")
+        if self.sms_provider == "twilio":
+            problems += _twilio_problems(self, production)
+        return problems
+
     @property
     def logs_as_json(self) -> bool:
         return self.log_format == "json" if self.log_format else self.app_env == "production"
@@ -147,6 +167,7 @@ def _whatsapp_problems(settings: GatewaySettings, production: bool) -> list[str 
     missing = [
         name
         for name, value in (
+            ("WHATSAPP_ACCESS_TOKEN", settings.whatsapp_access_token),
             ("WHATSAPP_PHONE_NUMBER_ID", settings.whatsapp_phone_number_id),
             ("WHATSAPP_APP_SECRET", settings.whatsapp_app_secret),
             ("WHATSAPP_VERIFY_TOKEN", settings.whatsapp_verify_token),
@@ -154,7 +175,7 @@ def _whatsapp_problems(settings: GatewaySettings, production: bool) -> list[str 
         if not value
     ]
     problems: list[str | None] = (
-        [f"WHATSAPP_ACCESS_TOKEN needs {', '.join(missing)}"] if missing else []
+        [f"WHATSAPP_PROVIDER=cloud needs {', '.join(missing)}"] if missing else []
     )
     if production:
         for name, value in (

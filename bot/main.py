@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
@@ -38,6 +42,8 @@ from bot.webchat import STATIC, RateLimit, router
 from bot.webchat_sessions import SessionTokens
 from bot.whatsapp.cloud_api import CloudApi
 from bot.whatsapp.deliverer import WhatsAppDeliverer
+from bot.whatsapp.sandbox import SANDBOX_PHONE_NUMBER_ID, SandboxWhatsApp
+from bot.whatsapp.sandbox_routes import router as whatsapp_sandbox_router
 from bot.whatsapp.webhook import WhatsAppChannel
 from bot.whatsapp.webhook import router as whatsapp_router
 
@@ -67,8 +73,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(ObservedRequests)  # outermost: a 413 has its id and access line too
     app.include_router(router)
     app.include_router(metrics.router)
-    if settings.whatsapp_access_token:
+    if settings.whatsapp_provider != "off":
         app.include_router(whatsapp_router)
+    if settings.whatsapp_provider == "sandbox":
+        app.include_router(whatsapp_sandbox_router)
     if settings.sms_provider == "twilio":
         app.include_router(twilio_router)
     elif settings.sms_provider == "sandbox":
@@ -89,6 +97,48 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         }
 
     return app
+
+
+def _whatsapp_api(
+    app: FastAPI, settings: GatewaySettings, stack: contextlib.AsyncExitStack
+) -> CloudApi:
+    """Meta's Cloud API, or the sandbox standing in for it (and for the borrower's phone, whose
+    messages reach this gateway's own webhook, signed as Meta signs them)."""
+    if settings.whatsapp_provider == "cloud":
+        api = CloudApi(
+            base_url=settings.whatsapp_api_base_url,
+            phone_number_id=settings.whatsapp_phone_number_id,
+            access_token=settings.whatsapp_access_token,
+        )
+        stack.push_async_callback(api.aclose)
+        return api
+    sandbox = SandboxWhatsApp()
+    stack.push_async_callback(sandbox.aclose)
+    api = CloudApi(
+        base_url="http://whatsapp.sandbox/v21.0",
+        phone_number_id=SANDBOX_PHONE_NUMBER_ID,
+        access_token="sandbox",  # noqa: S106
+        transport=sandbox,
+    )
+    stack.push_async_callback(api.aclose)
+    own = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway")
+    stack.push_async_callback(own.aclose)
+
+    async def webhook(payload: dict[str, Any]) -> None:
+        body = json.dumps(payload).encode()
+        signature = hmac.new(settings.whatsapp_app_secret.encode(), body, hashlib.sha256)
+        await own.post(
+            "/whatsapp/webhook",
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": f"sha256={signature.hexdigest()}",
+            },
+        )
+
+    sandbox.webhook = webhook
+    app.state.whatsapp_sandbox = sandbox
+    return api
 
 
 def _spool_of(app: FastAPI) -> Spool | None:
@@ -141,13 +191,8 @@ async def _start(
 
             sms.on_receipt = receipt
     app.state.sms_provider = sms
-    if settings.whatsapp_access_token:
-        api = CloudApi(
-            base_url=settings.whatsapp_api_base_url,
-            phone_number_id=settings.whatsapp_phone_number_id,
-            access_token=settings.whatsapp_access_token,
-        )
-        stack.push_async_callback(api.aclose)
+    if settings.whatsapp_provider != "off":
+        api = _whatsapp_api(app, settings, stack)
         app.state.whatsapp = WhatsAppChannel(relay, api, seen)
         stack.push_async_callback(app.state.whatsapp.settle)
         deliverers["whatsapp"] = WhatsAppDeliverer(api)

@@ -18,6 +18,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.outbound import service as outbound
 from backend.outbound import texts
 from backend.outbound.models import OutboundMessage
+from backend.outreach.whatsapp_templates import WhatsAppTemplates
 from backend.types import utcnow
 
 
@@ -141,17 +142,48 @@ def reply(session: Session, *, handoff: Handoff, collector: str, text: str) -> O
     except rules.RuleBroken as exc:
         raise Conflict(str(exc), code=exc.code) from exc
     conversation = handoff.conversation
-    if conversation.channel in outbound.WINDOWED:
-        heard = outbound.borrower_last_heard(session, [conversation.id]).get(conversation.id)
-        if heard is None or utcnow() - heard >= outbound.WHATSAPP_WINDOW:
-            raise Conflict(
-                "WhatsApp lets a business write freely only within 24 hours of the borrower's "
-                "last message, and this borrower has not written for longer: the reply would "
-                "not be delivered. Wait for them to write, or reach them another way.",
-                code="whatsapp_window_closed",
-            )
+    if window_closed(session, conversation):
+        raise Conflict(
+            "WhatsApp lets a business write freely only within 24 hours of the borrower's "
+            "last message, and this borrower has not written for longer: the reply would "
+            "not be delivered. Send the approved template instead: it asks them to write back, "
+            "and then you can reply.",
+            code="whatsapp_window_closed",
+        )
     return outbound.enqueue(
         session, conversation=conversation, text=text, sender="collector", author=collector
+    )
+
+
+def window_closed(session: Session, conversation: Conversation) -> bool:
+    """Whether only a WhatsApp template can reach this chat now (more than 24 hours since the
+    borrower last wrote)."""
+    if conversation.channel not in outbound.WINDOWED:
+        return False
+    heard = outbound.borrower_last_heard(session, [conversation.id]).get(conversation.id)
+    return heard is None or utcnow() - heard >= outbound.WHATSAPP_WINDOW
+
+
+def send_template(
+    session: Session, *, handoff: Handoff, collector: str, whatsapp: WhatsAppTemplates
+) -> OutboundMessage:
+    """The collector who has a WhatsApp chat whose window closed sends the approved template
+    that asks the borrower to write back (no figures in it: whoever holds the phone reads it)."""
+    try:
+        rules.check_reply(handoff.status, handoff.taken_by, collector)
+    except rules.RuleBroken as exc:
+        raise Conflict(str(exc), code=exc.code) from exc
+    conversation = handoff.conversation
+    if not window_closed(session, conversation):
+        raise Conflict("the borrower can be written to freely: reply instead", code="window_open")
+    filled = whatsapp.fill(whatsapp.collector, outbound.language_for(conversation), {})
+    return outbound.enqueue(
+        session,
+        conversation=conversation,
+        text=filled.text,
+        sender="collector",
+        author=collector,
+        template=filled.as_json(),
     )
 
 

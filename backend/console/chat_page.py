@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,16 +15,19 @@ from sqlalchemy.orm import Session
 
 from backend.audit.service import audit
 from backend.cases import collector_actions as act
+from backend.cases import handoffs
 from backend.cases.models import Handoff
 from backend.config import Settings
 from backend.console.auth import FormViewerDep, NotAllowed, PageNotFound, Viewer, ViewerDep
 from backend.console.loan_panel import borrower_panel
 from backend.console.rendering import render
 from backend.console.transcript_view import transcript_rows
+from backend.conversations.models import Conversation
 from backend.deps import SessionDep, SettingsDep
 from backend.errors import DomainError, Invalid
 from backend.ledger import service as ledger
 from backend.money import InvalidAmount, to_minor
+from backend.outbound import service as outbound
 from backend.plans import service as plans
 from backend.staff import rules as staff_rules
 from backend.staff import service as staff
@@ -98,6 +101,7 @@ class Chat:
             max_promise_date=today + timedelta(days=state.promise_policy.max_days_ahead),
             done=done,
             error_text=error_text,
+            whatsapp_template=_whatsapp_template(session, conversation, state),
         )
 
     def act(self, handoff_id: int, what: str, do: Callable[[Handoff], str]) -> Response:
@@ -145,3 +149,12 @@ def chat_form(
 
 ChatView = Annotated[Chat, Depends(chat_view)]
 ChatForm = Annotated[Chat, Depends(chat_form)]
+
+
+def _whatsapp_template(session: Session, conversation: Conversation, state: Any) -> str | None:
+    """The body of the template a collector may send, when WhatsApp's window has closed."""
+    if not handoffs.window_closed(session, conversation):
+        return None
+    whatsapp = state.outreach.whatsapp
+    language = outbound.language_for(conversation)
+    return str(whatsapp.fill(whatsapp.collector, language, {}).text)

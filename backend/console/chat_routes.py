@@ -75,6 +75,23 @@ def reply(handoff_id: int, chat: ChatForm, text: Annotated[str, Form(max_length=
     return chat.act(handoff_id, "reply", do)
 
 
+@router.post("/{handoff_id}/whatsapp-template")
+def whatsapp_template(handoff_id: int, chat: ChatForm) -> Response:
+    """WhatsApp's 24 hours since the borrower wrote are over: the approved template asking
+    them to write back, the only message that can reach them now."""
+
+    def do(handoff: Handoff) -> str:
+        handoffs.send_template(
+            chat.session,
+            handoff=handoff,
+            collector=chat.viewer.username,
+            whatsapp=chat.request.app.state.outreach.whatsapp,
+        )
+        return "template"
+
+    return chat.act(handoff_id, "WhatsApp template", do)
+
+
 @router.post("/{handoff_id}/transfer")
 def transfer(handoff_id: int, chat: ChatForm, to: Annotated[str, Form(max_length=40)]) -> Response:
     """To a colleague; a supervisor may also take a chat over by transferring it to themselves."""

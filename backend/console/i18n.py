@@ -97,6 +97,13 @@ CATALOG: dict[str, tuple[str, str]] = {
         "You are reading this chat; {who} has it. Take it over with a transfer to reply.",
         "您正在查看此会话，当前由 {who} 处理。如需回复，请先转给自己。",
     ),
+    "chat.wa_closed": (
+        "The borrower has not written on WhatsApp for 24 hours: WhatsApp now carries only an "
+        "approved template. Send it to ask them to write back; then you can reply.",
+        "借款人已超过24小时未在WhatsApp发消息：WhatsApp现在只允许发送已审核的模板消息。"
+        "请先发送模板请对方回复，之后即可回复。",
+    ),
+    "chat.wa_send_template": ("Send the WhatsApp template", "发送WhatsApp模板消息"),
     "chat.take_first": ("Take the chat to reply.", "接入会话后才能回复。"),
     "sender.borrower": ("Borrower", "借款人"),
     "sender.bot": ("Bot", "机器人"),
@@ -205,6 +212,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "kind.contact_update": ("contact update", "联系方式变更"),
     "kind.payment_trace": ("payment trace", "还款查询"),
     "done.reply": ("Sent.", "已发送。"),
+    "done.template": (
+        "Template sent: you can reply once the borrower writes back.",
+        "模板消息已发送：借款人回复后即可回复。",
+    ),
     "done.taken": ("You have the chat.", "您已接入此会话。"),
     "done.link": ("Payment link sent.", "还款链接已发送。"),
     "done.offers": ("Offers sent.", "方案已发送。"),

@@ -65,6 +65,9 @@ class OutboundMessage(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     channel_message_id: Mapped[str | None] = mapped_column(String(100), index=True, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
+    # A WhatsApp template ({"name", "language", "params"}) sent instead of `text`, which then
+    # holds its body as the borrower reads it.
+    template: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # An SMS's length in segments (what the provider bills), None on other channels.
     segments: Mapped[int | None] = mapped_column(Integer, default=None)
     # What the channel said of it afterwards (service.RECEIPTS: delivered to the handset, read).

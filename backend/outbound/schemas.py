@@ -46,6 +46,11 @@ class OutboundPublic(BaseModel):
     channel_message_id: str | None
     error: str | None = Field(description="the last delivery error reported")
     segments: int | None = Field(default=None, description="an SMS's length in segments")
+    template: dict[str, Any] | None = Field(
+        default=None,
+        description="WhatsApp only: the approved template sent ({name, language, params}); "
+        "text is its body filled in",
+    )
     receipt: str | None = Field(
         default=None, description="what the channel said afterwards: sent, delivered, read, failed"
     )
@@ -71,6 +76,7 @@ class OutboundPublic(BaseModel):
             channel_message_id=row.channel_message_id,
             error=row.error,
             segments=row.segments,
+            template=row.template,
             receipt=row.receipt,
             created_at=row.created_at,
         )
@@ -105,6 +111,11 @@ class Claimed(BaseModel):
         description="WhatsApp only: the borrower's last message in the chat (free-form "
         "messages may go within 24 hours of it)",
     )
+    template: dict[str, Any] | None = Field(
+        default=None,
+        description="WhatsApp only: send this approved template ({name, language, params}) "
+        "instead of the text; it may go outside the 24-hour window",
+    )
 
     @classmethod
     def of(cls, row: OutboundMessage, borrower_last_at: datetime | None = None) -> Claimed:
@@ -121,6 +132,7 @@ class Claimed(BaseModel):
             attempts=row.attempts,
             language=language_of(row.conversation),
             borrower_last_at=borrower_last_at,
+            template=row.template,
         )
 
 

@@ -3,7 +3,7 @@ gateway's side: claiming what is due and reporting how each delivery went."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,11 +36,13 @@ def enqueue(
     buttons: Sequence[dict[str, Any]] | None = None,
     resume_bot: bool = False,
     logged_text: str | None = None,
+    template: dict[str, Any] | None = None,
 ) -> OutboundMessage:
     """Queue a message to the borrower: it goes into the transcript now and out through the
     gateway as soon as one claims it, in the caller's transaction (both or neither).
     `logged_text`: what the transcript keeps instead, when the text carries a secret (an SMS's
-    link token); the outbox keeps the text itself only until it is delivered or fails."""
+    link token); the outbox keeps the text itself only until it is delivered or fails.
+    `template`: a WhatsApp template that goes instead of the text (its body, filled in)."""
     if sender not in rules.SENDERS:
         raise Invalid(
             f"unknown sender {sender!r}; expected one of {', '.join(rules.SENDERS)}",
@@ -64,6 +66,7 @@ def enqueue(
         author=author,
         text=text,
         buttons=button_list,
+        template=template,
         resume_bot=resume_bot,
         segments=measure(text).segments if conversation.channel == "sms" else None,
         status="pending",
@@ -163,6 +166,36 @@ def borrower_last_heard(session: Session, conversation_ids: list[int]) -> dict[i
         .group_by(Message.conversation_id)
     ).all()
     return {conversation_id: at for conversation_id, at in rows if at is not None}
+
+
+# Meta's error code for a message that cannot reach the number: not on WhatsApp (or an app too
+# old to receive it). The gateway writes it into the outbox's error.
+UNDELIVERABLE_ON_WHATSAPP = "131026"
+
+
+def not_on_whatsapp(session: Session, wa_ids: Collection[str]) -> set[str]:
+    """The WhatsApp ids a message to came back undeliverable, and that have not written since:
+    writing to them again would fail again."""
+    if not wa_ids:
+        return set()
+    failed = (
+        select(Conversation.channel_user_id, Conversation.id, func.max(OutboundMessage.created_at))
+        .join(OutboundMessage, OutboundMessage.conversation_id == Conversation.id)
+        .where(
+            Conversation.channel == "whatsapp",
+            Conversation.channel_user_id.in_(list(wa_ids)),
+            or_(OutboundMessage.status == "failed", OutboundMessage.receipt == "failed"),
+            OutboundMessage.error.contains(UNDELIVERABLE_ON_WHATSAPP),
+        )
+        .group_by(Conversation.channel_user_id, Conversation.id)
+    )
+    rows = session.execute(failed).all()
+    heard = borrower_last_heard(session, [conversation_id for _, conversation_id, _ in rows])
+    return {
+        wa_id
+        for wa_id, conversation_id, at in rows
+        if (last := heard.get(conversation_id)) is None or last < at
+    }
 
 
 def get(session: Session, outbound_id: int, *, for_update: bool = False) -> OutboundMessage:

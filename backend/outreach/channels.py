@@ -3,6 +3,7 @@ order that finds one, skipping a channel the borrower opted out of or their comp
 does not allow. Pure: the caller gathers the facts.
 
   recent_chat  a Telegram or web chat the borrower verified in and wrote in lately
+  whatsapp     their verified WhatsApp chat, else the number on the lender's record on WhatsApp
   sms          the phone number on the lender's record
   linked_chat  a chat they verified in, however long ago"""
 
@@ -12,8 +13,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-# Chats a reminder may go to as a chat message. Not WhatsApp: outside 24 hours of the
-# borrower's last message only an approved template may go there, and reminders have none yet.
+# The chats recent_chat and linked_chat look at. WhatsApp has a rule of its own: outside 24
+# hours of the borrower's last message only an approved template may go there.
 REMINDER_CHATS = ("telegram", "webchat")
 
 
@@ -29,12 +30,18 @@ class Reach:
     # The number is on the lender's record for another borrower too: a text could reach the
     # wrong person, so SMS is not used.
     phone_shared: bool = False
+    # The WhatsApp id to write to (a verified WhatsApp chat's, else the number on record's),
+    # or None and why not: "none", "shared_number", or "not_on_whatsapp" (a message to it
+    # came back undeliverable: the number has no WhatsApp).
+    whatsapp_id: str | None = None
+    whatsapp_missing: str = "none"
 
 
 @dataclass(frozen=True, slots=True)
 class Tried:
     rule: str
-    outcome: str  # chosen | none | not_recent | shared_number | opted_out | not_allowed
+    # chosen | none | not_recent | shared_number | not_on_whatsapp | opted_out | not_allowed
+    outcome: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +52,13 @@ class Choice:
 
 
 _CHANNEL_OF_SMS = "sms"
+_WHATSAPP = "whatsapp"
 
 
 def _candidate(rule: str, reach: Reach, now: datetime, recent: timedelta) -> tuple[str | None, str]:
     """The channel this rule would use, or None and why not."""
+    if rule == _WHATSAPP:
+        return (_WHATSAPP, "") if reach.whatsapp_id else (None, reach.whatsapp_missing)
     if rule == "sms":
         if not reach.phone:
             return None, "none"
@@ -91,5 +101,7 @@ def opted_out_channel(choice: Choice, reach: Reach) -> str | None:
     dropped as an opt-out, on the record), else None (there was no way at all)."""
     for t in choice.tried:
         if t.outcome == "opted_out":
-            return _CHANNEL_OF_SMS if t.rule == "sms" else reach.chat_channel
+            if t.rule in (_CHANNEL_OF_SMS, _WHATSAPP):
+                return t.rule
+            return reach.chat_channel
     return None

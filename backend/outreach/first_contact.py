@@ -1,6 +1,7 @@
-"""Reaching a borrower by SMS: the conversation an SMS goes out in (keyed by the phone number on
-the lender's record), and the link in each text that opens the web chat already linked to the
-borrower (a one-time link token, single use, expiring as any other)."""
+"""Reaching a borrower who never opened the bot: the conversation an SMS goes out in (keyed by the
+phone number on the lender's record), the link in each text that opens the web chat already
+linked to the borrower (a one-time link token, single use, expiring as any other), and the
+WhatsApp chat a first template opens."""
 
 from __future__ import annotations
 
@@ -49,5 +50,20 @@ def sms_conversation(session: Session, borrower: Borrower, *, now: datetime) -> 
         conversation.borrower = borrower
         conversation.bound_at = now
         conversation.bound_by = "record"
+        conversation.language = borrower.language
+    return conversation
+
+
+def whatsapp_id_of(phone_e164: str) -> str:
+    """A number's WhatsApp id: its digits, without the +."""
+    return phone_e164.lstrip("+")
+
+
+def whatsapp_conversation(session: Session, borrower: Borrower, wa_id: str) -> Conversation:
+    """The WhatsApp chat at the number on the lender's record. Unlike an SMS conversation it is
+    not bound to the borrower: whoever answers the template can write back, so they verify
+    first, as in any chat. It speaks the borrower's language until they choose."""
+    conversation = conversations.get_or_create(session, "whatsapp", wa_id)
+    if conversation.borrower_id is None and conversation.language is None:
         conversation.language = borrower.language
     return conversation

@@ -67,7 +67,8 @@ def candidate_loans(session: Session, *, today: date, policy: OutreachPolicy) ->
         return []
     found = union(*parts).subquery()
     query = select(Loan.id).where(Loan.id.in_(select(found.c[0])))
-    if "sms" not in policy.channels.order:
+    # Without a rule that reaches the number on record, only borrowers who verified in a chat.
+    if not {"sms", "whatsapp"} & set(policy.channels.order):
         query = query.where(
             exists().where(
                 Conversation.borrower_id == Loan.borrower_id,

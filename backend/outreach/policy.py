@@ -21,14 +21,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from backend.outreach import calendars
 from backend.outreach.templates import SMS_ONLY, TEMPLATES_FILE, Templates
+from backend.outreach.whatsapp_templates import WHATSAPP_FILE, WhatsAppTemplates
 from backend.policy_files import PolicyFileError, load_policy
 
 OUTREACH_FILE = "outreach.yml"
 COMPLIANCE_FILE = "compliance.yml"
 
 # How a reminder may reach a borrower (outreach.yml `channels.order`), see `channels.choose`.
-CHANNEL_RULES = ("recent_chat", "sms", "linked_chat")
-PROACTIVE_CHANNELS = ("telegram", "webchat", "sms")
+CHANNEL_RULES = ("recent_chat", "whatsapp", "sms", "linked_chat")
+PROACTIVE_CHANNELS = ("telegram", "webchat", "whatsapp", "sms")
+# Where a profile without `channels` lets proactive messages go: WhatsApp only where a profile
+# names it (it is how borrowers are reached in some markets, and blocked in others).
+DEFAULT_CHANNELS = ("telegram", "webchat", "sms")
 TRIGGERS = ("before_due", "on_due", "overdue", "promise_due", "promise_broken", "arrangement_due")
 BUTTONS = ("pay_now", "see_plans", "talk_to_person")
 LANGUAGES = ("zh", "en")
@@ -111,13 +115,16 @@ class Step(_Frozen):
     buttons: tuple[str, ...] = ()
     valid_days: int = Field(default=1, ge=0, le=31)
     sms_template: str | None = None  # what it says by SMS; default: `channels.sms.template`
+    # The WhatsApp template (whatsapp.yml) outside the 24-hour window; default:
+    # `channels.whatsapp.template`.
+    whatsapp_template: str | None = None
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
         return _identifier(value, "step id", 40)
 
-    @field_validator("template", "sms_template")
+    @field_validator("template", "sms_template", "whatsapp_template")
     @classmethod
     def _template(cls, value: str | None) -> str | None:
         return None if value is None else _identifier(value, "template name", 60)
@@ -191,6 +198,17 @@ class SmsRules(_Frozen):
         return _identifier(value, "template name", 60)
 
 
+class WhatsAppRules(_Frozen):
+    template: str = Field(
+        default="payment_reminder", description="the WhatsApp template of a step without one"
+    )
+
+    @field_validator("template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        return _identifier(value, "template name", 60)
+
+
 class ChannelRules(_Frozen):
     """How a reminder reaches the borrower: the first rule of `order` that finds a channel the
     borrower has not opted out of and their compliance profile allows."""
@@ -198,6 +216,7 @@ class ChannelRules(_Frozen):
     order: tuple[str, ...] = CHANNEL_RULES
     recent_chat_days: int = Field(default=30, ge=1, le=365)
     sms: SmsRules = SmsRules()
+    whatsapp: WhatsAppRules = WhatsAppRules()
 
     @field_validator("order")
     @classmethod
@@ -243,6 +262,9 @@ class OutreachPolicy(_Frozen):
 
     def sms_template(self, step: Step) -> str:
         return step.sms_template or self.channels.sms.template
+
+    def whatsapp_template(self, step: Step) -> str:
+        return step.whatsapp_template or self.channels.whatsapp.template
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -402,7 +424,7 @@ class Profile(_Frozen):
         default=None, description="how to opt out, appended to every SMS, per language"
     )
     channels: tuple[str, ...] = Field(
-        default=PROACTIVE_CHANNELS, description="where proactive messages may go"
+        default=DEFAULT_CHANNELS, description="where proactive messages may go"
     )
     timezone: str | None = Field(
         default=None,
@@ -645,6 +667,27 @@ def check_templates(policy: OutreachPolicy, templates: Templates) -> list[str]:
                     f"step {s.id}: template {name!r} uses {{{unusable[0]}}}, which "
                     f"{s.trigger} reminders have no value for"
                 )
+    return problems
+
+
+def check_whatsapp(policy: OutreachPolicy, whatsapp: WhatsAppTemplates) -> list[str]:
+    """Problems with the WhatsApp templates the schedule names: missing from whatsapp.yml, or
+    filled with a figure the step's trigger gives no value for."""
+    if "whatsapp" not in policy.channels.order:
+        return []
+    problems = []
+    for s in policy.steps:
+        name = policy.whatsapp_template(s)
+        template = whatsapp.templates.get(name)
+        if template is None:
+            problems.append(f"step {s.id}: no WhatsApp template named {name!r} in {WHATSAPP_FILE}")
+            continue
+        unusable = sorted(set(template.params) & _NOT_FOR[s.trigger])
+        if unusable:
+            problems.append(
+                f"step {s.id}: WhatsApp template {name!r} is filled with {unusable[0]}, which "
+                f"{s.trigger} reminders have no value for"
+            )
     return problems
 
 

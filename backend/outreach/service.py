@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.borrowers.models import Borrower
+from backend.cases.models import Case
 from backend.cases.service import ContactHolds, contact_holds
 from backend.conversations.models import Conversation
 from backend.ledger.models import Loan
@@ -39,6 +40,7 @@ from backend.outreach.setup import OutreachConfig
 from backend.outreach.templates import buttons as button_list
 
 BATCH = 500
+_WHATSAPP = "whatsapp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,7 @@ def dispatch(
     promises = promise_dates(session, loan_ids)
     borrower_ids = {r.borrower_id for r in reminders}
     holds = contact_holds(session, borrower_ids)
-    reach = _reach(session, borrower_ids, holds)
+    reach = _reach(session, borrower_ids, holds, whatsapp=_WHATSAPP in config.policy.channels.order)
     history = _history(session, borrower_ids, now)
     wishes = preferences_of(session, borrower_ids)
     for reminder in reminders:
@@ -154,10 +156,11 @@ class _Decision:
 
 @dataclass(frozen=True, slots=True)
 class _Reach:
-    """Where a borrower can be reached (`channels.Reach`) and their latest verified chat."""
+    """Where a borrower can be reached (`channels.Reach`) and their latest verified chats."""
 
     facts: channels.Reach
     chat: Conversation | None
+    whatsapp_chat: Conversation | None = None  # their latest verified WhatsApp chat
 
 
 def _record_drop(
@@ -220,7 +223,9 @@ def _decide_one(
         "timezone": borrower.timezone,
         "profile": profile,
         "history": rules.History(tuple(history)),
-        "hold": holds.hold(borrower_id=borrower.id, channel=channel, loan_id=loan.id),
+        # Their opt-outs include one said on the number before it verified (WhatsApp).
+        "hold": holds.hold(borrower_id=borrower.id, channel=channel, loan_id=loan.id)
+        or ("opt_out" if channel in reach.facts.opted_out else None),
         "occasion": reminder.occasion,
         "valid_days": step.valid_days,
         "dpd": facts.dpd,
@@ -250,24 +255,34 @@ def _decide_one(
         reminder.not_before = verdict.not_before
         return _Decision("defer", verdict.reason, verdict.not_before, channel=channel)
     by_sms = channel == "sms"
-    if by_sms:
-        conversation = first_contact.sms_conversation(session, borrower, now=now)
-    else:
-        assert reach.chat is not None  # a chat channel was chosen
-        conversation = reach.chat
+    conversation = _conversation_for(session, channel, borrower, reach, now)
     language = outbound.language_for(conversation)
-    text = render(
-        config,
-        template=config.policy.sms_template(step) if by_sms else reminder.template,
-        due_date=reminder.due_date,
-        loan=loan,
-        borrower=borrower,
-        st=st,
-        facts=facts,
-        promises=promises,
-        language=language,
-        link=config.chat_link.issue(session, borrower) if by_sms else None,
-    )
+    template = None
+    if channel == _WHATSAPP and not _window_open(session, conversation, now):
+        # Outside WhatsApp's 24 hours only an approved template goes, with its figures.
+        values = template_values(
+            loan=loan,
+            borrower=borrower,
+            st=st,
+            facts=facts,
+            promises=promises,
+            due_date=reminder.due_date,
+        )
+        filled = config.whatsapp.fill(config.policy.whatsapp_template(step), language, values)
+        text, template = filled.text, filled.as_json()
+    else:
+        text = render(
+            config,
+            template=config.policy.sms_template(step) if by_sms else reminder.template,
+            due_date=reminder.due_date,
+            loan=loan,
+            borrower=borrower,
+            st=st,
+            facts=facts,
+            promises=promises,
+            language=language,
+            link=config.chat_link.issue(session, borrower) if by_sms else None,
+        )
     if by_sms and (length := measure(text)).segments > rules_of.sms.max_segments:
         # A wording operations must shorten (outreach_templates.yml): never cut a text short.
         reason = "sms_too_long"
@@ -279,8 +294,9 @@ def _decide_one(
         text=text,
         sender="system",
         author=f"outreach:{reminder.step_id}",
-        buttons=None if by_sms else button_list(step.buttons, language) or None,
+        buttons=None if by_sms or template else button_list(step.buttons, language) or None,
         logged_text=first_contact.hide_tokens(text) if by_sms else None,
+        template=template,
     )
     reminder.status = "sent"
     reminder.reason = None
@@ -289,6 +305,28 @@ def _decide_one(
     reminder.outbound_id = message.id
     shown = first_contact.hide_tokens(text) if by_sms else text
     return _Decision("send", text=shown, channel=channel)
+
+
+def _conversation_for(
+    session: Session, channel: str, borrower: Borrower, reach: _Reach, now: datetime
+) -> Conversation:
+    """The conversation a reminder on this channel goes out in."""
+    if channel == "sms":
+        return first_contact.sms_conversation(session, borrower, now=now)
+    if channel == _WHATSAPP:
+        assert reach.facts.whatsapp_id is not None  # the whatsapp rule found one
+        return reach.whatsapp_chat or first_contact.whatsapp_conversation(
+            session, borrower, reach.facts.whatsapp_id
+        )
+    assert reach.chat is not None  # a chat channel was chosen
+    return reach.chat
+
+
+def _window_open(session: Session, conversation: Conversation, now: datetime) -> bool:
+    """Whether WhatsApp lets a free-form message go to this chat now (within 24 hours of the
+    borrower's last message)."""
+    last = outbound.borrower_last_heard(session, [conversation.id]).get(conversation.id)
+    return last is not None and now - last < outbound.WHATSAPP_WINDOW
 
 
 def _channel(
@@ -309,7 +347,9 @@ def channel_now(
 ) -> channels.Choice:
     """The channel a reminder about this loan would take now (for previews)."""
     borrower_ids = {loan.borrower_id}
-    reach = _reach(session, borrower_ids, contact_holds(session, borrower_ids))[loan.borrower_id]
+    holds = contact_holds(session, borrower_ids)
+    whatsapp = _WHATSAPP in config.policy.channels.order
+    reach = _reach(session, borrower_ids, holds, whatsapp=whatsapp)[loan.borrower_id]
     choice = config.compliance.choose(
         contract=loan.jurisdiction, phone_e164=loan.borrower.phone_e164
     )
@@ -409,23 +449,29 @@ def template_values(
     }
 
 
-def _reach(session: Session, borrower_ids: set[int], holds: ContactHolds) -> dict[int, _Reach]:
+def _reach(
+    session: Session, borrower_ids: set[int], holds: ContactHolds, *, whatsapp: bool
+) -> dict[int, _Reach]:
     """Where each borrower can be reached: the chat they most recently verified in (a bot may
     only write to people who started it) and when they were last there (verified, or wrote),
-    their number on the lender's record (unless another borrower's record has it too), and
-    their opt-outs."""
+    their number on the lender's record (unless another borrower's record has it too), their
+    opt-outs, and with `whatsapp` where WhatsApp reaches them."""
     chats: dict[int, Conversation] = {}
+    wa_chats: dict[int, Conversation] = {}
+    looked_at = channels.REMINDER_CHATS + ((_WHATSAPP,) if whatsapp else ())
     for verified in session.scalars(
         select(Conversation)
         .where(
             Conversation.borrower_id.in_(borrower_ids),
             Conversation.bound_at.is_not(None),
-            Conversation.channel.in_(channels.REMINDER_CHATS),
+            Conversation.channel.in_(looked_at),
         )
         .order_by(Conversation.bound_at.desc(), Conversation.id.desc())
     ):
         assert verified.borrower_id is not None
-        chats.setdefault(verified.borrower_id, verified)
+        (wa_chats if verified.channel == _WHATSAPP else chats).setdefault(
+            verified.borrower_id, verified
+        )
     heard = outbound.borrower_last_heard(session, [c.id for c in chats.values()])
     phones = dict(
         session.execute(
@@ -440,20 +486,81 @@ def _reach(session: Session, borrower_ids: set[int], holds: ContactHolds) -> dic
             .having(func.count() > 1)
         )
     )
+    on_whatsapp = (
+        _whatsapp_reach(session, borrower_ids, wa_chats, phones, shared) if whatsapp else {}
+    )
     found: dict[int, _Reach] = {}
     for borrower_id in borrower_ids:
         chat = chats.get(borrower_id)
         phone = phones.get(borrower_id)
+        wa_id, wa_missing, wa_opted_out = on_whatsapp.get(borrower_id, (None, "none", False))
         facts = channels.Reach(
             chat_channel=chat.channel if chat else None,
             chat_last_heard=max(filter(None, (heard.get(chat.id), chat.bound_at)))
             if chat
             else None,
             phone=phone,
-            opted_out=holds.opted_out(borrower_id),
+            opted_out=holds.opted_out(borrower_id) | ({_WHATSAPP} if wa_opted_out else set()),
             phone_shared=phone in shared,
+            whatsapp_id=wa_id,
+            whatsapp_missing=wa_missing,
         )
-        found[borrower_id] = _Reach(facts, chat)
+        found[borrower_id] = _Reach(facts, chat, wa_chats.get(borrower_id))
+    return found
+
+
+def _whatsapp_reach(
+    session: Session,
+    borrower_ids: set[int],
+    verified: dict[int, Conversation],
+    phones: dict[int, str],
+    shared: set[str],
+) -> dict[int, tuple[str | None, str, bool]]:
+    """Per borrower: the WhatsApp id to write to (their verified WhatsApp chat's, else their
+    number's) or None and why not, and whether that number said STOP on WhatsApp before it
+    verified (the opt-out of whoever holds the number stands)."""
+    wanted: dict[int, str] = {}
+    found: dict[int, tuple[str | None, str, bool]] = {}
+    for borrower_id in borrower_ids:
+        chat = verified.get(borrower_id)
+        phone = phones.get(borrower_id)
+        if chat is not None:
+            wanted[borrower_id] = chat.channel_user_id
+        elif phone and phone in shared:
+            found[borrower_id] = (None, "shared_number", False)
+        elif phone:
+            wanted[borrower_id] = first_contact.whatsapp_id_of(phone)
+    ids = set(wanted.values())
+    # A chat at the number verified as someone else: the number is not only this borrower's.
+    taken = dict(
+        session.execute(
+            select(Conversation.channel_user_id, Conversation.borrower_id).where(
+                Conversation.channel == _WHATSAPP,
+                Conversation.channel_user_id.in_(ids),
+                Conversation.borrower_id.is_not(None),
+            )
+        ).all()
+    )
+    said_stop = set(
+        session.scalars(
+            select(Conversation.channel_user_id)
+            .join(Case, Case.conversation_id == Conversation.id)
+            .where(
+                Conversation.channel == _WHATSAPP,
+                Conversation.channel_user_id.in_(ids),
+                Case.kind == "opt_out",
+                Case.status != "withdrawn",
+            )
+        )
+    )
+    missing = outbound.not_on_whatsapp(session, ids)
+    for borrower_id, wa_id in wanted.items():
+        if taken.get(wa_id, borrower_id) != borrower_id:
+            found[borrower_id] = (None, "shared_number", False)
+        elif wa_id in missing:
+            found[borrower_id] = (None, "not_on_whatsapp", wa_id in said_stop)
+        else:
+            found[borrower_id] = (wa_id, "", wa_id in said_stop)
     return found
 
 

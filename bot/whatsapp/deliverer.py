@@ -1,5 +1,6 @@
-"""Hands the outbox's WhatsApp messages (a collector's reply, a notice) to the Cloud API, within
-WhatsApp's rule: free-form messages only within 24 hours of the borrower's last message."""
+"""Hands the outbox's WhatsApp messages (a reminder, a collector's reply, a notice) to the Cloud
+API, within WhatsApp's rule: free-form messages only within 24 hours of the borrower's last
+message; an approved template (a reminder, a first contact) at any time."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from bot.backend_client import OutboundItem
 from bot.clock import utcnow
 from bot.outbound import Delivery
 from bot.whatsapp.cloud_api import CloudApi, WhatsAppRefused
-from bot.whatsapp.render import messages
+from bot.whatsapp.render import messages, template
 
 WINDOW = timedelta(hours=24)
 OUTSIDE_WINDOW = "outside WhatsApp's 24-hour window: the borrower has not written for a day"
@@ -24,12 +25,16 @@ class WhatsAppDeliverer:
         self.api = api
 
     async def deliver(self, item: OutboundItem) -> Delivery:
-        if not window_open(item.borrower_last_at, utcnow()):
+        if item.template is not None:
+            bodies = [template(item.template)]
+        elif window_open(item.borrower_last_at, utcnow()):
+            bodies = messages(item.text, item.buttons or [], item.language or "zh")
+        else:
             return Delivery("failed", error=OUTSIDE_WINDOW)
         sent = ""
         try:
-            for message in messages(item.text, item.buttons or [], item.language or "zh"):
-                sent = await self.api.send(item.user_id, message)
+            for body in bodies:
+                sent = await self.api.send(item.user_id, body)
         except WhatsAppRefused as exc:
             if exc.final:
                 return Delivery("failed", error=f"WhatsApp: {exc}")

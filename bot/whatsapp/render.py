@@ -1,7 +1,8 @@
 """Replies as WhatsApp shows them (pure): text within 4,096 characters; up to 3 buttons as
 reply buttons (titles of 20 characters at most), more as a list (up to 10 rows, titles of 24,
 the rest of a long title in the row's description). A button carries its payload as its id
-(256 characters at most): one whose payload does not fit is left out."""
+(256 characters at most): one whose payload does not fit is left out. An approved template
+goes as its name, language and parameters."""
 
 from __future__ import annotations
 
@@ -67,6 +68,17 @@ def messages(text: str, buttons: list[dict[str, Any]], language: str) -> list[di
         }
     )
     return out
+
+
+def template(t: dict[str, Any]) -> dict[str, Any]:
+    """An approved template message: its name, language and body parameters, in order."""
+    message: dict[str, Any] = {"name": str(t["name"]), "language": {"code": str(t["language"])}}
+    params = [str(p) for p in t.get("params") or []]
+    if params:
+        message["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}
+        ]
+    return {"type": "template", "template": message}
 
 
 def _text(body: str) -> dict[str, Any]:

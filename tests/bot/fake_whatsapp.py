@@ -7,6 +7,10 @@ refused with 131047, as Meta refuses it). Some numbers misbehave on purpose:
   15005550009  Meta fails: 500
   15005550010  too many messages: 400, 130429
 
+A template must be one Meta approved: by default those of config/whatsapp.yml (its name, each
+language and its number of parameters); another name or language is refused with 132001, the
+wrong number of parameters with 132000, as Meta refuses them.
+
 `borrower_wrote` opens a number's window; `signed_call` makes a webhook call as Meta signs it."""
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from backend.config import ROOT
 
 PHONE_NUMBER_ID = "109876543210"
 ACCESS_TOKEN = "fake-whatsapp-access-token-0123456789"
@@ -34,10 +41,21 @@ FAILING = {
 DAY = 24 * 3600
 
 
+def approved_templates() -> dict[tuple[str, str], int]:
+    """(name, language code) -> its number of parameters, as config/whatsapp.yml says."""
+    config = yaml.safe_load((ROOT / "config" / "whatsapp.yml").read_text(encoding="utf-8"))
+    return {
+        (name, config["languages"][lang]): len(t.get("params") or [])
+        for name, t in config["templates"].items()
+        for lang in t["body"]
+    }
+
+
 @dataclass
 class FakeCloudApi:
     sent: list[dict[str, Any]] = field(default_factory=list)
     last_heard: dict[str, float] = field(default_factory=dict)
+    approved: dict[tuple[str, str], int] = field(default_factory=approved_templates)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     server: TestServer | None = None
 
@@ -68,11 +86,8 @@ class FakeCloudApi:
         to = str(body.get("to", ""))
         if body.get("messaging_product") != "whatsapp" or not to:
             return _error(400, 100, "Invalid parameter")
-        if to in FAILING:
-            return _error(*FAILING[to])
-        free_form = body.get("type") != "template"
-        if free_form and time.time() - self.last_heard.get(to, 0) > DAY:
-            return _error(400, 131047, "Re-engagement message")
+        if (refused := self._refused(to, body)) is not None:
+            return refused
         wamid = f"wamid.FAKE{next(self._ids):010d}"
         self.sent.append(body | {"id": wamid})
         return web.json_response(
@@ -82,6 +97,39 @@ class FakeCloudApi:
                 "messages": [{"id": wamid}],
             }
         )
+
+    def _refused(self, to: str, body: dict[str, Any]) -> web.Response | None:
+        """Meta's refusal of a message to this number, if it would refuse it."""
+        if to in FAILING:
+            return _error(*FAILING[to])
+        if body.get("type") == "template":
+            return self._template_refused(body["template"])
+        if time.time() - self.last_heard.get(to, 0) > DAY:
+            return _error(400, 131047, "Re-engagement message")
+        return None
+
+    def _template_refused(self, template: dict[str, Any]) -> web.Response | None:
+        key = (template.get("name"), (template.get("language") or {}).get("code"))
+        if key not in self.approved:
+            return _error(404, 132001, "Template name does not exist in the translation")
+        given = [p for c in template.get("components", []) for p in c.get("parameters", [])]
+        if len(given) != self.approved[key] or any(not p.get("text") for p in given):
+            return _error(400, 132000, "Number of parameters does not match")
+        return None
+
+    def templates_to(self, wa_id: str) -> list[dict[str, Any]]:
+        """The templates the number got: name, language and parameters."""
+        return [
+            {
+                "name": m["template"]["name"],
+                "language": m["template"]["language"]["code"],
+                "params": [
+                    p["text"] for c in m["template"].get("components", []) for p in c["parameters"]
+                ],
+            }
+            for m in self.sent
+            if m["to"] == wa_id and m["type"] == "template"
+        ]
 
     def texts_to(self, wa_id: str) -> list[str]:
         """What the number got, as text: a message's body, an interactive message's body."""

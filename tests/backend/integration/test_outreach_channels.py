@@ -121,7 +121,8 @@ class TestFirstContactBySms:
         decision = db.scalars(select(ReminderDecision)).one()
         assert json.loads(decision.checks)["channel"] == {
             "rule": "sms",
-            "tried": [["recent_chat", "none"], ["sms", "chosen"]],
+            # a Chinese number: China's profile does not list WhatsApp
+            "tried": [["recent_chat", "none"], ["whatsapp", "not_allowed"], ["sms", "chosen"]],
         }
 
     def test_an_english_speaker_gets_english(self, db: Session, config: OutreachConfig):
@@ -236,9 +237,11 @@ class TestChoosingTheChannel:
         assert sent.channel == "sms"
 
 
-def test_the_shipped_order_is_chat_then_sms_then_any_chat(config: OutreachConfig) -> None:
+def test_the_shipped_order_is_chat_then_whatsapp_then_sms_then_any_chat(
+    config: OutreachConfig,
+) -> None:
     assert config.policy.channels == ChannelRules(
-        order=("recent_chat", "sms", "linked_chat"), recent_chat_days=30
+        order=("recent_chat", "whatsapp", "sms", "linked_chat"), recent_chat_days=30
     )
 
 
