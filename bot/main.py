@@ -99,7 +99,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return app
 
 
-def _whatsapp_api(
+def whatsapp_api(
     app: FastAPI, settings: GatewaySettings, stack: contextlib.AsyncExitStack
 ) -> CloudApi:
     """Meta's Cloud API, or the sandbox standing in for it (and for the borrower's phone, whose
@@ -192,7 +192,7 @@ async def _start(
             sms.on_receipt = receipt
     app.state.sms_provider = sms
     if settings.whatsapp_provider != "off":
-        api = _whatsapp_api(app, settings, stack)
+        api = whatsapp_api(app, settings, stack)
         app.state.whatsapp = WhatsAppChannel(relay, api, seen)
         stack.push_async_callback(app.state.whatsapp.settle)
         deliverers["whatsapp"] = WhatsAppDeliverer(api)

@@ -142,6 +142,7 @@ class TestClaimAndDeliver:
             "attempts": 1,
             "language": "en",
             "borrower_last_at": None,  # WhatsApp's window only
+            "template": None,  # WhatsApp only
         }
         leased = client.get(f"/api/v1/outbound/{item['id']}").json()
         assert 25 < (when(leased["lease_until"]) - utcnow()).total_seconds() <= 30

@@ -6,6 +6,8 @@ WhatsApp, statuses as receipts, and the outbox's messages only within the 24-hou
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -24,9 +26,11 @@ from backend.outbound import service as outbox
 from backend.outbound.models import OutboundMessage
 from backend.types import utcnow
 from bot.dedupe import MemorySeen
+from bot.main import whatsapp_api
 from bot.outbound import OutboundSender
-from bot.whatsapp.cloud_api import CloudApi
+from bot.whatsapp.cloud_api import CloudApi, WhatsAppRefused
 from bot.whatsapp.deliverer import OUTSIDE_WINDOW, WhatsAppDeliverer
+from bot.whatsapp.sandbox import STATUS_AFTER_SECONDS, SandboxWhatsApp
 from bot.whatsapp.webhook import WhatsAppChannel
 from tests.bot.fake_whatsapp import (
     ACCESS_TOKEN,
@@ -215,3 +219,135 @@ class TestTheOutbox:
         stack.db.refresh(row)
         assert (row.status, row.error) == ("failed", OUTSIDE_WINDOW)
         assert cloud.sent == []  # never tried: Meta would refuse it (131047)
+
+
+class TestTemplates:
+    def queue(self, stack: Stack, template: dict[str, Any]) -> OutboundMessage:
+        chat = get_or_create(stack.db, "whatsapp", WA)
+        row = outbox.enqueue(
+            stack.db, conversation=chat, text="(the body)", sender="system", template=template
+        )
+        stack.db.commit()
+        return row
+
+    async def test_a_template_goes_to_a_number_that_never_wrote(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        template = {"name": "payment_reminder", "language": "zh_CN", "params": ["陈美玲", "L1"]}
+        row = self.queue(stack, template)
+        assert await stack.send_outbox() == 1
+        stack.db.refresh(row)
+        assert row.status == "delivered" and row.channel_message_id == cloud.sent[-1]["id"]
+        assert cloud.templates_to(WA) == [template]
+        assert cloud.texts_to(WA) == []  # the template only, never the free-form text
+
+    async def test_a_template_meta_does_not_know_fails_with_its_reason(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        row = self.queue(stack, {"name": "not_approved", "language": "zh_CN", "params": []})
+        await stack.send_outbox()
+        stack.db.refresh(row)
+        assert row.status == "failed" and "132001" in (row.error or "")
+
+    async def test_the_wrong_number_of_parameters_fails_with_its_reason(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        row = self.queue(stack, {"name": "payment_reminder", "language": "en", "params": ["x"]})
+        await stack.send_outbox()
+        stack.db.refresh(row)
+        assert row.status == "failed" and "132000" in (row.error or "")
+
+    async def test_a_number_not_on_whatsapp_fails_and_is_remembered(
+        self, stack: Stack, cloud: FakeCloudApi
+    ) -> None:
+        chat = get_or_create(stack.db, "whatsapp", "15005550001")
+        template = {"name": "payment_reminder", "language": "en", "params": ["A", "L1"]}
+        row = outbox.enqueue(
+            stack.db, conversation=chat, text="x", sender="system", template=template
+        )
+        stack.db.commit()
+        await stack.send_outbox()
+        stack.db.refresh(row)
+        assert row.status == "failed"
+        assert outbox.not_on_whatsapp(stack.db, ["15005550001", WA]) == {"15005550001"}
+
+
+class TestTheSandbox:
+    """The sandbox `make run` uses: the real CloudApi over the sandbox's transport, and the
+    phone's messages through the gateway's own webhook, signed."""
+
+    @pytest.fixture
+    async def sandboxed(
+        self, db: Session, tmp_path: Path
+    ) -> AsyncIterator[tuple[Stack, SandboxWhatsApp]]:
+        fake_rasa = FakeRasa()
+        async with (
+            gateway_over(db, tmp_path, fake_rasa, whatsapp_provider="sandbox") as (client, app),
+            contextlib.AsyncExitStack() as closing,
+        ):
+            api = whatsapp_api(app, app.state.settings, closing)
+            app.state.whatsapp = WhatsAppChannel(app.state.relay, api, MemorySeen())
+            closing.push_async_callback(app.state.whatsapp.settle)
+            yield Stack(db, client, app, fake_rasa), app.state.whatsapp_sandbox
+
+    async def settle(self, stack: Stack) -> None:
+        await stack.app.state.whatsapp.settle()
+        await stack.app.state.relay.settle()
+
+    async def test_the_phones_reply_reaches_the_assistant_and_its_answer_the_phone(
+        self, sandboxed: tuple[Stack, SandboxWhatsApp]
+    ) -> None:
+        stack, _ = sandboxed
+        r = await stack.gateway.post("/sandbox/whatsapp/reply", data={"wa_id": WA, "text": "你好"})
+        assert (r.status_code, r.headers["location"]) == (303, "/sandbox/whatsapp")
+        await self.settle(stack)
+        [turn] = stack.rasa.turns
+        assert (turn["sender"], turn["message"]) == (f"whatsapp:{WA}", "你好")
+        shown = (await stack.gateway.get("/sandbox/whatsapp/messages")).json()
+        assert [(m["direction"], m["kind"]) for m in reversed(shown)] == [
+            ("in", "text"),
+            ("out", "text"),
+            ("out", "interactive"),
+        ]
+        assert shown[0]["buttons"] == [{"id": "/check_balance", "title": "查余额"}]
+        # pressing the button sends its payload
+        pressed = {"wa_id": WA, "text": "查余额", "button_id": "/check_balance"}
+        await stack.gateway.post("/sandbox/whatsapp/reply", data=pressed)
+        await self.settle(stack)
+        assert stack.rasa.turns[-1]["message"] == "/check_balance"
+        page = await stack.gateway.get("/sandbox/whatsapp")
+        assert page.status_code == 200 and "+8613800138401" in page.text
+
+    async def test_it_keeps_whatsapps_rules_and_says_delivered(
+        self, sandboxed: tuple[Stack, SandboxWhatsApp]
+    ) -> None:
+        stack, sandbox = sandboxed
+        chat = get_or_create(stack.db, "whatsapp", WA)
+        free = outbox.enqueue(stack.db, conversation=chat, text="hi", sender="collector")
+        stack.db.commit()
+        api = stack.app.state.whatsapp.api
+        with pytest.raises(WhatsAppRefused) as refused:  # nobody wrote: the window is shut
+            await api.send(WA, {"type": "text", "text": {"body": "hi"}})
+        assert refused.value.code == 131047 and refused.value.final
+        template = {"name": "payment_reminder", "language": "zh_CN", "params": ["陈美玲", "L1"]}
+        row = outbox.enqueue(
+            stack.db, conversation=chat, text="body", sender="system", template=template
+        )
+        stack.db.commit()
+        sender = OutboundSender(
+            stack.app.state.relay.backend,
+            stack.app.state.relay.rasa,
+            {"whatsapp": WhatsAppDeliverer(api)},
+            poll_seconds=0,
+        )
+        await sender.once()  # the free-form one fails (outside the window)...
+        await sender.once()  # ...then the template goes
+        stack.db.refresh(free)
+        stack.db.refresh(row)
+        assert free.status == "failed" and row.status == "delivered"
+        [sent] = list(sandbox.messages)
+        assert sent.template == template
+        await asyncio.sleep(STATUS_AFTER_SECONDS + 0.3)  # Meta's "delivered", by the webhook
+        await self.settle(stack)
+        stack.db.refresh(row)
+        assert row.receipt == "delivered"
