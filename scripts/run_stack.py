@@ -86,6 +86,13 @@ def banner(env: dict[str, str], seconds: float) -> str:
     telegram = "on" if env.get("TELEGRAM_BOT_TOKEN") else "off (set TELEGRAM_BOT_TOKEN)"
     sms = env.get("SMS_PROVIDER") or "sandbox"  # the gateway's default outside production
     texts = f"{at['gateway']}/sandbox/sms" if sms == "sandbox" else f"{sms} (SMS_PROVIDER)"
+    # the gateway's default outside production: the Cloud API with a token, else the sandbox
+    wa = env.get("WHATSAPP_PROVIDER") or (
+        "cloud" if env.get("WHATSAPP_ACCESS_TOKEN") else "sandbox"
+    )
+    whatsapp = (
+        f"{at['gateway']}/sandbox/whatsapp" if wa == "sandbox" else f"{wa} (WHATSAPP_PROVIDER)"
+    )
     return "\n".join(
         [
             f"The assistant is ready ({seconds:.0f} s). Open:",
@@ -94,6 +101,7 @@ def banner(env: dict[str, str], seconds: float) -> str:
             f"  backend API and its docs        {at['backend']}/docs",
             f"  sandbox checkout pages          {at['public']}/pay/{{token}}",
             f"  SMS sandbox (texts sent)        {texts}",
+            f"  WhatsApp sandbox (a phone)      {whatsapp}",
             f"  Rasa HTTP API                   {at['rasa']}/status",
             f"  action server                   {at['actions']}/health",
             f"  Telegram                        {telegram}",
