@@ -31,7 +31,7 @@ from backend.borrowers.models import Borrower
 from backend.cases.models import Case, Handoff, Note
 from backend.cases.service import proactive_contact_hold
 from backend.config import Settings, get_settings
-from backend.conversations.messages import NewMessage, log_messages
+from backend.conversations.messages import Message, NewMessage, log_messages
 from backend.db import make_engine
 from backend.demo.users import DEMO_PASSWORD, DEMO_USERS, seed_demo_users
 from backend.ledger.models import Arrangement, Loan
@@ -313,6 +313,48 @@ class TestReplying:
         db.commit()
         response = ann.get(f"/console/handoffs/{chat.id}/messages?after={foreign.id}")
         assert response.status_code == 409
+
+
+class TestWhatsAppWindow:
+    """WhatsApp carries a free-form message only within 24 hours of the borrower's last one:
+    after that the chat page offers the approved template, and a reply is refused saying so."""
+
+    def quiet_chat(self, db: Session, ann: Console, hours: float) -> Handoff:
+        who = factories.borrower(db, ref="B-WA")
+        conversation = factories.conversation(db, who=who, channel="whatsapp", user_id="6591234567")
+        wrote = utcnow() - timedelta(hours=hours)
+        db.add(
+            Message(conversation_id=conversation.id, sender="borrower", text="人工", sent_at=wrote)
+        )
+        handoff = factories.handoff(db, conversation=conversation)
+        db.commit()
+        take(ann, handoff)
+        return handoff
+
+    def test_after_a_day_the_page_offers_the_template_and_a_reply_is_refused(
+        self, db: Session, ann: Console
+    ):
+        chat = self.quiet_chat(db, ann, hours=26)
+        page = ann.get(f"/console/handoffs/{chat.id}").text
+        assert 'id="whatsapp-template"' in page and "您好，我们的客服有消息给您" in page
+        refused = ann.post(f"/console/handoffs/{chat.id}/reply", {"text": "您好"})
+        assert refused.status_code == 409
+        assert "Send the approved template instead" in refused.text
+        assert 'id="whatsapp-template"' in refused.text
+        sent = ann.post(f"/console/handoffs/{chat.id}/whatsapp-template", {})
+        assert sent.headers["location"] == f"/console/handoffs/{chat.id}?done=template"
+        row = outbox(db, chat)[-1]
+        assert row.template == {"name": "collector_follow_up", "language": "zh_CN", "params": []}
+        assert (row.sender, row.author) == ("collector", "ann")
+        assert "Template sent" in ann.follow(sent).text
+
+    def test_within_the_day_there_is_no_template_to_send(self, db: Session, ann: Console):
+        chat = self.quiet_chat(db, ann, hours=2)
+        page = ann.get(f"/console/handoffs/{chat.id}").text
+        assert 'id="whatsapp-template"' not in page
+        assert ann.post(f"/console/handoffs/{chat.id}/whatsapp-template", {}).status_code == 409
+        replied = ann.post(f"/console/handoffs/{chat.id}/reply", {"text": "您好"})
+        assert replied.status_code == 303
 
 
 # -- acting for the borrower ---------------------------------------------------------------------
