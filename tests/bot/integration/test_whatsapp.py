@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -25,6 +26,7 @@ from backend.conversations.service import get_or_create
 from backend.outbound import service as outbox
 from backend.outbound.models import OutboundMessage
 from backend.types import utcnow
+from bot.config import SANDBOX_WHATSAPP_SECRET, GatewaySettings
 from bot.dedupe import MemorySeen
 from bot.main import whatsapp_api
 from bot.outbound import OutboundSender
@@ -351,3 +353,35 @@ class TestTheSandbox:
         await self.settle(stack)
         stack.db.refresh(row)
         assert row.receipt == "delivered"
+
+
+class TestSettings:
+    def production(self, **settings: Any) -> GatewaySettings:
+        return GatewaySettings(
+            app_env="production",
+            service_token=secrets.token_hex(32),
+            rasa_token=secrets.token_hex(32),
+            webchat_secret=secrets.token_hex(32),
+            **settings,
+        )
+
+    def test_the_sandbox_is_developments_default_and_signs_with_its_own_secret(self) -> None:
+        settings = GatewaySettings(app_env="development")
+        assert settings.whatsapp_provider == "sandbox"
+        assert settings.whatsapp_app_secret == SANDBOX_WHATSAPP_SECRET
+
+    def test_an_access_token_means_the_cloud_api(self) -> None:
+        settings = GatewaySettings(
+            whatsapp_access_token=ACCESS_TOKEN,
+            whatsapp_phone_number_id=PHONE_NUMBER_ID,
+            whatsapp_app_secret=APP_SECRET,
+            whatsapp_verify_token=VERIFY_TOKEN,
+        )
+        assert settings.whatsapp_provider == "cloud"
+        with pytest.raises(ValueError, match="WHATSAPP_PROVIDER=cloud needs WHATSAPP_ACCESS_TOKEN"):
+            GatewaySettings(whatsapp_provider="cloud")
+
+    def test_production_is_off_by_default_and_refuses_the_sandbox(self) -> None:
+        assert self.production().whatsapp_provider == "off"
+        with pytest.raises(ValueError, match="WHATSAPP_PROVIDER=sandbox is for development"):
+            self.production(whatsapp_provider="sandbox")
