@@ -2,7 +2,8 @@
 verify token, echoing the challenge) and POST /whatsapp/webhook (messages and statuses, each
 call signed with the app secret over the raw body: X-Hub-Signature-256). A call is answered at
 once; its messages go through the relay in a task of their own, one chat's in order. A message
-delivered again (Meta retries) is answered once. Statuses become the outbox's receipts."""
+delivered again (Meta retries) is answered once. Statuses become the outbox's receipts (those of
+the assistant's own replies, which never were in the outbox, are dropped)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hmac
 import json
 import logging
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/whatsapp", include_in_schema=False)
 
 CHANNEL = "whatsapp"
+# How many of the assistant's own replies are remembered, to drop Meta's statuses for them.
+REMEMBERED_REPLIES = 10_000
 # Meta's statuses, in the outbox's receipts.
 _RECEIPTS = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"}
 
@@ -87,6 +91,9 @@ class WhatsAppChannel:
 
     def __init__(self, relay: Relay, api: CloudApi, seen: SeenUpdates) -> None:
         self.relay, self.api, self.seen = relay, api, seen
+        # The assistant's own replies, sent here rather than through the outbox: Meta's
+        # statuses for them have no outbox row to go to.
+        self._replies: OrderedDict[str, None] = OrderedDict()
         self._chats: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -124,9 +131,8 @@ class WhatsAppChannel:
     async def _answer(self, message: WhatsAppMessage) -> None:
         if message.kind == "other":  # a photo, a voice note, a location...
             language = await self._language_of(message.wa_id)
-            await self.api.send(
-                message.wa_id, messages(texts.say("text_only", language), [], language)[0]
-            )
+            body = messages(texts.say("text_only", language), [], language)[0]
+            self._sent_reply(await self.api.send(message.wa_id, body))
             return
         outcome = await self.relay.handle(
             Incoming(
@@ -145,7 +151,12 @@ class WhatsAppChannel:
             if not reply.text and not reply.buttons:  # a Telegram-only keyboard (share phone)
                 continue
             for body in messages(reply.text, reply.buttons, outcome.language):
-                await self.api.send(message.wa_id, body)
+                self._sent_reply(await self.api.send(message.wa_id, body))
+
+    def _sent_reply(self, wamid: str) -> None:
+        self._replies[wamid] = None
+        while len(self._replies) > REMEMBERED_REPLIES:
+            self._replies.popitem(last=False)
 
     async def _language_of(self, wa_id: str) -> str:
         try:
@@ -156,7 +167,7 @@ class WhatsAppChannel:
 
     async def _status(self, status: dict[str, Any]) -> None:
         receipt = _RECEIPTS.get(str(status.get("status", "")))
-        if receipt is None or not status.get("id"):
+        if receipt is None or not status.get("id") or status["id"] in self._replies:
             return
         errors = status.get("errors") or []
         error = None

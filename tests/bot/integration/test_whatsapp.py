@@ -320,6 +320,20 @@ class TestTheSandbox:
         page = await stack.gateway.get("/sandbox/whatsapp")
         assert page.status_code == 200 and "+8613800138401" in page.text
 
+    async def test_statuses_of_the_assistants_own_replies_are_let_go(
+        self, sandboxed: tuple[Stack, SandboxWhatsApp], caplog: pytest.LogCaptureFixture
+    ) -> None:
+        stack, sandbox = sandboxed
+        await stack.gateway.post("/sandbox/whatsapp/reply", data={"wa_id": WA, "text": "你好"})
+        await self.settle(stack)
+        await asyncio.sleep(STATUS_AFTER_SECONDS + 0.3)
+        started = time.monotonic()
+        await self.settle(stack)
+        # they never were in the outbox: nothing to record, nothing retried
+        assert time.monotonic() - started < 0.5
+        assert [m.status for m in sandbox.messages if m.direction == "out"] == ["delivered"] * 2
+        assert "not recorded" not in caplog.text
+
     async def test_it_keeps_whatsapps_rules_and_says_delivered(
         self, sandboxed: tuple[Stack, SandboxWhatsApp]
     ) -> None:
