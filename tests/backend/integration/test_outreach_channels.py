@@ -271,11 +271,22 @@ def test_the_dashboard_counts_reminders_by_the_channel_they_went_on(
     a_loan(db, "L1", phone="+8613800138011")  # never chatted: SMS
     chatting = a_loan(db, "L2", phone="+8613800138012")
     a_chat(db, chatting, bound_at=at("09:00", TODAY - timedelta(days=1)))
+    a_loan(db, "L3", phone="+6591234511", timezone="Asia/Singapore")  # never chatted: WhatsApp
     plan(db, config)
-    assert {o.channel for o in send(db, config, at("10:00")).outcomes} == {"sms", "telegram"}
+    assert {o.channel for o in send(db, config, at("10:00")).outcomes} == {
+        "sms",
+        "telegram",
+        "whatsapp",
+    }
 
     def sent(channel: str | None) -> int:
         period = Period(Scope(start=TODAY, end=TODAY, channel=channel))
         return reminder_days(db, period)[1].sent
 
-    assert (sent("sms"), sent("telegram"), sent("webchat"), sent(None)) == (1, 1, 0, 2)
+    assert (sent("sms"), sent("telegram"), sent("whatsapp"), sent("webchat"), sent(None)) == (
+        1,
+        1,
+        1,
+        0,
+        3,
+    )
