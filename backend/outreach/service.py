@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -107,7 +107,7 @@ def dispatch(
     promises = promise_dates(session, loan_ids)
     borrower_ids = {r.borrower_id for r in reminders}
     holds = contact_holds(session, borrower_ids)
-    reach = _reach(session, borrower_ids, holds, whatsapp=_WHATSAPP in config.policy.channels.order)
+    reach = _reach(session, borrower_ids, holds, whatsapp=_on_whatsapp(config, loans.values()))
     history = _history(session, borrower_ids, now)
     wishes = preferences_of(session, borrower_ids)
     for reminder in reminders:
@@ -348,7 +348,7 @@ def channel_now(
     """The channel a reminder about this loan would take now (for previews)."""
     borrower_ids = {loan.borrower_id}
     holds = contact_holds(session, borrower_ids)
-    whatsapp = _WHATSAPP in config.policy.channels.order
+    whatsapp = _on_whatsapp(config, [loan])
     reach = _reach(session, borrower_ids, holds, whatsapp=whatsapp)[loan.borrower_id]
     choice = config.compliance.choose(
         contract=loan.jurisdiction, phone_e164=loan.borrower.phone_e164
@@ -449,13 +449,29 @@ def template_values(
     }
 
 
+def _on_whatsapp(config: OutreachConfig, loans: Iterable[Loan]) -> set[int]:
+    """The borrowers of these loans the whatsapp rule may reach: their profile lists WhatsApp
+    (none when the order has no whatsapp rule)."""
+    if _WHATSAPP not in config.policy.channels.order:
+        return set()
+    compliance = config.compliance
+    return {
+        loan.borrower_id
+        for loan in loans
+        if _WHATSAPP
+        in compliance.profile_of(
+            compliance.choose(contract=loan.jurisdiction, phone_e164=loan.borrower.phone_e164)
+        ).channels
+    }
+
+
 def _reach(
-    session: Session, borrower_ids: set[int], holds: ContactHolds, *, whatsapp: bool
+    session: Session, borrower_ids: set[int], holds: ContactHolds, *, whatsapp: set[int]
 ) -> dict[int, _Reach]:
     """Where each borrower can be reached: the chat they most recently verified in (a bot may
     only write to people who started it) and when they were last there (verified, or wrote),
     their number on the lender's record (unless another borrower's record has it too), their
-    opt-outs, and with `whatsapp` where WhatsApp reaches them."""
+    opt-outs, and for those in `whatsapp` where WhatsApp reaches them."""
     chats: dict[int, Conversation] = {}
     wa_chats: dict[int, Conversation] = {}
     looked_at = channels.REMINDER_CHATS + ((_WHATSAPP,) if whatsapp else ())
@@ -469,9 +485,10 @@ def _reach(
         .order_by(Conversation.bound_at.desc(), Conversation.id.desc())
     ):
         assert verified.borrower_id is not None
-        (wa_chats if verified.channel == _WHATSAPP else chats).setdefault(
-            verified.borrower_id, verified
-        )
+        if verified.channel != _WHATSAPP:
+            chats.setdefault(verified.borrower_id, verified)
+        elif verified.borrower_id in whatsapp:
+            wa_chats.setdefault(verified.borrower_id, verified)
     heard = outbound.borrower_last_heard(session, [c.id for c in chats.values()])
     phones = dict(
         session.execute(
@@ -486,14 +503,14 @@ def _reach(
             .having(func.count() > 1)
         )
     )
-    on_whatsapp = (
-        _whatsapp_reach(session, borrower_ids, wa_chats, phones, shared) if whatsapp else {}
-    )
+    on_whatsapp = _whatsapp_reach(session, whatsapp, wa_chats, phones, shared) if whatsapp else {}
     found: dict[int, _Reach] = {}
     for borrower_id in borrower_ids:
         chat = chats.get(borrower_id)
         phone = phones.get(borrower_id)
-        wa_id, wa_missing, wa_opted_out = on_whatsapp.get(borrower_id, (None, "none", False))
+        # Not looked up: their profile does not list WhatsApp.
+        nowhere = (None, "none" if borrower_id in whatsapp else "not_allowed", False)
+        wa_id, wa_missing, wa_opted_out = on_whatsapp.get(borrower_id, nowhere)
         facts = channels.Reach(
             chat_channel=chat.channel if chat else None,
             chat_last_heard=max(filter(None, (heard.get(chat.id), chat.bound_at)))
