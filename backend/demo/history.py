@@ -52,6 +52,10 @@ REF_PREFIX = "HIST-"
 DAYS = 60
 BORROWERS = 280
 SEED = 20261129
+# A promise's chat (history_chats) stamps it a few minutes off its planned moment (after a
+# handoff, up to half an hour later): it is planned only with payments well after that moment,
+# and decided again with the stamp, so a payment in between never leaves it open for ever.
+CHAT_SLACK = timedelta(hours=1)
 PROVIDER = "demo"
 # Where borrowers start, as (kind, weight, days past due at the start).
 START_STATES = (
@@ -158,6 +162,10 @@ class History:
             self._plan_promises(sim)
             if sim.assistant:
                 chats.write(sim)
+            for promise in sim.promises:  # made_at is final now: the day the service decides
+                promise.decide_on = self._decided_on(
+                    sim, promise.made_at, promise.amount, promise.promised_date
+                )
         self._post_ledger(sims)
         for sim in sims:
             if sim.reachable:
@@ -365,7 +373,7 @@ class History:
                 promise_rules.check_new_promise(window, amount=amount, promised_date=date_to)
             except promise_rules.PromiseRefused:
                 continue
-            decide_on = self._decided_on(sim, made_at, amount, date_to)
+            decide_on = self._decided_on(sim, made_at + CHAT_SLACK, amount, date_to)
             if decide_on > sim.last or (wanted == 0 and decide_on - date_to <= grace):
                 continue  # still open today, or a "broken" one that a payment kept after all
             by_person = rng.random() < 0.25
