@@ -31,8 +31,9 @@ class Reach:
     # wrong person, so SMS is not used.
     phone_shared: bool = False
     # The WhatsApp id to write to (a verified WhatsApp chat's, else the number on record's),
-    # or None and why not: "none", "shared_number", or "not_on_whatsapp" (a message to it
-    # came back undeliverable: the number has no WhatsApp).
+    # or None and why not: "none", "not_allowed" (their profile does not list WhatsApp),
+    # "shared_number", or "not_on_whatsapp" (a message to it came back undeliverable: the
+    # number has no WhatsApp).
     whatsapp_id: str | None = None
     whatsapp_missing: str = "none"
 
