@@ -71,9 +71,10 @@ def test_a_reminder_reaches_the_borrower_on_telegram_and_stop_ends_them_there(st
         planner.plan(session, today=later, now=noon, policy=config.policy)
         outcomes = service.dispatch(session, today=later, now=noon, config=config).outcomes
     outcomes = [o for o in outcomes if o.loan_ref == "L-DEMO-09"]
-    # "STOP" in the chat ends messages there; the reminder goes by SMS instead (an opt-out
-    # is per channel: STOP by SMS ends those, tests/e2e/test_sms.py)
-    assert outcomes and {(o.action, o.channel) for o in outcomes} == {("send", "sms")}
+    # "STOP" in the chat ends messages there; the reminder goes on WhatsApp instead (Grace is
+    # in Singapore, whose profile lists it; an opt-out is per channel: STOP on WhatsApp ends
+    # those and the next goes by SMS, tests/e2e/test_whatsapp.py)
+    assert outcomes and {(o.action, o.channel) for o in outcomes} == {("send", "whatsapp")}
     assert not [m for m in user.bot_messages() if "L-DEMO-09" in m["text"]][1:]
 
 

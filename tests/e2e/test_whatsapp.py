@@ -9,77 +9,34 @@ opted out of WhatsApp: the next reminder goes by SMS."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import date
+from functools import partial
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
-from backend.borrowers.identity import hash_id_number
-from backend.borrowers.models import Borrower
 from backend.config import ROOT
-from backend.db import make_engine
-from backend.demo.products import ensure_products
 from backend.ledger.models import Loan
-from backend.ledger.service import originate_loan
 from backend.outbound.models import OutboundMessage
-from backend.outreach import planner, service
 from backend.outreach.models import Reminder
 from backend.outreach.setup import OutreachConfig, load_outreach_config
+from tests.e2e import first_contact
 from tests.e2e.conftest import Stack, eventually
+from tests.e2e.first_contact import remind, sessions
 
 pytestmark = pytest.mark.xdist_group("stack")
 
-SUNDAY = date(2026, 11, 29)  # the stack's business date
-AT_TEN = datetime(2026, 11, 29, 2, tzinfo=UTC)  # 10:00 in Singapore
+# A borrower in Singapore (their profile lists WhatsApp) who speaks English.
+a_late_borrower = partial(
+    first_contact.a_late_borrower, name="Tan Wei Ming", language="en", timezone="Asia/Singapore"
+)
 
 
 @pytest.fixture(scope="module")
 def config() -> OutreachConfig:
     return load_outreach_config(ROOT / "config")
-
-
-def sessions(stack: Stack) -> sessionmaker[Session]:
-    return sessionmaker(make_engine(stack.processes.env["DATABASE_URL"]), expire_on_commit=False)
-
-
-def a_late_borrower(stack: Stack, ref: str, phone: str) -> None:
-    """A borrower in Singapore the lender's systems know (number on record), who never opened
-    the bot, with a loan whose first installment fell due on 22 Nov: 7 days late today."""
-    with sessions(stack).begin() as session:
-        who = Borrower(
-            ref=f"B-{ref}",
-            full_name="Tan Wei Ming",
-            phone_e164=phone,
-            id_number_hash=hash_id_number(f"{ref}-0000", "e2e"),
-            id_last4="0000",
-            date_of_birth=date(1990, 1, 1),
-            language="en",
-            timezone="Asia/Singapore",
-        )
-        session.add(who)
-        originate_loan(
-            session,
-            ref=ref,
-            borrower=who,
-            product=ensure_products(session)["CASH-12"],
-            principal=600_000,
-            disbursed_on=date(2026, 10, 22),
-        )
-
-
-def remind(
-    stack: Stack, config: OutreachConfig, ref: str, today: date = SUNDAY
-) -> list[service.Outcome]:
-    """The worker's pass at 10:00 for this loan only."""
-    now = datetime(today.year, today.month, today.day, 2, tzinfo=UTC)
-    with sessions(stack).begin() as session:
-        only = [session.scalar(select(Loan.id).where(Loan.ref == ref))]
-        assert only[0] is not None
-        planner.plan(session, today=today, now=now, policy=config.policy, only=only)
-        return service.dispatch(session, today=today, now=now, config=config, only=only).outcomes
 
 
 def on_the_phone(stack: Stack, wa_id: str) -> list[dict[str, Any]]:
