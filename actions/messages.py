@@ -61,7 +61,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "overdue": {
         "zh": "其中已逾期 {overdue} {cur}，逾期 {dpd} 天。",
-        "en": "Of this, {overdue} {cur} is overdue ({dpd} days past due).",
+        "en": "Of this, {overdue} {cur} is overdue (days past due: {dpd}).",
     },
     "on_plan": {
         "zh": "您正在执行还款方案（{kind}）。",
