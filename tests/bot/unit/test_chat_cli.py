@@ -208,9 +208,10 @@ class TestMain:
 
         fake_gateway(monkeypatch, gateway)
         monkeypatch.setattr("sys.stdin", io.StringIO("你好\n2\n/quit\nnever sent\n"))
-        assert chat.main(["--lang", "zh", "--start", "tok_en-1"]) == 0
+        # the README's form, which also takes a token that starts with "-" (1 in 64 do)
+        assert chat.main(["--lang", "zh", "--start=-tok_en-1"]) == 0
         assert {b["sender"] for b in posted} == {sender}
-        assert [b["message"] for b in posted] == ["/start tok_en-1", "你好", "/request_human"]
+        assert [b["message"] for b in posted] == ["/start -tok_en-1", "你好", "/request_human"]
         assert posted[2]["metadata"] == {"language": "zh", "button_title": "转人工"}
         out = capsys.readouterr().out
         assert "bot> 您好" in out and "[2] 转人工" in out and "bot> 好的" in out
