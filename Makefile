@@ -16,7 +16,7 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench compliance-check bench-chat bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench compliance-check bench-chat bench-snapshots bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack (BORROWERS=5 TURNS=3 smaller)"
 	@echo "make profile  with make run running: where one part's time goes, a flame graph (PART=rasa|gateway|backend|actions)"
 	@echo "make compliance-check  the reminder rules against 100,000 random cases (CASES=N): 0 violations"
+	@echo "make bench-snapshots  the daily portfolio snapshot of 1,000,000 loans on PostgreSQL (LOANS=N DAYS=N)"
 	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
 	@echo "             (LOANS=N DELIVER=N for other sizes)"
 	@echo "make fault-matrix  make run-prod's topology under load, one fault at a time (replicas killed,"
@@ -151,6 +152,10 @@ compliance-check: $(VENV)/.installed
 # Needs the stack running (make run in another terminal). BORROWERS=5 TURNS=3 for a small run.
 bench-chat: $(VENV)/.installed
 	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS)) $(if $(ROUNDS),--rounds $(ROUNDS))
+
+# PostgreSQL at BENCH_DATABASE_URL (a throwaway schema; SCHEMA=name keeps it and resumes).
+bench-snapshots: $(VENV)/.installed
+	$(PY) -m bench.snapshots $(if $(LOANS),--loans $(LOANS)) $(if $(DAYS),--days $(DAYS)) $(if $(SCHEMA),--schema $(SCHEMA))
 
 # PostgreSQL at BENCH_DATABASE_URL (a throwaway schema); starts its own backend, gateway and
 # fake Telegram server.

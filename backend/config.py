@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     # often it sends those that are due.
     outreach_plan_at: time = time(0, 5)
     outreach_dispatch_seconds: int = 60
+    # When the worker takes the portfolio snapshot of the business day just closed.
+    snapshot_at: time = time(0, 30)
+    # Daily snapshots are kept this many days; every month's last day is kept for good.
+    snapshot_daily_days: int = Field(default=92, ge=1)
     # Log lines: json (one object a line, with the request id) or text; unset: json in
     # production, text elsewhere (backend/monitoring/logs.py).
     log_format: Literal["json", "text"] | None = None

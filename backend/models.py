@@ -18,6 +18,7 @@ from backend.outbound.models import OutboundMessage
 from backend.outreach.models import Reminder
 from backend.payments.models import PaymentLink
 from backend.plans.models import ApprovalRequest
+from backend.portfolio.models import PortfolioSnapshot, SnapshotItem, SnapshotRun
 from backend.promises.models import Promise, PromiseEscalation
 from backend.staff.models import StaffSession, StaffUser
 from backend.tuning.models import MessageLabel, ModelDeployment, TrainedModel
@@ -48,10 +49,13 @@ __all__ = [
     "OutboundMessage",
     "Payment",
     "PaymentLink",
+    "PortfolioSnapshot",
     "Product",
     "Promise",
     "PromiseEscalation",
     "Reminder",
+    "SnapshotItem",
+    "SnapshotRun",
     "StaffSession",
     "StaffUser",
     "TrainedModel",

@@ -23,6 +23,7 @@ from backend.console import (
     login_routes,
     model_routes,
     operations_routes,
+    portfolio_routes,
     tuning_routes,
 )
 from backend.console.auth import (
@@ -75,6 +76,7 @@ def install_console(app: FastAPI) -> None:
         operations_routes,
         tuning_routes,
         dashboard_routes,
+        portfolio_routes,
         model_routes,
         compliance_routes,
     ):

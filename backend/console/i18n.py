@@ -642,6 +642,90 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dash.col.reason": ("Reason", "原因"),
     "hold.live_handoff": ("a person had the chat", "人工处理中"),
     "hold.outside_window": ("outside contact hours", "不在联系时段"),
+    # the Portfolio page (backend/console/portfolio_routes.py)
+    "nav.portfolio": ("Portfolio", "资产组合"),
+    "portfolio.title": ("Portfolio", "资产组合"),
+    "portfolio.empty": (
+        "No snapshot yet: the worker takes one after each business day, or run",
+        "尚无快照：后台任务会在每个营业日结束后生成一次，也可以运行",
+    ),
+    "portfolio.scope": (
+        "From the daily portfolio snapshots: {days} days taken, the latest of {latest}.",
+        "数据来自每日资产快照：共 {days} 天，最近一次为 {latest}。",
+    ),
+    "portfolio.no_charts": (
+        "Charts are not installed (make setup copies Chart.js): every figure is in the tables.",
+        "图表库未安装（make setup 会复制 Chart.js）：所有数字见下方表格。",
+    ),
+    "portfolio.as_table": ("As a table", "表格"),
+    "portfolio.latest": ("latest", "最新"),
+    "portfolio.closed": ("closed", "已结清"),
+    "portfolio.product": ("{code}: {name}", "{code}：{name}"),
+    "portfolio.n_of": ("{n} of {whole}", "{whole} 笔中 {n} 笔"),
+    "portfolio.of": ("{part} of {whole} loans on {day}", "{day}：{whole} 笔中的 {part} 笔"),
+    "portfolio.buckets.title": ("Loans by delinquency bucket", "按逾期阶段的借款分布"),
+    "portfolio.buckets.def": (
+        "The snapshot of each month end, and the latest one: the open loans in each bucket of "
+        "days past due, and what they owe (principal still owed, interest and fees due, "
+        "penalties), per currency. Closed loans, with nothing left to pay, are in no bucket: "
+        "they are counted in a column of their own.",
+        "每个月末的快照以及最新一次快照：各逾期阶段中未结清的借款笔数，以及其欠款（剩余本金、"
+        "已到期利息和费用、罚息），按币种分列。已结清（无任何欠款）的借款不计入任何阶段，单列一栏。",
+    ),
+    "portfolio.outstanding.title": (
+        "Outstanding by bucket, {currency}",
+        "各阶段欠款（{currency}）",
+    ),
+    "portfolio.col.day": ("Snapshot of", "快照日期"),
+    "portfolio.col.open": ("Open loans", "未结清借款"),
+    "portfolio.col.closed": ("Closed loans", "已结清借款"),
+    "portfolio.col.total": ("Total", "合计"),
+    "portfolio.col.loans": ("Loans", "借款数"),
+    "portfolio.col.vintage": ("Vintage", "放款月份"),
+    "portfolio.col.mob": ("MOB {n}", "第 {n} 月"),
+    "portfolio.rolls.title": ("Roll rates, month end to month end", "月末迁移率"),
+    "portfolio.rolls.def": (
+        "The loans open at one month end, by their bucket then (rows), and where each is at the "
+        "next month end (columns): a bucket, or closed. Each row sums to 100%; under each share, "
+        "its number of loans. Loans disbursed in between are not in it. Green: to a better "
+        "bucket or closed; grey: the same bucket; red: to a worse one.",
+        "某月末未结清的借款按当时所处阶段分行，列为其在下一个月末所处的阶段或已结清。"
+        "每行合计 100%，比例下方为借款笔数。两个月末之间新放款的借款不在其中。"
+        "绿色：阶段好转或已结清；灰色：阶段不变；红色：阶段恶化。",
+    ),
+    "portfolio.rolls.months": ("Month ends", "月末"),
+    "portfolio.rolls.pair": ("{start} to {end}", "{start} 至 {end}"),
+    "portfolio.rolls.show": ("Show", "显示"),
+    "portfolio.rolls.corner": ("from \\ to", "前一月末 \\ 后一月末"),
+    "portfolio.rolls.better": ("better or closed", "好转或结清"),
+    "portfolio.rolls.same": ("same bucket", "阶段不变"),
+    "portfolio.rolls.worse": ("worse", "恶化"),
+    "portfolio.rolls.none": (
+        "Roll rates need the snapshots of two consecutive month ends.",
+        "迁移率需要两个相邻月末的快照。",
+    ),
+    "portfolio.vintages.title": ("Vintage curves: 30+ days past due", "账龄曲线：逾期 30 天以上"),
+    "portfolio.vintages.def": (
+        "A vintage is a product's loans disbursed in one calendar month. At each month end, of "
+        "the vintage's loans disbursed by then, the share more than 30 days past due (bucket "
+        "31-60 or worse; a closed loan is not past due), by month on book (MOB): calendar "
+        "months since the disbursement month, 0 being that month's own end.",
+        "同一产品在同一自然月内放款的借款为一个批次（vintage）。在每个月末，该批次中截至当时已放款的"
+        "借款里，逾期超过 30 天（31-60 天及以上阶段；已结清的不算逾期）的占比，按账龄（MOB）排列："
+        "自放款月份起的自然月数，放款当月月末为 0。",
+    ),
+    "portfolio.vintages.chart": (
+        "{product}: 30+ share by month on book",
+        "{product}：各账龄逾期 30 天以上占比",
+    ),
+    "portfolio.vintages.none": (
+        "Vintage curves need a month-end snapshot.",
+        "账龄曲线需要至少一个月末快照。",
+    ),
+    "portfolio.series.loans": ("Loans", "借款数"),
+    "portfolio.series.outstanding": ("Outstanding", "欠款"),
+    "portfolio.series.share_30": ("30+ days past due", "逾期 30 天以上占比"),
+    "portfolio.series.month_on_book": ("Months on book", "账龄（月）"),
     "nav.compliance": ("Compliance", "合规"),
     "comp.title": ("Compliance record", "合规记录"),
     "comp.explain": (

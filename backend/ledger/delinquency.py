@@ -14,7 +14,7 @@ class Bucket(StrEnum):
     DPD_180_PLUS = "180+"  # usually written off
 
 
-_UPPER_BOUNDS: tuple[tuple[int, Bucket], ...] = (
+UPPER_BOUNDS: tuple[tuple[int, Bucket], ...] = (
     (0, Bucket.CURRENT),
     (30, Bucket.DPD_1_30),
     (60, Bucket.DPD_31_60),
@@ -26,7 +26,7 @@ _UPPER_BOUNDS: tuple[tuple[int, Bucket], ...] = (
 def bucket_for(dpd: int) -> Bucket:
     if dpd < 0:
         raise ValueError("days past due cannot be negative")
-    for upper, bucket in _UPPER_BOUNDS:
+    for upper, bucket in UPPER_BOUNDS:
         if dpd <= upper:
             return bucket
     return Bucket.DPD_180_PLUS

@@ -121,6 +121,9 @@ class Payment(Base):
         UniqueConstraint("provider", "reference"),
         CheckConstraint("amount_minor > 0", name="amount_positive"),
         Index("ix_payments_loan_id_received_on", "loan_id", "received_on"),
+        # The daily snapshot looks up the day's payments and those entered since its last run.
+        Index("ix_payments_received_on", "received_on"),
+        Index("ix_payments_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

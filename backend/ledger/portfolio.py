@@ -53,9 +53,9 @@ def positions(session: Session, as_of: date, *, chunk: int = 5000) -> Iterator[L
         ).all()
         if not loans:
             return
-        for loan_id, ref, st in _statements(session, loans, as_of):
+        for loan, st in _statements(session, loans, as_of):
             yield LoanPosition(
-                loan_id, ref, st.total_outstanding, st.overdue_amount, st.dpd, st.bucket
+                loan.id, loan.ref, st.total_outstanding, st.overdue_amount, st.dpd, st.bucket
             )
         last_id = loans[-1].id
 
@@ -64,19 +64,41 @@ def statements_of(
     session: Session, loan_ids: Sequence[int], as_of: date, *, chunk: int = 2000
 ) -> Iterator[tuple[int, Statement]]:
     """The statements of the given loans (in id order), a few set-based queries per chunk."""
-    ids = sorted(set(loan_ids))
-    for start in range(0, len(ids), chunk):
-        part = ids[start : start + chunk]
+    for loan, st in loan_statements(session, as_of, ids=loan_ids, chunk=chunk):
+        yield loan.id, st
+
+
+def loan_statements(
+    session: Session, as_of: date, *, ids: Sequence[int] | None = None, chunk: int = 2000
+) -> Iterator[tuple[Any, Statement]]:
+    """Each loan's row (its contract terms) with its statement: of every loan disbursed by
+    `as_of` when `ids` is None, else of those loans; in id order."""
+    if ids is None:
+        last_id = 0
+        while True:
+            loans = session.execute(
+                select(*_LOAN_COLUMNS)
+                .where(Loan.id > last_id, Loan.disbursed_on <= as_of)
+                .order_by(Loan.id)
+                .limit(chunk)
+            ).all()
+            if not loans:
+                return
+            yield from _statements(session, loans, as_of)
+            last_id = loans[-1].id
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start : start + chunk]
         loans = session.execute(
             select(*_LOAN_COLUMNS).where(Loan.id.in_(part)).order_by(Loan.id)
         ).all()
-        for loan_id, _, st in _statements(session, loans, as_of):
-            yield loan_id, st
+        if loans:
+            yield from _statements(session, loans, as_of)
 
 
 def _statements(
     session: Session, loans: Sequence[Any], as_of: date
-) -> Iterator[tuple[int, str, Statement]]:
+) -> Iterator[tuple[Any, Statement]]:
     """Statements of these loan rows (consecutive ids or a chosen few) from three queries."""
     low, high = loans[0].id, loans[-1].id
     dense = high - low + 1 <= 2 * len(loans)
@@ -126,7 +148,7 @@ def _statements(
         st = statement(
             terms, schedules[loan.id], payments[loan.id], as_of, arrangements.get(loan.id, [])
         )
-        yield loan.id, loan.ref, st
+        yield loan, st
 
 
 def _arrangements(session: Session, ids: Sequence[int]) -> dict[int, list[ArrangementTerms]]:

@@ -80,6 +80,8 @@ class InstallmentPosition:
     charged: bool
     arrangement_id: int | None
     restructured: bool  # its unpaid amounts moved onto an arrangement's installments
+    # Penalty interest earned so far, unrounded: what the day-by-day snapshot carries forward.
+    penalty_exact: Decimal = Decimal(0)
 
     def outstanding(self, component: Component) -> int:
         return self.owed[component] - self.paid[component]
@@ -237,6 +239,7 @@ class _Installment:
             charged,
             self.arrangement_id,
             self.restructured,
+            self.penalty_exact,
         )
 
 

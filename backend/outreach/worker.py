@@ -1,12 +1,14 @@
 """The outreach worker (`python -m backend outreach worker`): one process that plans the day's
-reminders each morning and sends due ones every minute, on APScheduler. Planning is
+reminders each morning, sends due ones every minute, and takes the portfolio snapshot of each
+business day once it has closed (`backend/portfolio`), on APScheduler. Planning is
 idempotent and each reminder is claimed by one dispatcher, so a restart (which plans again at
 once) or a second worker never sends anything twice."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -17,6 +19,7 @@ from backend.config import Settings
 from backend.monitoring import logs
 from backend.outreach import planner, service
 from backend.outreach.setup import OutreachConfig
+from backend.portfolio import snapshots
 from backend.types import utcnow
 
 log = logging.getLogger("backend.outreach")
@@ -67,6 +70,31 @@ def send_due(
     return total
 
 
+def snapshot_closed_days(sessions: sessionmaker[Session], settings: Settings) -> None:
+    """The portfolio snapshot of each business day closed since the last one; then the daily
+    ones past `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
+    with sessions() as session:
+        for run in snapshots.take_through(
+            session,
+            settings.today() - timedelta(days=1),
+            timezone=settings.business_timezone,
+        ):
+            if run.taken:
+                log.info(
+                    "portfolio snapshot of %s: %s loans (%s), %s replayed, %s of %s checked "
+                    "differed, %.1f s",
+                    run.as_of,
+                    run.loans,
+                    run.method,
+                    run.replayed,
+                    run.mismatches,
+                    run.checked,
+                    run.seconds,
+                )
+        with session.begin():
+            snapshots.prune(session, settings.today(), keep_days=settings.snapshot_daily_days)
+
+
 def scheduler(
     sessions: sessionmaker[Session], settings: Settings, config: OutreachConfig
 ) -> BlockingScheduler:
@@ -88,6 +116,18 @@ def scheduler(
         id="dispatch",
         coalesce=True,
         max_instances=1,
+    )
+    snap_at = settings.snapshot_at
+    jobs.add_job(
+        snapshot_closed_days,
+        CronTrigger(hour=snap_at.hour, minute=snap_at.minute),
+        args=(sessions, settings),
+        id="snapshot",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=12 * 3600,
+        # At start too, beside the other jobs: what a stop overnight missed.
+        next_run_time=datetime.now(ZoneInfo(settings.business_timezone)),
     )
     return jobs
 

@@ -16,10 +16,21 @@ LANGUAGES = ("en", "zh")
 # What each role may do in the console. Admin may do everything.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "collector": frozenset({"queue", "chats"}),
-    "supervisor": frozenset({"queue", "chats", "all_chats", "approvals", "compliance"}),
-    "operations": frozenset({"operations", "compliance"}),
+    "supervisor": frozenset(
+        {"queue", "chats", "all_chats", "approvals", "compliance", "portfolio"}
+    ),
+    "operations": frozenset({"operations", "compliance", "portfolio"}),
     "admin": frozenset(
-        {"queue", "chats", "all_chats", "approvals", "operations", "users", "compliance"}
+        {
+            "queue",
+            "chats",
+            "all_chats",
+            "approvals",
+            "operations",
+            "users",
+            "compliance",
+            "portfolio",
+        }
     ),
 }
 

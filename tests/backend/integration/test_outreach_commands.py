@@ -225,7 +225,9 @@ def test_help_lists_every_command_and_every_verb() -> None:
                     assert verb in lines[name], f"`{name}` in --help does not name {verb}"
 
 
-def test_the_worker_plans_each_morning_and_sends_every_minute(demo_url: str):
+def test_the_worker_plans_each_morning_sends_every_minute_and_snapshots_each_night(
+    demo_url: str,
+):
     settings = Settings(database_url=demo_url)
     sessions = sessionmaker(make_engine(demo_url))
     jobs = worker.scheduler(sessions, settings, load_outreach_config(ROOT / "config"))
@@ -233,4 +235,5 @@ def test_the_worker_plans_each_morning_and_sends_every_minute(demo_url: str):
     assert found == {
         "plan": "cron[hour='0', minute='5']",
         "dispatch": "interval[0:01:00]",
+        "snapshot": "cron[hour='0', minute='30']",
     }

@@ -1,0 +1,1 @@
+"""The portfolio over time: daily snapshots of every loan, and what is read from them."""
