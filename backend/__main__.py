@@ -57,17 +57,26 @@ def _seed_snapshots() -> str:
     from datetime import timedelta
 
     from backend.db import make_engine
+    from backend.early_warning import service as early_warning
+    from backend.early_warning.policy import load_monitoring_policy
     from backend.portfolio import snapshots
 
     settings = get_settings()
+    zone = settings.business_timezone
     with Session(make_engine(settings.database_url)) as session:
         runs = snapshots.take_history(
             session,
             settings.today() - timedelta(days=1),
             months=DEMO_SNAPSHOT_MONTHS,
-            timezone=settings.business_timezone,
+            timezone=zone,
         )
-    return f"portfolio snapshots: {len(runs)} days ({sum(r.seconds for r in runs):.1f} s)"
+        policy = load_monitoring_policy(settings.config_dir)
+        with session.begin():
+            tally = early_warning.flag(session, runs[-1].as_of, policy, timezone=zone)
+    return (
+        f"portfolio snapshots: {len(runs)} days ({sum(r.seconds for r in runs):.1f} s); "
+        f"early warning: {tally.flagged} loans flagged"
+    )
 
 
 DEMO_SNAPSHOT_MONTHS = 12
@@ -237,6 +246,34 @@ def cmd_snapshot(args: argparse.Namespace) -> None:
                 f"{run.replayed:,} replayed, {run.checked:,} checked against the replay, "
                 f"{run.mismatches} differing; {run.seconds:.1f} s"
             )
+
+
+def cmd_warnings(args: argparse.Namespace) -> None:
+    """Early warning for a snapshot day (the latest when left out), as the worker runs it."""
+    from sqlalchemy import func, select
+
+    from backend.db import make_engine
+    from backend.early_warning import service as early_warning
+    from backend.early_warning.policy import load_monitoring_policy
+    from backend.policy_files import PolicyFileError
+    from backend.portfolio.models import SnapshotRun
+
+    settings = get_settings()
+    try:
+        policy = load_monitoring_policy(settings.config_dir)
+    except PolicyFileError as exc:
+        sys.exit(str(exc))
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        day = (
+            _as_of(args.date) if args.date else session.scalar(select(func.max(SnapshotRun.as_of)))
+        )
+        if day is None or session.get(SnapshotRun, day) is None:
+            sys.exit(
+                f"no portfolio snapshot of {day or 'any day'}: run `python -m backend snapshot`"
+            )
+        tally = early_warning.flag(session, day, policy, timezone=settings.business_timezone)
+    signals = ", ".join(f"{code} {n}" for code, n in tally.by_signal.most_common()) or "none"
+    print(f"early warning for {day}: {tally.flagged} of {tally.checked} loans flagged ({signals})")
 
 
 def cmd_link_token(args: argparse.Namespace) -> None:
@@ -526,6 +563,10 @@ def _add_daily_runs(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="first the month-ends of the N months before (history for the Portfolio page)",
     )
     snap.set_defaults(func=cmd_snapshot)
+
+    warn = sub.add_parser("warnings", help="flag a snapshot day's loans at risk (early warning)")
+    warn.add_argument("--date", help="YYYY-MM-DD snapshot day; the latest when left out")
+    warn.set_defaults(func=cmd_warnings)
 
     ptp = sub.add_parser("evaluate-promises", help="judge open promises to pay (the daily run)")
     ptp.add_argument("--as-of", help="YYYY-MM-DD business date; today when left out")

@@ -6,6 +6,7 @@ from backend.cases.models import Case, Handoff, Note
 from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
 from backend.db import Base
+from backend.early_warning.models import LoanWarning
 from backend.ledger.models import (
     Arrangement,
     ArrangementInstallment,
@@ -42,6 +43,7 @@ __all__ = [
     "Installment",
     "LinkToken",
     "Loan",
+    "LoanWarning",
     "Message",
     "MessageLabel",
     "ModelDeployment",

@@ -25,6 +25,7 @@ from backend.console import (
     operations_routes,
     portfolio_routes,
     tuning_routes,
+    warnings_routes,
 )
 from backend.console.auth import (
     BadCsrf,
@@ -77,6 +78,7 @@ def install_console(app: FastAPI) -> None:
         tuning_routes,
         dashboard_routes,
         portfolio_routes,
+        warnings_routes,
         model_routes,
         compliance_routes,
     ):

@@ -16,6 +16,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
+from backend.early_warning import service as early_warning
+from backend.early_warning.policy import load_monitoring_policy
 from backend.monitoring import logs
 from backend.outreach import planner, service
 from backend.outreach.setup import OutreachConfig
@@ -71,26 +73,35 @@ def send_due(
 
 
 def snapshot_closed_days(sessions: sessionmaker[Session], settings: Settings) -> None:
-    """The portfolio snapshot of each business day closed since the last one; then the daily
-    ones past `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
+    """The portfolio snapshot of each business day closed since the last one, and its early
+    warnings; then the daily snapshots past `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
+    policy = load_monitoring_policy(settings.config_dir)  # tonight's file
+    zone = settings.business_timezone
     with sessions() as session:
-        for run in snapshots.take_through(
-            session,
-            settings.today() - timedelta(days=1),
-            timezone=settings.business_timezone,
-        ):
-            if run.taken:
-                log.info(
-                    "portfolio snapshot of %s: %s loans (%s), %s replayed, %s of %s checked "
-                    "differed, %.1f s",
-                    run.as_of,
-                    run.loans,
-                    run.method,
-                    run.replayed,
-                    run.mismatches,
-                    run.checked,
-                    run.seconds,
-                )
+        yesterday = settings.today() - timedelta(days=1)
+        for run in snapshots.take_through(session, yesterday, timezone=zone):
+            if not run.taken:
+                continue
+            log.info(
+                "portfolio snapshot of %s: %s loans (%s), %s replayed, %s of %s checked "
+                "differed, %.1f s",
+                run.as_of,
+                run.loans,
+                run.method,
+                run.replayed,
+                run.mismatches,
+                run.checked,
+                run.seconds,
+            )
+            with session.begin():
+                tally = early_warning.flag(session, run.as_of, policy, timezone=zone)
+            log.info(
+                "early warning for %s: %s of %s loans flagged (%s)",
+                run.as_of,
+                tally.flagged,
+                tally.checked,
+                ", ".join(f"{code} {n}" for code, n in tally.by_signal.most_common()) or "none",
+            )
         with session.begin():
             snapshots.prune(session, settings.today(), keep_days=settings.snapshot_daily_days)
 
@@ -137,6 +148,7 @@ def run(sessions: sessionmaker[Session], settings: Settings, config: OutreachCon
         as_json=logs.wants_json(settings.log_format, settings.app_env),
         text_format="%(asctime)s %(name)s %(message)s",
     )
+    load_monitoring_policy(settings.config_dir)  # a broken file stops the worker now
     plan_today(sessions, settings, config)  # what a stop overnight missed
     send_due(sessions, settings, config)
     scheduler(sessions, settings, config).start()
