@@ -359,6 +359,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "No promise was judged broken on {date}.",
         "{date} 没有被判定违约的承诺。",
     ),
+    "notdue.not_warned_on": (
+        "Early warning did not flag the loan for {signals} on {date}.",
+        "{date} 预警未因 {signals} 标记此借款。",
+    ),
     "notdue.no_arrangement": (
         "No repayment plan with an unpaid installment.",
         "没有尚有未还分期的还款方案。",
@@ -730,8 +734,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "nav.warnings": ("Warnings", "预警"),
     "warnings.title": ("Early warnings", "风险预警"),
     "warnings.empty": (
-        "No warnings yet: the worker flags loans after each day's snapshot.",
-        "暂无预警：后台任务会在每日快照之后标记有风险的借款。",
+        "No warnings yet: the worker flags loans after each day's snapshot, or run",
+        "暂无预警：后台任务会在每日快照之后标记有风险的借款，也可以运行",
     ),
     "warnings.none_on_day": ("No loan was flagged on {day}.", "{day} 没有被标记的借款。"),
     "warnings.none_with_signal": (
@@ -773,6 +777,9 @@ CATALOG: dict[str, tuple[str, str]] = {
         "{on} 转人工：{reason}（{status}）",
     ),
     "warnings.done.case": ("Case of {on}: {kind} ({status})", "{on} 工单：{kind}（{status}）"),
+    "warnings.handoff.waiting": ("waiting", "等待接入"),
+    "warnings.handoff.taken": ("taken", "处理中"),
+    "warnings.handoff.closed": ("closed", "已结束"),
     "warnings.state.planned": ("planned", "待发送"),
     "warnings.state.deferred": ("deferred", "暂缓"),
     "warnings.state.sent": ("sent", "已发送"),

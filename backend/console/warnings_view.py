@@ -21,6 +21,7 @@ from backend.borrowers.models import Borrower
 from backend.cases.models import Case, Handoff
 from backend.console.amounts import Amount
 from backend.early_warning.models import LoanWarning
+from backend.early_warning.policy import RULES
 from backend.ledger.models import Loan
 from backend.outreach.models import Reminder
 from backend.portfolio.models import PortfolioSnapshot
@@ -28,19 +29,9 @@ from backend.promises.models import Promise
 
 SHOWN = 500  # rows on the page; the note says how many matched
 DAYS_OFFERED = 90  # the most recent snapshot days with warnings, for the day select
-# The filter's order; a code the worker adds later comes after these, by name.
-SIGNALS = (
-    "first_payment_missed",
-    "partial_payment",
-    "paying_later",
-    "promise_broken",
-    "arrangement_at_risk",
-    "messages_failing",
-    "unanswered",
-    "opted_out",
-    "contact_changed",
-    "charges_jump",
-)
+# The filter's order: early warning's own (config/monitoring.yml's default priority); a code
+# the console does not know comes after these, by name.
+SIGNALS = tuple(RULES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,14 +161,15 @@ def load(session: Session, *, day: date | None, signal: str, zone: str) -> Warni
 
     elements = _elements(session)
     code = _code(elements)
-    per_signal = dict(
-        session.execute(
+    per_signal: dict[str, int] = {
+        found: n
+        for found, n in session.execute(
             select(code, func.count(LoanWarning.loan_id.distinct()))
             .select_from(LoanWarning, elements)
             .where(LoanWarning.as_of == day)
             .group_by(code)
-        ).tuples()
-    )
+        )
+    }
     counts = tuple((c, per_signal[c]) for c in _ordered(per_signal))
     flagged = session.scalar(select(func.count()).where(LoanWarning.as_of == day)) or 0
 

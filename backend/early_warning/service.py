@@ -23,6 +23,7 @@ class FlagTally:
     checked: int = 0
     flagged: int = 0
     by_signal: Counter[str] = field(default_factory=Counter)
+    loan_ids: set[int] = field(default_factory=set)
 
 
 def flag(session: Session, as_of: date, policy: MonitoringPolicy, *, timezone: str) -> FlagTally:
@@ -37,6 +38,7 @@ def flag(session: Session, as_of: date, policy: MonitoringPolicy, *, timezone: s
         if not fired:
             continue
         tally.flagged += 1
+        tally.loan_ids.add(facts.loan_id)
         tally.by_signal.update(s.code for s in fired)
         rows.append(
             {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.early_warning.models import LoanWarning
 from backend.ledger.statement import InstallmentPosition, Statement
 from backend.outreach.rules import LoanFacts
 from backend.promises.models import Promise
@@ -43,8 +44,33 @@ def promise_dates(session: Session, loan_ids: Iterable[int]) -> dict[int, Promis
     return {i: PromiseDates(open_.get(i), broken.get(i)) for i in ids}
 
 
+Warning = tuple[date, tuple[str, ...]]  # the day a loan was flagged, and the signals
+
+
+def warnings_of(session: Session, loan_ids: Iterable[int]) -> dict[int, Warning]:
+    """Each loan's latest early warning: the business day it was raised (the morning after its
+    snapshot day) and its signals."""
+    ids = list(loan_ids)
+    if not ids:
+        return {}
+    found: dict[int, Warning] = {}
+    for loan_id, as_of, signals in session.execute(
+        select(LoanWarning.loan_id, LoanWarning.as_of, LoanWarning.signals)
+        .where(LoanWarning.loan_id.in_(ids))
+        .order_by(LoanWarning.as_of)
+    ):
+        found[loan_id] = (as_of + timedelta(days=1), tuple(s["code"] for s in signals))
+    return found
+
+
 def loan_facts(
-    *, loan_id: int, borrower_id: int, today: date, st: Statement, promises: PromiseDates
+    *,
+    loan_id: int,
+    borrower_id: int,
+    today: date,
+    st: Statement,
+    promises: PromiseDates,
+    warning: Warning | None = None,
 ) -> LoanFacts:
     """What is owed on which date, as the borrower sees it: an installment not yet due that
     credit (an early payment) already covers is not owed, so nobody is reminded of it."""
@@ -72,6 +98,8 @@ def loan_facts(
                 }
             )
         ),
+        warned_on=warning[0] if warning else None,
+        warning_signals=warning[1] if warning else (),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, exists, select, union
@@ -15,11 +15,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from backend.conversations.models import Conversation
+from backend.early_warning.models import LoanWarning
 from backend.ledger.models import Arrangement, ArrangementInstallment, Installment, Loan
 from backend.ledger.portfolio import statements_of
 from backend.outreach import rules
 from backend.outreach.channels import REMINDER_CHATS
-from backend.outreach.facts import loan_facts, promise_dates
+from backend.outreach.facts import loan_facts, promise_dates, warnings_of
 from backend.outreach.models import Reminder
 from backend.outreach.policy import OutreachPolicy
 from backend.promises.models import Promise
@@ -63,6 +64,9 @@ def candidate_loans(session: Session, *, today: date, policy: OutreachPolicy) ->
                 Promise.status == "broken", Promise.resolved_on.in_(dates["promise_broken"])
             )
         )
+    if dates.get("warning"):
+        flagged_days = {d - timedelta(days=1) for d in dates["warning"]}
+        parts.append(select(LoanWarning.loan_id).where(LoanWarning.as_of.in_(flagged_days)))
     if not parts:
         return []
     found = union(*parts).subquery()
@@ -94,6 +98,7 @@ def due_reminders(
         session.execute(select(Loan.id, Loan.borrower_id).where(Loan.id.in_(loan_ids))).all()
     )
     promises = promise_dates(session, loan_ids)
+    warnings = warnings_of(session, loan_ids)
     due: list[Due] = []
     for loan_id, st in statements_of(session, loan_ids, today):
         facts = loan_facts(
@@ -102,6 +107,7 @@ def due_reminders(
             today=today,
             st=st,
             promises=promises[loan_id],
+            warning=warnings.get(loan_id),
         )
         due.extend(
             Due(loan_id, facts.borrower_id, o) for o in rules.due_occasions(facts, policy.steps)

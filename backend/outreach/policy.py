@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from backend.early_warning.policy import RULES as EARLY_WARNING_RULES
 from backend.outreach import calendars
 from backend.outreach.templates import SMS_ONLY, TEMPLATES_FILE, Templates
 from backend.outreach.whatsapp_templates import WHATSAPP_FILE, WhatsAppTemplates
@@ -33,7 +34,15 @@ PROACTIVE_CHANNELS = ("telegram", "webchat", "whatsapp", "sms")
 # Where a profile without `channels` lets proactive messages go: WhatsApp only where a profile
 # names it (it is how borrowers are reached in some markets, and blocked in others).
 DEFAULT_CHANNELS = ("telegram", "webchat", "sms")
-TRIGGERS = ("before_due", "on_due", "overdue", "promise_due", "promise_broken", "arrangement_due")
+TRIGGERS = (
+    "before_due",
+    "on_due",
+    "overdue",
+    "promise_due",
+    "promise_broken",
+    "arrangement_due",
+    "warning",
+)
 BUTTONS = ("pay_now", "see_plans", "talk_to_person")
 LANGUAGES = ("zh", "en")
 
@@ -46,6 +55,7 @@ _MIN_DAYS = {
     "promise_due": 0,
     "promise_broken": 0,
     "arrangement_due": 0,
+    "warning": 0,
 }
 _MAX_DAYS = 366
 
@@ -60,9 +70,11 @@ _NOT_FOR: dict[str, frozenset[str]] = {
     "promise_due": frozenset(),
     "promise_broken": frozenset({"promise_amount", "promise_date", "due_date", "days_to_due"}),
     "arrangement_due": frozenset({"promise_amount", "promise_date"}),
+    "warning": frozenset({"promise_amount", "promise_date", "due_date", "days_to_due"}),
 }
 
 _ID = re.compile(r"[a-z0-9_]+")
+SIGNALS = tuple(EARLY_WARNING_RULES)
 
 
 class _Frozen(BaseModel):
@@ -118,6 +130,8 @@ class Step(_Frozen):
     # The WhatsApp template (whatsapp.yml) outside the 24-hour window; default:
     # `channels.whatsapp.template`.
     whatsapp_template: str | None = None
+    # For trigger `warning`: the early-warning signals (config/monitoring.yml) it answers.
+    signals: tuple[str, ...] = ()
 
     @field_validator("id")
     @classmethod
@@ -161,6 +175,13 @@ class Step(_Frozen):
             )
         if (self.template is None) == (not self.variants):
             raise ValueError(f"{where}: give either template or variants, not both or neither")
+        if (self.trigger == "warning") != bool(self.signals):
+            raise ValueError(f"{where}: a warning step names its signals; only a warning step does")
+        unknown = [s for s in self.signals if s not in SIGNALS]
+        if unknown:
+            raise ValueError(
+                f"{where}: unknown signal {unknown[0]!r}; expected some of {', '.join(SIGNALS)}"
+            )
         names = [v.name for v in self.variants]
         if len(set(names)) != len(names):
             raise ValueError(f"{where}: two variants have the same name")

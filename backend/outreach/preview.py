@@ -12,7 +12,7 @@ from backend.ledger.models import Loan
 from backend.ledger.portfolio import statements_of
 from backend.ledger.statement import Statement
 from backend.outreach import rules, service
-from backend.outreach.facts import PromiseDates, loan_facts, promise_dates
+from backend.outreach.facts import PromiseDates, loan_facts, promise_dates, warnings_of
 from backend.outreach.first_contact import HIDDEN
 from backend.outreach.policy import Step, Variant
 from backend.outreach.setup import OutreachConfig
@@ -48,7 +48,12 @@ def position(session: Session, loan: Loan, as_of: date) -> LoanPosition:
     [(_, st)] = list(statements_of(session, [loan.id], as_of))
     promises = promise_dates(session, [loan.id])[loan.id]
     facts = loan_facts(
-        loan_id=loan.id, borrower_id=loan.borrower_id, today=as_of, st=st, promises=promises
+        loan_id=loan.id,
+        borrower_id=loan.borrower_id,
+        today=as_of,
+        st=st,
+        promises=promises,
+        warning=warnings_of(session, [loan.id]).get(loan.id),
     )
     return LoanPosition(st, promises, facts)
 

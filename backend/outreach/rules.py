@@ -47,6 +47,10 @@ class LoanFacts:
     open_promise_date: date | None
     promise_broken_on: date | None  # when the last promise was judged broken, if one was
     arrangement_due_dates: tuple[date, ...]  # unpaid installments of an active arrangement
+    # The business day early warning last flagged the loan (the morning after its snapshot
+    # day), and the signals that fired.
+    warned_on: date | None = None
+    warning_signals: tuple[str, ...] = ()
 
     @property
     def on_arrangement(self) -> bool:
@@ -79,11 +83,20 @@ def _dates_for(facts: LoanFacts, step: Step) -> list[date | None]:
             return [today - days] if facts.dpd == step.days else []
         case "promise_due":
             return [facts.open_promise_date] if facts.open_promise_date == today + days else []
-        case "promise_broken":
-            return [None] if facts.promise_broken_on == today - days else []
+        case "promise_broken" | "warning":
+            return [None] if _flagged_on(facts, step) == today - days else []
         case "arrangement_due":
             return [d for d in sorted(set(facts.arrangement_due_dates)) if d == today + days]
     raise ValueError(f"unknown trigger {step.trigger!r}")
+
+
+def _flagged_on(facts: LoanFacts, step: Step) -> date | None:
+    """When the loan got what a backward-looking step answers: a broken promise, or an early
+    warning with one of the step's signals."""
+    if step.trigger == "promise_broken":
+        return facts.promise_broken_on
+    answered = set(step.signals) & set(facts.warning_signals)
+    return facts.warned_on if answered else None
 
 
 def due_occasions(facts: LoanFacts, steps: Sequence[Step]) -> list[Occasion]:
@@ -118,10 +131,11 @@ NOT_DUE = (
     "promise_on_other_day",
     "not_broken_on",
     "no_arrangement",
+    "not_warned_on",
 )
 
 
-def why_not_due(facts: LoanFacts, step: Step) -> NotDue | None:
+def why_not_due(facts: LoanFacts, step: Step) -> NotDue | None:  # noqa: PLR0912 (a case each)
     """None when the step fires for the loan today; otherwise why not (as `_dates_for` sees
     it), so operations can check a schedule against a real loan."""
     if due_occasions(facts, [step]):
@@ -150,6 +164,8 @@ def why_not_due(facts: LoanFacts, step: Step) -> NotDue | None:
             found = NotDue("no_arrangement", {})
         case "arrangement_due":
             found = NotDue("nothing_due_on", {"date": ahead})
+        case "warning":
+            found = NotDue("not_warned_on", {"date": back, "signals": ", ".join(step.signals)})
         case _:
             raise ValueError(f"unknown trigger {step.trigger!r}")
     return found
@@ -159,12 +175,13 @@ def occasion_dates(today: date, steps: Sequence[Step]) -> dict[str, set[date]]:
     """Per trigger (every one of TRIGGERS, empty when no step uses it), the dates that can make
     a step fire today: due dates for before_due, on_due and arrangement_due; the oldest unpaid
     due date for overdue (today - N); promised dates for promise_due; the day a promise was
-    judged broken for promise_broken. Lets the planner pick candidate loans with indexed
-    lookups instead of computing every loan's position."""
+    judged broken for promise_broken; the day early warning flagged the loan for warning. Lets
+    the planner pick candidate loans with indexed lookups instead of computing every loan's
+    position."""
     found: dict[str, set[date]] = {t: set() for t in TRIGGERS}
     for step in steps:
         days = timedelta(days=step.days)
-        backwards = step.trigger in ("overdue", "promise_broken")
+        backwards = step.trigger in ("overdue", "promise_broken", "warning")
         found[step.trigger].add(today - days if backwards else today + days)
     return found
 

@@ -26,7 +26,7 @@ from backend.money import format_major
 from backend.outbound import service as outbound
 from backend.outbound.sms_length import measure
 from backend.outreach import channels, first_contact, rules
-from backend.outreach.facts import PromiseDates, loan_facts, promise_dates
+from backend.outreach.facts import PromiseDates, Warning, loan_facts, promise_dates, warnings_of
 from backend.outreach.models import Reminder, ReminderDecision
 from backend.outreach.policy import (
     ContactPreference,
@@ -105,6 +105,7 @@ def dispatch(
     }
     statements = dict(statements_of(session, loan_ids, today))
     promises = promise_dates(session, loan_ids)
+    warnings = warnings_of(session, loan_ids)
     borrower_ids = {r.borrower_id for r in reminders}
     holds = contact_holds(session, borrower_ids)
     reach = _reach(session, borrower_ids, holds, whatsapp=_on_whatsapp(config, loans.values()))
@@ -118,6 +119,7 @@ def dispatch(
             loan=loan,
             st=statements[loan.id],
             promises=promises[loan.id],
+            warning=warnings.get(loan.id),
             reach=reach[reminder.borrower_id],
             history=history[reminder.borrower_id],
             holds=holds,
@@ -186,6 +188,7 @@ def _decide_one(
     loan: Loan,
     st: Statement,
     promises: PromiseDates,
+    warning: Warning | None,
     reach: _Reach,
     history: list[datetime],
     holds: ContactHolds,
@@ -198,7 +201,12 @@ def _decide_one(
     reminder.decided_at = now
     step = config.policy.step(reminder.step_id)
     facts = loan_facts(
-        loan_id=loan.id, borrower_id=loan.borrower_id, today=today, st=st, promises=promises
+        loan_id=loan.id,
+        borrower_id=loan.borrower_id,
+        today=today,
+        st=st,
+        promises=promises,
+        warning=warning,
     )
     # Paid, or the promise kept, since it was planned: the message would be wrong, not late.
     if not _still_applies(facts, reminder, step):
@@ -368,6 +376,8 @@ def _still_applies(facts: rules.LoanFacts, reminder: Reminder, step: Step) -> bo
         return day in facts.arrangement_due_dates
     if step.trigger == "promise_due":
         return facts.open_promise_date == day
+    if step.trigger == "warning":
+        return not facts.paid_off  # a loan flagged at risk, even while not yet late
     return not facts.paid_off and facts.dpd > 0  # overdue, promise_broken
 
 

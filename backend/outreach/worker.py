@@ -72,11 +72,16 @@ def send_due(
     return total
 
 
-def snapshot_closed_days(sessions: sessionmaker[Session], settings: Settings) -> None:
+def snapshot_closed_days(
+    sessions: sessionmaker[Session], settings: Settings, config: OutreachConfig
+) -> None:
     """The portfolio snapshot of each business day closed since the last one, and its early
-    warnings; then the daily snapshots past `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
+    warnings; the steps that answer a warning planned for the loans flagged (the compliance
+    rules decide them as any other reminder); then the daily snapshots past
+    `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
     policy = load_monitoring_policy(settings.config_dir)  # tonight's file
     zone = settings.business_timezone
+    flagged: set[int] = set()
     with sessions() as session:
         yesterday = settings.today() - timedelta(days=1)
         for run in snapshots.take_through(session, yesterday, timezone=zone):
@@ -95,6 +100,7 @@ def snapshot_closed_days(sessions: sessionmaker[Session], settings: Settings) ->
             )
             with session.begin():
                 tally = early_warning.flag(session, run.as_of, policy, timezone=zone)
+            flagged |= tally.loan_ids
             log.info(
                 "early warning for %s: %s of %s loans flagged (%s)",
                 run.as_of,
@@ -104,6 +110,11 @@ def snapshot_closed_days(sessions: sessionmaker[Session], settings: Settings) ->
             )
         with session.begin():
             snapshots.prune(session, settings.today(), keep_days=settings.snapshot_daily_days)
+    if flagged:
+        with sessions.begin() as session:
+            planner.plan(
+                session, today=settings.today(), now=utcnow(), policy=config.policy, only=flagged
+            )
 
 
 def scheduler(
@@ -132,7 +143,7 @@ def scheduler(
     jobs.add_job(
         snapshot_closed_days,
         CronTrigger(hour=snap_at.hour, minute=snap_at.minute),
-        args=(sessions, settings),
+        args=(sessions, settings, config),
         id="snapshot",
         coalesce=True,
         max_instances=1,

@@ -10,12 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case
+from backend.config import Settings
 from backend.conversations.models import Conversation
 from backend.early_warning import service
 from backend.early_warning.models import LoanWarning
 from backend.early_warning.policy import load_monitoring_policy
 from backend.ledger.models import Installment, Loan
+from backend.outreach import planner
 from backend.outreach.models import Reminder
+from backend.outreach.setup import load_outreach_config
 from backend.portfolio import snapshots
 from backend.portfolio.models import PortfolioSnapshot, SnapshotRun
 from backend.promises.models import Promise
@@ -150,3 +153,25 @@ def test_signals_from_the_snapshot_and_the_days_events(db: Session) -> None:
     again = service.flag(db, DAY, POLICY, timezone=TZ)
     assert again.flagged == tally.flagged
     assert len(_flags(db)) == tally.flagged
+
+
+def test_a_flag_plans_the_step_that_answers_it_the_next_morning(db: Session) -> None:
+    """config/outreach.yml's early_warning step answers first_payment_missed (among others):
+    planned for exactly the loans flagged with one of its signals, the morning after."""
+    config = load_outreach_config(Path(__file__).parents[3] / "config", Settings())
+    step = config.policy.step("early_warning")
+    _portfolio(db, 60, seed=21)
+    snapshots.take(db, DAY, timezone=TZ)
+    service.flag(db, DAY, POLICY, timezone=TZ)
+    answered = {loan_id for loan_id, codes in _flags(db).items() if set(codes) & set(step.signals)}
+    assert answered
+    morning = DAY + timedelta(days=1)
+    planner.plan(db, today=morning, now=datetime(2026, 11, 29, 1, tzinfo=UTC), policy=config.policy)
+    planned = set(
+        db.scalars(
+            select(Reminder.loan_id).where(
+                Reminder.step_id == "early_warning", Reminder.occasion == morning
+            )
+        )
+    )
+    assert planned == answered

@@ -54,6 +54,7 @@ class TestShippedSchedule:
             ("promise_due_1", "promise_due", 1),
             ("promise_due_0", "promise_due", 0),
             ("promise_broken", "promise_broken", 0),
+            ("early_warning", "warning", 0),
             ("arrangement_due_1", "arrangement_due", 1),
             ("arrangement_due_0", "arrangement_due", 0),
         ]
@@ -384,6 +385,7 @@ def test_the_triggers_and_buttons_are_fixed() -> None:
         "promise_due",
         "promise_broken",
         "arrangement_due",
+        "warning",
     )
     assert BUTTONS == ("pay_now", "see_plans", "talk_to_person")
     assert isinstance(COMPLIANCE, CompliancePolicy)

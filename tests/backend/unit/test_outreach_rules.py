@@ -197,6 +197,7 @@ class TestOccasionDates:
             "promise_due": {TODAY + days(1), TODAY},
             "promise_broken": {TODAY},
             "arrangement_due": {TODAY + days(1), TODAY},
+            "warning": set(),
         }
 
     def test_every_trigger_is_present_even_unused(self) -> None:
@@ -207,6 +208,7 @@ class TestOccasionDates:
             "promise_due": set(),
             "promise_broken": set(),
             "arrangement_due": set(),
+            "warning": set(),
         }
 
 
@@ -754,3 +756,50 @@ def test_a_dispatcher_following_the_rules_never_breaks_them(
                 assert local(now).date() > last_day or (
                     longer.not_before is not None and local(longer.not_before).date() > last_day
                 )
+
+
+class TestWarningSteps:
+    """A step may answer an early warning: the morning after the snapshot day a loan was
+    flagged on with one of the step's signals."""
+
+    STEP = Step.model_validate(
+        {
+            "id": "early_warning",
+            "trigger": "warning",
+            "signals": ["partial_payment", "paying_later"],
+            "template": "t",
+        }
+    )
+
+    def test_fires_on_the_day_of_a_matching_flag(self) -> None:
+        flagged = replace(CURRENT, warned_on=TODAY, warning_signals=("paying_later",))
+        assert due_occasions(flagged, [self.STEP]) == [Occasion("early_warning", TODAY, None)]
+        assert why_not_due(flagged, self.STEP) is None
+
+    def test_not_for_another_signal_nor_another_day(self) -> None:
+        other = replace(CURRENT, warned_on=TODAY, warning_signals=("opted_out",))
+        yesterday = replace(
+            CURRENT, warned_on=TODAY - timedelta(days=1), warning_signals=("paying_later",)
+        )
+        for facts in (other, yesterday, CURRENT):
+            assert due_occasions(facts, [self.STEP]) == []
+            assert why_not_due(facts, self.STEP) == NotDue(
+                "not_warned_on",
+                {"date": TODAY.isoformat(), "signals": "partial_payment, paying_later"},
+            )
+
+    def test_occasion_dates_look_back(self) -> None:
+        later = self.STEP.model_copy(update={"days": 2})
+        assert occasion_dates(TODAY, [later])["warning"] == {TODAY - timedelta(days=2)}
+
+    @pytest.mark.parametrize(
+        ("step", "problem"),
+        [
+            ({"trigger": "warning"}, "names its signals"),
+            ({"trigger": "overdue", "days": 1, "signals": ["opted_out"]}, "names its signals"),
+            ({"trigger": "warning", "signals": ["grumpy"]}, "unknown signal 'grumpy'"),
+        ],
+    )
+    def test_the_schedule_checks_signals(self, step: dict[str, object], problem: str) -> None:
+        with pytest.raises(ValueError, match=problem):
+            Step.model_validate({"id": "s", "template": "t", **step})
