@@ -276,6 +276,55 @@ def cmd_warnings(args: argparse.Namespace) -> None:
     print(f"early warning for {day}: {tally.flagged} of {tally.checked} loans flagged ({signals})")
 
 
+def cmd_risk(args: argparse.Namespace) -> None:
+    """The risk and propensity scores: train (and score the latest day), list, card."""
+    from sqlalchemy import func, select
+
+    from backend.db import make_engine
+    from backend.portfolio.models import SnapshotRun
+    from backend.risk import scoring, train
+    from backend.risk.models import RiskModel
+
+    settings = get_settings()
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        if args.verb == "train":
+            for kind in train.KINDS:
+                try:
+                    done = train.train(session, kind)
+                except train.NotEnoughData as exc:
+                    print(f"{kind}: not trained: {exc}")
+                    continue
+                got = done.model.metrics
+                print(
+                    f"{kind} v{done.model.version}: AUC {train.fmt(got['model']['auc'])} "
+                    f"(bucket alone {train.fmt(got['bucket_alone']['auc'])}, days past due "
+                    f"alone {train.fmt(got['dpd_alone']['auc'])}), Brier "
+                    f"{train.fmt(got['model']['brier'])} on {done.model.tested_on}; "
+                    + ("in use" if done.used else "not in use: it did not beat both baselines")
+                )
+            latest = session.scalar(select(func.max(SnapshotRun.as_of)))
+            if latest is not None:
+                print(f"scored {scoring.score_day(session, latest)} open loans of {latest}")
+        elif args.verb == "list":
+            for m in session.scalars(select(RiskModel).order_by(RiskModel.kind, RiskModel.version)):
+                print(
+                    f"{m.kind} v{m.version} {'IN USE' if m.active else '      '} tested on "
+                    f"{m.tested_on}: AUC {train.fmt(m.metrics['model']['auc'])}, Brier "
+                    f"{train.fmt(m.metrics['model']['brier'])}"
+                )
+        else:
+            query = select(RiskModel).where(RiskModel.kind == args.kind)
+            query = (
+                query.where(RiskModel.version == args.version)
+                if args.version
+                else query.order_by(RiskModel.version.desc()).limit(1)
+            )
+            found = session.scalars(query).first()
+            if found is None:
+                sys.exit(f"no {args.kind} model{f' v{args.version}' if args.version else ''}")
+            print(found.card, end="")
+
+
 def cmd_link_token(args: argparse.Namespace) -> None:
     """Print a one-time link token alone on stdout (scripts read it)."""
     from datetime import timedelta
@@ -567,6 +616,15 @@ def _add_daily_runs(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     warn = sub.add_parser("warnings", help="flag a snapshot day's loans at risk (early warning)")
     warn.add_argument("--date", help="YYYY-MM-DD snapshot day; the latest when left out")
     warn.set_defaults(func=cmd_warnings)
+
+    risk = sub.add_parser("risk", help="risk and propensity scores: train, list, card")
+    risk_verbs = risk.add_subparsers(dest="verb", required=True)
+    risk_verbs.add_parser("train", help="train both scores on the snapshots, then score the day")
+    risk_verbs.add_parser("list", help="every trained version, its test scores, the one in use")
+    show = risk_verbs.add_parser("card", help="a version's model card (Markdown)")
+    show.add_argument("kind", choices=("roll_30", "pay_7"))
+    show.add_argument("--version", type=int, help="the latest when left out")
+    risk.set_defaults(func=cmd_risk)
 
     ptp = sub.add_parser("evaluate-promises", help="judge open promises to pay (the daily run)")
     ptp.add_argument("--as-of", help="YYYY-MM-DD business date; today when left out")

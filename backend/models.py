@@ -21,6 +21,7 @@ from backend.payments.models import PaymentLink
 from backend.plans.models import ApprovalRequest
 from backend.portfolio.models import PortfolioSnapshot, SnapshotItem, SnapshotRun
 from backend.promises.models import Promise, PromiseEscalation
+from backend.risk.models import LoanScore, RiskModel
 from backend.staff.models import StaffSession, StaffUser
 from backend.tuning.models import MessageLabel, ModelDeployment, TrainedModel
 from backend.verification.models import (
@@ -43,6 +44,7 @@ __all__ = [
     "Installment",
     "LinkToken",
     "Loan",
+    "LoanScore",
     "LoanWarning",
     "Message",
     "MessageLabel",
@@ -56,6 +58,7 @@ __all__ = [
     "Promise",
     "PromiseEscalation",
     "Reminder",
+    "RiskModel",
     "SnapshotItem",
     "SnapshotRun",
     "StaffSession",

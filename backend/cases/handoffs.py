@@ -4,6 +4,7 @@ handoff: human while one is waiting or taken, bot again once it is closed."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +16,12 @@ from backend.conversations import service as conversations
 from backend.conversations.messages import last_borrower_text
 from backend.conversations.models import Conversation
 from backend.errors import Conflict, Invalid, NotFound
+from backend.ledger.models import Loan
 from backend.outbound import service as outbound
 from backend.outbound import texts
 from backend.outbound.models import OutboundMessage
 from backend.outreach.whatsapp_templates import WhatsAppTemplates
+from backend.risk.scoring import latest_scores
 from backend.types import utcnow
 
 
@@ -212,8 +215,16 @@ def close(session: Session, *, handoff: Handoff, note: str) -> Handoff:
     return handoff
 
 
-def queue(session: Session, *, status: str, limit: int) -> list[Handoff]:
-    """Waiting or taken handoffs in the order to serve them; closed ones newest first."""
+def queue(
+    session: Session,
+    *,
+    status: str,
+    limit: int,
+    now: datetime | None = None,
+    sla: timedelta | None = None,
+) -> list[Handoff]:
+    """Waiting or taken handoffs in the order to serve them (`rules.queue_key`: with `sla`,
+    those waiting longer come first within a priority); closed ones newest first."""
     if status not in rules.HANDOFF_STATUSES:
         raise Invalid(
             f"unknown handoff status {status!r}; expected one of "
@@ -223,5 +234,41 @@ def queue(session: Session, *, status: str, limit: int) -> list[Handoff]:
     query = select(Handoff).where(Handoff.status == status)
     if status == "closed":
         return list(session.scalars(query.order_by(Handoff.closed_at.desc()).limit(limit)))
-    rows = session.scalars(query)
-    return sorted(rows, key=lambda h: rules.queue_key(h.reason, h.created_at, h.id))[:limit]
+    rows = list(session.scalars(query))
+    risk = _risk(session, rows)
+    late = (now or utcnow()) - sla if sla is not None else None
+
+    def key(h: Handoff) -> tuple[int, bool, float, datetime, int]:
+        over = late is not None and h.status == "waiting" and h.created_at < late
+        return rules.queue_key(h.reason, h.created_at, h.id, risk=risk.get(h.id), over_sla=over)
+
+    return sorted(rows, key=key)[:limit]
+
+
+def _risk(session: Session, found: list[Handoff]) -> dict[int, float]:
+    """Each handoff's borrower's highest roll_30 score over their loans (latest scored day)."""
+    chats = {
+        chat_id: borrower_id
+        for chat_id, borrower_id in session.execute(
+            select(Conversation.id, Conversation.borrower_id).where(
+                Conversation.id.in_({h.conversation_id for h in found})
+            )
+        )
+        if borrower_id is not None
+    }
+    if not chats:
+        return {}
+    loans = session.execute(
+        select(Loan.id, Loan.borrower_id).where(Loan.borrower_id.in_(set(chats.values())))
+    ).all()
+    scores = latest_scores(session, [loan_id for loan_id, _ in loans])
+    worst: dict[int, float] = {}
+    for loan_id, borrower_id in loans:
+        score = scores.get(loan_id)
+        if score is not None and score.roll_30 is not None:
+            worst[borrower_id] = max(worst.get(borrower_id, 0.0), score.roll_30)
+    return {
+        h.id: worst[chats[h.conversation_id]]
+        for h in found
+        if chats.get(h.conversation_id) in worst
+    }

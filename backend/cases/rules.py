@@ -186,10 +186,19 @@ def more_urgent(new_reason: str, current_reason: str) -> bool:
     return priority_rank(new_reason) < priority_rank(current_reason)
 
 
-def queue_key(reason: str, created_at: datetime, handoff_id: int) -> tuple[int, datetime, int]:
-    """Sort key of the handoff queue: most urgent reason first; within a rank, whoever has
-    waited longest (the id breaks ties between handoffs made in the same instant)."""
-    return (priority_rank(reason), created_at, handoff_id)
+def queue_key(
+    reason: str,
+    created_at: datetime,
+    handoff_id: int,
+    *,
+    risk: float | None = None,
+    over_sla: bool = False,
+) -> tuple[int, bool, float, datetime, int]:
+    """Sort key of the handoff queue: most urgent reason first; within a rank, anyone kept
+    waiting past the SLA, then the borrower most likely to roll to a worse bucket (`risk`, the
+    roll_30 score; none: last), then whoever has waited longest (the id breaks ties between
+    handoffs made in the same instant)."""
+    return (priority_rank(reason), not over_sla, -(risk or 0.0), created_at, handoff_id)
 
 
 def check_take(status: str, taken_by: str | None, collector: str) -> bool:

@@ -359,6 +359,35 @@ CATALOG: dict[str, tuple[str, str]] = {
         "No promise was judged broken on {date}.",
         "{date} 没有被判定违约的承诺。",
     ),
+    "risk.roll": ("Risk of rolling within 30 days: {share}%", "30 天内恶化风险：{share}%"),
+    "risk.pay": ("likely to pay within 7 days: {share}%", "7 天内还款可能：{share}%"),
+    "risk.because": ("mostly:", "主要因为："),
+    "risk.reason.dpd.high": ("many days past due", "逾期天数多"),
+    "risk.reason.dpd.low": ("few days past due", "逾期天数少"),
+    "risk.reason.overdue_share.high": ("much of the balance overdue", "逾期金额占比高"),
+    "risk.reason.overdue_share.low": ("little of the balance overdue", "逾期金额占比低"),
+    "risk.reason.charges_share.high": ("fees and penalty piling up", "罚息和费用累积"),
+    "risk.reason.charges_share.low": ("few fees and penalty", "罚息和费用少"),
+    "risk.reason.paid_this_month.high": ("paid this month", "本月已还款"),
+    "risk.reason.paid_this_month.low": ("nothing paid this month", "本月未还款"),
+    "risk.reason.paid_share.high": ("much paid this month", "本月还款多"),
+    "risk.reason.paid_share.low": ("little paid this month", "本月还款少"),
+    "risk.reason.dpd_a_month_ago.high": ("late a month ago", "上月末已逾期"),
+    "risk.reason.dpd_a_month_ago.low": ("on time a month ago", "上月末未逾期"),
+    "risk.reason.worst_dpd_before.high": ("late in the last two months", "近两月曾逾期"),
+    "risk.reason.worst_dpd_before.low": ("on time in the last two months", "近两月未逾期"),
+    "risk.reason.months_on_book.high": ("an older loan", "放款时间较长"),
+    "risk.reason.months_on_book.low": ("a young loan", "放款时间较短"),
+    "risk.reason.term_done.high": ("late in its term", "临近到期"),
+    "risk.reason.term_done.low": ("early in its term", "还款初期"),
+    "risk.reason.on_plan.high": ("on a repayment plan", "在还款方案中"),
+    "risk.reason.on_plan.low": ("not on a repayment plan", "不在还款方案中"),
+    "risk.reason.promise_open.high": ("an open promise to pay", "有未到期的还款承诺"),
+    "risk.reason.promise_open.low": ("no open promise to pay", "没有未到期的还款承诺"),
+    "risk.reason.days_since_reply.high": ("no reply for a long time", "长时间未回复"),
+    "risk.reason.days_since_reply.low": ("replied recently", "最近有回复"),
+    "risk.reason.days_since_contact.high": ("not contacted for a long time", "长时间未联系"),
+    "risk.reason.days_since_contact.low": ("contacted recently", "最近有联系"),
     "notdue.not_warned_on": (
         "Early warning did not flag the loan for {signals} on {date}.",
         "{date} 预警未因 {signals} 标记此借款。",
@@ -761,7 +790,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "warnings.col.done": ("Done since", "此后处理"),
     "warnings.col.follow_up": ("Follow up", "跟进"),
     "warnings.severity": ("{n} signals", "{n} 个信号"),
-    "warnings.top": ("first", "首要"),
+    "warnings.top": ("main", "首要"),
     "warnings.dpd": ("{dpd} days past due", "逾期 {dpd} 天"),
     "warnings.total": ("owes {amount}", "欠款 {amount}"),
     "warnings.overdue": ("{amount} overdue", "逾期 {amount}"),
@@ -995,6 +1024,17 @@ CATALOG: dict[str, tuple[str, str]] = {
     ),
     "back": ("Back to the console", "返回工作台"),
 }
+# A risk reason "in bucket X" / "not in bucket X", one pair per bucket feature.
+CATALOG.update(
+    {
+        f"risk.reason.bucket_{b.replace('-', '_').replace('+', '_plus')}.{side}": (
+            f"{'in' if side == 'high' else 'not in'} bucket {b}",
+            f"{'处于' if side == 'high' else '不在'} {b} 阶段",
+        )
+        for b in ("current", "1-30", "31-60", "61-90", "91-180", "180+")
+        for side in ("high", "low")
+    }
+)
 
 
 def translator(language: str) -> Callable[..., str]:

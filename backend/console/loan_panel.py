@@ -31,6 +31,7 @@ from backend.outreach.preference_text import describe
 from backend.outreach.preferences import preference_of
 from backend.plans.models import ApprovalRequest
 from backend.promises import service as promises
+from backend.risk.scoring import latest_scores
 
 __all__ = [
     "Amount",
@@ -126,6 +127,16 @@ class ApprovalRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """The loan's risk scores of the latest scored day, and what raised the roll score."""
+
+    as_of: date
+    roll_30: float | None  # 0..1
+    pay_7: float | None
+    reasons: tuple[str, ...]  # "<feature>.high|low" (console i18n: risk.reason.<key>)
+
+
+@dataclass(frozen=True, slots=True)
 class LoanPanel:
     ref: str
     product: str  # the product's name
@@ -142,6 +153,7 @@ class LoanPanel:
     promises: tuple[PromiseRow, ...]  # newest first
     arrangements: tuple[ArrangementRow, ...]  # newest first
     pending_approval: ApprovalRow | None
+    score: ScoreRow | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +258,15 @@ def loan_panel(session: Session, *, loan: Loan, as_of: date) -> LoanPanel:
         ),
         arrangements=_arrangements(loan, st),
         pending_approval=_pending_approval(session, loan),
+        score=_score(session, loan.id),
     )
+
+
+def _score(session: Session, loan_id: int) -> ScoreRow | None:
+    found = latest_scores(session, [loan_id]).get(loan_id)
+    if found is None:
+        return None
+    return ScoreRow(found.as_of, found.roll_30, found.pay_7, tuple(r["key"] for r in found.reasons))
 
 
 def schedule_state(position: InstallmentPosition, as_of: date) -> str:

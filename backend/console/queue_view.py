@@ -78,7 +78,7 @@ def queue_rows(
     """Handoffs of one status in the order the page lists them: waiting ones in the order to
     serve them (as `handoffs.queue`), taken ones oldest taken first, closed ones newest first.
     `taken_by` narrows taken and closed ones to one collector's (nobody has a waiting one)."""
-    found = _handoffs(session, status=status, taken_by=taken_by, limit=limit)
+    found = _handoffs(session, status=status, taken_by=taken_by, limit=limit, now=now, sla=sla)
     conversations = _conversations(session, [h.conversation_id for h in found])
     borrower_ids = {c.borrower_id for c in conversations.values() if c.borrower_id is not None}
     positions = _positions(session, borrower_ids, as_of)
@@ -114,9 +114,17 @@ def queue_rows(
     return rows
 
 
-def _handoffs(session: Session, *, status: str, taken_by: str | None, limit: int) -> list[Handoff]:
+def _handoffs(
+    session: Session,
+    *,
+    status: str,
+    taken_by: str | None,
+    limit: int,
+    now: datetime,
+    sla: timedelta,
+) -> list[Handoff]:
     if status == "waiting":
-        return handoffs.queue(session, status="waiting", limit=limit)
+        return handoffs.queue(session, status="waiting", limit=limit, now=now, sla=sla)
     if status not in rules.HANDOFF_STATUSES:
         raise Invalid(
             f"unknown handoff status {status!r}; expected one of "

@@ -7,7 +7,7 @@ once) or a second worker never sends anything twice."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -22,6 +22,7 @@ from backend.monitoring import logs
 from backend.outreach import planner, service
 from backend.outreach.setup import OutreachConfig
 from backend.portfolio import snapshots
+from backend.risk import scoring
 from backend.types import utcnow
 
 log = logging.getLogger("backend.outreach")
@@ -76,12 +77,14 @@ def snapshot_closed_days(
     sessions: sessionmaker[Session], settings: Settings, config: OutreachConfig
 ) -> None:
     """The portfolio snapshot of each business day closed since the last one, and its early
-    warnings; the steps that answer a warning planned for the loans flagged (the compliance
+    warnings; the latest day's risk scores (with the scores in use, `python -m backend risk
+    train`); the steps that answer a warning planned for the loans flagged (the compliance
     rules decide them as any other reminder); then the daily snapshots past
     `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
     policy = load_monitoring_policy(settings.config_dir)  # tonight's file
     zone = settings.business_timezone
     flagged: set[int] = set()
+    latest: date | None = None
     with sessions() as session:
         yesterday = settings.today() - timedelta(days=1)
         for run in snapshots.take_through(session, yesterday, timezone=zone):
@@ -108,6 +111,12 @@ def snapshot_closed_days(
                 tally.checked,
                 ", ".join(f"{code} {n}" for code, n in tally.by_signal.most_common()) or "none",
             )
+            latest = run.as_of
+        if latest is not None:
+            with session.begin():
+                scored = scoring.score_day(session, latest)
+            if scored:
+                log.info("risk scores of %s: %s open loans scored", latest, scored)
         with session.begin():
             snapshots.prune(session, settings.today(), keep_days=settings.snapshot_daily_days)
     if flagged:

@@ -37,6 +37,7 @@ from backend.portfolio.figures import (
 from backend.portfolio.models import PortfolioSnapshot, SnapshotItem, SnapshotRun
 from backend.portfolio.step import REPLAY_TABLE, step
 from backend.promises.models import Promise
+from backend.risk.models import LoanScore
 from backend.types import utcnow
 
 log = logging.getLogger("backend.portfolio")
@@ -158,6 +159,7 @@ def prune(session: Session, today: date, *, keep_days: int) -> list[date]:
     dropped = [day for day in old if _month_end(day) != day]
     if dropped:
         session.execute(delete(PortfolioSnapshot).where(PortfolioSnapshot.as_of.in_(dropped)))
+        session.execute(delete(LoanScore).where(LoanScore.as_of.in_(dropped)))
         session.execute(delete(SnapshotRun).where(SnapshotRun.as_of.in_(dropped)))
     return dropped
 

@@ -1,0 +1,115 @@
+"""Examples for the scores, read from the snapshots: each open loan at a month end, its
+features (`features.py`), and what happened next (the labels)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.ledger.models import Loan, Payment
+from backend.portfolio.models import PortfolioSnapshot as Snap
+from backend.portfolio.models import SnapshotRun
+from backend.risk.features import BUCKETS, Position, features
+
+PAY_DAYS = 7  # pay_7: a payment within this many days
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    loan_id: int
+    as_of: date
+    x: list[float]
+    dpd: int
+    bucket_rank: int
+
+
+def month_ends(session: Session) -> list[date]:
+    """The snapshot days that are a month's last, oldest first."""
+    days = session.scalars(select(SnapshotRun.as_of).order_by(SnapshotRun.as_of)).all()
+    return [d for d in days if (d + timedelta(days=1)).day == 1]
+
+
+def _positions(
+    session: Session, day: date, ids: Sequence[int] | None = None
+) -> dict[int, Position]:
+    q = select(
+        Snap.loan_id,
+        Snap.dpd,
+        Snap.bucket,
+        Snap.total_minor,
+        Snap.overdue_minor,
+        Snap.fees_minor,
+        Snap.penalty_minor,
+        Snap.paid_month_minor,
+        Snap.arrangement,
+        Snap.promise_open,
+        Snap.last_reply_on,
+        Snap.last_contact_on,
+    ).where(Snap.as_of == day)
+    if ids is not None:
+        q = q.where(Snap.loan_id.in_(ids))
+    return {
+        r.loan_id: Position(
+            dpd=r.dpd,
+            bucket=r.bucket,
+            total=r.total_minor,
+            overdue=r.overdue_minor,
+            charges=r.fees_minor + r.penalty_minor,
+            paid_month=r.paid_month_minor,
+            arrangement=r.arrangement is not None,
+            promise_open=r.promise_open,
+            last_reply_on=r.last_reply_on,
+            last_contact_on=r.last_contact_on,
+        )
+        for r in session.execute(q)
+    }
+
+
+def examples(session: Session, day: date, ends: Sequence[date]) -> list[Example]:
+    """Every loan open on snapshot day `day`, with its features; `ends`: the month ends known
+    (the two before `day` are read as its history)."""
+    earlier = [e for e in ends if e < day]
+    now = {i: p for i, p in _positions(session, day).items() if p.total > 0}
+    month_ago = _positions(session, earlier[-1]) if earlier else {}
+    two_ago = _positions(session, earlier[-2]) if len(earlier) > 1 else {}
+    contracts = {
+        r.id: (r.disbursed_on, r.term_months)
+        for r in session.execute(
+            select(Loan.id, Loan.disbursed_on, Loan.term_months).where(Loan.disbursed_on <= day)
+        )
+    }
+    found = []
+    for loan_id, p in sorted(now.items()):
+        disbursed_on, term = contracts[loan_id]
+        x = features(
+            p,
+            (month_ago.get(loan_id), two_ago.get(loan_id)),
+            as_of=day,
+            disbursed_on=disbursed_on,
+            term_months=term,
+        )
+        found.append(Example(loan_id, day, x, p.dpd, BUCKETS.index(p.bucket)))
+    return found
+
+
+def rolled(session: Session, day: date, next_end: date, rows: Sequence[Example]) -> list[int]:
+    """1 where the loan is in a worse bucket at the next month end than at `day` (a loan
+    repaid by then did not roll)."""
+    then = {i: BUCKETS.index(p.bucket) for i, p in _positions(session, next_end).items()}
+    return [1 if then.get(e.loan_id, 0) > e.bucket_rank else 0 for e in rows]
+
+
+def paid(session: Session, day: date, rows: Sequence[Example]) -> list[int]:
+    """1 where a payment was received within PAY_DAYS days after `day`."""
+    payers = set(
+        session.scalars(
+            select(Payment.loan_id)
+            .where(Payment.received_on > day, Payment.received_on <= day + timedelta(PAY_DAYS))
+            .distinct()
+        )
+    )
+    return [1 if e.loan_id in payers else 0 for e in rows]

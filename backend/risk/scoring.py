@@ -1,0 +1,64 @@
+"""Scoring a snapshot day's open loans with the scores in use (after the snapshot, nightly), and
+reading a loan's latest scores."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from backend.risk.dataset import examples, month_ends
+from backend.risk.model import LinearScore
+from backend.risk.models import LoanScore, RiskModel
+
+
+def active(session: Session) -> dict[str, RiskModel]:
+    return {m.kind: m for m in session.scalars(select(RiskModel).where(RiskModel.active))}
+
+
+def score_day(session: Session, day: date) -> int:
+    """Score every loan open on snapshot day `day` with the scores in use; replaces the day's.
+    Returns how many loans were scored (0 when no score is in use)."""
+    models = active(session)
+    session.execute(delete(LoanScore).where(LoanScore.as_of == day))
+    if not models:
+        return 0
+    roll = models.get("roll_30")
+    pay = models.get("pay_7")
+    roll_score = LinearScore.of(roll.params) if roll else None
+    pay_score = LinearScore.of(pay.params) if pay else None
+    rows = []
+    for e in examples(session, day, month_ends(session)):
+        rows.append(
+            {
+                "as_of": day,
+                "loan_id": e.loan_id,
+                "roll_30": round(roll_score.probability(e.x), 4) if roll_score else None,
+                "pay_7": round(pay_score.probability(e.x), 4) if pay_score and e.dpd > 0 else None,
+                "reasons": [
+                    {"feature": r.feature, "weight": r.weight, "key": r.key}
+                    for r in roll_score.reasons(e.x)
+                ]
+                if roll_score
+                else [],
+                "roll_version": roll.version if roll else None,
+                "pay_version": pay.version if pay else None,
+            }
+        )
+    if rows:
+        session.execute(insert(LoanScore), rows)
+    return len(rows)
+
+
+def latest_scores(session: Session, loan_ids: list[int]) -> dict[int, LoanScore]:
+    """Each loan's scores of the latest scored day."""
+    day = session.scalar(select(func.max(LoanScore.as_of)))
+    if day is None or not loan_ids:
+        return {}
+    return {
+        s.loan_id: s
+        for s in session.scalars(
+            select(LoanScore).where(LoanScore.as_of == day, LoanScore.loan_id.in_(loan_ids))
+        )
+    }
