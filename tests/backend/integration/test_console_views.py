@@ -29,6 +29,7 @@ from backend.plans.models import ApprovalRequest
 from backend.plans.policy import PlanPolicy
 from backend.promises import service as promises
 from backend.promises.rules import PromisePolicy
+from backend.risk.models import LoanScore
 from tests.backend import factories
 
 AS_OF = date(2026, 4, 1)
@@ -84,6 +85,26 @@ class TestQueueRows:
         assert [r.handoff_id for r in listed] == [made[k].id for k in order]
         assert [r.priority for r in listed] == ["urgent", "high", "high", "normal", "normal"]
         assert [r.waited_seconds for r in listed] == [60, 1200, 300, 3000, 1800]
+
+    def test_within_a_priority_the_riskier_borrower_first_unless_one_waits_past_the_sla(
+        self, db: Session
+    ) -> None:
+        made = {}
+        for name, score in (("calm", 0.05), ("risky", 0.8), ("unscored", None)):
+            who = factories.borrower(db, ref=f"B-{name}")
+            loan = factories.loan(db, ref=f"L-{name}", who=who, prod=flat_product(db, name))
+            if score is not None:
+                db.add(LoanScore(as_of=AS_OF, loan_id=loan.id, roll_30=score, reasons=[]))
+            made[name] = factories.handoff(
+                db, conversation=chat(db, name, who=who), created_at=minutes_ago(3)
+            )
+        made["calm"].created_at = minutes_ago(4)  # waited longest, within the SLA
+        db.flush()
+        ids = {h.id: k for k, h in made.items()}
+        assert [ids[r.handoff_id] for r in rows(db)] == ["risky", "calm", "unscored"]
+        made["calm"].created_at = minutes_ago(12)  # now past the SLA: first
+        db.flush()
+        assert [ids[r.handoff_id] for r in rows(db)] == ["calm", "risky", "unscored"]
 
     def test_only_a_chat_still_waiting_past_the_sla_is_over_it(self, db: Session) -> None:
         over = factories.handoff(db, conversation=chat(db, "1"), created_at=minutes_ago(11))
@@ -499,3 +520,16 @@ class TestTranscriptRows:
     def test_an_unknown_conversation_is_not_found(self, db: Session) -> None:
         with pytest.raises(NotFound):
             transcript_rows(db, conversation_id=999_999)
+
+
+def test_the_loan_panel_shows_the_latest_scores_with_their_reasons(db: Session) -> None:
+    who = factories.borrower(db, ref="B-S")
+    loan = factories.loan(db, ref="L-S", who=who, prod=flat_product(db, "FS"))
+    reasons = [{"feature": "dpd", "weight": 1.2, "key": "dpd.high"}]
+    db.add(LoanScore(as_of=AS_OF - timedelta(days=1), loan_id=loan.id, roll_30=0.2, reasons=[]))
+    db.add(LoanScore(as_of=AS_OF, loan_id=loan.id, roll_30=0.61, pay_7=0.3, reasons=reasons))
+    db.flush()
+    [panel] = borrower_panel(db, borrower_id=who.id, as_of=AS_OF).loans
+    assert panel.score is not None
+    assert (panel.score.as_of, panel.score.roll_30, panel.score.pay_7) == (AS_OF, 0.61, 0.3)
+    assert panel.score.reasons == ("dpd.high",)
