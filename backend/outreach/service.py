@@ -38,6 +38,7 @@ from backend.outreach.policy import (
 from backend.outreach.preferences import preferences_of
 from backend.outreach.setup import OutreachConfig
 from backend.outreach.templates import buttons as button_list
+from backend.risk.models import LoanScore
 
 BATCH = 500
 _WHATSAPP = "whatsapp"
@@ -67,12 +68,21 @@ class DispatchTally:
 def due_now(
     session: Session, *, now: datetime, limit: int, only: Collection[int] | None = None
 ) -> list[Reminder]:
-    """Planned reminders whose time has come, oldest first (`only`: of these loans); on
-    PostgreSQL each is claimed by one dispatcher only (SKIP LOCKED)."""
+    """Planned reminders whose time has come, oldest first and, among those due at the same
+    moment, the loan most likely to roll to a worse bucket first (its latest roll_30 score):
+    when a cap or a channel's rate lets only some through, those go (`only`: of these loans).
+    On PostgreSQL each is claimed by one dispatcher only (SKIP LOCKED)."""
+    risk = (
+        select(LoanScore.roll_30)
+        .where(LoanScore.loan_id == Reminder.loan_id)
+        .order_by(LoanScore.as_of.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     query = (
         select(Reminder)
         .where(Reminder.status == "planned", Reminder.not_before <= now)
-        .order_by(Reminder.not_before, Reminder.id)
+        .order_by(Reminder.not_before, func.coalesce(risk, -1.0).desc(), Reminder.id)
         .limit(limit)
     )
     if only is not None:

@@ -5,7 +5,7 @@ use; scoring a day writes each open loan's scores with reasons; too little histo
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -13,9 +13,12 @@ from sqlalchemy.orm import Session
 
 from backend.demo.generator import generate
 from backend.ledger.models import Loan
+from backend.outreach.models import Reminder
+from backend.outreach.service import due_now
 from backend.portfolio.models import PortfolioSnapshot, SnapshotRun
 from backend.risk import scoring, train
 from backend.risk.models import LoanScore, RiskModel
+from tests.backend import factories
 
 ENDS = [date(2026, m, 1) - timedelta(days=1) for m in range(3, 12)]  # Feb..Oct month ends
 
@@ -99,3 +102,27 @@ def test_too_little_history_is_said_not_guessed(db: Session) -> None:
     with pytest.raises(train.NotEnoughData, match="at least 3"):
         train.train(db, "roll_30")
     assert scoring.score_day(db, ENDS[1]) == 0  # nothing in use: nothing scored
+
+
+def test_reminders_due_together_go_riskiest_first(db: Session) -> None:
+    at = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    made = {}
+    for name, score in (("calm", 0.1), ("unscored", None), ("risky", 0.9)):
+        who = factories.borrower(db, ref=f"B-{name}")
+        loan = factories.loan(db, ref=f"L-{name}", who=who)
+        if score is not None:
+            db.add(LoanScore(as_of=date(2026, 11, 27), loan_id=loan.id, roll_30=score, reasons=[]))
+        reminder = Reminder(
+            loan_id=loan.id,
+            borrower_id=who.id,
+            step_id="overdue_1",
+            variant="champion",
+            template="overdue",
+            occasion=date(2026, 11, 28),
+            not_before=at,
+        )
+        db.add(reminder)
+        db.flush()
+        made[reminder.id] = name
+    due = due_now(db, now=at, limit=10)
+    assert [made[r.id] for r in due] == ["risky", "calm", "unscored"]
