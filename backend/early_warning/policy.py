@@ -18,7 +18,7 @@ class _Rule(BaseModel):
 
 
 class FirstPaymentMissed(_Rule):
-    pass
+    max_dpd: int = Field(default=30, ge=1, le=365)
 
 
 class ArrangementAtRisk(_Rule):

@@ -57,8 +57,8 @@ def signals(facts: LoanFacts, policy: MonitoringPolicy) -> list[Signal]:
     return fired
 
 
-def _first_payment_missed(f: LoanFacts, _: Any) -> dict[str, Any] | None:
-    if f.first_due is None or f.dpd == 0:
+def _first_payment_missed(f: LoanFacts, rule: Any) -> dict[str, Any] | None:
+    if f.first_due is None or not 0 < f.dpd <= rule.max_dpd:
         return None
     # DPD counts from the oldest unpaid due date: it is the first one's.
     if (f.as_of - f.first_due).days != f.dpd:

@@ -171,6 +171,38 @@ class Stack:
             self.processes.stop(proc)
 
 
+@dataclass(frozen=True)
+class DemoBackend:
+    url: str
+    database_url: str
+
+
+@contextlib.contextmanager
+def demo_backend(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *, token: str
+) -> Iterator[DemoBackend]:
+    """Only the backend, as `make run` starts it, over a freshly seeded demo database (SQLite):
+    for the console's pages that need neither Rasa nor the gateway."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'backend.db'}"
+    env = {
+        "DATABASE_URL": database_url,
+        "BACKEND_PORT": str(port),
+        "PUBLIC_BASE_URL": url,
+        "SERVICE_TOKEN": token,
+        "BUSINESS_DATE": TODAY,
+    }
+    processes = Processes(tmp_path_factory.mktemp(f"{name}-logs"), {**os.environ, **env})
+    try:
+        seed_database(processes.env)
+        proc = processes.start_procfile("backend")
+        wait_for(f"{url}/healthz", proc, 120)
+        yield DemoBackend(url, database_url)
+    finally:
+        processes.stop_all()
+
+
 def seed_database(env: dict[str, str]) -> None:
     """As `make run` does before any process starts: migrate, then seed the demo data."""
     done = subprocess.run(

@@ -5,7 +5,6 @@ tests/artifacts/dashboard.png. Figures depend on the demo data: none is checked 
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 
@@ -16,7 +15,7 @@ from backend.console.dashboard_routes import CHART_JS
 from backend.demo.users import DEMO_PASSWORD
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.conftest import IN_CI
-from tests.e2e.conftest import TODAY, Processes, free_port, seed_database, wait_for
+from tests.e2e.conftest import demo_backend
 
 # Processes of its own: beside the shared stack, on the other pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("own-processes")
@@ -43,24 +42,8 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if IN_CI:
             pytest.fail("Chart.js is not installed: run `make setup`")
         pytest.skip("Chart.js is not installed: run `make setup`")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    logs = tmp_path_factory.mktemp("dashboard-logs")
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('dashboard') / 'backend.db'}",
-        "BACKEND_PORT": str(port),
-        "PUBLIC_BASE_URL": url,
-        "SERVICE_TOKEN": TOKEN,
-        "BUSINESS_DATE": TODAY,
-    }
-    processes = Processes(logs, {**os.environ, **env})
-    try:
-        seed_database(processes.env)
-        proc = processes.start_procfile("backend")
-        wait_for(f"{url}/healthz", proc, 120)
-        yield url
-    finally:
-        processes.stop_all()
+    with demo_backend(tmp_path_factory, "dashboard", token=TOKEN) as running:
+        yield running.url
 
 
 def console_error(message: ConsoleMessage) -> list[str]:

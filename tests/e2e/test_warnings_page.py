@@ -6,7 +6,6 @@ sees the page too, a collector is refused. Screenshot: tests/artifacts/warnings.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from backend.early_warning.models import LoanWarning
 from backend.ledger.models import Loan
 from backend.portfolio.models import PortfolioSnapshot, SnapshotRun
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
-from tests.e2e.conftest import TODAY, Processes, free_port, seed_database, wait_for
+from tests.e2e.conftest import demo_backend
 from tests.e2e.test_dashboard import TIMEOUT_MS, WATCH_CSP, console_error
 
 # Processes of its own: beside the shared stack, on the other pytest-xdist worker.
@@ -144,26 +143,9 @@ def _signals(day: date, *, dpd: int) -> list[list[tuple[str, dict[str, object], 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """Only the backend, over the demo data with the test's warnings."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    logs = tmp_path_factory.mktemp("warnings-logs")
-    database_url = f"sqlite:///{tmp_path_factory.mktemp('warnings') / 'backend.db'}"
-    env = {
-        "DATABASE_URL": database_url,
-        "BACKEND_PORT": str(port),
-        "PUBLIC_BASE_URL": url,
-        "SERVICE_TOKEN": TOKEN,
-        "BUSINESS_DATE": TODAY,
-    }
-    processes = Processes(logs, {**os.environ, **env})
-    try:
-        seed_database(processes.env)
-        day, flagged = flag_by_hand(database_url)
-        proc = processes.start_procfile("backend")
-        wait_for(f"{url}/healthz", proc, 120)
-        yield Demo(url, day, flagged)
-    finally:
-        processes.stop_all()
+    with demo_backend(tmp_path_factory, "warnings", token=TOKEN) as running:
+        day, flagged = flag_by_hand(running.database_url)
+        yield Demo(running.url, day, flagged)
 
 
 def log_in(page: Page, demo: Demo, username: str) -> None:

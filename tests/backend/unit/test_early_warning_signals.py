@@ -51,6 +51,9 @@ class TestEachSignal:
         assert signal.figures == {"due_date": first.isoformat(), "dpd": 4}
         # Four days past due, but on a later installment: it paid the first.
         assert codes(replace(missed, first_due=first - timedelta(days=30))) == []
+        # Never paid, but long ago: past early warning.
+        long_ago = replace(missed, dpd=31, first_due=DAY - timedelta(days=31))
+        assert codes(long_ago, policy(first_payment_missed={"max_dpd": 30})) == []
 
     def test_partial_payment_is_paid_but_still_past_due(self) -> None:
         facts = replace(QUIET, dpd=10, overdue=900, paid_recent=300)
