@@ -9,50 +9,25 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from backend.console.dashboard_routes import CHART_JS
 from backend.demo.users import DEMO_PASSWORD
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
-from tests.conftest import IN_CI
 from tests.e2e.conftest import demo_backend
+from tests.e2e.console_pages import CHARTS_DRAWN, need_chart_js, watched
 
 # Processes of its own: beside the shared stack, on the other pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("own-processes")
 
-TIMEOUT_MS = 20_000
 TOKEN = "e2e-dashboard-token"
-# Every canvas laid out and holding a chart: Chart.js ran, under the page's CSP.
-CHARTS_DRAWN = """() => {
-  const canvases = [...document.querySelectorAll("canvas")];
-  return canvases.length > 0 && typeof Chart !== "undefined" && canvases.every(
-    (c) => c.width > 0 && c.height > 0 && Chart.getChart(c) !== undefined);
-}"""
-# Chromium reports CSP refusals as events; collected from before the page's own scripts run.
-WATCH_CSP = """document.addEventListener("securitypolicyviolation", (e) => {
-  window.cspViolations = window.cspViolations || [];
-  window.cspViolations.push(e.violatedDirective + " " + e.blockedURI);
-});"""
 
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Only the backend: the dashboard needs neither Rasa nor the gateway."""
-    if not CHART_JS.exists():
-        if IN_CI:
-            pytest.fail("Chart.js is not installed: run `make setup`")
-        pytest.skip("Chart.js is not installed: run `make setup`")
+    need_chart_js()
     with demo_backend(tmp_path_factory, "dashboard", token=TOKEN) as running:
         yield running.url
-
-
-def console_error(message: ConsoleMessage) -> list[str]:
-    """An error the page logged; the browser's own favicon request (the console has none) is
-    not the page's."""
-    url = message.location.get("url", "")
-    if message.type != "error" or url.endswith("/favicon.ico"):
-        return []
-    return [f"{message.text} ({url})"]
 
 
 def open_dashboard(page: Page, backend: str) -> None:
@@ -69,14 +44,8 @@ def test_operations_sees_the_dashboard_drawn_by_chart_js_under_the_csp(
     backend: str,
     browser: Browser,  # noqa: F811
 ) -> None:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(WATCH_CSP)
     errors: list[str] = []
-    try:
-        page = context.new_page()
-        page.on("console", lambda m: errors.extend(console_error(m)))
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with watched(browser, errors) as page:
         open_dashboard(page, backend)
 
         page.wait_for_function(CHARTS_DRAWN)
@@ -100,8 +69,6 @@ def test_operations_sees_the_dashboard_drawn_by_chart_js_under_the_csp(
         assert page.evaluate("Chart.getChart('chart-nlu').data.labels.length") == 90
         assert page.evaluate("window.cspViolations || []") == []
         assert errors == []
-    finally:
-        context.close()
 
 
 def test_the_compliance_record_in_the_browser_with_its_csv(
@@ -110,12 +77,8 @@ def test_the_compliance_record_in_the_browser_with_its_csv(
 ) -> None:
     """The demo history's reminders, each decision with its rules, per borrower and in total;
     the CSV downloads with one line per decision. Screenshot: tests/artifacts/compliance.png."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
-    try:
-        page = context.new_page()
-        page.on("console", lambda m: errors.extend(console_error(m)))
+    with watched(browser, errors, accept_downloads=True) as page:
         open_dashboard(page, backend)  # the operations user
         page.get_by_role("link", name="Compliance").click()
         expect(page.get_by_role("heading", name="Compliance record")).to_be_visible()
@@ -134,5 +97,3 @@ def test_the_compliance_record_in_the_browser_with_its_csv(
         assert lines[0].startswith("decided_at_utc,borrower,loan,step")
         assert len(lines) > rows.count()  # the page shows at most 500; the CSV has every one
         assert errors == []
-    finally:
-        context.close()

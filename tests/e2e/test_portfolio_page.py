@@ -12,12 +12,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from backend.console.dashboard_routes import CHART_JS
 from backend.demo.users import DEMO_PASSWORD
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
-from tests.conftest import IN_CI
 from tests.e2e.conftest import demo_backend
-from tests.e2e.test_dashboard import CHARTS_DRAWN, TIMEOUT_MS, WATCH_CSP, console_error
+from tests.e2e.console_pages import CHARTS_DRAWN, need_chart_js, watched
 
 # Processes of its own: beside the shared stack, on the other pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("own-processes")
@@ -28,10 +26,7 @@ TOKEN = "e2e-portfolio-token"
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Only the backend: the page reads the snapshots `seed-demo` takes."""
-    if not CHART_JS.exists():
-        if IN_CI:
-            pytest.fail("Chart.js is not installed: run `make setup`")
-        pytest.skip("Chart.js is not installed: run `make setup`")
+    need_chart_js()
     with demo_backend(tmp_path_factory, "portfolio", token=TOKEN) as running:
         yield running.url
 
@@ -50,14 +45,8 @@ def test_operations_sees_the_portfolio_drawn_by_chart_js_under_the_csp(
     backend: str,
     browser: Browser,  # noqa: F811
 ) -> None:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(WATCH_CSP)
     errors: list[str] = []
-    try:
-        page = context.new_page()
-        page.on("console", lambda m: errors.extend(console_error(m)))
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    with watched(browser, errors) as page:
         open_portfolio(page, backend)
 
         page.wait_for_function(CHARTS_DRAWN)
@@ -93,5 +82,3 @@ def test_operations_sees_the_portfolio_drawn_by_chart_js_under_the_csp(
         expect(page.locator("#roll-table caption")).to_contain_text("to")
         assert page.evaluate("window.cspViolations || []") == []
         assert errors == []
-    finally:
-        context.close()

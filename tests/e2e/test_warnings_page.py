@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,7 @@ from backend.ledger.models import Loan
 from backend.portfolio.models import PortfolioSnapshot, SnapshotRun
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.e2e.conftest import demo_backend
-from tests.e2e.test_dashboard import TIMEOUT_MS, WATCH_CSP, console_error
+from tests.e2e.console_pages import watched
 
 # Processes of its own: beside the shared stack, on the other pytest-xdist worker.
 pytestmark = pytest.mark.xdist_group("own-processes")
@@ -156,24 +156,12 @@ def log_in(page: Page, demo: Demo, username: str) -> None:
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
-def watched(chromium: Browser, errors: list[str]) -> tuple[BrowserContext, Page]:
-    """A page that records the CSP refusals and the errors it logs."""
-    context = chromium.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    context.add_init_script(WATCH_CSP)
-    page = context.new_page()
-    page.on("console", lambda m: errors.extend(console_error(m)))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return context, page
-
-
 def test_operations_reads_the_warnings_and_filters_them_by_a_signal(
     demo: Demo,
     browser: Browser,  # noqa: F811
 ) -> None:
     errors: list[str] = []
-    context, page = watched(browser, errors)
-    try:
+    with watched(browser, errors) as page:
         log_in(page, demo, "operations")
         page.get_by_role("link", name="Warnings", exact=True).click()
         expect(page).to_have_url(re.compile("/console/warnings$"))
@@ -215,8 +203,6 @@ def test_operations_reads_the_warnings_and_filters_them_by_a_signal(
         expect(rows).to_have_count(3)
         assert page.evaluate("window.cspViolations || []") == []
         assert errors == []
-    finally:
-        context.close()
 
 
 def test_a_supervisor_sees_it_and_a_collector_is_refused(
@@ -224,8 +210,7 @@ def test_a_supervisor_sees_it_and_a_collector_is_refused(
     browser: Browser,  # noqa: F811
 ) -> None:
     errors: list[str] = []
-    context, page = watched(browser, errors)
-    try:
+    with watched(browser, errors) as page:
         log_in(page, demo, "supervisor")
         page.get_by_role("link", name="Warnings", exact=True).click()
         expect(page.locator("tr[data-loan]")).to_have_count(3)
@@ -238,5 +223,3 @@ def test_a_supervisor_sees_it_and_a_collector_is_refused(
         expect(page.get_by_text("Your role does not open this page.")).to_be_visible()
         expect(page.locator("tr[data-loan]")).to_have_count(0)
         assert page.evaluate("window.cspViolations || []") == []
-    finally:
-        context.close()
