@@ -69,22 +69,31 @@ def _positions(
     }
 
 
-def examples(session: Session, day: date, ends: Sequence[date]) -> list[Example]:
+Contracts = dict[int, tuple[date, int]]  # loan id -> (disbursed on, term in months)
+
+
+def contracts(session: Session) -> Contracts:
+    """What the features read of each loan's contract: read once for every month end."""
+    return {
+        r.id: (r.disbursed_on, r.term_months)
+        for r in session.execute(select(Loan.id, Loan.disbursed_on, Loan.term_months))
+    }
+
+
+def examples(
+    session: Session, day: date, ends: Sequence[date], terms: Contracts | None = None
+) -> list[Example]:
     """Every loan open on snapshot day `day`, with its features; `ends`: the month ends known
-    (the two before `day` are read as its history)."""
+    (the two before `day` are read as its history); `terms`: `contracts()`, when at hand."""
     earlier = [e for e in ends if e < day]
     now = {i: p for i, p in _positions(session, day).items() if p.total > 0}
     month_ago = _positions(session, earlier[-1]) if earlier else {}
     two_ago = _positions(session, earlier[-2]) if len(earlier) > 1 else {}
-    contracts = {
-        r.id: (r.disbursed_on, r.term_months)
-        for r in session.execute(
-            select(Loan.id, Loan.disbursed_on, Loan.term_months).where(Loan.disbursed_on <= day)
-        )
-    }
+    if terms is None:
+        terms = contracts(session)
     found = []
     for loan_id, p in sorted(now.items()):
-        disbursed_on, term = contracts[loan_id]
+        disbursed_on, term = terms[loan_id]
         x = features(
             p,
             (month_ago.get(loan_id), two_ago.get(loan_id)),

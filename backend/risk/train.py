@@ -19,7 +19,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.portfolio.models import SnapshotRun
-from backend.risk.dataset import PAY_DAYS, Example, examples, month_ends, paid, rolled
+from backend.risk.dataset import (
+    PAY_DAYS,
+    Example,
+    contracts,
+    examples,
+    month_ends,
+    paid,
+    rolled,
+)
 from backend.risk.features import FEATURES
 from backend.risk.model import LinearScore
 from backend.risk.models import RiskModel
@@ -45,18 +53,19 @@ def _split(session: Session, kind: str) -> tuple[list[tuple[date, list[Example],
     """(month end, examples, labels) of every usable month end, oldest first; and the test
     month (the latest)."""
     ends = month_ends(session)
+    terms = contracts(session)
     last_day = session.scalar(select(func.max(SnapshotRun.as_of)))
     months: list[tuple[date, list[Example], list[int]]] = []
     for k, day in enumerate(ends):
         if kind == "roll_30":
             if k + 1 >= len(ends):
                 break
-            rows = examples(session, day, ends)
+            rows = examples(session, day, ends, terms)
             labels = rolled(session, day, ends[k + 1], rows)
         else:
             if last_day is None or day + timedelta(days=PAY_DAYS) > last_day:
                 break
-            rows = [e for e in examples(session, day, ends) if e.dpd > 0]
+            rows = [e for e in examples(session, day, ends, terms) if e.dpd > 0]
             labels = paid(session, day, rows)
         if rows:
             months.append((day, rows, labels))
