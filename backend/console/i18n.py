@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from backend.risk.features import BUCKET_FEATURES, BUCKETS
+
 LANGUAGES = ("en", "zh")
 
 CATALOG: dict[str, tuple[str, str]] = {
@@ -1027,11 +1029,11 @@ CATALOG: dict[str, tuple[str, str]] = {
 # A risk reason "in bucket X" / "not in bucket X", one pair per bucket feature.
 CATALOG.update(
     {
-        f"risk.reason.bucket_{b.replace('-', '_').replace('+', '_plus')}.{side}": (
-            f"{'in' if side == 'high' else 'not in'} bucket {b}",
-            f"{'处于' if side == 'high' else '不在'} {b} 阶段",
+        f"risk.reason.{feature}.{side}": (
+            f"{'in' if side == 'high' else 'not in'} bucket {bucket}",
+            f"{'处于' if side == 'high' else '不在'} {bucket} 阶段",
         )
-        for b in ("current", "1-30", "31-60", "61-90", "91-180", "180+")
+        for bucket, feature in zip(BUCKETS, BUCKET_FEATURES, strict=True)
         for side in ("high", "low")
     }
 )
