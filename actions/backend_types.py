@@ -219,7 +219,17 @@ class Offer:
     installments: list[PlanRow]
     needs_approval: bool
     grace_days: int
-    why: str
+    why: str  # for staff
+    largest_payment: Decimal = Decimal(0)  # the most it asks for on any one date
+    sized: bool = False  # a term fitted to what the borrower pays a month
+    fits: bool | None = None  # within what the borrower has paid a month (None: nothing to go by)
+
+
+@dataclass(frozen=True)
+class FirstBecause:
+    code: str  # why the first offer is first, said by actions/messages.py
+    params: dict[str, Any]  # the figures it names
+    reason: str  # the same in English, for staff: never shown to a borrower
 
 
 @dataclass(frozen=True)
@@ -237,6 +247,7 @@ class Offers:
     currency: str
     offers: list[Offer]
     not_offered: list[NotOffered]
+    first_because: FirstBecause | None = None  # None: the policy's order
 
 
 @dataclass(frozen=True)

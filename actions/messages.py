@@ -179,6 +179,32 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "{n}. 减免结清：{parts_zh}共还 {total} {cur}（减免 {discount} {cur}），首笔 {first} 前{approval_zh}",
         "en": "{n}. Settle for {total} {cur} ({discount} {cur} off){parts_en}, first payment by {first}{approval_en}",
     },
+    # Why offer 1 is first: the backend's code (backend/plans/order.py, FIRST_BECAUSE) with its
+    # figures; the general text when a figure is missing.
+    "first_because": {
+        "zh": "第1个方案最贴合您近来的还款情况。",
+        "en": "Option 1 suits what you have been paying best.",
+    },
+    "first_because.fits_payments": {
+        "zh": "第1个方案排在最前：每期最多 {largest} {cur}，与您近{months}个月通常每月还款（约 {median} {cur}）相符，且在相符的方案中费用最低。",
+        "en": "Option 1 comes first: its payments (at most {largest} {cur}) fit what you have paid in recent months, about {median} {cur} a month, and it costs the least of those that do.",
+    },
+    "first_because.kept_promises": {
+        "zh": "第1个方案排在最前：您一直按承诺还款，所以它每期比您通常每月的 {median} {cur} 略高（最多 {largest} {cur}），但总费用更低。",
+        "en": "Option 1 comes first: you have kept your promises to pay, so it asks a little more than your usual {median} {cur} a month (at most {largest} {cur}) and costs you less.",
+    },
+    "first_because.closest_to_payments": {
+        "zh": "第1个方案排在最前：它每期金额最小（最多 {largest} {cur}），最接近您近{months}个月通常每月还款的 {median} {cur} 左右。",
+        "en": "Option 1 comes first: it has the smallest payments (at most {largest} {cur}), the closest to what you have paid in recent months, about {median} {cur} a month.",
+    },
+    "first_because.hardship": {
+        "zh": "您告诉过我们近期经济困难，所以每期金额最小的方案排在最前（最多 {largest} {cur}）。",
+        "en": "Since you told us money is tight, the plan with the smallest payments comes first (at most {largest} {cur}).",
+    },
+    "first_because.nothing_paid": {
+        "zh": "第1个方案排在最前：它每期金额最小（最多 {largest} {cur}）。",
+        "en": "Option 1 comes first: it has the smallest payments (at most {largest} {cur}).",
+    },
     "no_offers": {
         "zh": "目前没有可以直接为您办理的方案（{reason}）。我可以为您转人工协商。",
         "en": "I can't offer a plan here right now ({reason}). I can get you a person to discuss it.",

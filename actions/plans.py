@@ -154,6 +154,11 @@ async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang
     lines = [say(lang, "offers_head")] + [
         describe(lang, n, o, offers.currency) for n, o in enumerate(chosen, 1)
     ]
+    because = offers.first_because
+    if because is not None and len(chosen) > 1 and chosen[0].id == offers.offers[0].id:
+        lines.append(
+            why(lang, "first_because", because.code, {**because.params, "cur": offers.currency})
+        )
     choices: list[dict[str, str]] = [
         {
             "title": button_title(lang, n, o),

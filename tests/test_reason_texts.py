@@ -11,6 +11,8 @@ from datetime import date
 import pytest
 
 from actions.messages import TEXTS, why
+from backend.outbound import texts as backend_texts
+from backend.plans.order import FIRST_BECAUSE
 from backend.plans.rules import NOT_OFFERED_CODES
 from backend.promises.rules import PromiseRefused, PromiseWindow, check_new_promise
 
@@ -33,6 +35,25 @@ def test_every_reason_not_to_offer_a_plan_is_said_in_both_languages(code: str) -
         assert fields(text) <= set(NOT_OFFERED_CODES[code]), code
     sample = {name: 7 for name in NOT_OFFERED_CODES[code]}
     assert chinese_only(why("zh", "why_not", code, sample))
+
+
+def figures_of(code: str) -> set[str]:
+    return fields(FIRST_BECAUSE[code]) | {"cur"}
+
+
+@pytest.mark.parametrize("code", sorted(FIRST_BECAUSE))
+def test_why_the_first_offer_is_first_is_said_in_both_languages(code: str) -> None:
+    # by the assistant, and in the collector's presentation of the offers
+    for by_language in (
+        TEXTS[f"first_because.{code}"],
+        backend_texts.TEXTS[f"first_because.{code}"],
+    ):
+        assert set(by_language) == {"zh", "en"}
+        for text in by_language.values():
+            assert fields(text) <= figures_of(code), code
+    sample = {name: 7 for name in figures_of(code)} | {"cur": "CNY"}
+    assert chinese_only(why("zh", "first_because", code, sample))
+    assert chinese_only(backend_texts.first_because("zh", code, **sample))
 
 
 def test_an_unknown_reason_or_a_missing_figure_is_still_the_borrowers_language() -> None:

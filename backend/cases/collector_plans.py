@@ -42,12 +42,17 @@ def present_offers(
     reads the reasons."""
     holder_check(handoff, username=username)
     loan = bound_loan(session, handoff=handoff, loan_ref=loan_ref)
-    made, refused = plans_service.offers_for(session, loan, as_of, policy)
+    ordered, refused = plans_service.ordered_offers(session, loan, as_of, policy)
+    made, because = ordered.offers, ordered.first_because
     if not made:
         return Presented([], refused, None)
     language = outbound.language_for(handoff.conversation)
     lines = [_describe(language, n, offer, loan) for n, offer in enumerate(made, start=1)]
-    text = texts.offers(language, loan=loan.ref, lines=lines)
+    why = None
+    if because is not None and len(made) > 1:
+        figures = because.figures(lambda minor: money_text(minor, loan))
+        why = texts.first_because(language, because.code, cur=loan.currency, **figures)
+    text = texts.offers(language, loan=loan.ref, lines=lines, first_because=why)
     return Presented(made, refused, tell_borrower(session, handoff, username, text))
 
 

@@ -20,6 +20,7 @@ from backend.cases.models import Handoff
 from backend.config import Settings
 from backend.console.auth import FormViewerDep, NotAllowed, PageNotFound, Viewer, ViewerDep
 from backend.console.loan_panel import borrower_panel
+from backend.console.offer_view import offers_view
 from backend.console.rendering import render
 from backend.console.transcript_view import transcript_rows
 from backend.conversations.models import Conversation
@@ -28,7 +29,6 @@ from backend.errors import DomainError, Invalid
 from backend.ledger import service as ledger
 from backend.money import InvalidAmount, to_minor
 from backend.outbound import service as outbound
-from backend.plans import service as plans
 from backend.staff import rules as staff_rules
 from backend.staff import service as staff
 
@@ -77,7 +77,7 @@ class Chat:
             for loan in panel.loans:
                 if not loan.paid_off:
                     found = ledger.get_loan(session, loan.ref)
-                    offers[loan.ref] = plans.offers_for(session, found, today, state.plan_policy)
+                    offers[loan.ref] = offers_view(session, found, today, state.plan_policy)
         colleagues = [
             u
             for u in staff.users(session, active_only=True)

@@ -195,6 +195,36 @@ CATALOG: dict[str, tuple[str, str]] = {
     "plan.discount": ("{amount} off", "减免 {amount}"),
     "plan.fee": ("fee {amount}", "费用 {amount}"),
     "plan.needs_approval": ("needs a supervisor", "需主管审批"),
+    "plan.sized": ("fitted to what the borrower pays", "按借款人还款能力定期数"),
+    # Why the first offer is first (backend/plans/order.py, FIRST_BECAUSE).
+    "plan.first_because.fits_payments": (
+        "First: its payments (at most {largest}) fit the borrower's median monthly payment of "
+        "{median} over {months} months, and it costs the least of those that do.",
+        "排第一：每期最多 {largest}，符合借款人近 {months} 个月每月还款中位数 {median}，"
+        "且在相符方案中费用最低。",
+    ),
+    "plan.first_because.kept_promises": (
+        "First: the borrower kept {kept} promise(s), so a plan a little above their median "
+        "monthly payment of {median} comes first (at most {largest}).",
+        "排第一：借款人已兑现 {kept} 次还款承诺，可略高于其每月还款中位数 {median}"
+        "（最多 {largest}）。",
+    ),
+    "plan.first_because.closest_to_payments": (
+        "First: no offer fits the borrower's median monthly payment of {median} over {months} "
+        "months; the smallest payments come first (at most {largest}).",
+        "排第一：没有方案符合借款人近 {months} 个月每月还款中位数 {median}，"
+        "每期最小的排在前（最多 {largest}）。",
+    ),
+    "plan.first_because.hardship": (
+        "First: the borrower reported hardship; the smallest payments come first (at most "
+        "{largest}).",
+        "排第一：借款人报告了经济困难，每期最小的排在前（最多 {largest}）。",
+    ),
+    "plan.first_because.nothing_paid": (
+        "First: nothing paid in the last {months} months; the smallest payments come first (at "
+        "most {largest}).",
+        "排第一：近 {months} 个月没有还款，每期最小的排在前（最多 {largest}）。",
+    ),
     "status.open": ("open", "进行中"),
     "status.kept": ("kept", "已履约"),
     "status.partly_kept": ("partly kept", "部分履约"),

@@ -8,13 +8,12 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from backend.console.offer_view import OffersView, offers_view
 from backend.ledger.models import Loan
 from backend.ledger.repository import loan_by_ref
 from backend.outreach.preview import StepPreview, schedule_preview
 from backend.outreach.setup import OutreachConfig
-from backend.plans import service as plans
 from backend.plans.policy import PlanPolicy
-from backend.plans.rules import NotOffered, Offer
 from backend.promises import service as promises
 from backend.promises.rules import PromisePolicy, PromiseWindow
 
@@ -25,8 +24,7 @@ class LoanPreview:
     as_of: date
     language: str
     steps: list[StepPreview]
-    offers: list[Offer]
-    not_offered: list[NotOffered]
+    offers: OffersView
     promise_window: PromiseWindow
     promise_policy: PromisePolicy
 
@@ -46,14 +44,12 @@ def loan_preview(
     if loan is None:
         return None
     language = language or loan.borrower.language
-    made, refused = plans.offers_for(session, loan, as_of, plan_policy)
     return LoanPreview(
         loan=loan,
         as_of=as_of,
         language=language,
         steps=schedule_preview(session, outreach, loan=loan, as_of=as_of, language=language),
-        offers=made,
-        not_offered=refused,
+        offers=offers_view(session, loan, as_of, plan_policy),
         promise_window=promises.allowed_window(
             session, loan=loan, today=as_of, policy=promise_policy
         ),

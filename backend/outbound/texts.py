@@ -90,6 +90,49 @@ TEXTS: dict[str, dict[str, str]] = {
             "first of {first_amount} {cur} by {first_date}{approval_en}"
         ),
     },
+    # Why offer 1 is first (backend/plans/order.py, FIRST_BECAUSE); amounts as in the offers.
+    "first_because.fits_payments": {
+        "zh": (
+            "第1个方案排在最前：每期最多 {largest} {cur}，与您近{months}个月通常每月还款"
+            "（约 {median} {cur}）相符，且在相符的方案中费用最低。"
+        ),
+        "en": (
+            "Option 1 comes first: its payments (at most {largest} {cur}) fit what you have paid "
+            "in recent months, about {median} {cur} a month, and it costs the least of those "
+            "that do."
+        ),
+    },
+    "first_because.kept_promises": {
+        "zh": (
+            "第1个方案排在最前：您一直按承诺还款，所以它每期比您通常每月的 {median} {cur} "
+            "略高（最多 {largest} {cur}），但总费用更低。"
+        ),
+        "en": (
+            "Option 1 comes first: you have kept your promises to pay, so it asks a little more "
+            "than your usual {median} {cur} a month (at most {largest} {cur}) and costs you less."
+        ),
+    },
+    "first_because.closest_to_payments": {
+        "zh": (
+            "第1个方案排在最前：它每期金额最小（最多 {largest} {cur}），最接近您近{months}个月"
+            "通常每月还款的 {median} {cur} 左右。"
+        ),
+        "en": (
+            "Option 1 comes first: it has the smallest payments (at most {largest} {cur}), the "
+            "closest to what you have paid in recent months, about {median} {cur} a month."
+        ),
+    },
+    "first_because.hardship": {
+        "zh": "您告诉过我们近期经济困难，所以每期金额最小的方案排在最前（最多 {largest} {cur}）。",
+        "en": (
+            "Since you told us money is tight, the plan with the smallest payments comes first "
+            "(at most {largest} {cur})."
+        ),
+    },
+    "first_because.nothing_paid": {
+        "zh": "第1个方案排在最前：它每期金额最小（最多 {largest} {cur}）。",
+        "en": "Option 1 comes first: it has the smallest payments (at most {largest} {cur}).",
+    },
     "offers_tail": {
         "zh": "您看哪个方案合适？告诉我序号即可。",
         "en": "Which one suits you? Just tell me its number.",
@@ -291,11 +334,19 @@ def settlement_offer(
     )
 
 
-def offers(language: str, *, loan: str, lines: Sequence[str]) -> str:
-    """The offers as one message: what they are for, one line each, and the question."""
+def offers(
+    language: str, *, loan: str, lines: Sequence[str], first_because: str | None = None
+) -> str:
+    """The offers as one message: what they are for, one line each, why the first is first,
+    and the question."""
+    why = [first_because] if first_because else []
     return "\n".join(
-        [say("offers_head", language, loan=loan), *lines, say("offers_tail", language)]
+        [say("offers_head", language, loan=loan), *lines, *why, say("offers_tail", language)]
     )
+
+
+def first_because(language: str, code: str, **figures: object) -> str:
+    return say(f"first_because.{code}", language, **figures)
 
 
 def plan_agreed(

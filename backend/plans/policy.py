@@ -93,8 +93,32 @@ class Limits(_Strict):
     max_broken_arrangements: int = Field(default=2, ge=0, description="then only a person")
 
 
+class PersonalPolicy(_Strict):
+    """Offers ordered by what the borrower has shown they can pay (`plans/fit.py`)."""
+
+    enabled: bool = True
+    months: int = Field(default=6, ge=1, le=24, description="the months the median is over")
+    min_months: int = Field(default=3, ge=1, description="fewer months due: no median")
+    margin: Share = Field(default=Decimal("0.10"), ge=0, lt=1, description="above the median")
+    kept_margin: Share = Field(
+        default=Decimal("0.25"), ge=0, lt=1, description="when every promise was kept"
+    )
+    min_kept: int = Field(default=1, ge=1)
+    hardship_days: int = Field(default=90, ge=0, description="a hardship report this recent")
+    fit_terms: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PersonalPolicy:
+        if self.min_months > self.months:
+            raise ValueError("personal min_months is above months")
+        if self.kept_margin < self.margin:
+            raise ValueError("personal kept_margin is below margin")
+        return self
+
+
 class PlanPolicy(_Strict):
     installment: InstallmentPolicy = InstallmentPolicy()
     extension: ExtensionPolicy = ExtensionPolicy()
     settlement: SettlementPolicy = SettlementPolicy()
     limits: Limits = Limits()
+    personal: PersonalPolicy = PersonalPolicy()

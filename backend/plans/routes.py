@@ -46,7 +46,7 @@ PolicyDep = Annotated[PlanPolicy, Depends(plan_policy)]
 
 
 def _offers(session: Session, loan: Loan, as_of: AsOf, policy: PlanPolicy) -> OffersPublic:
-    made, refused = service.offers_for(session, loan, as_of, policy)
+    made, refused = service.ordered_offers(session, loan, as_of, policy)
     return OffersPublic.of(loan.ref, as_of, loan.currency, made, refused)
 
 

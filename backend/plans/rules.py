@@ -18,7 +18,8 @@ from dateutil.relativedelta import relativedelta
 from backend.ledger.arrangement import ArrangementKind, ArrangementRow
 from backend.ledger.delinquency import Bucket
 from backend.money import round_half_up
-from backend.plans.policy import PlanPolicy
+from backend.plans.paying import PayingRecord
+from backend.plans.policy import InstallmentPolicy, PlanPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class LoanFacts:
     broken: int = 0
     extensions: int = 0
     active_arrangement: bool = False
+    record: PayingRecord | None = None  # what the borrower has shown they can pay
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +62,22 @@ class Offer:
     months: int | None = None  # extension
     discount_share: Decimal | None = None  # settlement
     parts: int | None = None  # settlement
+    sized: bool = False  # a term between the policy's, fitted to what the borrower pays
 
     @property
     def total(self) -> int:
         """What the borrower pays under it."""
         return sum(r.amount for r in self.rows)
+
+    @property
+    def largest_payment(self) -> int:
+        """The most it asks for on any one date."""
+        return max(r.amount for r in self.rows)
+
+    @property
+    def cost(self) -> int:
+        """What it adds to (a fee) or takes off (a discount) what the borrower owes."""
+        return self.fee - self.discount
 
 
 # Why a plan kind is not offered: the code, and the figures (`params`) the reason names.
@@ -162,14 +175,15 @@ def _installment_offers(
                 {"dpd": facts.dpd, "bucket": str(facts.bucket), "allowed": allowed},
             )
         ]
-    minimum = _minor(p.min_installment, facts.exponent)
+    minimum = max(_minor(p.min_installment, facts.exponent), 1)
+    terms = list(p.terms_months)
+    sized = _sized_term(facts, policy, minimum)
+    if sized is not None and sized not in terms:
+        terms = sorted([*terms, sized])
     made, refused = [], []
-    for term in p.terms_months:
-        fee = round_half_up(facts.balance * p.monthly_fee_rate * term)
-        total = facts.balance + fee
-        down = round_half_up(total * p.down_payment_share)
-        monthly = _split(total - down, term)
-        if min(monthly) < max(minimum, 1):
+    for term in terms:
+        fee, down, monthly = _installment_parts(facts, p, term)
+        if min(monthly) < minimum:
             refused.append(
                 NotOffered(
                     kind,
@@ -184,6 +198,13 @@ def _installment_offers(
             ArrangementRow(facts.today + relativedelta(months=k), amount)
             for k, amount in enumerate(monthly, start=1)
         ]
+        why = f"{facts.dpd} days past due is in bucket {facts.bucket}"
+        fitted = term == sized and term not in p.terms_months
+        if fitted:
+            why += (
+                f"; {term} months is the shortest term within {terms[0]}-{terms[-1]} whose "
+                "payments fit what the borrower pays a month"
+            )
         made.append(
             Offer(
                 id=_offer_id(facts, kind, term),
@@ -194,11 +215,38 @@ def _installment_offers(
                 rows=tuple(rows),
                 needs_approval=False,
                 grace_days=p.grace_days,
-                why=f"{facts.dpd} days past due is in bucket {facts.bucket}",
+                why=why,
                 term_months=term,
+                sized=fitted,
             )
         )
     return made, refused
+
+
+def _installment_parts(
+    facts: LoanFacts, p: InstallmentPolicy, term: int
+) -> tuple[int, int, list[int]]:
+    """The fee, the down payment and the monthly installments of a `term`-month plan."""
+    fee = round_half_up(facts.balance * p.monthly_fee_rate * term)
+    total = facts.balance + fee
+    down = round_half_up(total * p.down_payment_share)
+    return fee, down, _split(total - down, term)
+
+
+def _sized_term(facts: LoanFacts, policy: PlanPolicy, minimum: int) -> int | None:
+    """The shortest term within the policy's shortest and longest whose every payment fits
+    what the borrower has shown they can pay; None when none does or nothing tells."""
+    terms = policy.installment.terms_months
+    if facts.record is None or not policy.personal.fit_terms:
+        return None
+    allowance = facts.record.allowance(policy.personal)
+    if allowance is None:
+        return None
+    for term in range(terms[0], terms[-1] + 1):
+        _, down, monthly = _installment_parts(facts, policy.installment, term)
+        if min(monthly) >= minimum and max(down, *monthly) <= allowance:
+            return term
+    return None
 
 
 def _extension_offers(facts: LoanFacts, policy: PlanPolicy) -> tuple[list[Offer], list[NotOffered]]:

@@ -11,6 +11,7 @@ from backend.ledger.arrangement import ArrangementOutcome
 from backend.ledger.models import Arrangement
 from backend.money import format_major
 from backend.plans.models import ApprovalRequest
+from backend.plans.order import FIRST_BECAUSE, FirstBecause, Ordered
 from backend.plans.rules import NOT_OFFERED_CODES, NotOffered, Offer
 from backend.text_fields import CleanText, StoredText
 
@@ -37,9 +38,17 @@ class OfferPublic(BaseModel):
     )
     grace_days: int
     why: str
+    largest_payment: str = Field(description="the most it asks for on any one date")
+    sized: bool = Field(
+        description="a term between the policy's, fitted to what the borrower pays a month"
+    )
+    fits: bool | None = Field(
+        description="every payment within what the borrower has paid a month (none: nothing "
+        "to go by)"
+    )
 
     @classmethod
-    def of(cls, offer: Offer, currency: str) -> OfferPublic:
+    def of(cls, offer: Offer, currency: str, fits: bool | None = None) -> OfferPublic:
         def m(x: int) -> str:
             return format_major(x, currency)
 
@@ -58,7 +67,26 @@ class OfferPublic(BaseModel):
             needs_approval=offer.needs_approval,
             grace_days=offer.grace_days,
             why=offer.why,
+            largest_payment=m(offer.largest_payment),
+            sized=offer.sized,
+            fits=fits,
         )
+
+
+class FirstBecausePublic(BaseModel):
+    code: str = Field(
+        description="why the first offer is first, for the assistant to say it in the "
+        "borrower's language: " + ", ".join(FIRST_BECAUSE)
+    )
+    params: dict[str, str | int] = Field(description="the figures the reason names")
+    reason: str = Field(description="the same in English, for staff")
+
+    @classmethod
+    def of(cls, because: FirstBecause, currency: str) -> FirstBecausePublic:
+        def m(x: int) -> str:
+            return format_major(x, currency)
+
+        return cls(code=because.code, params=because.figures(m), reason=because.reason(m))
 
 
 class NotOfferedPublic(BaseModel):
@@ -79,20 +107,27 @@ class OffersPublic(BaseModel):
     loan_ref: str
     as_of: date
     currency: str
-    offers: list[OfferPublic]
+    offers: list[OfferPublic] = Field(
+        description="ordered by what the borrower has shown they can pay (first_because)"
+    )
+    first_because: FirstBecausePublic | None = Field(
+        description="why the first offer is first; none: the policy's order"
+    )
     not_offered: list[NotOfferedPublic] = Field(
         description="plan kinds the loan does not get, and why"
     )
 
     @classmethod
     def of(
-        cls, loan_ref: str, as_of: date, currency: str, made: list[Offer], refused: list[NotOffered]
+        cls, loan_ref: str, as_of: date, currency: str, made: Ordered, refused: list[NotOffered]
     ) -> OffersPublic:
+        because = made.first_because
         return cls(
             loan_ref=loan_ref,
             as_of=as_of,
             currency=currency,
-            offers=[OfferPublic.of(o, currency) for o in made],
+            offers=[OfferPublic.of(o, currency, made.fits.get(o.id)) for o in made.offers],
+            first_because=FirstBecausePublic.of(because, currency) if because else None,
             not_offered=[NotOfferedPublic.of(r) for r in refused],
         )
 

@@ -3,31 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.cases.models import Case
 from backend.conversations.models import Conversation
 from backend.errors import Conflict, NotFound
 from backend.ledger import service as ledger
 from backend.ledger.arrangement import ArrangementKind, ArrangementStatus
-from backend.ledger.models import Arrangement, ArrangementInstallment, Loan
+from backend.ledger.models import Arrangement, ArrangementInstallment, Loan, Payment
 from backend.money import exponent, format_major
 from backend.outbound import service as outbound
 from backend.outbound import texts
 from backend.plans.models import ApprovalRequest
-from backend.plans.policy import PlanPolicy
+from backend.plans.order import Ordered, order
+from backend.plans.paying import PayingRecord, monthly_totals, months_due
+from backend.plans.policy import PersonalPolicy, PlanPolicy
 from backend.plans.rules import LoanFacts, NotOffered, Offer, UnpaidInstallment, offers
+from backend.promises.models import Promise
+from backend.promises.rules import PromiseStatus
 from backend.types import utcnow
 
 
-def loan_facts(session: Session, loan: Loan, today: date) -> LoanFacts:
+def loan_facts(
+    session: Session, loan: Loan, today: date, personal: PersonalPolicy | None = None
+) -> LoanFacts:
     """Offers start today from the position at the end of yesterday (payments made today
-    count towards the arrangement); eligibility by today's days past due."""
+    count towards the arrangement); eligibility by today's days past due. With `personal`:
+    what the borrower has shown they can pay, to order and size the offers by."""
     now = ledger.loan_statement(session, loan, today)
     before = ledger.loan_statement(session, loan, today - timedelta(days=1))
     history = now.arrangements
+    first_due = min((i.due_date for i in now.installments), default=None)
+    record = None
+    if personal is not None and personal.enabled and first_due is not None:
+        record = paying_record(session, loan, today, personal, first_due=first_due)
     return LoanFacts(
         loan_ref=loan.ref,
         exponent=exponent(loan.currency),
@@ -45,13 +57,69 @@ def loan_facts(session: Session, loan: Loan, today: date) -> LoanFacts:
         broken=sum(a.status is ArrangementStatus.BROKEN for a in history),
         extensions=sum(a.kind is ArrangementKind.EXTENSION for a in history),
         active_arrangement=now.active_arrangement is not None,
+        record=record,
     )
+
+
+def paying_record(
+    session: Session, loan: Loan, today: date, policy: PersonalPolicy, *, first_due: date
+) -> PayingRecord:
+    """The loan's payments in each of the last complete months an installment was due, its
+    promises kept and not, and a hardship report of the borrower's within the policy's days."""
+    ranges = months_due(first_due, today, policy.months)
+    paid: list[tuple[date, int]] = []
+    if ranges:
+        paid = [
+            (r.received_on, r.amount_minor)
+            for r in session.execute(
+                select(Payment.received_on, Payment.amount_minor).where(
+                    Payment.loan_id == loan.id,
+                    Payment.received_on >= ranges[0][0],
+                    Payment.received_on < ranges[-1][1],
+                )
+            )
+        ]
+    promised = dict(
+        session.execute(
+            select(Promise.status, func.count())
+            .where(Promise.loan_id == loan.id, Promise.created_on < today)
+            .group_by(Promise.status)
+        ).all()
+    )
+    since = datetime.combine(today - timedelta(days=policy.hardship_days), time(), UTC)
+    hardship = session.scalar(
+        select(Case.id)
+        .where(
+            Case.kind == "hardship",
+            Case.borrower_id == loan.borrower_id,
+            Case.created_at >= since,
+        )
+        .limit(1)
+    )
+    return PayingRecord(
+        monthly=monthly_totals(paid, ranges),
+        kept=promised.get(PromiseStatus.KEPT.value, 0),
+        not_kept=promised.get(PromiseStatus.BROKEN.value, 0)
+        + promised.get(PromiseStatus.PARTLY_KEPT.value, 0),
+        hardship=hardship is not None,
+    )
+
+
+def ordered_offers(
+    session: Session, loan: Loan, today: date, policy: PlanPolicy
+) -> tuple[Ordered, list[NotOffered]]:
+    """Today's offers, ordered by what the borrower has shown they can pay, and why not the
+    plan kinds left out."""
+    facts = loan_facts(session, loan, today, policy.personal)
+    made, refused = offers(facts, policy)
+    return order(made, facts.record, policy.personal), refused
 
 
 def offers_for(
     session: Session, loan: Loan, today: date, policy: PlanPolicy
 ) -> tuple[list[Offer], list[NotOffered]]:
-    return offers(loan_facts(session, loan, today), policy)
+    ordered, refused = ordered_offers(session, loan, today, policy)
+    return ordered.offers, refused
 
 
 @dataclass(frozen=True, slots=True)

@@ -425,7 +425,7 @@ class TestPlans:
         self, db: Session, ann: Console, late_chat: Handoff, open_console: OpenConsole
     ):
         page = ann.get(f"/console/handoffs/{late_chat.id}").text
-        bigger = offer_id(page, "settlement", "9,632.78 CNY")  # in one payment
+        bigger = offer_id(page, "settlement", "9,632.78 CNY", "1 payment(s)")
         asked = ann.post(
             f"/console/handoffs/{late_chat.id}/offers/accept",
             {"loan_ref": "L-77", "offer_id": bigger},

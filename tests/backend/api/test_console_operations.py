@@ -18,6 +18,7 @@ from backend.money import format_major, to_major
 from backend.plans import service as plans
 from backend.plans.policy import PlanPolicy
 from backend.policy_files import content_hash, load_policy
+from tests.backend import factories
 from tests.backend.api.console_client import Console
 
 THIRTY_DAYS_LATE = date(2026, 3, 17)  # the first installment fell due on 15 Feb
@@ -74,6 +75,29 @@ class TestLoanPreview:
         # the promise limits: up to what settles the loan, by the policy's last day
         assert money(st.payoff_amount) in text
         assert "2026-03-31" in text  # 14 days ahead (config/promises.yml)
+
+    def test_the_offers_are_in_the_borrowers_order_and_say_why_the_first_is_first(
+        self, ops: Console, db: Session
+    ):
+        # Four installments paid on their dates, then nothing: 45 days late on 1 Apr 2026.
+        paying = factories.loan(db, ref="L2", disbursed_on=date(2025, 9, 15))
+        for k, row in enumerate(paying.installments[:4]):
+            amount = row.principal_minor + row.interest_minor
+            factories.payment(db, paying, amount, row.due_date, f"paid-{k}")
+        db.commit()
+        page = ops.get(
+            "/console/operations",
+            params={"loan": "L2", "as_of": "2026-04-01", "language": "en"},
+        ).text
+        policy = load_policy(ROOT / "config" / "plans.yml", PlanPolicy)
+        offers, _ = plans.offers_for(db, paying, date(2026, 4, 1), policy)
+        shown = [page.index(f'data-offer="{o.id}"') for o in offers]
+        assert shown == sorted(shown)
+        assert offers[0].sized and "fitted to what the borrower pays" in page
+        assert (
+            f"First: its payments (at most {money(offers[0].largest_payment)}) fit the "
+            "borrower&#39;s median monthly payment of"
+        ) in page
 
     def test_the_preview_is_in_the_language_asked_for(self, ops: Console, loan: Loan):
         day = THIRTY_DAYS_LATE.isoformat()

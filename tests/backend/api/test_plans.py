@@ -196,3 +196,66 @@ class TestPolicyFile:
             create_app(Settings(config_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/x.db"))
         assert "plans.yml" in str(err.value) and "installment.terms_months" in str(err.value)
         assert "installment.colour" in str(err.value)
+
+
+@pytest.fixture
+def paying(db: Session):  # type: ignore[no-untyped-def]
+    """12,000.00 over 12 months from 15 Sep 2025: the first four installments paid on their
+    dates, nothing since: 45 days late on TODAY, having paid about 1,066 a month before."""
+    made = factories.loan(db, ref="L2", disbursed_on=date(2025, 9, 15))
+    factories.conversation(db, who=made.borrower, user_id="555")
+    for k, row in enumerate(made.installments[:4]):
+        amount = row.principal_minor + row.interest_minor
+        factories.payment(db, made, amount, row.due_date, f"paid-{k}")
+    db.commit()
+    return made
+
+
+class TestPersonalOffers:
+    PATH = f"{CONV}/loans/L2/offers"
+
+    def test_the_plan_that_fits_what_the_borrower_paid_comes_first_and_says_why(
+        self, client: TestClient, paying
+    ) -> None:  # type: ignore[no-untyped-def]
+        body = offers(client, self.PATH)
+        because = body["first_because"]
+        assert because["code"] == "fits_payments"
+        # Oct-Jan paid an installment each, Feb and Mar nothing: the median of six months
+        median = because["params"]["median"]
+        installment = paying.installments[0].principal_minor + paying.installments[0].interest_minor
+        assert median == f"{installment / 100:.2f}"
+        assert because["params"]["months"] == 6
+        first = body["offers"][0]  # the shortest term that fits: 7 months, not 6 or 12
+        assert (first["term_months"], first["sized"], first["fits"]) == (7, True, True)
+        assert first["largest_payment"] == because["params"]["largest"]
+        fits = [o["fits"] for o in body["offers"]]
+        assert fits == sorted(fits, reverse=True)  # what fits comes first
+        assert median in because["reason"]
+
+    def test_a_term_fitted_to_the_borrower_can_be_accepted(
+        self, client: TestClient, paying
+    ) -> None:  # type: ignore[no-untyped-def]
+        body = offers(client, self.PATH)
+        sized = [o for o in body["offers"] if o["sized"]]
+        assert len(sized) == 1 and sized[0]["term_months"] not in (3, 6, 12)
+        assert "fit what the borrower pays" in sized[0]["why"]
+        r = client.post(f"{CONV}/loans/L2/arrangements", json={"offer_id": sized[0]["id"]})
+        assert r.status_code == 201, r.text
+        assert len(r.json()["arrangement"]["installments"]) == sized[0]["term_months"] + 1
+
+    def test_hardship_reported_in_the_chat_puts_the_smallest_payments_first(
+        self, client: TestClient, paying
+    ) -> None:  # type: ignore[no-untyped-def]
+        r = client.post(f"{CONV}/cases", json={"kind": "hardship", "details": "lost my job"})
+        assert r.status_code == 201, r.text
+        body = offers(client, self.PATH)
+        assert body["first_because"]["code"] == "hardship"
+        sizes = [float(o["largest_payment"]) for o in body["offers"]]
+        assert sizes == sorted(sizes)
+
+    def test_nothing_to_go_by_keeps_the_policys_order(self, client: TestClient, bound) -> None:  # type: ignore[no-untyped-def]
+        body = offers(client)  # L1: two months due, nothing paid: too few to tell
+        assert body["first_because"] is None
+        assert all(o["fits"] is None for o in body["offers"])
+        terms = [o["term_months"] for o in body["offers"]]
+        assert terms == sorted(terms)
