@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     snapshot_at: time = time(0, 30)
     # Daily snapshots are kept this many days; every month's last day is kept for good.
     snapshot_daily_days: int = Field(default=92, ge=1)
+    # The worker trains the risk scores again once a month's outcome is known (a version goes
+    # into use only if it beats both baselines); false: only `python -m backend risk train`.
+    risk_retrain: bool = True
     # Log lines: json (one object a line, with the request id) or text; unset: json in
     # production, text elsewhere (backend/monitoring/logs.py).
     log_format: Literal["json", "text"] | None = None

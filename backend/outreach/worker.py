@@ -22,7 +22,7 @@ from backend.monitoring import logs
 from backend.outreach import planner, service
 from backend.outreach.setup import OutreachConfig
 from backend.portfolio import snapshots
-from backend.risk import scoring
+from backend.risk import scoring, train
 from backend.types import utcnow
 
 log = logging.getLogger("backend.outreach")
@@ -77,10 +77,10 @@ def snapshot_closed_days(
     sessions: sessionmaker[Session], settings: Settings, config: OutreachConfig
 ) -> None:
     """The portfolio snapshot of each business day closed since the last one, and its early
-    warnings; the latest day's risk scores (with the scores in use, `python -m backend risk
-    train`); the steps that answer a warning planned for the loans flagged (the compliance
-    rules decide them as any other reminder); then the daily snapshots past
-    `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
+    warnings; the scores trained again when a month's outcome has come in (`RISK_RETRAIN`);
+    the latest day's risk scores (with the scores in use); the steps that answer a warning
+    planned for the loans flagged (the compliance rules decide them as any other reminder);
+    then the daily snapshots past `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
     policy = load_monitoring_policy(settings.config_dir)  # tonight's file
     zone = settings.business_timezone
     flagged: set[int] = set()
@@ -112,6 +112,9 @@ def snapshot_closed_days(
                 ", ".join(f"{code} {n}" for code, n in tally.by_signal.most_common()) or "none",
             )
             latest = run.as_of
+        if latest is not None and settings.risk_retrain:
+            with session.begin():
+                retrain(session)
         if latest is not None:
             with session.begin():
                 scored = scoring.score_day(session, latest)
@@ -124,6 +127,32 @@ def snapshot_closed_days(
             planner.plan(
                 session, today=settings.today(), now=utcnow(), policy=config.policy, only=flagged
             )
+
+
+def retrain(session: Session) -> None:
+    """Each score trained again once a new month's outcome is known; a version that does not
+    beat both baselines is kept for the record and not used. Flushes, never commits."""
+    for kind in train.KINDS:
+        if not train.due(session, kind):
+            continue
+        try:
+            done = train.train(session, kind)
+        except train.NotEnoughData as exc:
+            log.info("risk score %s not trained: %s", kind, exc)
+            continue
+        got = done.model.metrics
+        log.info(
+            "risk score %s v%s tested on %s: AUC %s (bucket alone %s, days past due alone %s), "
+            "Brier %s; %s",
+            kind,
+            done.model.version,
+            done.model.tested_on,
+            train.fmt(got["model"]["auc"]),
+            train.fmt(got["bucket_alone"]["auc"]),
+            train.fmt(got["dpd_alone"]["auc"]),
+            train.fmt(got["model"]["brier"]),
+            "in use" if done.used else "not in use: it did not beat both baselines",
+        )
 
 
 def scheduler(

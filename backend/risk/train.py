@@ -77,6 +77,27 @@ def _split(session: Session, kind: str) -> tuple[list[tuple[date, list[Example],
     return months, months[-1][0]
 
 
+def newest_test_month(session: Session, kind: str) -> date | None:
+    """The latest month end whose outcome is known by now: roll_30 needs the next month end's
+    snapshot, pay_7 the snapshots of the PAY_DAYS days after it."""
+    ends = month_ends(session)
+    if kind == "roll_30":
+        return ends[-2] if len(ends) > 1 else None
+    last_day = session.scalar(select(func.max(SnapshotRun.as_of)))
+    known = [d for d in ends if last_day is not None and d + timedelta(days=PAY_DAYS) <= last_day]
+    return known[-1] if known else None
+
+
+def due(session: Session, kind: str) -> bool:
+    """A month's outcome has come in since the latest version was trained: train again (the
+    worker does, each month; the new version goes into use only if it beats the baselines)."""
+    newest = newest_test_month(session, kind)
+    if newest is None:
+        return False
+    tested = session.scalar(select(func.max(RiskModel.tested_on)).where(RiskModel.kind == kind))
+    return tested is None or tested < newest
+
+
 def _fit(x: np.ndarray, y: np.ndarray, names: Sequence[str]) -> LinearScore:
     means = x.mean(axis=0)
     scales = x.std(axis=0)

@@ -15,6 +15,7 @@ from backend.demo.generator import generate
 from backend.ledger.models import Loan
 from backend.outreach.models import Reminder
 from backend.outreach.service import due_now
+from backend.outreach.worker import retrain
 from backend.portfolio.models import PortfolioSnapshot, SnapshotRun
 from backend.risk import scoring, train
 from backend.risk.models import LoanScore, RiskModel
@@ -126,3 +127,37 @@ def test_reminders_due_together_go_riskiest_first(db: Session) -> None:
         made[reminder.id] = name
     due = due_now(db, now=at, limit=10)
     assert [made[r.id] for r in due] == ["risky", "calm", "unscored"]
+
+
+def test_a_score_is_trained_again_once_a_new_months_outcome_is_known(db: Session) -> None:
+    _history(db, months=ENDS)
+    october = db.get(SnapshotRun, ENDS[-1])
+    db.delete(october)  # the worker has not taken October's month end yet
+    db.flush()
+    assert train.newest_test_month(db, "roll_30") == ENDS[-3]  # August, judged by September
+    assert train.due(db, "roll_30")
+    retrain(db)
+    first = db.scalars(select(RiskModel).where(RiskModel.kind == "roll_30")).one()
+    assert first.tested_on == ENDS[-3]
+    assert not train.due(db, "roll_30")
+    retrain(db)  # nothing new: the worker's next night trains nothing
+    assert len(db.scalars(select(RiskModel).where(RiskModel.kind == "roll_30")).all()) == 1
+    db.add(  # October's month end is taken: September's outcome is known
+        SnapshotRun(
+            as_of=ENDS[-1],
+            method="replay",
+            loans=300,
+            replayed=300,
+            checked=0,
+            mismatches=0,
+            seconds=0.0,
+            holds_state=False,
+        )
+    )
+    db.flush()
+    assert train.due(db, "roll_30")
+    retrain(db)
+    versions = db.scalars(
+        select(RiskModel.tested_on).where(RiskModel.kind == "roll_30").order_by(RiskModel.version)
+    ).all()
+    assert versions == [ENDS[-3], ENDS[-2]]
