@@ -3,9 +3,9 @@
 The policy decides which offers a loan gets (`rules.py`); this only orders them:
 - a borrower who reported hardship: the smallest payments first;
 - otherwise, with a median monthly payment to go by: the offers whose every payment fits it
-  (plus the policy's margin, wider for a borrower who kept their promises) first, the cheapest
-  of them first; then the rest, the smallest payments first;
-- each time, what the assistant may grant alone before what needs a supervisor;
+  (plus the policy's margin, wider for a borrower who kept their promises) first, what the
+  assistant may grant alone before what needs a supervisor, the cheapest first; then the rest,
+  the smallest payments first;
 - nothing to go by: the policy's order, and no reason given.
 The reason is a code with its figures (`FIRST_BECAUSE`), for the assistant to say in the
 borrower's language and for staff to read.
@@ -57,7 +57,7 @@ class Ordered:
 
 
 def _smallest_first(offer: Offer) -> tuple[int, int, int, int]:
-    return (int(offer.needs_approval), offer.largest_payment, offer.cost, len(offer.rows))
+    return (offer.largest_payment, int(offer.needs_approval), offer.cost, len(offer.rows))
 
 
 def order(offers: list[Offer], record: PayingRecord | None, policy: PersonalPolicy) -> Ordered:

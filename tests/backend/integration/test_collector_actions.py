@@ -359,17 +359,16 @@ class TestPresentingOffers:
     ) -> None:
         shown = offers(db, late_120, plans, loan_ref="L9")
         assert shown.message is not None
-        # Nothing paid in months: the smallest payments first, what the assistant may grant
-        # alone before what needs a supervisor, and the borrower is told why.
+        # Nothing paid in months: the smallest payments first, and the borrower is told why.
         assert shown.message.text.split("\n")[1:6] == [
-            "1. 减免结清：共还 11559.34 CNY（减免 1284.37 CNY），分2笔还清，"
-            "首笔 5779.67 CNY（2026-04-08 前）",
-            "2. 减免结清：共还 11559.34 CNY（减免 1284.37 CNY），请于 2026-04-08 前一次还清",
-            "3. 减免结清：共还 9632.78 CNY（减免 3210.93 CNY），分2笔还清，"
+            "1. 减免结清：共还 9632.78 CNY（减免 3210.93 CNY），分2笔还清，"
             "首笔 4816.39 CNY（2026-04-08 前）（需主管审批）",
-            "4. 减免结清：共还 9632.78 CNY（减免 3210.93 CNY），请于 2026-04-08 前一次还清"
+            "2. 减免结清：共还 11559.34 CNY（减免 1284.37 CNY），分2笔还清，"
+            "首笔 5779.67 CNY（2026-04-08 前）",
+            "3. 减免结清：共还 9632.78 CNY（减免 3210.93 CNY），请于 2026-04-08 前一次还清"
             "（需主管审批）",
-            "第1个方案排在最前：它每期金额最小（最多 5779.67 CNY）。",
+            "4. 减免结清：共还 11559.34 CNY（减免 1284.37 CNY），请于 2026-04-08 前一次还清",
+            "第1个方案排在最前：它每期金额最小（最多 4816.39 CNY）。",
         ]
 
     def test_settlements_in_english(
@@ -377,16 +376,16 @@ class TestPresentingOffers:
     ) -> None:
         shown = offers(db, in_english(late_120), plans, loan_ref="L9")
         assert shown.message is not None
-        assert shown.message.text.split("\n")[1] == (
-            "1. Settle for 11559.34 CNY (1284.37 CNY off) in 2 payments, the first of "
+        assert shown.message.text.split("\n")[2] == (
+            "2. Settle for 11559.34 CNY (1284.37 CNY off) in 2 payments, the first of "
             "5779.67 CNY by 2026-04-08"
         )
-        assert shown.message.text.split("\n")[4] == (
-            "4. Settle for 9632.78 CNY (3210.93 CNY off), paid in one go by 2026-04-08 "
+        assert shown.message.text.split("\n")[3] == (
+            "3. Settle for 9632.78 CNY (3210.93 CNY off), paid in one go by 2026-04-08 "
             "(needs a supervisor's approval)"
         )
         assert shown.message.text.split("\n")[5] == (
-            "Option 1 comes first: it has the smallest payments (at most 5779.67 CNY)."
+            "Option 1 comes first: it has the smallest payments (at most 4816.39 CNY)."
         )
 
     def test_no_offers_sends_nothing_and_gives_the_reasons(
