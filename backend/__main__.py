@@ -99,7 +99,8 @@ def _seed_history(session: Session) -> str:
     if counts is None:
         return "demo history already there: left as it is"
     return (
-        f"demo history: {counts.borrowers} borrowers (HIST-...), {counts.payments} payments, "
+        f"demo history: {counts.borrowers} borrowers (HIST-...), {counts.loans} loans, "
+        f"{counts.payments} payments, "
         f"{counts.promises} promises, {counts.conversations} chats, {counts.messages} messages, "
         f"{counts.handoffs} handoffs, {counts.reminders} reminders "
         f"({time.monotonic() - started:.1f} s)"

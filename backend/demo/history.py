@@ -1,6 +1,9 @@
 """About 60 days of generated past activity for a demo portfolio of its own (refs HIST-0001...),
-so the operations dashboard and the tuning pages have something to show. The fixed demo
-borrowers (DEMO-01..10) are left without history: end-to-end journeys rely on that.
+so the operations dashboard and the tuning pages have something to show; before it, each
+borrower's loan (and for some a first loan, repaid) paid by a paying habit kept over its life,
+so the month-end snapshots of the year before show who pays late and catches up, who slips and
+stops. The fixed demo borrowers (DEMO-01..10) are left without history: end-to-end journeys
+rely on that.
 
 Deterministic (one seeded `random.Random`; on a fresh database the same rows every time) and
 consistent with the domain: payments go through the ledger's posting code and promises are
@@ -65,11 +68,34 @@ START_STATES = (
     ("61-90", 9, (61, 90)),
     ("91-180", 6, (91, 170)),
 )
+# Borrowers whose current loan is their second, the first repaid shortly before it was paid out
+# (when the first falls in the year of month-end snapshots).
+REPEAT_SHARE = 0.7
+# Each borrower's paying habit, drawn with the start state and kept over the loan's life: how
+# the installments before the period were paid (so the month-end snapshots of the year before
+# show who pays late and cures, who misses a month now and then, who slips and stops) and how
+# those in it are. Loans 31+ days late at the start are the ones that slipped and stopped.
+HABITS = {
+    "current": (("steady", 45), ("late", 25), ("occasional", 15), ("slipping", 15)),
+    "1-30": (("late", 40), ("occasional", 20), ("slipping", 40)),
+}
+# Before the period, per installment: the chance a borrower misses it, and one, two or three
+# months after, pays everything then due.
+MISSES = {"late": 0.05, "occasional": 0.12}
+# In the period, per installment: the chance it is paid on time, and of it paid on time or late
+# (the rest: the borrower stops paying).
+PAYS = {
+    "steady": (0.9, 0.99),
+    "late": (0.1, 0.97),
+    "occasional": (0.75, 0.98),
+    "slipping": (0.25, 0.6),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class HistoryCounts:
     borrowers: int
+    loans: int  # a borrower's current loan, and for some a first one repaid before it
     payments: int
     promises: int
     conversations: int
@@ -173,7 +199,10 @@ class History:
         self._write()
         return HistoryCounts(
             borrowers=len(sims),
-            payments=sum(len(s.payments) for s in sims),
+            loans=len(sims) + sum(s.earlier is not None for s in sims),
+            payments=sum(
+                len(s.payments) + len(s.earlier.payments if s.earlier else ()) for s in sims
+            ),
             promises=sum(len(s.promises) for s in sims),
             conversations=sum(s.reachable for s in sims),
             messages=len(self.messages),
@@ -213,6 +242,8 @@ class History:
         )
         state, _, (lo, hi) = rng.choices(START_STATES, [s[1] for s in START_STATES])[0]
         dpd = rng.randint(lo, hi)
+        habits = HABITS.get(state, (("slipping", 1),))
+        habit = rng.choices([h for h, _ in habits], [w for _, w in habits])[0]
         months = product.term_months
         if state == "current":
             paid = rng.randint(0, months - 3)
@@ -241,6 +272,9 @@ class History:
             terms=terms,
             schedule=build_schedule(terms),
             start_state=state,
+            habit=habit,
+            lateness=rng.randint(3, 18) if habit == "late" else rng.randint(2, 6),
+            pays_part=habit == "slipping" and rng.random() < 0.6,
             assistant=assistant,
             reachable=assistant or rng.random() < 0.45,
             channel="telegram" if rng.random() < 0.65 else "webchat",
@@ -250,17 +284,117 @@ class History:
         # is still in yesterday's afternoon then, so their history ends the day before.
         began = self.at(self.today, self.business_zone, 0, 0).astimezone(sim.zone)
         sim.last = began.date() - timedelta(days=0 if began.hour >= 23 else 1)
-        for row in sim.schedule[:paid]:  # paid on time before the period
-            self._pay(sim, row.due_date, row.amount)
-        if state not in ("current", "1-30") and rng.random() < 0.3:
-            part_day = first_unpaid + timedelta(days=rng.randint(5, dpd - 1))
-            self._pay(sim, part_day, sim.schedule[paid].amount * rng.randint(20, 60) // 100)
+        self._pay_before(sim, paid)
+        sim.earlier = self._earlier_loan(sim, product)
+        first = sim.earlier.loan.disbursed_on if sim.earlier else disbursed
+        borrower.created_at = min(
+            borrower.created_at, self.at(first - timedelta(days=1), sim.zone, 9, 0)
+        )
         return sim
+
+    def _pay_before(self, sim: Sim, paid: int) -> None:
+        """The payments before the period, by the borrower's habit: the first `paid`
+        installments (see `_pay_installments`); then, once stopped, parts of the arrears now
+        and then, never enough to settle the first installment missed."""
+        sim.missed_from = paid
+        sim.lateness = self._pay_installments(sim, paid, sim.habit, self.start)
+        if not sim.pays_part or paid >= len(sim.schedule):
+            return
+        rng, first_unpaid = self.rng, sim.schedule[paid]
+        sim.part_left = first_unpaid.amount * 85 // 100
+        day = first_unpaid.due_date + timedelta(days=rng.randint(3, 25))
+        while day < self.start:
+            if rng.random() < 0.55:
+                amount = min(first_unpaid.amount * rng.randint(15, 35) // 100, sim.part_left)
+                self._pay(sim, day, amount)
+                sim.part_left -= amount
+            day += timedelta(days=rng.randint(25, 40))
+
+    def _pay_installments(self, sim: Sim, count: int, habit: str, before: date) -> int:
+        """Pay the first `count` installments by `habit`, each settled (what is due then, as
+        the ledger counts it) before the next falls due and before `before`: steady on the due
+        date; late some days to weeks after it; occasional now and then a month missed and
+        caught up with the next; slipping later and later over the last few, some only in
+        part. Returns how late the last late payment was."""
+        rng = self.rng
+        slip_from = count - rng.randint(2, 4) if habit == "slipping" else count
+        late, clean, skip = sim.lateness, True, 0
+        misses = MISSES.get(habit, 0.0)
+        for k, row in enumerate(sim.schedule[:count]):
+            following = sim.schedule[k + 1].due_date if k + 1 < len(sim.schedule) else before
+            limit = min(following, before) - timedelta(days=1)
+            months = rng.choice((1, 1, 2, 3))
+            if skip:  # missed, caught up with this one
+                skip -= 1
+                if skip:
+                    continue
+                day, share = row.due_date + timedelta(days=rng.randint(0, 5)), 100
+            elif k + months < count and k < slip_from and rng.random() < misses:
+                skip, clean = months, False
+                continue
+            elif habit == "late" and rng.random() < 0.85:
+                day = row.due_date + timedelta(days=min(max(late + rng.randint(-2, 3), 1), 25))
+                share = 100
+            elif k >= slip_from:
+                late += rng.randint(3, 8)
+                day = row.due_date + timedelta(days=late)
+                share = rng.randint(40, 80) if k + 1 < count and rng.random() < 0.35 else 100
+            elif clean:
+                self._pay(sim, row.due_date, row.amount)
+                continue
+            else:
+                day, share = row.due_date, 100
+            day = max(min(day, limit), row.due_date)
+            self._pay(sim, day, sim.statement(day).due_now * share // 100)
+            clean = share == 100
+        return late
+
+    def _earlier_loan(self, sim: Sim, product: Product) -> Sim | None:
+        """The borrower's first loan, repaid (by the habit they had then) shortly before the
+        current one was paid out; only when it falls in the year the month-end snapshots
+        cover, and written with its payments like the history before the period."""
+        rng, disbursed = self.rng, sim.loan.disbursed_on
+        ended = disbursed - timedelta(days=rng.randint(3, 45))
+        if ended < self.today - timedelta(days=365) or rng.random() > REPEAT_SHARE:
+            return None
+        months = product.term_months
+        first = ended - relativedelta(months=months)
+        principal = rng.randint(10, 200 if product.currency == "CNY" else 80) * 10_000
+        loan = ledger.originate_loan(
+            self.session,
+            ref=f"L-{sim.borrower.ref}-1",
+            borrower=sim.borrower,
+            product=product,
+            principal=principal,
+            disbursed_on=first,
+        )
+        loan.created_at = self.at(first, sim.zone, 10, 0)
+        terms = ledger.product_terms(product, principal=principal, disbursed_on=first)
+        # one who slips now had fallen behind on the first loan too, and caught up
+        habit = "occasional" if sim.habit == "slipping" else sim.habit
+        earlier = Sim(
+            number=sim.number,
+            borrower=sim.borrower,
+            loan=loan,
+            zone=sim.zone,
+            terms=terms,
+            schedule=build_schedule(terms),
+            start_state="repaid",
+            habit=habit,
+            lateness=sim.lateness if habit == "late" else rng.randint(2, 6),
+            pays_part=False,
+            assistant=False,
+            reachable=False,
+            channel=sim.channel,
+            challenger=False,
+        )
+        self._pay_installments(earlier, months, habit, disbursed)
+        return earlier
 
     def _pay(self, sim: Sim, day: date, amount: int, at: datetime | None = None) -> None:
         if amount <= 0:
             return
-        ref = f"{sim.borrower.ref}-{len(sim.payments) + 1:02d}"
+        ref = f"{sim.loan.ref.removeprefix('L-')}-{len(sim.payments) + 1:02d}"
         if at is None and self.rng.random() < 0.06:  # paid overnight, before the reminder went
             at = self.at(day, sim.zone, self.rng.randint(0, 7), self.rng.randint(10, 59))
         moment = at or self.daytime(day, sim.zone)
@@ -269,8 +403,8 @@ class History:
     # -- what each borrower pays in the period ------------------------------------------
 
     def _plan_payments(self, sim: Sim) -> None:
-        """Paying habits, better for borrowers who use the assistant; loans that stop paying
-        roll into worse buckets as the days pass."""
+        """Paying habits, kept from before the period and better for borrowers who use the
+        assistant; loans that stop paying roll into worse buckets as the days pass."""
         rng, helped = self.rng, sim.assistant
         cure_day: date | None = None
         if sim.start_state != "current":
@@ -279,41 +413,65 @@ class History:
                 return
         if cure_day is not None:  # the arrears first, then the installments after
             self._pay_share(sim, cure_day, 100)
-        stopped = False
+        on_time, paying = PAYS[sim.habit]
+        if helped:
+            on_time, paying = on_time + 0.05, paying + (1 - paying) / 2
+        covered = cure_day or date.min  # installments due by then are paid with that payment
+        late = sim.lateness
         for row in sim.schedule:
-            if row.due_date < self.start or row.due_date > sim.last:
+            if row.due_date < self.start or row.due_date > sim.last or row.due_date <= covered:
                 continue
-            if cure_day is not None and row.due_date < cure_day:
-                continue
-            if stopped:
-                break
             r = rng.random()
-            if r < (0.7 if helped else 0.58):
-                self._pay_share(
-                    sim,
-                    row.due_date - timedelta(days=rng.choice((0, 0, 0, 1, 2))),
-                    100,
-                    row.due_date,
-                )
-            elif r < (0.95 if helped else 0.87) or (sim.challenger and rng.random() < 0.6):
+            if r < on_time:
+                day = row.due_date - timedelta(days=rng.choice((0, 0, 0, 1, 2)))
+                self._pay_share(sim, day, 100, row.due_date)
+            elif r < paying or (sim.challenger and rng.random() < 0.6):
                 # the gentler overdue_1 wording (challenger) gets paid sooner, and more often
-                quick = rng.random() < (0.85 if sim.challenger else 0.4)
-                late = rng.randint(1, 3) if quick else rng.randint(4, 25)
-                self._pay_share(sim, row.due_date + timedelta(days=late), 100)
+                if sim.habit == "slipping":
+                    late += rng.randint(3, 8)
+                day = row.due_date + timedelta(days=self._days_late(sim, late))
+                self._pay_share(sim, day, 100)
             else:
-                stopped = True
+                break  # stopped paying
+            covered = day
+
+    def _days_late(self, sim: Sim, late: int) -> int:
+        """How late an installment in the period is paid, by the habit."""
+        rng = self.rng
+        if sim.challenger and rng.random() < 0.6:
+            return rng.randint(1, 3)
+        if sim.habit == "late":
+            return min(max(late + rng.randint(-3, 5), 1), 25)
+        if sim.habit == "slipping":
+            return late
+        if sim.habit == "occasional" and rng.random() < 0.6:
+            return rng.randint(28, 33)  # a month missed, caught up with the next
+        return rng.randint(1, 3) if rng.random() < 0.4 else rng.randint(4, 25)
 
     def _plan_arrears(self, sim: Sim) -> date | None:
-        """A loan late at the start: the day it cures, or None (it pays part, or nothing)."""
+        """A loan late at the start: the day it cures, or None (it pays part, or nothing).
+        A late payer catches up as late as usual (the habit), one who missed a month now and
+        then with the next installment; one who slipped may cure, pay part, or nothing."""
         rng = self.rng
+        first_unpaid = sim.schedule[sim.missed_from]
+        if sim.habit == "late":
+            day = first_unpaid.due_date + timedelta(days=sim.lateness + rng.randint(-2, 6))
+            return max(day, self.start + timedelta(days=rng.randint(0, 4)))
+        if sim.habit == "occasional":
+            following = [r for r in sim.schedule if r.due_date > first_unpaid.due_date]
+            if following:
+                return max(following[0].due_date, self.start) + timedelta(rng.randint(0, 4))
         scale = {"1-30": 1.3, "31-60": 1.0, "61-90": 0.7, "91-180": 0.4}[sim.start_state]
-        roll = rng.random()
-        if roll < (0.5 if sim.assistant else 0.22) * scale:
+        if rng.random() < (0.5 if sim.assistant else 0.22) * scale:
             return self.start + timedelta(days=rng.randint(1, DAYS - 3))
-        if roll < 0.75:
+        if sim.pays_part:  # part of the installment first missed, as before the period
             for _ in range(rng.randint(1, 2)):
                 day = self.start + timedelta(days=rng.randint(1, DAYS - 2))
-                self._pay_share(sim, day, rng.randint(20, 60))
+                amount = min(first_unpaid.amount * rng.randint(15, 40) // 100, sim.part_left)
+                if self.start <= day <= sim.last and amount > 0:
+                    self._pay(sim, day, amount)
+                    sim.payments.sort(key=lambda p: p[1])
+                    sim.part_left -= amount
         return None
 
     def _pay_share(self, sim: Sim, day: date, share: int, due: date | None = None) -> None:
@@ -459,7 +617,7 @@ class History:
                 "received_on": record.received_on,
                 "created_at": at,
             }
-            for sim in sims
+            for sim in [*sims, *(s.earlier for s in sims if s.earlier)]
             for record, at in sim.payments
             if record.received_on < self.start
         ]

@@ -40,6 +40,12 @@ class Sim:
     terms: LoanTerms
     schedule: list[ScheduledInstallment]
     start_state: str
+    # The borrower's paying habit, kept over the loan's life, before the period and in it:
+    # steady (on time), late (a few days to weeks late, caught up each month), occasional (on
+    # time, now and then a month missed and caught up), slipping (later and later, then stops).
+    habit: str
+    lateness: int  # how many days late a late payment usually is (late, slipping)
+    pays_part: bool  # once stopped, pays part of the arrears now and then
     assistant: bool  # writes to the assistant in the period
     reachable: bool  # has started the bot: reminders reach them
     channel: str
@@ -49,6 +55,9 @@ class Sim:
     holds: list[Hold] = field(default_factory=list)
     bound_at: datetime | None = None
     conversation_id: int = 0
+    earlier: Sim | None = None  # the borrower's first loan, repaid before this one (payments only)
+    part_left: int = 0  # what parts may still pay of the first installment missed (not all)
+    missed_from: int = 0  # the first installment not paid before the period (its index)
     last: date = date.min  # the borrower's last local day wholly before today began (business)
 
     @property

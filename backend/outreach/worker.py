@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.config import Settings
@@ -22,6 +23,7 @@ from backend.monitoring import logs
 from backend.outreach import planner, service
 from backend.outreach.setup import OutreachConfig
 from backend.portfolio import snapshots
+from backend.portfolio.models import SnapshotRun
 from backend.risk import scoring, train
 from backend.types import utcnow
 
@@ -112,9 +114,10 @@ def snapshot_closed_days(
                 ", ".join(f"{code} {n}" for code, n in tally.by_signal.most_common()) or "none",
             )
             latest = run.as_of
-        if latest is not None and settings.risk_retrain:
+        if settings.risk_retrain:
             with session.begin():
-                retrain(session)
+                if retrain(session) and latest is None:  # a new version: score the last day
+                    latest = session.scalar(select(func.max(SnapshotRun.as_of)))
         if latest is not None:
             with session.begin():
                 scored = scoring.score_day(session, latest)
@@ -129,9 +132,12 @@ def snapshot_closed_days(
             )
 
 
-def retrain(session: Session) -> None:
-    """Each score trained again once a new month's outcome is known; a version that does not
-    beat both baselines is kept for the record and not used. Flushes, never commits."""
+def retrain(session: Session) -> bool:
+    """Each score trained again once a new month's outcome is known (also what a stop, or a
+    history loaded by hand, left untrained); a version that does not beat both baselines is
+    kept for the record and not used. Whether a new version went into use; flushes, never
+    commits."""
+    used = False
     for kind in train.KINDS:
         if not train.due(session, kind):
             continue
@@ -153,6 +159,8 @@ def retrain(session: Session) -> None:
             train.fmt(got["model"]["brier"]),
             "in use" if done.used else "not in use: it did not beat both baselines",
         )
+        used |= done.used
+    return used
 
 
 def scheduler(

@@ -105,6 +105,12 @@ def examples(
     return found
 
 
+def can_roll(example: Example) -> bool:
+    """A loan in the worst bucket has none worse to roll to: roll_30 neither learns from it nor
+    scores it (its outcome is known, and a line through the rest would call it certain)."""
+    return example.bucket_rank < len(BUCKETS) - 1
+
+
 def rolled(session: Session, day: date, next_end: date, rows: Sequence[Example]) -> list[int]:
     """1 where the loan is in a worse bucket at the next month end than at `day` (a loan
     repaid by then did not roll)."""

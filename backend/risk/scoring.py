@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from backend.risk.dataset import examples, month_ends
+from backend.risk.dataset import can_roll, examples, month_ends
 from backend.risk.model import LinearScore
 from backend.risk.models import LoanScore, RiskModel
 
@@ -30,17 +30,18 @@ def score_day(session: Session, day: date) -> int:
     pay_score = LinearScore.of(pay.params) if pay else None
     rows = []
     for e in examples(session, day, month_ends(session)):
+        rolls = roll_score if roll_score and can_roll(e) else None
         rows.append(
             {
                 "as_of": day,
                 "loan_id": e.loan_id,
-                "roll_30": round(roll_score.probability(e.x), 4) if roll_score else None,
+                "roll_30": round(rolls.probability(e.x), 4) if rolls else None,
                 "pay_7": round(pay_score.probability(e.x), 4) if pay_score and e.dpd > 0 else None,
                 "reasons": [
                     {"feature": r.feature, "weight": r.weight, "key": r.key}
-                    for r in roll_score.reasons(e.x)
+                    for r in rolls.reasons(e.x)
                 ]
-                if roll_score
+                if rolls
                 else [],
                 "roll_version": roll.version if roll else None,
                 "pay_version": pay.version if pay else None,

@@ -22,6 +22,7 @@ from backend.portfolio.models import SnapshotRun
 from backend.risk.dataset import (
     PAY_DAYS,
     Example,
+    can_roll,
     contracts,
     examples,
     month_ends,
@@ -60,7 +61,7 @@ def _split(session: Session, kind: str) -> tuple[list[tuple[date, list[Example],
         if kind == "roll_30":
             if k + 1 >= len(ends):
                 break
-            rows = examples(session, day, ends, terms)
+            rows = [e for e in examples(session, day, ends, terms) if can_roll(e)]
             labels = rolled(session, day, ends[k + 1], rows)
         else:
             if last_day is None or day + timedelta(days=PAY_DAYS) > last_day:

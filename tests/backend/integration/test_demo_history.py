@@ -86,12 +86,12 @@ def test_is_the_same_on_every_fresh_database(
     """The module's fresh file and another one (ids, and with them the champion/challenger
     split, start alike only on a fresh database: a shared PostgreSQL schema's sequences do not)."""
     first_session, first = seeded
-    assert first.borrowers == len(_history_loans(first_session))
+    assert first.loans == len(_history_loans(first_session))
     shutil.copy(sqlite_template, tmp_path / "again.db")
     engine = make_engine(f"sqlite:///{tmp_path / 'again.db'}")
     with Session(engine) as session:
         again = _seed(session)
-        assert again.borrowers == len(_history_loans(session))
+        assert again.loans == len(_history_loans(session))
     engine.dispose()
     assert again == first
     assert 150 <= first.borrowers <= 300

@@ -161,3 +161,17 @@ def test_a_score_is_trained_again_once_a_new_months_outcome_is_known(db: Session
         select(RiskModel.tested_on).where(RiskModel.kind == "roll_30").order_by(RiskModel.version)
     ).all()
     assert versions == [ENDS[-3], ENDS[-2]]
+
+
+def test_a_loan_with_no_worse_bucket_is_not_scored_to_roll(db: Session) -> None:
+    _history(db, months=ENDS)
+    worst = db.scalars(select(PortfolioSnapshot).where(PortfolioSnapshot.as_of == ENDS[-1])).first()
+    assert worst is not None
+    worst.dpd, worst.bucket = 200, "180+"
+    db.flush()
+    assert train.train(db, "roll_30").used
+    scoring.score_day(db, ENDS[-1])
+    score = db.scalars(
+        select(LoanScore).where(LoanScore.as_of == ENDS[-1], LoanScore.loan_id == worst.loan_id)
+    ).one()
+    assert score.roll_30 is None and score.reasons == []
