@@ -3,9 +3,10 @@
 The policy decides which offers a loan gets (`rules.py`); this only orders them:
 - a borrower who reported hardship: the smallest payments first;
 - otherwise, with a median monthly payment to go by: the offers whose every payment fits it
-  (plus the policy's margin, wider for a borrower who kept their promises) first, what the
-  assistant may grant alone before what needs a supervisor, the cheapest first; then the rest,
-  the smallest payments first;
+  (plus the policy's margin, wider for a borrower who kept their promises) first, the cheapest
+  first; then the rest, the smallest payments first;
+- at a tie, what the assistant may grant alone before what needs a supervisor (which stays
+  a supervisor's to grant: the order changes what is offered first, never who decides);
 - nothing to go by: the policy's order, and no reason given.
 The reason is a code with its figures (`FIRST_BECAUSE`), for the assistant to say in the
 borrower's language and for staff to read.
@@ -82,7 +83,7 @@ def order(offers: list[Offer], record: PayingRecord | None, policy: PersonalPoli
 
     def key(o: Offer) -> tuple[int, ...]:
         if fits[o.id]:
-            return (0, int(o.needs_approval), o.cost, len(o.rows), o.largest_payment)
+            return (0, o.cost, int(o.needs_approval), len(o.rows), o.largest_payment)
         return (1, *_smallest_first(o))
 
     ranked = sorted(offers, key=key)  # stable: ties keep the policy's order

@@ -17,7 +17,7 @@ from backend.plans.policy import PersonalPolicy
 
 @dataclass(frozen=True, slots=True)
 class PayingRecord:
-    # Paid in each of the last complete calendar months in which an installment fell due,
+    # Paid in each of the last complete calendar months since the first installment fell due,
     # oldest first (minor units; a month with nothing paid is a 0).
     monthly: tuple[int, ...] = ()
     kept: int = 0  # promises kept in full

@@ -172,12 +172,12 @@ class TestWhichComesFirst:
         assert code == "closest_to_payments"
         assert made[0].largest_payment == min(o.largest_payment for o in made)
 
-    def test_a_plan_needing_a_supervisor_is_not_put_before_one_that_does_not(self) -> None:
-        made, _ = ranked(paid(2_000_000, 2_000_000, 2_000_000))  # pays anything
-        settlements = [o for o in made if o.kind is ArrangementKind.SETTLEMENT]
-        first_approval = next(i for i, o in enumerate(made) if o.needs_approval)
-        assert all(not o.needs_approval for o in made[:first_approval])
-        assert settlements[0] is made[0]  # a discount is the cheapest, and it fits
+    def test_the_cheapest_that_fits_is_first_even_if_a_supervisor_must_approve_it(self) -> None:
+        made, code = ranked(paid(2_000_000, 2_000_000, 2_000_000))  # pays anything
+        assert code == "fits_payments"
+        costs = [o.cost for o in made]
+        assert costs == sorted(costs)
+        assert made[0].kind is ArrangementKind.SETTLEMENT and made[0].needs_approval
 
     def test_every_reason_names_only_its_figures(self) -> None:
         for record in (
