@@ -65,7 +65,8 @@ def paying_record(
     session: Session, loan: Loan, today: date, policy: PersonalPolicy, *, first_due: date
 ) -> PayingRecord:
     """The loan's payments in each of the last complete months since its first installment
-    fell due, its promises kept and not, and a hardship report of the borrower's within the policy's days."""
+    fell due, its promises kept and not, and a hardship report of the borrower's within the
+    policy's days."""
     ranges = months_due(first_due, today, policy.months)
     paid: list[tuple[date, int]] = []
     if ranges:
