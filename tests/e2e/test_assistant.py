@@ -56,9 +56,6 @@ def test_chinese_borrower_verifies_promises_takes_a_plan_pays_and_reaches_a_pers
     ]
 
     offers = chat.say("我想分期还款")
-    # DEMO-03 paid 733.44 a month before missing one: the plan sized to that comes first
-    said = "\n".join(r.get("text", "") for r in offers)
-    assert "第1个方案排在最前" in said and "733.44 CNY" in said
     done = chat.text(first_offer_payload(offers))
     assert "方案已生效" in done or "审批" in done
     assert stack.api().get("/loans/L-DEMO-03/arrangements").json()
@@ -88,8 +85,6 @@ def test_english_borrower_verifies_by_phone_and_promises_in_words(stack) -> None
     assert [(p["amount"], p["promised_date"]) for p in promises] == [("1500.00", "2026-12-04")]
 
     offers = chat.say("can i pay in installments")
-    said = "\n".join(r.get("text", "") for r in offers)
-    assert "Option 1 comes first" in said and "what you have paid in recent months" in said
     done = chat.text(first_offer_payload(offers))
     assert "arrangement is in place" in done or "approval" in done
     assert "/pay/" in chat.text("send me a payment link")

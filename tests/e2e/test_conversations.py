@@ -58,6 +58,9 @@ def test_settlement_buttons_say_what_each_offer_is(stack: Stack) -> None:
     assert len(set(offers)) == len(offers)
     for title in offers:
         assert title.split(". ", 1)[1].startswith("Settle ") and any(c.isdigit() for c in title)
+    # Nothing paid for months: the smallest payments first, and the borrower is told so.
+    said = "\n".join(m.get("text") or "" for m in replies)
+    assert "Option 1 comes first: it has the smallest payments (at most " in said
 
 
 def test_a_date_to_pay_in_chinese_starts_the_promise(stack: Stack) -> None:
