@@ -3,6 +3,7 @@ features (`features.py`), and what happened next (the labels)."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -81,14 +82,24 @@ def contracts(session: Session) -> Contracts:
 
 
 def examples(
-    session: Session, day: date, ends: Sequence[date], terms: Contracts | None = None
+    session: Session,
+    day: date,
+    ends: Sequence[date],
+    terms: Contracts | None = None,
+    *,
+    limit: int | None = None,
 ) -> list[Example]:
     """Every loan open on snapshot day `day`, with its features; `ends`: the month ends known
-    (the two before `day` are read as its history); `terms`: `contracts()`, when at hand."""
+    (the two before `day` are read as its history); `terms`: `contracts()`, when at hand;
+    `limit`: at most this many loans, drawn at random (the same each time for the day)."""
     earlier = [e for e in ends if e < day]
     now = {i: p for i, p in _positions(session, day).items() if p.total > 0}
-    month_ago = _positions(session, earlier[-1]) if earlier else {}
-    two_ago = _positions(session, earlier[-2]) if len(earlier) > 1 else {}
+    ids: list[int] | None = None
+    if limit is not None and len(now) > limit:
+        ids = sorted(random.Random(day.toordinal()).sample(sorted(now), limit))
+        now = {i: now[i] for i in ids}
+    month_ago = _positions(session, earlier[-1], ids) if earlier else {}
+    two_ago = _positions(session, earlier[-2], ids) if len(earlier) > 1 else {}
     if terms is None:
         terms = contracts(session)
     found = []

@@ -38,6 +38,9 @@ KINDS = {
     "pay_7": f"an overdue borrower pays something within {PAY_DAYS} days",
 }
 MIN_POSITIVES = 10  # fewer in training or test: nothing is learned, nothing is claimed
+# Loans drawn from each month end to train and test on: a large book's year of month ends fits
+# in memory (the worker trains each month), and 50,000 a month is plenty for 21 weights.
+MONTH_SAMPLE = 50_000
 
 
 class NotEnoughData(Exception):
@@ -61,12 +64,14 @@ def _split(session: Session, kind: str) -> tuple[list[tuple[date, list[Example],
         if kind == "roll_30":
             if k + 1 >= len(ends):
                 break
-            rows = [e for e in examples(session, day, ends, terms) if can_roll(e)]
+            rows = [
+                e for e in examples(session, day, ends, terms, limit=MONTH_SAMPLE) if can_roll(e)
+            ]
             labels = rolled(session, day, ends[k + 1], rows)
         else:
             if last_day is None or day + timedelta(days=PAY_DAYS) > last_day:
                 break
-            rows = [e for e in examples(session, day, ends, terms) if e.dpd > 0]
+            rows = [e for e in examples(session, day, ends, terms, limit=MONTH_SAMPLE) if e.dpd > 0]
             labels = paid(session, day, rows)
         if rows:
             months.append((day, rows, labels))

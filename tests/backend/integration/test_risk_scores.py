@@ -18,6 +18,7 @@ from backend.outreach.service import due_now
 from backend.outreach.worker import retrain
 from backend.portfolio.models import PortfolioSnapshot, SnapshotRun
 from backend.risk import scoring, train
+from backend.risk.dataset import examples
 from backend.risk.models import LoanScore, RiskModel
 from tests.backend import factories
 
@@ -175,3 +176,13 @@ def test_a_loan_with_no_worse_bucket_is_not_scored_to_roll(db: Session) -> None:
         select(LoanScore).where(LoanScore.as_of == ENDS[-1], LoanScore.loan_id == worst.loan_id)
     ).one()
     assert score.roll_30 is None and score.reasons == []
+
+
+def test_training_draws_a_bounded_sample_of_each_month_end(db: Session) -> None:
+    _history(db, months=ENDS)
+    every = {e.loan_id: e for e in examples(db, ENDS[-1], ENDS)}
+    drawn = examples(db, ENDS[-1], ENDS, limit=50)
+    assert len(drawn) == 50 and len(every) == 300
+    assert [e.loan_id for e in drawn] == [e.loan_id for e in examples(db, ENDS[-1], ENDS, limit=50)]
+    for e in drawn:  # the same features as when every loan is read
+        assert e.x == every[e.loan_id].x
