@@ -14,6 +14,7 @@ from backend.cases.models import Handoff
 from backend.conversations.models import Conversation
 from backend.ledger.models import Loan, Payment, Product
 from backend.ledger.service import originate_loan
+from backend.portfolio.models import SnapshotRun
 from backend.staff.models import StaffUser
 from backend.types import utcnow
 
@@ -134,3 +135,17 @@ def staff_user(
     session.add(u)
     session.flush()
     return u
+
+
+def snapshot_run(as_of: date, loans: int, *, holds_state: bool = False) -> SnapshotRun:
+    """The record of a day's portfolio snapshot, taken by replaying `loans` loans."""
+    return SnapshotRun(
+        as_of=as_of,
+        method="replay",
+        loans=loans,
+        replayed=loans,
+        checked=0,
+        mismatches=0,
+        seconds=0.0,
+        holds_state=holds_state,
+    )

@@ -22,6 +22,7 @@ from backend.outreach.setup import load_outreach_config
 from backend.portfolio import snapshots
 from backend.portfolio.models import PortfolioSnapshot, SnapshotRun
 from backend.promises.models import Promise
+from tests.backend import factories
 from tests.backend.integration.test_portfolio_snapshots import _portfolio
 
 DAY = date(2026, 11, 28)
@@ -88,18 +89,7 @@ def test_signals_from_the_snapshot_and_the_days_events(db: Session) -> None:
     # Paying later each month: month ends of September and October, then the day itself.
     for day, dpd in ((date(2026, 9, 30), 2), (date(2026, 10, 31), 5)):
         if db.get(SnapshotRun, day) is None:
-            db.add(
-                SnapshotRun(
-                    as_of=day,
-                    method="replay",
-                    loans=1,
-                    replayed=1,
-                    checked=0,
-                    mismatches=0,
-                    seconds=0.0,
-                    holds_state=False,
-                )
-            )
+            db.add(factories.snapshot_run(day, 1))
         db.add(
             PortfolioSnapshot(
                 as_of=day,

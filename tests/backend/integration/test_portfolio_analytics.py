@@ -104,16 +104,7 @@ def snapshot(loan: Loan, as_of: date, bucket: str, total: int) -> PortfolioSnaps
 
 
 def run(as_of: date, loans: int) -> SnapshotRun:
-    return SnapshotRun(
-        as_of=as_of,
-        method="replay",
-        loans=loans,
-        replayed=loans,
-        checked=0,
-        mismatches=0,
-        seconds=0.0,
-        holds_state=as_of == MAY_3,
-    )
+    return factories.snapshot_run(as_of, loans, holds_state=as_of == MAY_3)
 
 
 def write_book(db: Session) -> None:

@@ -35,18 +35,7 @@ def _history(db: Session, *, months: list[date]) -> None:
     late = {i for i in loans if rng.random() < 0.5}
     rows = []
     for k, day in enumerate(months):
-        db.add(
-            SnapshotRun(
-                as_of=day,
-                method="replay",
-                loans=len(loans),
-                replayed=len(loans),
-                checked=0,
-                mismatches=0,
-                seconds=0.0,
-                holds_state=False,
-            )
-        )
+        db.add(factories.snapshot_run(day, len(loans)))
         for i in loans:
             # A late payer is past due at about 40% of month ends, with a few days.
             behind = i in late and rng.random() < 0.4 and k > 0
@@ -143,18 +132,7 @@ def test_a_score_is_trained_again_once_a_new_months_outcome_is_known(db: Session
     assert not train.due(db, "roll_30")
     retrain(db)  # nothing new: the worker's next night trains nothing
     assert len(db.scalars(select(RiskModel).where(RiskModel.kind == "roll_30")).all()) == 1
-    db.add(  # October's month end is taken: September's outcome is known
-        SnapshotRun(
-            as_of=ENDS[-1],
-            method="replay",
-            loans=300,
-            replayed=300,
-            checked=0,
-            mismatches=0,
-            seconds=0.0,
-            holds_state=False,
-        )
-    )
+    db.add(factories.snapshot_run(ENDS[-1], 300))  # October's: September's outcome known
     db.flush()
     assert train.due(db, "roll_30")
     retrain(db)
