@@ -295,14 +295,7 @@ def cmd_risk(args: argparse.Namespace) -> None:
                 except train.NotEnoughData as exc:
                     print(f"{kind}: not trained: {exc}")
                     continue
-                got = done.model.metrics
-                print(
-                    f"{kind} v{done.model.version}: AUC {train.fmt(got['model']['auc'])} "
-                    f"(bucket alone {train.fmt(got['bucket_alone']['auc'])}, days past due "
-                    f"alone {train.fmt(got['dpd_alone']['auc'])}), Brier "
-                    f"{train.fmt(got['model']['brier'])} on {done.model.tested_on}; "
-                    + ("in use" if done.used else "not in use: it did not beat both baselines")
-                )
+                print(train.summary(done))
             latest = session.scalar(select(func.max(SnapshotRun.as_of)))
             if latest is not None:
                 print(f"scored {scoring.score_day(session, latest)} open loans of {latest}")

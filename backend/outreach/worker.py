@@ -146,19 +146,7 @@ def retrain(session: Session) -> bool:
         except train.NotEnoughData as exc:
             log.info("risk score %s not trained: %s", kind, exc)
             continue
-        got = done.model.metrics
-        log.info(
-            "risk score %s v%s tested on %s: AUC %s (bucket alone %s, days past due alone %s), "
-            "Brier %s; %s",
-            kind,
-            done.model.version,
-            done.model.tested_on,
-            train.fmt(got["model"]["auc"]),
-            train.fmt(got["bucket_alone"]["auc"]),
-            train.fmt(got["dpd_alone"]["auc"]),
-            train.fmt(got["model"]["brier"]),
-            "in use" if done.used else "not in use: it did not beat both baselines",
-        )
+        log.info("risk score %s", train.summary(done))
         used |= done.used
     return used
 

@@ -226,6 +226,18 @@ def train(session: Session, kind: str) -> Trained:
     return Trained(model, beats)
 
 
+def summary(done: Trained) -> str:
+    """One line on a training: the version, its test figures against the baselines, in use."""
+    got = done.model.metrics
+    return (
+        f"{done.model.kind} v{done.model.version}: AUC {fmt(got['model']['auc'])} "
+        f"(bucket alone {fmt(got['bucket_alone']['auc'])}, days past due alone "
+        f"{fmt(got['dpd_alone']['auc'])}), Brier {fmt(got['model']['brier'])} on "
+        f"{done.model.tested_on}; "
+        + ("in use" if done.used else "not in use: it did not beat both baselines")
+    )
+
+
 def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
