@@ -39,19 +39,33 @@ def free_port() -> int:
     return ports.free_port("e2e")
 
 
-def wait_for(url: str, proc: subprocess.Popen[bytes], seconds: float, *, ready: int = 500) -> None:
-    """Until `url` answers below `ready` (200 for Rasa: up *and* its model loaded)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def wait_for(
+    url: str,
+    proc: subprocess.Popen[bytes],
+    seconds: float,
+    *,
+    ready: int = 500,
+    log: Path | None = None,
+) -> None:
+    """Until `url` answers below `ready` (200 for Rasa: up *and* its model loaded). A failure
+    carries the end of the process's `log`: what it was doing when the time ran out."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
         if proc.poll() is not None:
-            pytest.fail(f"{proc.args} exited with {proc.returncode}")
+            pytest.fail(f"{proc.args} exited with {proc.returncode}{_tail(log)}")
         try:
             if httpx.get(url, timeout=2).status_code < ready:
                 return
             time.sleep(0.3)
         except httpx.TransportError:
             time.sleep(0.3)
-    pytest.fail(f"{url} did not come up in {seconds} s")
+    pytest.fail(f"{url} did not come up in {seconds} s{_tail(log)}")
+
+
+def _tail(log: Path | None, chars: int = 3000) -> str:
+    if log is None or not log.exists():
+        return ""
+    return f"\n--- the end of {log.name} ---\n{log.read_text(errors='replace')[-chars:]}"
 
 
 def eventually(check: Callable[[], object], seconds: float = 20, what: str = "") -> object:
@@ -152,7 +166,8 @@ class Stack:
         proc = self.processes.start_procfile(
             "gateway", self.gateway_env(port, bot_token, **env), log=name
         )
-        wait_for(f"http://127.0.0.1:{port}/healthz", proc, 30)
+        log = self.processes.logs / f"{name}.log"
+        wait_for(f"http://127.0.0.1:{port}/healthz", proc, 90, log=log)
         eventually(
             lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").json()["telegram"] != "starting",
             what=f"{name} connected to the fake Telegram server",
@@ -197,7 +212,7 @@ def demo_backend(
     try:
         seed_database(processes.env)
         proc = processes.start_procfile("backend")
-        wait_for(f"{url}/healthz", proc, 120)
+        wait_for(f"{url}/healthz", proc, 120, log=processes.logs / "backend.log")
         yield DemoBackend(url, database_url)
     finally:
         processes.stop_all()
@@ -274,10 +289,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         actions = processes.start_procfile("actions")
         rasa = processes.start_procfile("rasa")
         telegram_api = f"http://127.0.0.1:{ports['telegram']}"
-        wait_for(f"{telegram_api}/bot0:probe/getMe", telegram, 30)
-        wait_for(f"{backend_url}/healthz", backend, 60)
-        wait_for(f"http://127.0.0.1:{ports['actions']}/health", actions, 90)
-        wait_for(f"{rasa_url}/status?token={RASA_TOKEN}", rasa, 240, ready=201)
+        wait_for(f"{telegram_api}/bot0:probe/getMe", telegram, 30, log=logs / "telegram.log")
+        wait_for(f"{backend_url}/healthz", backend, 120, log=logs / "backend.log")
+        actions_health = f"http://127.0.0.1:{ports['actions']}/health"
+        wait_for(actions_health, actions, 180, log=logs / "actions.log")
+        # Rasa imports TensorFlow, pulls the model from the backend and loads it: minutes when
+        # the Rasa-side suites and `make run`'s copy load theirs on the same two cores.
+        rasa_status = f"{rasa_url}/status?token={RASA_TOKEN}"
+        wait_for(rasa_status, rasa, 600, ready=201, log=logs / "rasa.log")
         stack = Stack(
             backend=backend_url,
             rasa=rasa_url,
