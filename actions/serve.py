@@ -3,7 +3,8 @@ same arguments as `python -m rasa_sdk`): rasa_sdk's own server, which runs any a
 conversation for whoever reaches it, plus a shared secret. Every request but `GET /health`
 must carry `Authorization: Bearer <ACTION_SERVER_TOKEN>` (Rasa sends it: nlu/endpoints.yml),
 or it is answered 401 before any action runs. rasa-sdk 3.6 has no token of its own; its plugin
-hook (`attach_sanic_app_extensions`, called before the server starts) adds the check.
+hook (`attach_sanic_app_extensions`, called before the server starts) adds the check, and the
+task that follows the texts version operations run (actions/running_texts.py).
 
 It does not start without ACTION_SERVER_TOKEN, nor with an unknown APP_ENV, nor, with
 APP_ENV=production, with a development, short or guessable ACTION_SERVER_TOKEN or SERVICE_TOKEN
@@ -56,6 +57,19 @@ def allowed(method: str, path: str, authorization: str | None, secret: str) -> b
     return hmac.compare_digest(given.strip().encode(), secret.encode())
 
 
+class FollowTexts:
+    """rasa_sdk plugin: the texts version running in the backend, followed while the server
+    runs (actions/running_texts.py)."""
+
+    @hookimpl
+    def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        from actions.running_texts import RunningTexts
+
+        @app.after_server_start
+        async def follow(app: Sanic, _loop: object) -> None:
+            app.add_task(RunningTexts().follow())
+
+
 class SharedSecret:
     """rasa_sdk plugin: the secret checked before any route runs."""
 
@@ -81,6 +95,7 @@ def main() -> None:
     from rasa_sdk.plugin import plugin_manager
 
     plugin_manager().register(SharedSecret(os.environ["ACTION_SERVER_TOKEN"]))
+    plugin_manager().register(FollowTexts())
     rasa_sdk_main()
 
 

@@ -48,6 +48,8 @@ from backend.promises import routes as promises_routes
 from backend.promises import service as promises
 from backend.request_errors import validation_error
 from backend.startup import refuse_demo_data, settings_or_exit
+from backend.texts import routes as texts_routes
+from backend.texts.catalogue import load_shipped
 from backend.tuning import model_routes
 
 
@@ -75,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.promise_policy = promises.load_promise_policy(settings.config_dir)
     app.state.outreach = load_outreach_config(settings.config_dir, settings)
     app.state.policy_versions = file_versions(settings.config_dir)  # what this process runs
+    app.state.texts = load_shipped(settings.config_dir, settings.nlu_dir)  # what operations edit
     events.on_payment_posted(
         "promises", promises.payment_listener(lambda: app.state.promise_policy)
     )
@@ -120,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbound_routes.to_chat,
         outbound_routes.gateway,
         model_routes.router,
+        texts_routes.router,
     ):
         app.include_router(
             router,

@@ -24,6 +24,7 @@ from backend.console import (
     model_routes,
     operations_routes,
     portfolio_routes,
+    texts_routes,
     tuning_routes,
     warnings_routes,
 )
@@ -81,6 +82,7 @@ def install_console(app: FastAPI) -> None:
         warnings_routes,
         model_routes,
         compliance_routes,
+        texts_routes,
     ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

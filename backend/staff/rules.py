@@ -17,9 +17,11 @@ LANGUAGES = ("en", "zh")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "collector": frozenset({"queue", "chats"}),
     "supervisor": frozenset(
-        {"queue", "chats", "all_chats", "approvals", "compliance", "portfolio"}
+        {"queue", "chats", "all_chats", "approvals", "compliance", "portfolio", "texts"}
     ),
-    "operations": frozenset({"operations", "compliance", "portfolio"}),
+    # "texts": see what the assistant says and its versions; proposing a change needs
+    # "operations", deciding one "approvals" (nobody decides their own: texts/service.py).
+    "operations": frozenset({"operations", "compliance", "portfolio", "texts"}),
     "admin": frozenset(
         {
             "queue",
@@ -30,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "users",
             "compliance",
             "portfolio",
+            "texts",
         }
     ),
 }

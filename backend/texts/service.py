@@ -1,0 +1,183 @@
+"""Versions of what the assistant says: propose, approve (four eyes), reject, roll back, and the
+one running now. The rules that an override must keep are in catalogue.py; who may do what is
+the console's (roles); here, that nobody approves their own change and that a version approved
+against a running version that has since changed must be proposed again."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from backend.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.texts.catalogue import (
+    SECTIONS,
+    Catalogue,
+    Overrides,
+    Problem,
+    changes,
+    normalised,
+    problems,
+)
+from backend.texts.models import TextVersion
+from backend.types import utcnow
+
+SHIPPED = 0  # the version number of the texts as shipped (no row)
+EMPTY: Overrides = {section: {} for section in SECTIONS}
+
+
+class TextsInvalid(Invalid):
+    """Overrides that may not run, each problem named by its field."""
+
+    def __init__(self, found: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.field}: {p.message}" for p in found), code="texts_invalid")
+        self.problems = found
+
+
+@dataclass(frozen=True)
+class Running:
+    number: int
+    overrides: Overrides = field(default_factory=lambda: EMPTY)
+
+    @property
+    def etag(self) -> str:
+        return f'"texts-{self.number}"'
+
+
+def running(session: Session) -> Running:
+    row = session.scalar(select(TextVersion).where(TextVersion.status == "active"))
+    return Running(row.number, row.overrides) if row else Running(SHIPPED, EMPTY)
+
+
+def history(session: Session) -> list[TextVersion]:
+    return list(session.scalars(select(TextVersion).order_by(TextVersion.number.desc())))
+
+
+def get(session: Session, number: int) -> TextVersion:
+    row = session.get(TextVersion, number)
+    if row is None:
+        raise NotFound(f"no texts version {number}")
+    return row
+
+
+def overrides_of(session: Session, number: int) -> Overrides:
+    return EMPTY if number == SHIPPED else get(session, number).overrides
+
+
+def propose(
+    session: Session, catalogue: Catalogue, overrides: Any, *, note: str, by: str
+) -> TextVersion:
+    """A new version holding `overrides` (all of them, not only what changes), waiting for
+    approval."""
+    note = note.strip()
+    if not note:
+        raise Invalid("say why: a version needs a note", code="note_required")
+    if found := problems(overrides, catalogue):
+        raise TextsInvalid(found)
+    kept = normalised(overrides, catalogue)
+    now = running(session)
+    if not changes(now.overrides, kept, catalogue):
+        raise Invalid("nothing changes: this is what runs now", code="texts_unchanged")
+    version = TextVersion(
+        number=_next_number(session),
+        overrides=kept,
+        status="proposed",
+        note=note,
+        base=now.number,
+        proposed_by=by,
+    )
+    session.add(version)
+    session.flush()
+    return version
+
+
+def approve(
+    session: Session, catalogue: Catalogue, number: int, *, by: str, note: str = ""
+) -> TextVersion:
+    version = _proposed(session, number)
+    if version.proposed_by == by:
+        raise Forbidden("nobody approves their own change", code="own_change")
+    now = running(session)
+    if version.base != now.number:
+        raise Conflict(
+            f"proposed against version {version.base}, but version {now.number} runs now: "
+            "propose it again from what runs",
+            code="texts_stale",
+            params={"base": version.base, "running": now.number},
+        )
+    # The shipped files may have changed (a release) since it was proposed.
+    if found := problems(version.overrides, catalogue):
+        raise TextsInvalid(found)
+    _activate(session, version, by=by, note=note)
+    return version
+
+
+def reject(session: Session, number: int, *, by: str, note: str = "") -> TextVersion:
+    version = _proposed(session, number)
+    version.status = "rejected"
+    version.decided_by = by
+    version.decided_at = utcnow()
+    version.decision_note = note.strip()
+    return version
+
+
+def roll_back(
+    session: Session, catalogue: Catalogue, to: int, *, by: str, note: str
+) -> TextVersion:
+    """Run again what version `to` said (0: the shipped texts), at once, as a new version. It
+    needs no second approval: its every text ran before, approved."""
+    note = note.strip()
+    if not note:
+        raise Invalid("say why: a rollback needs a note", code="note_required")
+    if to != SHIPPED and get(session, to).status not in ("active", "retired"):
+        raise Invalid(f"version {to} never ran", code="never_ran")
+    target = normalised(overrides_of(session, to), catalogue)
+    if found := problems(target, catalogue):
+        raise TextsInvalid(found)
+    now = running(session)
+    if now.number == to or not changes(now.overrides, target, catalogue):
+        raise Invalid("nothing changes: this is what runs now", code="texts_unchanged")
+    version = TextVersion(
+        number=_next_number(session),
+        overrides=target,
+        status="proposed",
+        note=note,
+        base=now.number,
+        restores=to,
+        proposed_by=by,
+    )
+    session.add(version)
+    session.flush()
+    _activate(session, version, by=by, note=note)
+    return version
+
+
+def _activate(session: Session, version: TextVersion, *, by: str, note: str) -> None:
+    session.execute(
+        update(TextVersion).where(TextVersion.status == "active").values(status="retired")
+    )
+    version.status = "active"
+    version.decided_by = by
+    version.decided_at = utcnow()
+    version.decision_note = note.strip()
+    session.flush()
+
+
+def _proposed(session: Session, number: int) -> TextVersion:
+    version = get(session, number)
+    if version.status != "proposed":
+        raise Conflict(f"version {number} is {version.status}", code="not_proposed")
+    return version
+
+
+def _next_number(session: Session) -> int:
+    return int(session.scalar(select(func.max(TextVersion.number))) or 0) + 1
+
+
+def as_payload(now: Running) -> dict[str, Any]:
+    """The running version as the action server and Rasa fetch it."""
+    overrides: Mapping[str, Any] = now.overrides
+    return {"version": now.number, **{s: dict(overrides.get(s, {})) for s in SECTIONS}}

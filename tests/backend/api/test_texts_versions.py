@@ -1,0 +1,181 @@
+"""Operations change what the assistant says from the console: proposed with a note, approved by
+someone else, served to the action server and Rasa as the running version, rolled back in one
+click; refused with the field named when it breaks a rule; closed to collectors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.audit.models import AuditEntry
+from backend.config import ROOT
+from backend.texts.catalogue import load_shipped
+from tests.backend.api.console_client import Console
+
+SHIPPED = load_shipped(ROOT / "config", ROOT / "nlu")
+NEW_BALANCE_ZH = SHIPPED.texts["balance"]["zh"].replace("应还总额", "您目前共需还款")
+
+
+@pytest.fixture
+def ops(open_console: Callable[..., Console]) -> Console:
+    return open_console("olga", "operations")
+
+
+@pytest.fixture
+def boss(open_console: Callable[..., Console]) -> Console:
+    return open_console("sam", "supervisor")
+
+
+def propose(console: Console, key: str, *, zh: str | None = None, en: str | None = None,
+            note: str = "clearer", section: str = "texts") -> object:  # fmt: skip
+    form = console.get("/console/texts/edit", params={"section": section, "key": key})
+    assert form.status_code == 200, form.text[:300]
+    shipped = SHIPPED.section(section)[key]
+    return console.post(
+        "/console/texts/propose",
+        {"section": section, "key": key, "zh": zh or shipped["zh"], "en": en or shipped["en"],
+         "note": note},
+    )  # fmt: skip
+
+
+def on_page(console: Console, url: str, data: dict[str, str] | None = None) -> object:
+    """A form on the texts page, sent as a browser would: the page loaded first."""
+    console.get("/console/texts")
+    return console.post(url, data)
+
+
+def running(client: TestClient) -> dict:
+    response = client.get("/api/v1/texts/running")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_running_version_is_the_shipped_texts_until_one_is_approved(client: TestClient):
+    response = client.get("/api/v1/texts/running")
+    assert response.json() == {"version": 0, "texts": {}, "buttons": {}}
+    again = client.get("/api/v1/texts/running", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+    assert (
+        client.get("/api/v1/texts/running", headers={"Authorization": "Bearer x"}).status_code
+        == 401
+    )
+
+
+def test_proposed_approved_by_another_then_rolled_back(
+    ops: Console, boss: Console, client: TestClient, db: Session
+):
+    proposed = propose(ops, "balance", zh=NEW_BALANCE_ZH, note="warmer wording")
+    page = ops.follow(proposed)
+    assert "Proposed: it runs once a supervisor approves it." in page.text
+    assert "您目前共需还款" in page.text and "warmer wording" in page.text
+    assert running(client)["version"] == 0  # nothing runs before approval
+
+    # Operations cannot approve (no approvals role), and a supervisor never their own.
+    assert on_page(ops, "/console/texts/1/approve").status_code == 403
+    approved = on_page(boss, "/console/texts/1/approve", {"note": "ok"})
+    assert "Approved: borrowers get it within seconds." in boss.follow(approved).text
+    now = running(client)
+    assert now == {"version": 1, "texts": {"balance": {"zh": NEW_BALANCE_ZH}}, "buttons": {}}
+
+    rolled = on_page(boss, "/console/texts/rollback/0", {"note": "replies dropped"})
+    assert "Rolled back" in boss.follow(rolled).text
+    assert running(client) == {"version": 2, "texts": {}, "buttons": {}}
+
+    subjects = list(db.scalars(select(AuditEntry.subject).where(AuditEntry.subject.like("texts%"))))
+    assert subjects == [
+        "texts version 1 proposed: texts.balance",
+        "texts version 1 active",
+        "texts version 2 runs: back to version 0",
+    ]
+    # And forward again to version 1's wording, as a new version.
+    on_page(boss, "/console/texts/rollback/1", {"note": "it was fine"})
+    assert running(client)["texts"] == {"balance": {"zh": NEW_BALANCE_ZH}}
+
+
+def test_nobody_approves_their_own_change(open_console: Callable[..., Console], client: TestClient):
+    admin = open_console("ada", "admin")
+    propose(admin, "thanks_promise" if "thanks_promise" in SHIPPED.texts else "handoff",
+            en="A person from our team will answer here soon.")  # fmt: skip
+    page = admin.get("/console/texts")
+    assert "Your own change: another supervisor or admin approves it." in page.text
+    refused = on_page(admin, "/console/texts/1/approve")
+    assert refused.status_code == 403
+    assert "nobody approves their own change" in refused.text
+    assert running(client)["version"] == 0
+
+
+def test_a_broken_text_is_refused_with_the_field_named(ops: Console, client: TestClient):
+    refused = propose(ops, "balance", zh="您欠 {total}")
+    assert refused.status_code == 422
+    assert 'id="error-zh"' in refused.text and "must keep {as_of}" in refused.text
+    assert 'id="text-zh" name="zh" rows="6" aria-invalid="true"' in refused.text
+    assert "您欠 {total}" in refused.text  # what was typed is kept
+    assert 'id="error-en"' not in refused.text
+    no_note = propose(ops, "balance", zh=NEW_BALANCE_ZH, note=" ")
+    assert no_note.status_code == 422 and "say why" in no_note.text
+    unchanged = propose(ops, "balance")
+    assert unchanged.status_code == 422 and "nothing changes" in unchanged.text
+    assert ops.get("/console/texts").text.count('class="proposal"') == 0
+    assert running(client)["version"] == 0
+
+
+def test_a_proposal_made_before_another_ran_must_be_proposed_again(ops: Console, boss: Console):
+    propose(ops, "balance", zh=NEW_BALANCE_ZH)
+    propose(ops, "handoff", en="Getting you a person now.")
+    on_page(boss, "/console/texts/1/approve")
+    stale = on_page(boss, "/console/texts/2/approve")
+    assert stale.status_code == 409
+    assert "proposed against version 0, but version 1 runs now" in stale.text
+
+
+def test_collectors_cannot_see_or_change_the_texts(
+    open_console: Callable[..., Console], boss: Console
+):
+    collector = open_console("cole", "collector")
+    assert collector.get("/console/texts").status_code == 403
+    form = {"section": "texts", "key": "balance", "zh": NEW_BALANCE_ZH, "note": "x"}
+    assert collector.post("/console/texts/propose", form).status_code == 403
+    # A supervisor sees and decides, but does not write wording.
+    assert boss.get("/console/texts").status_code == 200
+    edit = boss.get("/console/texts/edit", params={"section": "texts", "key": "balance"})
+    assert edit.status_code == 403
+
+
+def test_export_then_import_as_a_new_proposal(ops: Console, boss: Console, client: TestClient):
+    propose(ops, "verified", en="Thank you {name}: that's you.", section="texts")
+    on_page(boss, "/console/texts/1/approve")
+    exported = ops.get("/console/texts/export")
+    assert exported.headers["content-type"].startswith("application/yaml")
+    assert yaml.safe_load(exported.text) == {
+        "texts": {"verified": {"en": "Thank you {name}: that's you."}},
+        "buttons": {},
+    }
+    on_page(boss, "/console/texts/rollback/0", {"note": "undo"})
+    imported = ops.http.post(
+        "/console/texts/import",
+        data={"csrf_token": ops.csrf, "note": "from git"},
+        files={"file": ("texts-1.yml", exported.content, "application/yaml")},
+    )
+    assert imported.status_code == 303
+    assert ops.get("/console/texts").text.count('class="proposal"') == 1
+    on_page(boss, "/console/texts/3/approve")
+    assert running(client)["texts"] == {"verified": {"en": "Thank you {name}: that's you."}}
+    bad = ops.http.post(
+        "/console/texts/import",
+        data={"csrf_token": ops.csrf, "note": "bad"},
+        files={
+            "file": ("x.yml", "texts: {balance: {zh: '您欠 {total}'}}".encode(), "application/yaml")
+        },
+    )
+    assert bad.status_code == 422 and "texts.balance.zh: must keep" in bad.text
+
+
+def test_a_button_title_is_a_text_like_any_other(ops: Console, boss: Console, client: TestClient):
+    propose(ops, "/request_human", section="buttons", en="Ask a person")
+    on_page(boss, "/console/texts/1/approve")
+    assert running(client)["buttons"] == {"/request_human": {"en": "Ask a person"}}

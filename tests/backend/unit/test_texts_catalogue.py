@@ -1,0 +1,119 @@
+"""The rules an operations override of the assistant's texts must keep, and the shipped texts
+they override."""
+
+from __future__ import annotations
+
+from actions.messages import BUTTONS, TEXTS
+from backend.config import ROOT
+from backend.texts.catalogue import (
+    Catalogue,
+    Problem,
+    as_yaml,
+    changes,
+    load_shipped,
+    normalised,
+    problems,
+)
+
+SHIPPED = load_shipped(ROOT / "config", ROOT / "nlu")
+
+
+def test_the_catalogue_holds_every_text_the_actions_say_and_rasa_s_own_replies():
+    assert set(TEXTS) < set(SHIPPED.texts)
+    assert set(BUTTONS) == set(SHIPPED.buttons)
+    assert SHIPPED.texts["utter_goodbye"] == {
+        "en": "Goodbye, and take care. Message me any time.",
+        "zh": "再见，祝您生活顺利。有需要随时找我。",
+    }
+
+
+def test_the_shipped_texts_pass_their_own_rules():
+    everything = {
+        "texts": {k: dict(v) for k, v in SHIPPED.texts.items()},
+        "buttons": {k: dict(v) for k, v in SHIPPED.buttons.items()},
+    }
+    assert problems(everything, SHIPPED) == []
+
+
+def fields(found: list[Problem]) -> dict[str, str]:
+    return {p.field: p.message for p in found}
+
+
+class TestProblems:
+    def test_a_figure_dropped_or_added_is_named_with_its_field(self):
+        found = fields(
+            problems(
+                {
+                    "texts": {
+                        "verify_failed": {"zh": "请重试。", "en": "Try again, {name}: {attempts}"}
+                    }
+                },
+                SHIPPED,
+            )
+        )
+        assert found == {
+            "texts.verify_failed.zh": "must keep {attempts}",
+            "texts.verify_failed.en": "unknown figure {name}",
+        }
+
+    def test_a_lone_brace_an_empty_text_and_english_in_the_chinese_field(self):
+        found = fields(
+            problems(
+                {
+                    "texts": {
+                        "greet": {"zh": "Hello{name}", "en": "Hi {name"},
+                        "thanks": {"en": " "},
+                    }
+                },
+                SHIPPED,
+            )
+        )
+        assert found["texts.greet.zh"] == "no Chinese in the Chinese text"
+        assert "a { or } that fills in nothing" in found["texts.greet.en"]
+        assert found["texts.thanks"] == "no such text"
+
+    def test_unknown_sections_keys_languages_and_a_button_too_long_for_whatsapp(self):
+        found = fields(
+            problems(
+                {
+                    "replies": {},
+                    "texts": {"greet": {"fr": "Bonjour{name}"}},
+                    "buttons": {"/deny": {"en": "No, let me change what I said"}},
+                },
+                SHIPPED,
+            )
+        )
+        assert found == {
+            "replies": "unknown section; expected texts or buttons",
+            "texts.greet.fr": "unknown language; expected zh or en",
+            "buttons./deny.en": "29 characters; at most 20",
+        }
+
+    def test_not_a_mapping(self):
+        assert problems(["texts"], SHIPPED) == [
+            Problem("", "expected a mapping of sections (texts, buttons)")
+        ]
+
+
+def test_a_version_keeps_only_what_differs_from_the_shipped_text():
+    shipped_zh = SHIPPED.texts["greet"]["zh"]
+    kept = normalised({"texts": {"greet": {"zh": shipped_zh, "en": "Hi{name}!"}}}, SHIPPED)
+    assert kept == {"texts": {"greet": {"en": "Hi{name}!"}}, "buttons": {}}
+
+
+def test_changes_between_two_versions_name_each_language_with_before_and_after():
+    small = Catalogue(
+        texts={"a": {"zh": "甲", "en": "A"}, "b": {"zh": "乙", "en": "B"}},
+        buttons={"/x": {"zh": "丙", "en": "X"}},
+    )
+    before = {"texts": {"a": {"en": "A1"}}, "buttons": {}}
+    after = {"texts": {"b": {"zh": "乙2"}}, "buttons": {"/x": {"en": "X2"}}}
+    found = [(c.key, c.language, c.before, c.after) for c in changes(before, after, small)]
+    assert found == [("a", "en", "A1", "A"), ("b", "zh", "乙", "乙2"), ("/x", "en", "X", "X2")]
+
+
+def test_an_export_reads_back_as_the_same_overrides():
+    import yaml
+
+    overrides = {"texts": {"greet": {"zh": "你好{name}"}}, "buttons": {"/deny": {"en": "Change"}}}
+    assert yaml.safe_load(as_yaml(overrides)) == overrides
