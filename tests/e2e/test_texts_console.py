@@ -1,0 +1,134 @@
+"""Operations change what the assistant says from the console, in a real Chromium, with the whole
+stack behind it and nothing restarted: a wording that drops a figure is refused with the field
+named; the Chinese balance reply (said by the action server) and the Chinese "thank you" (one of
+Rasa's own replies) are changed, approved by a supervisor, said to a borrower on the web chat,
+then rolled back. Screenshots land in tests/artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from backend.demo.users import DEMO_PASSWORD
+from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
+from tests.e2e.conftest import Stack, eventually
+from tests.e2e.webchat_client import WebBorrower
+
+# One pytest-xdist worker runs every test of the shared stack (make test-e2e).
+pytestmark = pytest.mark.xdist_group("stack")
+
+TIMEOUT_MS = 20_000
+NEW_TOTAL = "您目前共需还款"  # in place of 应还总额
+NEW_THANKS = "不用谢，能帮到您就好。"
+
+
+@pytest.fixture
+def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:  # noqa: F811
+    opened: list[BrowserContext] = []
+    yield opened
+    for context in opened:
+        context.close()
+
+
+def log_in(stack: Stack, browser: Browser, opened: list[BrowserContext], username: str) -> Page:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    opened.append(context)
+    page = context.new_page()
+    page.goto(f"{stack.backend}/console/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    return page
+
+
+def open_entry(page: Page, stack: Stack, key: str) -> None:
+    page.goto(f"{stack.backend}/console/texts")
+    page.get_by_placeholder("Find a text").fill(key)
+    page.get_by_role("button", name="Find").click()
+    page.locator(f'tr[data-entry="texts.{key}"]').get_by_role("link", name="Change").click()
+    expect(page.get_by_role("heading", name=f"Change “{key}”")).to_be_visible()
+
+
+def approve_the_waiting_version(page: Page, stack: Stack) -> None:
+    page.goto(f"{stack.backend}/console/texts")
+    page.locator(".proposal").get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("Approved")
+
+
+def test_a_wording_is_changed_approved_said_and_rolled_back_without_a_restart(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+    contexts: list[BrowserContext],
+) -> None:
+    chat = WebBorrower(stack.gateway)
+    assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
+    assert "应还总额" in chat.text("我现在还欠多少钱")
+
+    ops = log_in(stack, browser, contexts, "operations")
+    supervisor = log_in(stack, browser, contexts, "supervisor")
+    try:
+        # A wording that drops the figures is refused, the field named, what was typed kept.
+        open_entry(ops, stack, "balance")
+        chinese = ops.get_by_label("中文")
+        shipped = chinese.input_value()
+        chinese.fill("您欠款 {total} {cur}。")
+        ops.get_by_label("Why (required)").fill("warmer wording")
+        ops.get_by_role("button", name="Propose").click()
+        expect(ops.locator("#error-zh")).to_contain_text("must keep {as_of}")
+        expect(ops.get_by_label("中文")).to_have_attribute("aria-invalid", "true")
+        expect(ops.get_by_label("中文")).to_have_value("您欠款 {total} {cur}。")
+        screenshot(ops, "texts-refused")
+
+        ops.get_by_label("中文").fill(shipped.replace("应还总额", NEW_TOTAL))
+        ops.get_by_role("button", name="Propose").click()
+        expect(ops.get_by_role("status")).to_contain_text("runs once a supervisor approves it")
+        proposal = ops.locator(".proposal")
+        expect(proposal).to_contain_text(NEW_TOTAL)
+        expect(proposal).to_contain_text("Waits for a supervisor or admin")
+        assert "应还总额" in chat.text("我现在还欠多少钱")  # not before it is approved
+
+        supervisor.goto(f"{stack.backend}/console/texts")
+        expect(supervisor.locator(".proposal .after")).to_contain_text(NEW_TOTAL)
+        expect(supervisor.locator(".proposal")).to_contain_text("warmer wording")
+        screenshot(supervisor, "texts-approval")
+        approve_the_waiting_version(supervisor, stack)
+
+        # One of Rasa's own replies, on top of the version now running.
+        open_entry(ops, stack, "utter_thank")
+        ops.get_by_label("中文").fill(NEW_THANKS)
+        ops.get_by_label("Why (required)").fill("friendlier")
+        ops.get_by_role("button", name="Propose").click()
+        approve_the_waiting_version(supervisor, stack)
+        expect(supervisor.locator("[data-running]")).to_contain_text("version")
+        screenshot(supervisor, "texts-versions")
+
+        # The borrower gets both within seconds; no process restarted.
+        eventually(
+            lambda: NEW_TOTAL in chat.text("我现在还欠多少钱"),
+            seconds=30,
+            what="the new balance wording said by the action server",
+        )
+        eventually(
+            lambda: NEW_THANKS in chat.text("谢谢"),
+            seconds=30,
+            what="the new thanks said by Rasa",
+        )
+    finally:
+        # One click back to the shipped texts (also when a step above failed).
+        supervisor.goto(f"{stack.backend}/console/texts")
+        if supervisor.locator("[data-running]").get_attribute("data-running") != "0":
+            row = supervisor.locator('tr[data-history="0"]')
+            row.get_by_placeholder("Why (required)").fill("back to what we shipped")
+            row.get_by_role("button", name="Run this again").click()
+            expect(supervisor.get_by_role("status")).to_contain_text("Rolled back")
+    screenshot(supervisor, "texts-rolled-back")
+    eventually(
+        lambda: "应还总额" in chat.text("我现在还欠多少钱"),
+        seconds=30,
+        what="the shipped balance wording again",
+    )
+    eventually(lambda: NEW_THANKS not in chat.text("谢谢"), seconds=30, what="the shipped thanks")
+    expect(supervisor.locator("#history")).to_contain_text("(back to 0)")
