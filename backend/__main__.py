@@ -372,18 +372,24 @@ def cmd_evaluate_promises(args: argparse.Namespace) -> None:
 
 
 def _outreach_setup() -> tuple[object, object]:
+    """The database's sessions and the reminder policy in force: the shipped files with the
+    versions approved in the console, followed while the worker runs."""
     from sqlalchemy.orm import sessionmaker
 
     from backend.db import make_engine
-    from backend.outreach.setup import load_outreach_config
     from backend.policy_files import PolicyFileError
+    from backend.policy_versions.running import RunningPolicies
 
     settings = get_settings()
+    sessions = sessionmaker(make_engine(settings.database_url), expire_on_commit=False)
     try:
-        config = load_outreach_config(settings.config_dir, settings)
+        running = RunningPolicies(
+            settings.config_dir, settings, sessions, every=settings.policy_refresh_seconds
+        )
     except PolicyFileError as exc:
         sys.exit(str(exc))
-    return sessionmaker(make_engine(settings.database_url), expire_on_commit=False), config
+    running.refresh()
+    return sessions, running
 
 
 def _refuse_demo_data() -> None:
@@ -403,8 +409,8 @@ def cmd_outreach(args: argparse.Namespace) -> None:
 
     if args.outreach_command == "worker":  # it writes to borrowers: never to demo ones
         _refuse_demo_data()
-    sessions, config = _outreach_setup()
-    cli.run(args, sessions, get_settings(), config)  # type: ignore[arg-type]
+    sessions, running = _outreach_setup()
+    cli.run(args, sessions, get_settings(), running)  # type: ignore[arg-type]
 
 
 def cmd_compliance(args: argparse.Namespace) -> None:

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # The worker trains the risk scores again once a month's outcome is known (a version goes
     # into use only if it beats both baselines); false: only `python -m backend risk train`.
     risk_retrain: bool = True
+    # How often each backend replica and the worker check which policy versions operations
+    # approved in the console (backend/policy_versions/running.py).
+    policy_refresh_seconds: float = Field(default=2.0, gt=0)
     # Log lines: json (one object a line, with the request id) or text; unset: json in
     # production, text elsewhere (backend/monitoring/logs.py).
     log_format: Literal["json", "text"] | None = None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -37,13 +40,13 @@ from backend.ledger.routes import router as loans_router
 from backend.monitoring import install as install_monitoring
 from backend.outbound import routes as outbound_routes
 from backend.outreach.preference_routes import router as preference_router
-from backend.outreach.setup import load_outreach_config
 from backend.payments.providers import payment_providers
 from backend.payments.routes import api as payments_router
 from backend.payments.routes import checkout, webhooks
 from backend.plans import routes as plans_routes
-from backend.plans.policy import PlanPolicy
-from backend.policy_files import file_versions, load_policy
+from backend.policy_files import file_versions
+from backend.policy_versions.files import Policies
+from backend.policy_versions.running import RunningPolicies
 from backend.promises import routes as promises_routes
 from backend.promises import service as promises
 from backend.request_errors import validation_error
@@ -53,11 +56,44 @@ from backend.texts.catalogue import load_shipped
 from backend.tuning import model_routes
 
 
+def use_policies(app: FastAPI, policies: Policies) -> None:
+    """What the routes read (request.app.state), swapped whole."""
+    app.state.plan_policy = policies.plans
+    app.state.promise_policy = policies.promises
+    app.state.outreach = policies.outreach
+
+
+def refresh_policies(app: FastAPI) -> bool:
+    """Check the active policy versions now; whether the policy in force changed."""
+    running: RunningPolicies = app.state.running_policies
+    if changed := running.refresh():
+        use_policies(app, running.policies)
+    return changed
+
+
+@asynccontextmanager
+async def _follow_policies(app: FastAPI) -> AsyncIterator[None]:
+    """While the app serves: an approved or rolled-back policy version in force within
+    seconds on this replica (policy_versions/running.py)."""
+
+    async def follow() -> None:
+        while True:
+            await asyncio.sleep(app.state.running_policies.every)
+            await run_in_threadpool(refresh_policies, app)
+
+    task = asyncio.create_task(follow())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     # Without settings, a process is starting (uvicorn --factory, `python -m backend serve`):
     # unsafe settings end it with one line per problem, not a traceback.
     settings = settings or settings_or_exit()
     app = FastAPI(
+        lifespan=_follow_policies,
         title="Borrower self-service assistant: loan backend",
         version="1",
         description=(
@@ -73,9 +109,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_slots = asyncio.Semaphore(connection_slots(engine))
     # New links: the hosted checkout when configured, else the sandbox when on (providers.py).
     app.state.payment_providers, app.state.default_payment_provider = payment_providers(settings)
-    app.state.plan_policy = load_policy(settings.config_dir / "plans.yml", PlanPolicy)
-    app.state.promise_policy = promises.load_promise_policy(settings.config_dir)
-    app.state.outreach = load_outreach_config(settings.config_dir, settings)
+    # The policy files with the versions approved in the console; followed while serving.
+    running = RunningPolicies(
+        settings.config_dir,
+        settings,
+        app.state.sessionmaker,
+        every=settings.policy_refresh_seconds,
+    )
+    running.refresh()
+    app.state.running_policies = running
+    use_policies(app, running.policies)
     app.state.policy_versions = file_versions(settings.config_dir)  # what this process runs
     app.state.texts = load_shipped(settings.config_dir, settings.nlu_dir)  # what operations edit
     events.on_payment_posted(

@@ -19,6 +19,7 @@ from backend.outbound.models import OutboundMessage
 from backend.outreach.models import Reminder
 from backend.payments.models import PaymentLink
 from backend.plans.models import ApprovalRequest
+from backend.policy_versions.models import PolicyVersion
 from backend.portfolio.models import PortfolioSnapshot, SnapshotItem, SnapshotRun
 from backend.promises.models import Promise, PromiseEscalation
 from backend.risk.models import LoanScore, RiskModel
@@ -54,6 +55,7 @@ __all__ = [
     "OutboundMessage",
     "Payment",
     "PaymentLink",
+    "PolicyVersion",
     "PortfolioSnapshot",
     "Product",
     "Promise",

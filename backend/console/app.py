@@ -23,6 +23,7 @@ from backend.console import (
     login_routes,
     model_routes,
     operations_routes,
+    policy_routes,
     portfolio_routes,
     texts_routes,
     tuning_routes,
@@ -83,6 +84,7 @@ def install_console(app: FastAPI) -> None:
         model_routes,
         compliance_routes,
         texts_routes,
+        policy_routes,
     ):
         app.include_router(module.router)
     app.mount("/console/static", StaticFiles(directory=HERE / "static"), name="console-static")

@@ -540,6 +540,38 @@ CATALOG: dict[str, tuple[str, str]] = {
         "Rolled back: borrowers get it within seconds.",
         "已恢复：借款人几秒内即可看到。",
     ),
+    "nav.policies": ("Policies", "策略"),
+    "policies.title": (
+        "Policies: plans, promises, reminders, compliance",
+        "策略：方案、承诺、提醒、合规",
+    ),
+    "policies.explain": (
+        "Operations propose a file's new text with a note; it is checked as at start-up. A "
+        "supervisor or admin approves it (compliance: an admin), never their own, and every "
+        "replica and the reminders worker run it within seconds, with no restart.",
+        "运营人员提交文件的新内容并说明原因，系统按启动时的规则校验。主管或管理员批准后"
+        "（合规文件须由管理员批准，且不能批准自己的修改），所有实例与提醒任务几秒内生效，无需重启。",
+    ),
+    "policies.as_shipped": ("as shipped", "出厂版本"),
+    "policies.loading": ("taking effect", "生效中"),
+    "policies.preview": ("Preview it with a loan", "用一笔借款预览"),
+    "policies.waits_admin": ("Waits for an admin.", "等待管理员批准。"),
+    "policies.admin_decides": (
+        "Compliance limits protect borrowers: only an admin approves a change.",
+        "合规限制保护借款人：只有管理员可以批准修改。",
+    ),
+    "policies.edit_explain": (
+        "Editing from the running version ({number}; 0 is the file as shipped).",
+        "基于当前运行版本（{number}；0 为出厂文件）修改。",
+    ),
+    "policies.problems": (
+        "Not proposed: the file breaks these rules.",
+        "未提交：文件不符合以下规则。",
+    ),
+    "policies.previewing": (
+        "Previewing {file} version {number} ({status}), not the policy in force.",
+        "正在预览 {file} 版本 {number}（{status}），并非当前生效的策略。",
+    ),
     "models.title": ("Assistant models", "助手模型"),
     "models.explain": (
         "Retrain on the training data in nlu/data (labelled messages included), compare the new"

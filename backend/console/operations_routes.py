@@ -23,6 +23,9 @@ from backend.outreach.setup import load_outreach_config
 from backend.outreach.templates import LANGUAGES
 from backend.plans.policy import PlanPolicy
 from backend.policy_files import FileVersion, PolicyFileError, content_hash, load_policy
+from backend.policy_versions import service as policy_service
+from backend.policy_versions.files import Policies
+from backend.policy_versions.files import load as load_policies
 from backend.promises.rules import PromisePolicy
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -97,10 +100,23 @@ def operations_page(
     loan: Annotated[str, Query(max_length=64)] = "",
     as_of: Annotated[str, Query(max_length=10)] = "",
     language: Annotated[str, Query(max_length=2)] = "",
+    policy_version: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse:
-    """The policy in force and, for a loan, what it would do with it on a date."""
+    """The policy in force and, for a loan, what it would do with it on a date; with
+    `policy_version`, what that version of a file (proposed, or one that ran) would do."""
     state = request.app.state
+    policies: Policies = state.running_policies.policies
+    previewing, version_error = None, ""
+    if policy_version is not None:
+        previewing = policy_service.by_id(session, policy_version)
+        texts = {**policy_service.running_texts(session), previewing.file: previewing.content}
+        # Checked when proposed; the files running since may not take it any more.
+        try:
+            policies = load_policies(settings.config_dir, texts, settings)
+        except PolicyFileError as exc:
+            version_error = str(exc).rsplit("/", 1)[-1]
     day, error_text = _business_date(as_of, settings.today())
+    error_text = error_text or version_error
     language = language if language in LANGUAGES else ""
     loan_ref = loan.strip()
     preview = None
@@ -110,9 +126,9 @@ def operations_page(
             loan_ref=loan_ref,
             as_of=day,
             language=language,
-            outreach=state.outreach,
-            plan_policy=state.plan_policy,
-            promise_policy=state.promise_policy,
+            outreach=policies.outreach,
+            plan_policy=policies.plans,
+            promise_policy=policies.promises,
         )
         if preview is not None:  # the preview shows the borrower's name and figures
             audit(
@@ -136,6 +152,7 @@ def operations_page(
         preview_language=language,
         languages=LANGUAGES,
         preview=preview,
+        previewing=previewing,
     )
 
 

@@ -24,7 +24,7 @@ from backend.texts.service import TextsInvalid
 
 router = APIRouter(prefix="/console/texts", include_in_schema=False)
 
-TextsViewer = Annotated[Viewer, need("texts")]
+TextsViewer = Annotated[Viewer, need("versions")]
 MAX_IMPORT_BYTES = 512 * 1024
 
 

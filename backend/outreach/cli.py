@@ -15,6 +15,7 @@ from backend.outreach import planner, service, worker
 from backend.outreach.preview import StepPreview, next_firing, position, step_preview
 from backend.outreach.results import variant_results
 from backend.outreach.setup import OutreachConfig
+from backend.policy_versions.running import RunningPolicies
 from backend.types import utcnow
 
 # How far `preview` looks for the next day a step fires: past the longest overdue step and a
@@ -26,11 +27,12 @@ def run(
     args: argparse.Namespace,
     sessions: sessionmaker[Session],
     settings: Settings,
-    config: OutreachConfig,
+    running: RunningPolicies,
 ) -> None:
     command = args.outreach_command
+    config = running.policies.outreach
     if command == "worker":
-        worker.run(sessions, settings, config)
+        worker.run(sessions, settings, running.outreach)
     elif command == "plan":
         tally = worker.plan_today(sessions, settings, config)
         print(f"{tally.planned} new reminders planned ({tally.due} due today)")

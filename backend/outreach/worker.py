@@ -7,6 +7,7 @@ once) or a second worker never sends anything twice."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -152,32 +153,34 @@ def retrain(session: Session) -> bool:
 
 
 def scheduler(
-    sessions: sessionmaker[Session], settings: Settings, config: OutreachConfig
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    config: OutreachConfig | Callable[[], OutreachConfig],
 ) -> BlockingScheduler:
+    """`config`: the reminder configuration, or what gives the one in force as each job starts
+    (RunningPolicies.outreach: versions approved in the console, within seconds)."""
+    current = config if callable(config) else (lambda: config)
     jobs = BlockingScheduler(timezone=settings.business_timezone)
     plan_at = settings.outreach_plan_at
     jobs.add_job(
-        plan_today,
+        lambda: plan_today(sessions, settings, current()),
         CronTrigger(hour=plan_at.hour, minute=plan_at.minute),
-        args=(sessions, settings, config),
         id="plan",
         coalesce=True,
         max_instances=1,
         misfire_grace_time=6 * 3600,
     )
     jobs.add_job(
-        send_due,
+        lambda: send_due(sessions, settings, current()),
         IntervalTrigger(seconds=settings.outreach_dispatch_seconds),
-        args=(sessions, settings, config),
         id="dispatch",
         coalesce=True,
         max_instances=1,
     )
     snap_at = settings.snapshot_at
     jobs.add_job(
-        snapshot_closed_days,
+        lambda: snapshot_closed_days(sessions, settings, current()),
         CronTrigger(hour=snap_at.hour, minute=snap_at.minute),
-        args=(sessions, settings, config),
         id="snapshot",
         coalesce=True,
         max_instances=1,
@@ -188,12 +191,17 @@ def scheduler(
     return jobs
 
 
-def run(sessions: sessionmaker[Session], settings: Settings, config: OutreachConfig) -> None:
+def run(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    config: OutreachConfig | Callable[[], OutreachConfig],
+) -> None:
     logs.configure(
         as_json=logs.wants_json(settings.log_format, settings.app_env),
         text_format="%(asctime)s %(name)s %(message)s",
     )
     load_monitoring_policy(settings.config_dir)  # a broken file stops the worker now
-    plan_today(sessions, settings, config)  # what a stop overnight missed
-    send_due(sessions, settings, config)
-    scheduler(sessions, settings, config).start()
+    current = config if callable(config) else (lambda: config)
+    plan_today(sessions, settings, current())  # what a stop overnight missed
+    send_due(sessions, settings, current())
+    scheduler(sessions, settings, current).start()

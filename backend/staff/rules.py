@@ -17,11 +17,12 @@ LANGUAGES = ("en", "zh")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "collector": frozenset({"queue", "chats"}),
     "supervisor": frozenset(
-        {"queue", "chats", "all_chats", "approvals", "compliance", "portfolio", "texts"}
+        {"queue", "chats", "all_chats", "approvals", "compliance", "portfolio", "versions"}
     ),
-    # "texts": see what the assistant says and its versions; proposing a change needs
-    # "operations", deciding one "approvals" (nobody decides their own: texts/service.py).
-    "operations": frozenset({"operations", "compliance", "portfolio", "texts"}),
+    # "versions": see what the assistant says and the policy files, with their versions;
+    # proposing a change needs "operations", deciding one "approvals" (a compliance change
+    # "users", an admin's), never one's own (version_rules.py).
+    "operations": frozenset({"operations", "compliance", "portfolio", "versions"}),
     "admin": frozenset(
         {
             "queue",
@@ -32,7 +33,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "users",
             "compliance",
             "portfolio",
-            "texts",
+            "versions",
         }
     ),
 }

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from backend.errors import Conflict, Forbidden, Invalid, NotFound
+from backend.errors import Conflict, Invalid, NotFound
 from backend.texts.catalogue import (
     SECTIONS,
     Catalogue,
@@ -24,6 +24,7 @@ from backend.texts.catalogue import (
 )
 from backend.texts.models import TextVersion
 from backend.types import utcnow
+from backend.version_rules import need_another_decider, need_current_base, need_note
 
 SHIPPED = 0  # the version number of the texts as shipped (no row)
 EMPTY: Overrides = {section: {} for section in SECTIONS}
@@ -72,9 +73,7 @@ def propose(
 ) -> TextVersion:
     """A new version holding `overrides` (all of them, not only what changes), waiting for
     approval."""
-    note = note.strip()
-    if not note:
-        raise Invalid("say why: a version needs a note", code="note_required")
+    note = need_note(note)
     if found := problems(overrides, catalogue):
         raise TextsInvalid(found)
     kept = normalised(overrides, catalogue)
@@ -98,16 +97,8 @@ def approve(
     session: Session, catalogue: Catalogue, number: int, *, by: str, note: str = ""
 ) -> TextVersion:
     version = _proposed(session, number)
-    if version.proposed_by == by:
-        raise Forbidden("nobody approves their own change", code="own_change")
-    now = running(session)
-    if version.base != now.number:
-        raise Conflict(
-            f"proposed against version {version.base}, but version {now.number} runs now: "
-            "propose it again from what runs",
-            code="texts_stale",
-            params={"base": version.base, "running": now.number},
-        )
+    need_another_decider(version.proposed_by, by)
+    need_current_base(version.base, running(session).number)
     # The shipped files may have changed (a release) since it was proposed.
     if found := problems(version.overrides, catalogue):
         raise TextsInvalid(found)
@@ -129,9 +120,7 @@ def roll_back(
 ) -> TextVersion:
     """Run again what version `to` said (0: the shipped texts), at once, as a new version. It
     needs no second approval: its every text ran before, approved."""
-    note = note.strip()
-    if not note:
-        raise Invalid("say why: a rollback needs a note", code="note_required")
+    note = need_note(note)
     if to != SHIPPED and get(session, to).status not in ("active", "retired"):
         raise Invalid(f"version {to} never ran", code="never_ran")
     target = normalised(overrides_of(session, to), catalogue)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -32,4 +33,9 @@ def app_over(db: Session, settings: Settings) -> FastAPI:
             raise
 
     app.dependency_overrides[get_session] = session_override
+    # The policy versions from `db` too, checked when a test says (`refresh_policies`), never
+    # from the lifespan's thread: one session is not shared across threads.
+    running = app.state.running_policies
+    running.sessions = lambda: contextlib.nullcontext(db)
+    running.every = 24 * 3600
     return app

@@ -1,0 +1,30 @@
+"""The rules every versioned change from the console keeps (texts, policy files): a note says
+why; nobody approves their own change; and a version proposed against a running version that
+has since changed is proposed again from what runs, so approving it cannot silently undo the
+change that ran in between."""
+
+from __future__ import annotations
+
+from backend.errors import Conflict, Forbidden, Invalid
+
+
+def need_note(note: str) -> str:
+    note = note.strip()
+    if not note:
+        raise Invalid("say why: a change needs a note", code="note_required")
+    return note
+
+
+def need_another_decider(proposed_by: str, by: str) -> None:
+    if proposed_by == by:
+        raise Forbidden("nobody approves their own change", code="own_change")
+
+
+def need_current_base(base: int, running: int) -> None:
+    if base != running:
+        raise Conflict(
+            f"proposed against version {base}, but version {running} runs now: "
+            "propose it again from what runs",
+            code="version_stale",
+            params={"base": base, "running": running},
+        )
