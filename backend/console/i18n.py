@@ -306,12 +306,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ops.invalid": ("invalid: {error}", "无效：{error}"),
     "ops.version": ("Running version", "运行版本"),
     "ops.through_files": (
-        "Policy lives in config/ as version-controlled YAML, validated when the backend starts: "
-        "change it through the files (reviewed like code) and restart, not in the console. Each "
-        "file's hash below matches the file in a commit.",
-        "策略以纳入版本控制的 YAML 文件保存在 config/ 中，后端启动时校验："
-        "请通过修改文件（像代码一样评审）并重启来变更，而不是在工作台中修改。"
-        "下方各文件的哈希值可与某次提交中的文件对应。",
+        "The shipped policy lives in config/ as version-controlled YAML, validated when the "
+        "backend starts; each file's hash below matches the file in a commit. Changes without "
+        "a deploy go through the Policies page (proposed, approved, in force within seconds); "
+        "the versions in force there override these files.",
+        "出厂策略以纳入版本控制的 YAML 文件保存在 config/ 中，后端启动时校验；"
+        "下方各文件的哈希值可与某次提交中的文件对应。无需发布的修改请在“策略”页面进行"
+        "（提交、批准，几秒内生效）；那里生效的版本优先于这些文件。",
     ),
     "ops.running": (
         "Running: sha256 {sha}, loaded {at}",

@@ -30,7 +30,9 @@ from backend.promises.rules import PromisePolicy
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
-OperationsViewer = Annotated[Viewer, need("operations")]
+# Operations, and the supervisors and admins who approve policy versions: the preview shows
+# what a proposed version would do before they decide.
+OperationsViewer = Annotated[Viewer, need("versions")]
 OUTREACH_FILES = frozenset({"outreach.yml", "outreach_templates.yml", "compliance.yml"})
 CHECKED: dict[str, type[BaseModel]] = {"plans.yml": PlanPolicy, "promises.yml": PromisePolicy}
 
