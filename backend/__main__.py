@@ -493,6 +493,24 @@ def cmd_dashboard(args: argparse.Namespace) -> None:
     cli.run(args, get_settings())
 
 
+def cmd_versions(args: argparse.Namespace) -> None:
+    from backend.db import make_engine
+    from backend.errors import DomainError
+    from backend.policy_versions import cli
+
+    settings = get_settings()
+    with Session(make_engine(settings.database_url)) as session, session.begin():
+        try:
+            if args.versions_command == "export":
+                lines = cli.export(session, settings, args.folder)
+            else:
+                lines = cli.import_files(session, settings, args.folder, note=args.note, by=args.by)
+        except DomainError as exc:
+            session.rollback()
+            sys.exit(f"nothing imported: {exc.message}")
+    print("\n".join(lines))
+
+
 def cmd_models(args: argparse.Namespace) -> None:
     """The assistant's models: which runs, retraining, promoting and restoring."""
     from backend.tuning import cli
@@ -509,6 +527,10 @@ def _add_models(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     promote.add_argument("model_id", type=int)
     verbs.add_parser("restore", help="run again the model that ran before the current one")
     models.set_defaults(func=cmd_models)
+
+    from backend.policy_versions.cli import add_parser as versions_parser
+
+    versions_parser(sub).set_defaults(func=cmd_versions)
 
 
 def _add_dashboard(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
