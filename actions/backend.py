@@ -359,6 +359,15 @@ class Backend:
             raise BackendUnavailable("unexpected opt-in answer from the backend")
         return withdrawn
 
+    async def record_text_exposures(
+        self, channel: str, user_id: str, *, version: int, said: list[tuple[str, str]]
+    ) -> int:
+        """Which wording of each text under experiment this turn said (not retried: a repeat
+        would count a borrower twice)."""
+        body = {"version": version, "said": [{"key": k, "variant": v} for k, v in said]}
+        data = await self._call("POST", _chat(channel, user_id, "text-exposures"), json=body)
+        return int(data.get("recorded", 0)) if isinstance(data, dict) else 0
+
     # -- plumbing ---------------------------------------------------------------------------
 
     async def _get(self, path: str, **params: Any) -> Any:

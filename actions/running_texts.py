@@ -55,13 +55,14 @@ class RunningTexts:
             body: dict[str, Any] = response.json()
             version = int(body["version"])
             texts, buttons = dict(body["texts"]), dict(body["buttons"])
+            experiments = dict(body.get("experiments") or {})
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
             if self._reachable:  # once per outage, not every few seconds
                 log.warning("texts: backend not reachable (%s); saying the texts in use", exc)
             self._reachable = False
             return False
         if version != messages.running_version():
-            messages.use_running(version, texts, buttons)
+            messages.use_running(version, texts, buttons, experiments)
             log.info("texts version %s in use", version)
         self._etag = response.headers.get("ETag")
         return self._answered()

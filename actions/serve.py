@@ -13,6 +13,7 @@ APP_ENV=production, with a development, short or guessable ACTION_SERVER_TOKEN o
 from __future__ import annotations
 
 import hmac
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ OPEN_PATHS = frozenset({"/health"})  # liveness only: says nothing, runs nothing
 PRODUCTION_SECRETS = ("ACTION_SERVER_TOKEN", "SERVICE_TOKEN")
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
+log = logging.getLogger(__name__)
 
 
 def refusals(env: Mapping[str, str]) -> list[str]:
@@ -70,6 +72,50 @@ class FollowTexts:
             app.add_task(RunningTexts().follow())
 
 
+class TextExperiments:
+    """rasa_sdk plugin: each action run knows the borrower's key for texts under experiment
+    (the gateway's `arm` metadata), and the wordings it said are reported to the backend after
+    the answer has gone (a report lost to an outage loses a count, never a reply)."""
+
+    @hookimpl
+    def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        import asyncio
+
+        from actions import messages
+
+        pending: set[asyncio.Task[None]] = set()
+
+        @app.middleware("request")
+        async def begin(request: Request) -> None:
+            if request.method == "POST" and request.path == "/webhook":
+                body = request.json if isinstance(request.json, dict) else {}
+                tracker = body.get("tracker") or {}
+                metadata = (tracker.get("latest_message") or {}).get("metadata") or {}
+                arm = metadata.get("arm") if isinstance(metadata, dict) else None
+                messages.begin_turn(arm if isinstance(arm, str) else None)
+                request.ctx.sender = tracker.get("sender_id")
+
+        @app.middleware("response")
+        async def report(request: Request, _: HTTPResponse) -> None:
+            said = messages.said_in_turn() if request.path == "/webhook" else []
+            sender = getattr(request.ctx, "sender", None)
+            if said and isinstance(sender, str):
+                task = asyncio.create_task(_report(sender, messages.running_version(), said))
+                pending.add(task)  # kept until done: a task nobody holds may be collected
+                task.add_done_callback(pending.discard)
+
+
+async def _report(sender: str, version: int, said: list[tuple[str, str]]) -> None:
+    from actions import backend as api
+
+    try:
+        channel, user_id = api.conversation_of(sender)
+        async with api.Backend() as client:
+            await client.record_text_exposures(channel, user_id, version=version, said=said)
+    except api.BackendError as exc:
+        log.warning("text experiment not counted: %s", type(exc).__name__)
+
+
 class SharedSecret:
     """rasa_sdk plugin: the secret checked before any route runs."""
 
@@ -96,6 +142,7 @@ def main() -> None:
 
     plugin_manager().register(SharedSecret(os.environ["ACTION_SERVER_TOKEN"]))
     plugin_manager().register(FollowTexts())
+    plugin_manager().register(TextExperiments())
     rasa_sdk_main()
 
 

@@ -167,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outbound_routes.gateway,
         model_routes.router,
         texts_routes.router,
+        texts_routes.from_chat,
     ):
         app.include_router(
             router,

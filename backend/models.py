@@ -24,7 +24,7 @@ from backend.portfolio.models import PortfolioSnapshot, SnapshotItem, SnapshotRu
 from backend.promises.models import Promise, PromiseEscalation
 from backend.risk.models import LoanScore, RiskModel
 from backend.staff.models import StaffSession, StaffUser
-from backend.texts.models import TextVersion
+from backend.texts.models import TextExposure, TextVersion
 from backend.tuning.models import MessageLabel, ModelDeployment, TrainedModel
 from backend.verification.models import (
     LinkToken,
@@ -66,6 +66,7 @@ __all__ = [
     "SnapshotRun",
     "StaffSession",
     "StaffUser",
+    "TextExposure",
     "TextVersion",
     "TrainedModel",
     "VerificationFailure",

@@ -44,6 +44,7 @@ class Inbound:
     language: str | None
     verified: bool
     opted_out: bool = False  # the message was an opt-out word (in any form): the chat is out
+    arm_key: str | None = None  # the borrower's key for texts under experiment
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +171,7 @@ class BackendClient:
             language=d.get("language"),
             verified=d["verified"],
             opted_out=bool(d.get("opted_out", False)),
+            arm_key=d.get("arm_key") if isinstance(d.get("arm_key"), str) else None,
         )
 
     async def log_turn(

@@ -155,6 +155,8 @@ class Relay:
             )
         to_rasa = translated.to_rasa if translated else incoming.text
         metadata = _metadata(incoming)
+        if inbound.arm_key:  # which wording of a text under experiment (actions/messages.py)
+            metadata["arm"] = inbound.arm_key
         if inbound.opted_out:
             # The backend read an opt-out word in any form ("ｓｔｏｐ", "Stop.", "退订", "TD")
             # and has opted the chat out: the assistant confirms it the one way it knows, in

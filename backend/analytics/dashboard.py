@@ -12,6 +12,7 @@ from backend.analytics.nlu import corrections, nlu_days
 from backend.analytics.period import Period
 from backend.analytics.promises import amounts, promise_days
 from backend.analytics.reminders import experiments, reminder_days
+from backend.texts.experiments import text_experiments
 
 
 def build(
@@ -34,7 +35,10 @@ def build(
         transitions=transitions(session, period),
         reminders=reminders,
         reminder_total=reminder_total,
-        experiments=experiments(session, period, results_days=results_days),
+        experiments=[
+            *experiments(session, period, results_days=results_days),
+            *text_experiments(session, period, results_days=results_days),
+        ],
         nlu=nlu,
         nlu_total=nlu_total,
         corrections=corrections(session, period),

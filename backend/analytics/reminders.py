@@ -149,7 +149,7 @@ def experiments(session: Session, period: Period, *, results_days: int) -> list[
     for step_id, variants in sorted(tally.items()):
         if CHAMPION not in variants:
             continue
-        champion = _figures(step_id, CHAMPION, *variants[CHAMPION])
+        champion = figures_of(step_id, CHAMPION, *variants[CHAMPION])
         for name, (n, converted) in sorted(variants.items()):
             if name == CHAMPION:
                 continue
@@ -157,12 +157,12 @@ def experiments(session: Session, period: Period, *, results_days: int) -> list[
                 Experiment(
                     step_id,
                     champion,
-                    _figures(step_id, name, n, converted),
+                    figures_of(step_id, name, n, converted),
                     newcombe(converted, n, champion.converted, champion.sent),
                 )
             )
     return tests
 
 
-def _figures(step_id: str, variant: str, sent: int, converted: int) -> VariantFigures:
+def figures_of(step_id: str, variant: str, sent: int, converted: int) -> VariantFigures:
     return VariantFigures(step_id, variant, sent, converted, wilson(converted, sent))

@@ -528,6 +528,28 @@ CATALOG: dict[str, tuple[str, str]] = {
         "大括号中的数字会按借款人自动填写：请全部保留，不要新增。",
     ),
     "texts.figures": ("Figures", "数字"),
+    "texts.try": ("Try a second wording on some borrowers", "对部分借款人试用另一种说法"),
+    "texts.try_explain": (
+        "The challenger is said to this share of verified borrowers, each always the same "
+        "wording; the rest get the text above. Leave both empty to end an experiment.",
+        "挑战者说法会发给该比例的已核实借款人，每人始终看到同一种说法；其余人看到上面的话术。"
+        "两栏都留空即结束试验。",
+    ),
+    "texts.challenger": ("Challenger", "挑战者"),
+    "texts.share": ("Share", "比例"),
+    "texts.experiments": ("Experiments", "试验"),
+    "texts.experiments_def": (
+        "Each text with a second wording, since it started: each borrower counted once, "
+        "with the wording first said to them; converted when they paid or promised within the "
+        "reminders' results window after it. Rates with their 95% confidence interval (Wilson); "
+        "the difference is the challenger's minus the champion's (Newcombe).",
+        "每个有第二种说法的话术，自试验开始：每位借款人只计一次，按其首次看到的说法；"
+        "之后在提醒的结果窗口内还款或承诺还款即为转化。比率附 95% 置信区间（Wilson）；"
+        "差值为挑战者减冠军（Newcombe）。",
+    ),
+    "texts.said_to": ("Said to", "覆盖人数"),
+    "texts.not_said_yet": ("Not said to anyone yet.", "尚未发给任何人。"),
+    "texts.verdict.no_data": ("not enough borrowers to compare", "借款人数量不足，无法比较"),
     "texts.shipped_text": ("Shipped", "出厂"),
     "texts.propose": ("Propose", "提交审批"),
     "texts.back": ("Back", "返回"),
@@ -1052,19 +1074,20 @@ CATALOG: dict[str, tuple[str, str]] = {
     "hold.sms_too_long": ("SMS text too long", "短信内容过长"),
     "dash.experiments.title": ("Champion and challenger", "冠军与挑战者"),
     "dash.experiments.def": (
-        "Each reminder step's champion against its challenger. A reminder converted when the "
-        "borrower paid or promised within {days} days after it. Each rate has its 95% "
+        "Each reminder step's champion against its challenger, and each text with a second "
+        "wording (text:…, each borrower counted once). A reminder or a wording converted when "
+        "the borrower paid or promised within {days} days after it. Each rate has its 95% "
         "confidence interval (Wilson); the difference is the challenger's rate minus the "
         "champion's, with its 95% confidence interval: when that interval includes 0 there is "
         "no clear difference.",
-        "每个提醒步骤的冠军版本与挑战者版本对比。"
-        "借款人在提醒后 {days} 天内还款或承诺还款，即计为转化。"
+        "每个提醒步骤的冠军版本与挑战者版本对比，以及每个有第二种说法的话术（text:…，每位借款人只计一次）。"
+        "借款人在提醒或话术后 {days} 天内还款或承诺还款，即计为转化。"
         "每个转化率附 95% 置信区间（Wilson）；差值为挑战者转化率减冠军转化率，附 95% 置信区间："
         "区间包含 0 时即无明显差异。",
     ),
     "dash.experiments.none": (
-        "No step had a champion and a challenger in this period.",
-        "此期间没有同时有冠军和挑战者的提醒步骤。",
+        "No reminder step or text had a champion and a challenger in this period.",
+        "此期间没有同时有冠军和挑战者的提醒步骤或话术。",
     ),
     "dash.col.arm": ("Arm", "组别"),
     "dash.col.variant": ("Variant", "版本"),

@@ -14,18 +14,38 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from backend.audit.service import audit
+from backend.config import Settings
 from backend.console.auth import FormViewerDep, NotAllowed, Viewer, need
+from backend.console.dashboard_view import interval_text, verdict
 from backend.console.rendering import render
 from backend.deps import SessionDep
 from backend.errors import DomainError, NotFound
-from backend.texts import service
-from backend.texts.catalogue import LANGUAGES, SECTIONS, Catalogue, as_yaml, changes, figures
+from backend.texts import experiments, service
+from backend.texts.catalogue import (
+    ALL_SECTIONS,
+    EXPERIMENTS,
+    LANGUAGES,
+    SECTIONS,
+    Catalogue,
+    as_yaml,
+    changes,
+    figures,
+)
 from backend.texts.service import TextsInvalid
 
 router = APIRouter(prefix="/console/texts", include_in_schema=False)
 
 TextsViewer = Annotated[Viewer, need("versions")]
 MAX_IMPORT_BYTES = 512 * 1024
+
+
+def _share(percent: str) -> float | str:
+    """The form's percentage as a share; what was typed when it is not a number (refused by
+    the rules, with the field named)."""
+    try:
+        return round(float(percent.strip().rstrip("%")) / 100, 4)
+    except ValueError:
+        return percent
 
 
 def _catalogue(request: Request) -> Catalogue:
@@ -72,6 +92,16 @@ def _page(
         for key, shipped in catalogue.section(section).items()
         if _matches(q, key, shipped, now.overrides.get(section, {}).get(key))
     ]
+    tried = now.overrides.get(EXPERIMENTS, {})
+    results = {}
+    if tried:
+        settings: Settings = request.app.state.settings
+        results = experiments.since(
+            session,
+            service.experiments_started(session, now),
+            results_days=request.app.state.outreach.policy.results_days,
+            zone=settings.business_timezone,
+        )
     return render(
         request,
         "texts.html",
@@ -83,6 +113,9 @@ def _page(
         pending=pending,
         versions=versions,
         entries=entries,
+        experiments=[(key, tried[key], results.get(key)) for key in tried],
+        verdict=verdict,
+        interval_text=interval_text,
         q=q,
         done=done,
         error_text=error_text,
@@ -109,6 +142,9 @@ def edit_page(
         raise NotFound(f"no text {section}.{key}")
     now = service.running(session)
     values = {lang: catalogue.said(now.overrides, section, key, lang) for lang in LANGUAGES}
+    tried = now.overrides.get(EXPERIMENTS, {}).get(key, {})
+    values |= {f"challenger_{lang}": tried.get(lang, "") for lang in LANGUAGES}
+    values["share"] = str(round(float(tried.get("share", 0.5)) * 100))
     return _edit(request, viewer, catalogue, section, key, values, note="", errors={})
 
 
@@ -137,6 +173,7 @@ def _edit(
         values=values,
         shipped=shipped,
         figures=sorted(set().union(*(figures(t) for t in shipped.values()))),
+        can_try=section == "texts" and not key.startswith("utter_"),
         note=note,
         errors=errors,
     )
@@ -151,6 +188,9 @@ def propose(
     key: Annotated[str, Form(max_length=200)],
     zh: Annotated[str, Form(max_length=10_000)] = "",
     en: Annotated[str, Form(max_length=10_000)] = "",
+    challenger_zh: Annotated[str, Form(max_length=10_000)] = "",
+    challenger_en: Annotated[str, Form(max_length=10_000)] = "",
+    share: Annotated[str, Form(max_length=8)] = "50",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     if not viewer.can("operations"):
@@ -160,22 +200,34 @@ def propose(
         raise NotFound(f"no text {section}.{key}")
     # Browsers send a textarea's line breaks as CRLF; the shipped texts use LF.
     values = {"zh": zh.replace("\r\n", "\n"), "en": en.replace("\r\n", "\n")}
+    challenger = {
+        "zh": challenger_zh.replace("\r\n", "\n"),
+        "en": challenger_en.replace("\r\n", "\n"),
+    }
     now = service.running(session)
-    overrides = {s: {k: dict(v) for k, v in now.overrides.get(s, {}).items()} for s in SECTIONS}
+    overrides = {s: {k: dict(v) for k, v in now.overrides.get(s, {}).items()} for s in ALL_SECTIONS}
     overrides[section][key] = values
+    # A second wording to try: both languages written, or none (which ends a running one).
+    overrides[EXPERIMENTS].pop(key, None)
+    if section == "texts" and (challenger["zh"].strip() or challenger["en"].strip()):
+        overrides[EXPERIMENTS][key] = {**challenger, "share": _share(share)}
     try:
         with session.begin_nested():
             version = service.propose(session, catalogue, overrides, note=note, by=viewer.username)
             audit(session, viewer.actor, "create", borrower_id=None,
                   subject=f"texts version {version.number} proposed: {section}.{key}")  # fmt: skip
     except TextsInvalid as exc:
-        prefix = f"{section}.{key}."
-        errors = {p.field.removeprefix(prefix): p.message for p in exc.problems}
-        return _edit(request, viewer, catalogue, section, key, values, note=note, errors=errors,
+        fields = {f"{section}.{key}.{lang}": lang for lang in LANGUAGES}
+        fields |= {f"{EXPERIMENTS}.{key}.{lang}": f"challenger_{lang}" for lang in LANGUAGES}
+        fields[f"{EXPERIMENTS}.{key}.share"] = "share"
+        errors = {fields.get(p.field, "form"): p.message for p in exc.problems}
+        typed = {**values, **{f"challenger_{k}": v for k, v in challenger.items()}, "share": share}
+        return _edit(request, viewer, catalogue, section, key, typed, note=note, errors=errors,
                      status_code=422)  # fmt: skip
     except DomainError as exc:
         field = "note" if exc.code == "note_required" else "form"
-        return _edit(request, viewer, catalogue, section, key, values, note=note,
+        typed = {**values, **{f"challenger_{k}": v for k, v in challenger.items()}, "share": share}
+        return _edit(request, viewer, catalogue, section, key, typed, note=note,
                      errors={field: exc.message}, status_code=exc.status_code)  # fmt: skip
     return RedirectResponse("/console/texts?done=proposed", status_code=303)
 

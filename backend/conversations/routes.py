@@ -25,6 +25,7 @@ from backend.iso_dates import IsoDatetime
 from backend.monitoring import metrics as monitoring
 from backend.outreach.rules import is_opt_out
 from backend.text_fields import CleanText, StoredText
+from backend.texts.experiments import arm_key
 from backend.types import utcnow
 from backend.verification import lockout
 from backend.verification import service as verification
@@ -89,6 +90,11 @@ class InboundResult(BaseModel):
     verified: bool
     opted_out: bool = Field(
         default=False, description="the message was an opt-out word: proactive messages stop"
+    )
+    arm_key: str | None = Field(
+        default=None,
+        description="the borrower's stable, opaque key for texts under experiment (the gateway "
+        "passes it to the assistant); None while the chat is not verified",
     )
 
 
@@ -216,6 +222,11 @@ def inbound(
         language=service.language_of(conversation),
         verified=conversation.borrower_id is not None,
         opted_out=opted_out,
+        arm_key=(
+            arm_key(request.app.state.settings.id_hash_key, conversation.borrower_id)
+            if conversation.borrower_id is not None
+            else None
+        ),
     )
 
 

@@ -71,10 +71,10 @@ def import_files(
         catalogue = load_shipped(settings.config_dir, settings.nlu_dir)
         overrides = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         kept = normalised(overrides, catalogue) if not problems(overrides, catalogue) else None
-        waiting = [v for v in texts.history(session)
-                   if v.status == "proposed" and v.overrides == kept]  # fmt: skip
-        if waiting:
-            lines.append(f"{TEXTS_FILE}: already proposed as version {waiting[0].number}")
+        same = [v.number for v in texts.history(session)
+                if v.status == "proposed" and v.overrides == kept]  # fmt: skip
+        if same:
+            lines.append(f"{TEXTS_FILE}: already proposed as version {same[0]}")
             return lines
         try:
             wording = texts.propose(session, catalogue, overrides, note=note, by=by)

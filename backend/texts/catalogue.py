@@ -19,12 +19,18 @@ import yaml
 
 LANGUAGES = ("zh", "en")
 SECTIONS = ("texts", "buttons")
+# A second wording tried on a share of borrowers: key -> {zh, en, share} (the challenger; the
+# champion is the wording in force). Only the action server's texts: Rasa's fixed replies
+# (`utter_*`) have no borrower to assign.
+EXPERIMENTS = "experiments"
+ALL_SECTIONS = (*SECTIONS, EXPERIMENTS)
+MIN_SHARE, MAX_SHARE = 0.05, 0.95
 MAX_TEXT = 2000  # a Telegram message is at most 4,096 characters: room for the figures
 MAX_BUTTON = 20  # WhatsApp's limit for a reply button's title, the strictest channel's
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 Entry = Mapping[str, str]  # language -> text
-Overrides = Mapping[str, Mapping[str, Entry]]  # section -> key -> language -> text
+Overrides = Mapping[str, Mapping[str, Any]]  # section -> key -> language -> text (or share)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +82,18 @@ def problems(overrides: Any, catalogue: Catalogue) -> list[Problem]:
     """Everything wrong with a set of overrides, each named by its field; empty when it may
     run."""
     if not isinstance(overrides, Mapping):
-        return [Problem("", "expected a mapping of sections (texts, buttons)")]
+        return [Problem("", "expected a mapping of sections (texts, buttons, experiments)")]
     found: list[Problem] = []
     for section, entries in overrides.items():
-        if section not in SECTIONS:
-            expected = " or ".join(SECTIONS)
+        if section not in ALL_SECTIONS:
+            expected = ", ".join(ALL_SECTIONS)
             found.append(Problem(str(section), f"unknown section; expected {expected}"))
             continue
         if not isinstance(entries, Mapping):
             found.append(Problem(section, "expected a mapping of entries"))
+            continue
+        if section == EXPERIMENTS:
+            found += _experiment_problems(entries, catalogue)
             continue
         shipped = catalogue.section(section)
         for key, entry in entries.items():
@@ -98,6 +107,28 @@ def problems(overrides: Any, catalogue: Catalogue) -> list[Problem]:
                     found += _text_problems(
                         f"{field}.{language}", section, language, text, shipped[key].get(language)
                     )
+    return found
+
+
+def _experiment_problems(entries: Mapping[str, Any], catalogue: Catalogue) -> list[Problem]:
+    found: list[Problem] = []
+    for key, entry in entries.items():
+        field = f"{EXPERIMENTS}.{key}"
+        if key not in catalogue.texts or str(key).startswith("utter_"):
+            found.append(Problem(field, "no such text of the action server's"))
+            continue
+        if not isinstance(entry, Mapping):
+            found.append(Problem(field, "expected zh, en and share"))
+            continue
+        share = entry.get("share")
+        if not isinstance(share, int | float) or not MIN_SHARE <= share <= MAX_SHARE:
+            found.append(Problem(f"{field}.share", f"a share from {MIN_SHARE} to {MAX_SHARE}"))
+        for language in LANGUAGES:
+            shipped = catalogue.texts[key][language]
+            text = entry.get(language)
+            found += _text_problems(f"{field}.{language}", "texts", language, text, shipped)
+        if unknown := sorted(set(entry) - {"share", *LANGUAGES}):
+            found.append(Problem(field, f"unknown {', '.join(map(str, unknown))}"))
     return found
 
 
@@ -128,10 +159,10 @@ def _text_problems(
     return [Problem(field, "; ".join(wrong))] if wrong else []
 
 
-def normalised(overrides: Overrides, catalogue: Catalogue) -> dict[str, dict[str, dict[str, str]]]:
+def normalised(overrides: Overrides, catalogue: Catalogue) -> dict[str, dict[str, dict[str, Any]]]:
     """The overrides without what equals the shipped text: a version holds only differences,
     so a shipped wording fixed in a later release is not hidden by a copy of the old one."""
-    kept: dict[str, dict[str, dict[str, str]]] = {section: {} for section in SECTIONS}
+    kept: dict[str, dict[str, dict[str, Any]]] = {section: {} for section in SECTIONS}
     for section in SECTIONS:
         shipped = catalogue.section(section)
         for key, entry in overrides.get(section, {}).items():
@@ -142,6 +173,7 @@ def normalised(overrides: Overrides, catalogue: Catalogue) -> dict[str, dict[str
             }
             if changed:
                 kept[section][key] = changed
+    kept[EXPERIMENTS] = {key: dict(entry) for key, entry in overrides.get(EXPERIMENTS, {}).items()}
     return kept
 
 
@@ -167,18 +199,26 @@ def changes(before: Overrides, after: Overrides, catalogue: Catalogue) -> list[C
                 new = catalogue.said(after, section, key, language)
                 if old != new:
                     found.append(Change(section, key, language, old, new))
+    tried_before, tried_after = before.get(EXPERIMENTS, {}), after.get(EXPERIMENTS, {})
+    for key in (k for k in catalogue.texts if k in set(tried_before) | set(tried_after)):
+        for part in (*LANGUAGES, "share"):
+            old = str(tried_before.get(key, {}).get(part, ""))
+            new = str(tried_after.get(key, {}).get(part, ""))
+            if old != new:
+                found.append(Change(EXPERIMENTS, key, part, old, new))
     return found
 
 
 def merged(running: Overrides, section: str, key: str, entry: Entry) -> dict[str, Any]:
     """The running overrides with one entry replaced by `entry` (both languages)."""
-    result = {s: {k: dict(v) for k, v in running.get(s, {}).items()} for s in SECTIONS}
+    result = {s: {k: dict(v) for k, v in running.get(s, {}).items()} for s in ALL_SECTIONS}
     result[section][key] = dict(entry)
     return result
 
 
 def as_yaml(overrides: Overrides) -> str:
     """The overrides as a YAML file a lender can keep in git and import again."""
-    return yaml.safe_dump(
-        {s: dict(overrides.get(s, {})) for s in SECTIONS}, allow_unicode=True, sort_keys=False
-    )
+    kept = {s: dict(overrides.get(s, {})) for s in SECTIONS}
+    if overrides.get(EXPERIMENTS):
+        kept[EXPERIMENTS] = dict(overrides[EXPERIMENTS])
+    return yaml.safe_dump(kept, allow_unicode=True, sort_keys=False)

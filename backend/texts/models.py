@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
@@ -43,3 +43,19 @@ class TextVersion(Base):
     decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     decision_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TextExposure(Base):
+    """A borrower was said one wording of a text under experiment: which, in which version,
+    when, in which chat (the action server reports it; results count what followed)."""
+
+    __tablename__ = "text_exposures"
+    __table_args__ = (Index("ix_text_exposures_key_version", "key", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(100))
+    variant: Mapped[str] = mapped_column(String(16))  # champion | challenger
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    borrower_id: Mapped[int | None] = mapped_column(ForeignKey("borrowers.id"), default=None)
+    said_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -3,15 +3,36 @@ every few seconds, 304 while it is the one they have (the ETag names the version
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Path, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from backend.conversations import service as conversations
+from backend.conversations.paths import ChannelPath
 from backend.deps import SessionDep
-from backend.texts import service
+from backend.errors import NotFound
+from backend.text_fields import StoredText
+from backend.texts import experiments, service
 
 router = APIRouter(prefix="/texts", tags=["assistant texts"])
+from_chat = APIRouter(prefix="/conversations/{channel}/{user_id}", tags=["assistant texts"])
+UserPath = Annotated[StoredText, Path(max_length=128, description="the chat's id on that channel")]
+
+
+class Said(BaseModel):
+    key: str = Field(min_length=1, max_length=100, description="the text's key")
+    variant: Literal["champion", "challenger"]
+
+
+class Exposures(BaseModel):
+    version: int = Field(ge=0, description="the texts version the wordings came from")
+    said: list[Said] = Field(min_length=1, max_length=50)
+
+
+class Recorded(BaseModel):
+    recorded: int
 
 
 @router.get(
@@ -33,3 +54,17 @@ def running_texts(
         return Response(status_code=304, headers={"ETag": now.etag})
     body: dict[str, Any] = service.as_payload(now)
     return JSONResponse(body, headers={"ETag": now.etag, "Cache-Control": "no-cache"})
+
+
+@from_chat.post("/text-exposures", response_model=Recorded)
+def record_exposures(
+    channel: ChannelPath, user_id: UserPath, body: Exposures, session: SessionDep
+) -> Recorded:
+    """Which wording of each text under experiment the action server said in this chat (it
+    reports only those); the dashboard compares them on what followed."""
+    conversation = conversations.find(session, channel, user_id)
+    if conversation is None:
+        raise NotFound("no such conversation")
+    said = [(s.key, s.variant) for s in body.said]
+    return Recorded(recorded=experiments.record(session, conversation, version=body.version,
+                                                said=said))  # fmt: skip

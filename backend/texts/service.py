@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from backend.errors import Conflict, Invalid, NotFound
 from backend.texts.catalogue import (
-    SECTIONS,
+    ALL_SECTIONS,
+    EXPERIMENTS,
     Catalogue,
     Overrides,
     Problem,
@@ -27,7 +28,7 @@ from backend.types import utcnow
 from backend.version_rules import need_another_decider, need_current_base, need_note
 
 SHIPPED = 0  # the version number of the texts as shipped (no row)
-EMPTY: Overrides = {section: {} for section in SECTIONS}
+EMPTY: Overrides = {section: {} for section in ALL_SECTIONS}
 
 
 class TextsInvalid(Invalid):
@@ -169,4 +170,20 @@ def _next_number(session: Session) -> int:
 def as_payload(now: Running) -> dict[str, Any]:
     """The running version as the action server and Rasa fetch it."""
     overrides: Mapping[str, Any] = now.overrides
-    return {"version": now.number, **{s: dict(overrides.get(s, {})) for s in SECTIONS}}
+    return {"version": now.number, **{s: dict(overrides.get(s, {})) for s in ALL_SECTIONS}}
+
+
+def experiments_started(session: Session, running_now: Running) -> dict[str, int]:
+    """For each experiment running now: the earliest version since which it has run unchanged
+    (its results count from there)."""
+    tried = dict(running_now.overrides.get(EXPERIMENTS, {}))
+    started = dict.fromkeys(tried, running_now.number)
+    ran = [v for v in history(session) if v.status in ("active", "retired")]
+    for key, definition in tried.items():
+        for version in ran:  # newest first
+            if version.number > running_now.number:
+                continue
+            if version.overrides.get(EXPERIMENTS, {}).get(key) != definition:
+                break
+            started[key] = version.number
+    return started

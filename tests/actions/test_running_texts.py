@@ -95,3 +95,52 @@ async def test_an_override_that_cannot_be_filled_in_is_said_as_shipped() -> None
     messages.use_running(9, {"verified": {"en": "Hi {nmae}", "zh": "你好 {"}}, {})
     assert messages.say("en", "verified", name="Ann") == SHIPPED_EN.format(name="Ann")
     assert messages.say("zh", "verified", name="安") == "身份核实成功，安，谢谢。"
+
+
+TRIED = {
+    "verified": {"zh": "好的，{name}，已核实。", "en": "Done, {name}: verified.", "share": 0.5}
+}
+
+
+async def test_a_text_under_experiment_is_said_to_each_borrower_in_one_wording() -> None:
+    messages.use_running(3, {}, {}, TRIED)
+    wordings = {}
+    for arm in (f"borrower-{n}" for n in range(200)):
+        messages.begin_turn(arm)
+        first = messages.say("en", "verified", name="Ann")
+        assert messages.say("en", "verified", name="Ann") == first  # the same, every time
+        variant = messages.variant_for("verified", arm, 0.5)
+        assert first == (
+            "Done, Ann: verified." if variant == "challenger" else SHIPPED_EN.format(name="Ann")
+        )
+        assert messages.said_in_turn() == [("verified", variant)]  # once, however often said
+        wordings[arm] = variant
+    challengers = sum(v == "challenger" for v in wordings.values())
+    assert 70 <= challengers <= 130  # about half of 200
+
+
+async def test_no_borrower_key_no_experiment() -> None:
+    """An unverified chat (no `arm` from the gateway) is said the wording in force, and
+    nothing is counted: it cannot be followed to a payment."""
+    messages.use_running(3, {}, {}, TRIED)
+    messages.begin_turn(None)
+    assert messages.say("en", "verified", name="Ann") == SHIPPED_EN.format(name="Ann")
+    assert messages.said_in_turn() == []
+
+
+async def test_the_running_version_brings_and_ends_an_experiment() -> None:
+    bodies = iter(
+        [
+            {"version": 5, "texts": {}, "buttons": {}, "experiments": TRIED},
+            {"version": 6, "texts": {}, "buttons": {}},  # an older backend: no experiments
+        ]
+    )
+    follower = backend(lambda request: httpx.Response(200, json=next(bodies)))
+    arms = (f"b{n}" for n in range(100))
+    arm = next(a for a in arms if messages.variant_for("verified", a, 0.5) == "challenger")
+    await follower.refresh()
+    messages.begin_turn(arm)
+    assert messages.say("en", "verified", name="Ann") == "Done, Ann: verified."
+    await follower.refresh()
+    messages.begin_turn(arm)
+    assert messages.say("en", "verified", name="Ann") == SHIPPED_EN.format(name="Ann")

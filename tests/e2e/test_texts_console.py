@@ -10,8 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from actions.messages import variant_for
+from backend.borrowers.models import Borrower
+from backend.db import make_engine
 from backend.demo.users import DEMO_PASSWORD
+from backend.texts.experiments import arm_key
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.webchat_client import WebBorrower
@@ -22,6 +28,7 @@ pytestmark = pytest.mark.xdist_group("stack")
 TIMEOUT_MS = 20_000
 NEW_TOTAL = "您目前共需还款"  # in place of 应还总额
 NEW_THANKS = "不用谢，能帮到您就好。"
+CHALLENGER_TOTAL = "您目前合计应还"
 
 
 @pytest.fixture
@@ -72,17 +79,17 @@ def test_a_wording_is_changed_approved_said_and_rolled_back_without_a_restart(
     try:
         # A wording that drops the figures is refused, the field named, what was typed kept.
         open_entry(ops, stack, "balance")
-        chinese = ops.get_by_label("中文")
+        chinese = ops.get_by_label("中文", exact=True)
         shipped = chinese.input_value()
         chinese.fill("您欠款 {total} {cur}。")
         ops.get_by_label("Why (required)").fill("warmer wording")
         ops.get_by_role("button", name="Propose").click()
         expect(ops.locator("#error-zh")).to_contain_text("must keep {as_of}")
-        expect(ops.get_by_label("中文")).to_have_attribute("aria-invalid", "true")
-        expect(ops.get_by_label("中文")).to_have_value("您欠款 {total} {cur}。")
+        expect(ops.get_by_label("中文", exact=True)).to_have_attribute("aria-invalid", "true")
+        expect(ops.get_by_label("中文", exact=True)).to_have_value("您欠款 {total} {cur}。")
         screenshot(ops, "texts-refused")
 
-        ops.get_by_label("中文").fill(shipped.replace("应还总额", NEW_TOTAL))
+        ops.get_by_label("中文", exact=True).fill(shipped.replace("应还总额", NEW_TOTAL))
         ops.get_by_role("button", name="Propose").click()
         expect(ops.get_by_role("status")).to_contain_text("runs once a supervisor approves it")
         proposal = ops.locator(".proposal")
@@ -98,7 +105,7 @@ def test_a_wording_is_changed_approved_said_and_rolled_back_without_a_restart(
 
         # One of Rasa's own replies, on top of the version now running.
         open_entry(ops, stack, "utter_thank")
-        ops.get_by_label("中文").fill(NEW_THANKS)
+        ops.get_by_label("中文", exact=True).fill(NEW_THANKS)
         ops.get_by_label("Why (required)").fill("friendlier")
         ops.get_by_role("button", name="Propose").click()
         approve_the_waiting_version(supervisor, stack)
@@ -132,3 +139,57 @@ def test_a_wording_is_changed_approved_said_and_rolled_back_without_a_restart(
     )
     eventually(lambda: NEW_THANKS not in chat.text("谢谢"), seconds=30, what="the shipped thanks")
     expect(supervisor.locator("#history")).to_contain_text("(back to 0)")
+
+
+def test_a_second_wording_is_said_to_the_borrowers_it_falls_to_and_counted(
+    stack: Stack,
+    browser: Browser,  # noqa: F811
+    contexts: list[BrowserContext],
+) -> None:
+    engine = make_engine(stack.processes.env["DATABASE_URL"])
+    with Session(engine) as session:
+        borrower_id = session.scalar(select(Borrower.id).where(Borrower.ref == "DEMO-01"))
+    assert borrower_id is not None
+    key = arm_key(stack.processes.env.get("ID_HASH_KEY", "dev-id-hash-key"), borrower_id)
+    expected = variant_for("balance", key, 0.5)
+
+    ops = log_in(stack, browser, contexts, "operations")
+    supervisor = log_in(stack, browser, contexts, "supervisor")
+    try:
+        open_entry(ops, stack, "balance")
+        ops.get_by_text("Try a second wording on some borrowers").click()
+        shipped = ops.get_by_label("中文", exact=True).input_value()
+        ops.get_by_label("Challenger · 中文").fill(shipped.replace("应还总额", CHALLENGER_TOTAL))
+        ops.get_by_label("Challenger · English").fill(
+            ops.get_by_label("English", exact=True).input_value()
+        )
+        ops.get_by_label("Share").fill("50")
+        ops.get_by_label("Why (required)").fill("does a softer total get more promises?")
+        ops.get_by_role("button", name="Propose").click()
+        expect(ops.get_by_role("status")).to_contain_text("runs once a supervisor approves it")
+        approve_the_waiting_version(supervisor, stack)
+
+        chat = WebBorrower(stack.gateway)
+        assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
+        said = "您目前合计应还" if expected == "challenger" else "应还总额"
+        eventually(
+            lambda: said in chat.text("我现在还欠多少钱"),
+            seconds=30,
+            what=f"the {expected}'s wording",
+        )
+        supervisor.goto(f"{stack.backend}/console/texts")
+        row = supervisor.locator(f'[data-experiment="balance"] tr[data-arm="{expected}"]')
+
+        def counted() -> bool:
+            supervisor.reload()
+            return row.locator("td.num").first.inner_text() == "1"
+
+        eventually(counted, seconds=20, what="the borrower counted on the Texts page")
+        screenshot(supervisor, "texts-experiment")
+    finally:
+        supervisor.goto(f"{stack.backend}/console/texts")
+        if supervisor.locator("[data-running]").get_attribute("data-running") != "0":
+            row = supervisor.locator('tr[data-history="0"]')
+            row.get_by_placeholder("Why (required)").fill("experiment over")
+            row.get_by_role("button", name="Run this again").click()
+            expect(supervisor.get_by_role("status")).to_contain_text("Rolled back")

@@ -118,7 +118,8 @@ class TestDashboardPage:
     def test_an_empty_database_renders_without_a_rate(self, open_console: OpenConsole, period: str):
         page = open_console("olga", "operations").get(f"/console/dashboard?period={period}")
         assert page.status_code == 200
-        assert "No step had a champion and a challenger in this period." in page.text
+        none = "No reminder step or text had a champion and a challenger in this period."
+        assert none in page.text
         data = chart_data(page.text)
         assert len(data["days"]) == int(period)
         assert set(data["promises"]["kept_rate"]) == {None}

@@ -30,6 +30,24 @@ def receive(client: TestClient, text: str = "hi", chat: str = CHAT, **extra: Any
 
 
 class TestInbound:
+    def test_a_verified_borrower_has_one_arm_key_in_every_chat(
+        self, client: TestClient, db: Session, loan: Loan
+    ) -> None:
+        """The key the actions assign wordings by: the same for a borrower on any channel,
+        another for another borrower, and nothing that names them."""
+        factories.conversation(db, who=loan.borrower, channel="telegram", user_id="42")
+        factories.conversation(db, who=loan.borrower, channel="webchat", user_id="w1")
+        other = factories.borrower(db, ref="B2", phone_e164="+8613800138002")
+        factories.conversation(db, who=other, channel="telegram", user_id="43")
+        db.commit()
+        keys = [
+            receive(client, chat=f"/api/v1/conversations/{chat}")["arm_key"]
+            for chat in ("telegram/42", "webchat/w1", "telegram/43")
+        ]
+        assert keys[0] == keys[1] != keys[2]
+        assert all(isinstance(k, str) and len(k) == 20 for k in keys)
+        assert loan.borrower.ref not in keys[0]
+
     def test_a_first_message_opens_the_chat_and_is_logged_as_the_borrowers(
         self, client: TestClient
     ) -> None:
@@ -41,6 +59,7 @@ class TestInbound:
             "language": None,
             "verified": False,
             "opted_out": False,
+            "arm_key": None,  # not verified: no borrower to assign texts under experiment
         }
         [logged] = client.get(f"{CHAT}/messages").json()["messages"]
         assert (logged["id"], logged["sender"], logged["text"]) == (

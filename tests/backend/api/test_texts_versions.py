@@ -57,7 +57,7 @@ def running(client: TestClient) -> dict:
 
 def test_the_running_version_is_the_shipped_texts_until_one_is_approved(client: TestClient):
     response = client.get("/api/v1/texts/running")
-    assert response.json() == {"version": 0, "texts": {}, "buttons": {}}
+    assert response.json() == {"version": 0, "texts": {}, "buttons": {}, "experiments": {}}
     again = client.get("/api/v1/texts/running", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
     assert (
@@ -80,11 +80,12 @@ def test_proposed_approved_by_another_then_rolled_back(
     approved = on_page(boss, "/console/texts/1/approve", {"note": "ok"})
     assert "Approved: borrowers get it within seconds." in boss.follow(approved).text
     now = running(client)
-    assert now == {"version": 1, "texts": {"balance": {"zh": NEW_BALANCE_ZH}}, "buttons": {}}
+    assert now["version"] == 1
+    assert (now["texts"], now["buttons"]) == ({"balance": {"zh": NEW_BALANCE_ZH}}, {})
 
     rolled = on_page(boss, "/console/texts/rollback/0", {"note": "replies dropped"})
     assert "Rolled back" in boss.follow(rolled).text
-    assert running(client) == {"version": 2, "texts": {}, "buttons": {}}
+    assert running(client) == {"version": 2, "texts": {}, "buttons": {}, "experiments": {}}
 
     subjects = list(db.scalars(select(AuditEntry.subject).where(AuditEntry.subject.like("texts%"))))
     assert subjects == [
@@ -179,3 +180,40 @@ def test_a_button_title_is_a_text_like_any_other(ops: Console, boss: Console, cl
     propose(ops, "/request_human", section="buttons", en="Ask a person")
     on_page(boss, "/console/texts/1/approve")
     assert running(client)["buttons"] == {"/request_human": {"en": "Ask a person"}}
+
+
+def test_a_second_wording_is_tried_approved_counted_and_ended(
+    ops: Console, boss: Console, client: TestClient, db: Session
+):
+    form = {"challenger_zh": "身份已确认，{name}。", "challenger_en": "{name}, all set.",
+            "share": "200"}  # fmt: skip
+    page = ops.get("/console/texts/edit", params={"section": "texts", "key": "verified"})
+    assert "Try a second wording on some borrowers" in page.text
+    shipped = SHIPPED.texts["verified"]
+    sent = {"section": "texts", "key": "verified", **shipped, "note": "shorter", **form}
+    refused = ops.post("/console/texts/propose", sent)
+    assert refused.status_code == 422 and "a share from 0.05 to 0.95" in refused.text
+    assert "{name}, all set." in refused.text  # what was typed is kept
+    started = ops.post("/console/texts/propose", {**sent, "share": "30"})
+    assert started.status_code == 303
+    on_page(boss, "/console/texts/1/approve")
+    tried = running(client)["experiments"]
+    assert tried == {
+        "verified": {"zh": "身份已确认，{name}。", "en": "{name}, all set.", "share": 0.3}
+    }
+    page = ops.get("/console/texts")
+    assert 'data-experiment="verified"' in page.text and "Not said to anyone yet." in page.text
+
+    chat = "/api/v1/conversations/telegram/42"
+    client.put(chat, json={})
+    said = {"version": 1, "said": [{"key": "verified", "variant": "challenger"}]}
+    assert client.post(f"{chat}/text-exposures", json=said).status_code == 200
+    page = ops.get("/console/texts")
+    assert '<tr data-arm="challenger"><td>challenger</td><td class="num">1</td>' in page.text
+    assert "not enough borrowers to compare" in page.text
+
+    # Both wordings left empty: the experiment ends (a version like any other).
+    ended = ops.post("/console/texts/propose", {**sent, "challenger_zh": "", "challenger_en": ""})
+    assert ended.status_code == 303
+    on_page(boss, "/console/texts/2/approve")
+    assert running(client)["experiments"] == {}

@@ -84,21 +84,21 @@ class TestProblems:
             )
         )
         assert found == {
-            "replies": "unknown section; expected texts or buttons",
+            "replies": "unknown section; expected texts, buttons, experiments",
             "texts.greet.fr": "unknown language; expected zh or en",
             "buttons./deny.en": "29 characters; at most 20",
         }
 
     def test_not_a_mapping(self):
         assert problems(["texts"], SHIPPED) == [
-            Problem("", "expected a mapping of sections (texts, buttons)")
+            Problem("", "expected a mapping of sections (texts, buttons, experiments)")
         ]
 
 
 def test_a_version_keeps_only_what_differs_from_the_shipped_text():
     shipped_zh = SHIPPED.texts["greet"]["zh"]
     kept = normalised({"texts": {"greet": {"zh": shipped_zh, "en": "Hi{name}!"}}}, SHIPPED)
-    assert kept == {"texts": {"greet": {"en": "Hi{name}!"}}, "buttons": {}}
+    assert kept == {"texts": {"greet": {"en": "Hi{name}!"}}, "buttons": {}, "experiments": {}}
 
 
 def test_changes_between_two_versions_name_each_language_with_before_and_after():
@@ -117,3 +117,41 @@ def test_an_export_reads_back_as_the_same_overrides():
 
     overrides = {"texts": {"greet": {"zh": "你好{name}"}}, "buttons": {"/deny": {"en": "Change"}}}
     assert yaml.safe_load(as_yaml(overrides)) == overrides
+
+
+class TestExperiments:
+    def test_a_second_wording_keeps_the_text_rules_and_a_share_within_bounds(self):
+        found = fields(
+            problems(
+                {
+                    "experiments": {
+                        "verified": {"zh": "好的，{name}。", "en": "OK {nmae}", "share": 0.99},
+                        "utter_goodbye": {"zh": "再见", "en": "Bye", "share": 0.5},
+                        "handoff": {"zh": "马上为您转人工。", "share": 0.5, "colour": "red"},
+                    }
+                },
+                SHIPPED,
+            )
+        )
+        assert found == {
+            "experiments.verified.share": "a share from 0.05 to 0.95",
+            "experiments.verified.en": "unknown figure {nmae}; must keep {name}",
+            "experiments.utter_goodbye": "no such text of the action server's",
+            "experiments.handoff.en": "empty: write the text, or keep the shipped one",
+            "experiments.handoff": "unknown colour",
+        }
+
+    def test_starting_and_stopping_one_are_changes(self):
+        tried = {
+            "experiments": {
+                "handoff": {"zh": "马上为您转人工。", "en": "Right away.", "share": 0.5}
+            }
+        }
+        started = [(c.section, c.key, c.language, c.after) for c in changes({}, tried, SHIPPED)]
+        assert started == [
+            ("experiments", "handoff", "zh", "马上为您转人工。"),
+            ("experiments", "handoff", "en", "Right away."),
+            ("experiments", "handoff", "share", "0.5"),
+        ]
+        assert len(changes(tried, {}, SHIPPED)) == 3
+        assert normalised(tried, SHIPPED)["experiments"] == tried["experiments"]
