@@ -5,7 +5,26 @@ change that ran in between."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Protocol
+
 from backend.errors import Conflict, Forbidden, Invalid
+from backend.types import utcnow
+
+
+class Decided(Protocol):
+    status: str
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str
+
+
+def decide(version: Decided, status: str, *, by: str, note: str) -> None:
+    """Record a decision on a version: approved (active) or rejected, by whom, when, why."""
+    version.status = status
+    version.decided_by = by
+    version.decided_at = utcnow()
+    version.decision_note = note.strip()
 
 
 def need_note(note: str) -> str:

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.policy_versions.files import EDITABLE, FileProblem, problems
 from backend.policy_versions.models import PolicyVersion
-from backend.types import utcnow
-from backend.version_rules import need_another_decider, need_current_base, need_note
+from backend.version_rules import decide, need_another_decider, need_current_base, need_note
 
 SHIPPED = 0  # a file's version number as shipped in config/ (no row)
 
@@ -134,10 +133,7 @@ def approve(
 
 def reject(session: Session, version_id: int, *, by: str, note: str = "") -> PolicyVersion:
     version = _proposed(session, version_id)
-    version.status = "rejected"
-    version.decided_by = by
-    version.decided_at = utcnow()
-    version.decision_note = note.strip()
+    decide(version, "rejected", by=by, note=note)
     return version
 
 
@@ -201,10 +197,7 @@ def _activate(session: Session, version: PolicyVersion, *, by: str, note: str) -
         .where(PolicyVersion.file == version.file, PolicyVersion.status == "active")
         .values(status="retired")
     )
-    version.status = "active"
-    version.decided_by = by
-    version.decided_at = utcnow()
-    version.decision_note = note.strip()
+    decide(version, "active", by=by, note=note)
     session.flush()
 
 

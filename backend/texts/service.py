@@ -24,8 +24,7 @@ from backend.texts.catalogue import (
     problems,
 )
 from backend.texts.models import TextVersion
-from backend.types import utcnow
-from backend.version_rules import need_another_decider, need_current_base, need_note
+from backend.version_rules import decide, need_another_decider, need_current_base, need_note
 
 SHIPPED = 0  # the version number of the texts as shipped (no row)
 EMPTY: Overrides = {section: {} for section in ALL_SECTIONS}
@@ -109,10 +108,7 @@ def approve(
 
 def reject(session: Session, number: int, *, by: str, note: str = "") -> TextVersion:
     version = _proposed(session, number)
-    version.status = "rejected"
-    version.decided_by = by
-    version.decided_at = utcnow()
-    version.decision_note = note.strip()
+    decide(version, "rejected", by=by, note=note)
     return version
 
 
@@ -149,10 +145,7 @@ def _activate(session: Session, version: TextVersion, *, by: str, note: str) -> 
     session.execute(
         update(TextVersion).where(TextVersion.status == "active").values(status="retired")
     )
-    version.status = "active"
-    version.decided_by = by
-    version.decided_at = utcnow()
-    version.decision_note = note.strip()
+    decide(version, "active", by=by, note=note)
     session.flush()
 
 

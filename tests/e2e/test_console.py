@@ -5,15 +5,14 @@ bot takes over again. Screenshots of the inbox and the chat land in tests/artifa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
-from backend.demo.users import DEMO_PASSWORD
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.e2e.conftest import Stack, eventually
+from tests.e2e.console_pages import contexts, log_in  # noqa: F401  (a fixture, a helper)
 from tests.e2e.webchat_client import WebBorrower
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
@@ -22,31 +21,10 @@ pytestmark = pytest.mark.xdist_group("stack")
 TIMEOUT_MS = 20_000
 
 
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:  # noqa: F811
-    """Browser windows opened by the test, each with its own cookies; closed after it."""
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
-def log_in(stack: Stack, browser: Browser, opened: list[BrowserContext], username: str) -> Page:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    opened.append(context)
-    page = context.new_page()
-    page.goto(f"{stack.backend}/console/")
-    page.get_by_label(re.compile("Username|用户名")).fill(username)
-    page.get_by_label(re.compile("Password|密码")).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name=re.compile("Log in|登录")).click()
-    return page
-
-
 def test_a_collector_serves_an_escalated_borrower_and_hands_back_to_the_bot(
     stack: Stack,
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     page = log_in(stack, browser, contexts, "collector")
     expect(page).to_have_url(re.compile("/console/inbox$"))
@@ -125,7 +103,7 @@ def test_a_collector_serves_an_escalated_borrower_and_hands_back_to_the_bot(
 def test_the_console_speaks_the_users_language(
     stack: Stack,
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     page = log_in(stack, browser, contexts, "collector.zh")
     expect(page.get_by_role("heading", name="转人工队列")).to_be_visible()
@@ -138,7 +116,7 @@ def test_the_console_speaks_the_users_language(
 def test_a_collector_cannot_open_supervisor_pages(
     stack: Stack,
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     page = log_in(stack, browser, contexts, "collector")
     expect(page.get_by_role("link", name="Approvals")).to_have_count(0)
@@ -157,7 +135,7 @@ def test_a_collector_cannot_open_supervisor_pages(
 def test_the_web_chat_page_talks_with_the_assistant(
     stack: Stack,
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     """The borrower's side in the browser too: the page served by the gateway."""
     context = browser.new_context(viewport={"width": 420, "height": 860}, locale="zh-CN")

@@ -8,45 +8,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from backend.config import ROOT
-from backend.demo.users import DEMO_PASSWORD
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.e2e.conftest import Stack, eventually
+from tests.e2e.console_pages import contexts, log_in  # noqa: F401  (a fixture, a helper)
 from tests.e2e.webchat_client import WebBorrower
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
 
-TIMEOUT_MS = 20_000
 OLD_TERMS = "terms_months: [3, 6, 12]"
 NEW_TERMS = "terms_months: [4, 8]"
 OLD_GREETING = "a friendly reminder"
 NEW_GREETING = "a short reminder"
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:  # noqa: F811
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
-def log_in(stack: Stack, browser: Browser, opened: list[BrowserContext], username: str) -> Page:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    opened.append(context)
-    page = context.new_page()
-    page.goto(f"{stack.backend}/console/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    return page
 
 
 def propose(page: Page, stack: Stack, file: str, old: str, new: str, note: str) -> None:
@@ -89,7 +67,7 @@ def installment_offers(stack: Stack) -> str:
 def test_an_offer_parameter_is_changed_approved_offered_and_rolled_back(
     stack: Stack,
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     shipped = installment_offers(stack)
     assert "分3期" in shipped and "分4期" not in shipped
@@ -150,7 +128,7 @@ def preview_reminder(stack: Stack) -> str:
 def test_a_reminder_template_is_changed_approved_sent_and_rolled_back(
     stack: Stack,
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     assert OLD_GREETING in preview_reminder(stack)
     ops = log_in(stack, browser, contexts, "operations")

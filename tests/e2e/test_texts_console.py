@@ -6,8 +6,6 @@ then rolled back. Screenshots land in tests/artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
@@ -16,39 +14,18 @@ from sqlalchemy.orm import Session
 from actions.messages import variant_for
 from backend.borrowers.models import Borrower
 from backend.db import make_engine
-from backend.demo.users import DEMO_PASSWORD
 from backend.texts.experiments import arm_key
 from tests.browser import browser, screenshot  # noqa: F401  (the session's Chromium)
 from tests.e2e.conftest import Stack, eventually
+from tests.e2e.console_pages import contexts, log_in  # noqa: F401  (a fixture, a helper)
 from tests.e2e.webchat_client import WebBorrower
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
 
-TIMEOUT_MS = 20_000
 NEW_TOTAL = "您目前共需还款"  # in place of 应还总额
 NEW_THANKS = "不用谢，能帮到您就好。"
 CHALLENGER_TOTAL = "您目前合计应还"
-
-
-@pytest.fixture
-def contexts(browser: Browser) -> Iterator[list[BrowserContext]]:  # noqa: F811
-    opened: list[BrowserContext] = []
-    yield opened
-    for context in opened:
-        context.close()
-
-
-def log_in(stack: Stack, browser: Browser, opened: list[BrowserContext], username: str) -> Page:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    opened.append(context)
-    page = context.new_page()
-    page.goto(f"{stack.backend}/console/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    return page
 
 
 def open_entry(page: Page, stack: Stack, key: str) -> None:
@@ -68,7 +45,7 @@ def approve_the_waiting_version(page: Page, stack: Stack) -> None:
 def test_a_wording_is_changed_approved_said_and_rolled_back_without_a_restart(
     stack: Stack,
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     chat = WebBorrower(stack.gateway)
     assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
@@ -144,7 +121,7 @@ def test_a_wording_is_changed_approved_said_and_rolled_back_without_a_restart(
 def test_a_second_wording_is_said_to_the_borrowers_it_falls_to_and_counted(
     stack: Stack,
     browser: Browser,  # noqa: F811
-    contexts: list[BrowserContext],
+    contexts: list[BrowserContext],  # noqa: F811
 ) -> None:
     engine = make_engine(stack.processes.env["DATABASE_URL"])
     with Session(engine) as session:
@@ -171,20 +148,21 @@ def test_a_second_wording_is_said_to_the_borrowers_it_falls_to_and_counted(
 
         chat = WebBorrower(stack.gateway)
         assert "核实成功" in chat.text(f"/start {stack.link_token('DEMO-01')}")
-        said = "您目前合计应还" if expected == "challenger" else "应还总额"
-        eventually(
-            lambda: said in chat.text("我现在还欠多少钱"),
-            seconds=30,
-            what=f"the {expected}'s wording",
-        )
         supervisor.goto(f"{stack.backend}/console/texts")
         row = supervisor.locator(f'[data-experiment="balance"] tr[data-arm="{expected}"]')
 
-        def counted() -> bool:
+        def asked_and_counted() -> str | None:
+            """The balance asked for until the action server, which follows the running
+            version every few seconds, has said a wording under the experiment and reported
+            it; the last reply."""
+            reply = chat.text("我现在还欠多少钱")
             supervisor.reload()
-            return row.locator("td.num").first.inner_text() == "1"
+            counted = row.count() and row.locator("td.num").first.inner_text() == "1"
+            return reply if counted else None
 
-        eventually(counted, seconds=20, what="the borrower counted on the Texts page")
+        reply = eventually(asked_and_counted, seconds=40, what="the borrower counted")
+        said = CHALLENGER_TOTAL if expected == "challenger" else "应还总额"
+        assert said in str(reply)
         screenshot(supervisor, "texts-experiment")
     finally:
         supervisor.goto(f"{stack.backend}/console/texts")
