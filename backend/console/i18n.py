@@ -549,6 +549,14 @@ CATALOG: dict[str, tuple[str, str]] = {
     ),
     "texts.said_to": ("Said to", "覆盖人数"),
     "texts.not_said_yet": ("Not said to anyone yet.", "尚未发给任何人。"),
+    "texts.preview": ("Preview with this loan", "用此借款预览"),
+    "texts.both_languages": ("both languages", "两种语言"),
+    "texts.previewing": (
+        "As {name} would read them, with loan {ref}'s figures today (a figure the loan cannot "
+        "give stays in braces). Viewing this is recorded in the audit log.",
+        "按 {name} 看到的样子显示，填入借款 {ref} 今天的数字"
+        "（借款无法提供的数字仍保留在大括号中）。查看记录在审计日志中。",
+    ),
     "texts.verdict.no_data": ("not enough borrowers to compare", "借款人数量不足，无法比较"),
     "texts.shipped_text": ("Shipped", "出厂"),
     "texts.propose": ("Propose", "提交审批"),

@@ -6,6 +6,7 @@ wording in git for a lender who wants that."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 import yaml
@@ -20,6 +21,7 @@ from backend.console.dashboard_view import interval_text, verdict
 from backend.console.rendering import render
 from backend.deps import SessionDep
 from backend.errors import DomainError, NotFound
+from backend.ledger.repository import loan_by_ref
 from backend.texts import experiments, service
 from backend.texts.catalogue import (
     ALL_SECTIONS,
@@ -27,10 +29,12 @@ from backend.texts.catalogue import (
     LANGUAGES,
     SECTIONS,
     Catalogue,
+    Change,
     as_yaml,
     changes,
     figures,
 )
+from backend.texts.preview import filled, loan_figures
 from backend.texts.service import TextsInvalid
 
 router = APIRouter(prefix="/console/texts", include_in_schema=False)
@@ -59,8 +63,12 @@ def texts_page(
     viewer: TextsViewer,
     session: SessionDep,
     q: Annotated[str, Query(max_length=200)] = "",
+    loan: Annotated[str, Query(max_length=64)] = "",
+    language: Annotated[Literal["", "zh", "en"], Query()] = "",
 ) -> HTMLResponse:
-    return _page(request, session, viewer, q=q.strip(), done=request.query_params.get("done"))
+    """`loan` (and `language`): the waiting proposals as that borrower would read them."""
+    return _page(request, session, viewer, q=q.strip(), done=request.query_params.get("done"),
+                 loan_ref=loan.strip(), language=language)  # fmt: skip
 
 
 def _page(
@@ -72,6 +80,8 @@ def _page(
     done: str | None = None,
     error_text: str = "",
     status_code: int = 200,
+    loan_ref: str = "",
+    language: str = "",
 ) -> HTMLResponse:
     catalogue = _catalogue(request)
     now = service.running(session)
@@ -81,6 +91,20 @@ def _page(
         for v in versions
         if v.status == "proposed"
     ]
+    settings: Settings = request.app.state.settings
+    previewed = None
+    if loan_ref:
+        previewed = loan_by_ref(session, loan_ref)
+        if previewed is None:
+            error_text = error_text or f"no loan {loan_ref}"
+        else:
+            figures = loan_figures(session, previewed, settings.today())
+            audit(session, viewer.actor, "read", borrower_id=previewed.borrower_id,
+                  subject=f"loan {previewed.ref} texts preview")  # fmt: skip
+            pending = [
+                (v, [_filled(c, figures) for c in diff if not language or c.language == language])
+                for v, diff in pending
+            ]
     entries = [
         (
             section,
@@ -95,7 +119,6 @@ def _page(
     tried = now.overrides.get(EXPERIMENTS, {})
     results = {}
     if tried:
-        settings: Settings = request.app.state.settings
         results = experiments.since(
             session,
             service.experiments_started(session, now),
@@ -114,11 +137,22 @@ def _page(
         versions=versions,
         entries=entries,
         experiments=[(key, tried[key], results.get(key)) for key in tried],
+        preview_loan=loan_ref,
+        preview_language=language,
+        previewed=previewed,
         verdict=verdict,
         interval_text=interval_text,
         q=q,
         done=done,
         error_text=error_text,
+    )
+
+
+def _filled(change: Change, figures: dict[str, object]) -> Change:
+    if change.section == EXPERIMENTS and change.language == "share":
+        return change
+    return replace(
+        change, before=filled(change.before, figures), after=filled(change.after, figures)
     )
 
 

@@ -77,6 +77,11 @@ def test_a_wording_is_changed_approved_said_and_rolled_back_without_a_restart(
         supervisor.goto(f"{stack.backend}/console/texts")
         expect(supervisor.locator(".proposal .after")).to_contain_text(NEW_TOTAL)
         expect(supervisor.locator(".proposal")).to_contain_text("warmer wording")
+        # As DEMO-01 would read it, with the loan's figures.
+        supervisor.locator("#preview-form").get_by_label("Loan reference").fill("L-DEMO-01")
+        supervisor.get_by_role("button", name="Preview with this loan").click()
+        expect(supervisor.locator("#previewing")).to_contain_text("As 王芳 would read them")
+        expect(supervisor.locator(".proposal .after").first).to_contain_text("借款 L-DEMO-01")
         screenshot(supervisor, "texts-approval")
         approve_the_waiting_version(supervisor, stack)
 

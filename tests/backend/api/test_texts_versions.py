@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditEntry
 from backend.config import ROOT
+from backend.ledger import service as ledger
+from backend.ledger.models import Loan
+from backend.money import format_major
 from backend.texts.catalogue import load_shipped
+from tests.backend.api.conftest import TODAY
 from tests.backend.api.console_client import Console
 
 SHIPPED = load_shipped(ROOT / "config", ROOT / "nlu")
@@ -217,3 +221,22 @@ def test_a_second_wording_is_tried_approved_counted_and_ended(
     assert ended.status_code == 303
     on_page(boss, "/console/texts/2/approve")
     assert running(client)["experiments"] == {}
+
+
+def test_a_waiting_wording_is_previewed_with_a_loans_figures(
+    ops: Console, boss: Console, db: Session, loan: Loan
+):
+    propose(ops, "balance", zh=NEW_BALANCE_ZH, note="warmer wording")
+    page = boss.get("/console/texts", params={"loan": "L1", "language": "zh"})
+    assert page.status_code == 200
+    statement = ledger.loan_statement(db, loan, TODAY)
+    total = format_major(statement.total_outstanding, "CNY")
+    assert f"您目前共需还款 {total} CNY" in page.text  # the proposed wording, filled in
+    assert f"应还总额 {total} CNY" in page.text  # beside what runs
+    assert "As 王芳 would read them, with loan L1" in page.text
+    assert 'class="after">借款 L1（截至 2026-04-01）' in page.text
+    reads = db.scalars(
+        select(AuditEntry.subject).where(AuditEntry.subject == "loan L1 texts preview")
+    )
+    assert list(reads) == ["loan L1 texts preview"]
+    assert "no loan L9" in boss.get("/console/texts", params={"loan": "L9"}).text
