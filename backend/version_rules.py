@@ -8,6 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
 from backend.errors import Conflict, Forbidden, Invalid
 from backend.types import utcnow
 
@@ -47,3 +50,15 @@ def need_current_base(base: int, running: int) -> None:
             code="version_stale",
             params={"base": base, "running": running},
         )
+
+
+def flush(session: Session) -> None:
+    """Write a version; two people proposing or approving at the same moment (the database
+    keeps numbers unique and one version running) is a conflict to retry, not an error."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            "another change was made at the same moment: reload and try again",
+            code="version_race",
+        ) from exc

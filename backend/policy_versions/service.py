@@ -14,7 +14,13 @@ from sqlalchemy.orm import Session
 from backend.errors import Conflict, Forbidden, Invalid, NotFound
 from backend.policy_versions.files import EDITABLE, FileProblem, problems
 from backend.policy_versions.models import PolicyVersion
-from backend.version_rules import decide, need_another_decider, need_current_base, need_note
+from backend.version_rules import (
+    decide,
+    flush,
+    need_another_decider,
+    need_current_base,
+    need_note,
+)
 
 SHIPPED = 0  # a file's version number as shipped in config/ (no row)
 
@@ -106,7 +112,7 @@ def propose(
         proposed_by=by,
     )
     session.add(version)
-    session.flush()
+    flush(session)
     return version
 
 
@@ -171,7 +177,7 @@ def roll_back(
         proposed_by=by,
     )
     session.add(version)
-    session.flush()
+    flush(session)
     _activate(session, version, by=by, note=note)
     return version
 
@@ -198,7 +204,7 @@ def _activate(session: Session, version: PolicyVersion, *, by: str, note: str) -
         .values(status="retired")
     )
     decide(version, "active", by=by, note=note)
-    session.flush()
+    flush(session)
 
 
 def _proposed(session: Session, version_id: int) -> PolicyVersion:

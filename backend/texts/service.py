@@ -24,7 +24,13 @@ from backend.texts.catalogue import (
     problems,
 )
 from backend.texts.models import TextVersion
-from backend.version_rules import decide, need_another_decider, need_current_base, need_note
+from backend.version_rules import (
+    decide,
+    flush,
+    need_another_decider,
+    need_current_base,
+    need_note,
+)
 
 SHIPPED = 0  # the version number of the texts as shipped (no row)
 EMPTY: Overrides = {section: {} for section in ALL_SECTIONS}
@@ -89,7 +95,7 @@ def propose(
         proposed_by=by,
     )
     session.add(version)
-    session.flush()
+    flush(session)
     return version
 
 
@@ -136,7 +142,7 @@ def roll_back(
         proposed_by=by,
     )
     session.add(version)
-    session.flush()
+    flush(session)
     _activate(session, version, by=by, note=note)
     return version
 
@@ -146,7 +152,7 @@ def _activate(session: Session, version: TextVersion, *, by: str, note: str) -> 
         update(TextVersion).where(TextVersion.status == "active").values(status="retired")
     )
     decide(version, "active", by=by, note=note)
-    session.flush()
+    flush(session)
 
 
 def _proposed(session: Session, number: int) -> TextVersion:

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditEntry
 from backend.config import ROOT
+from backend.errors import Conflict
 from backend.ledger.models import Loan
 from backend.main import refresh_policies
 from backend.policy_versions.models import PolicyVersion
 from backend.policy_versions.running import RunningPolicies
+from backend.version_rules import flush
 from tests.backend.api.console_client import Console
 
 SHIPPED_PLANS = (ROOT / "config" / "plans.yml").read_text(encoding="utf-8")
@@ -185,3 +187,17 @@ def test_the_worker_takes_an_approved_template_at_its_next_job(db: Session):
     db.commit()
     assert "友情提示" in running.outreach().templates.text("before_due", "zh")
     assert running.versions == {"outreach_templates.yml": 1}
+
+
+def test_two_versions_written_at_the_same_moment_are_a_conflict_not_an_error(db: Session):
+    """The database keeps one running version a file and its numbers unique; a second writer
+    racing the first is told to reload and try again."""
+    row = {"file": "plans.yml", "content": NEW_TERMS, "note": "x", "base": 0, "proposed_by": "a"}
+    db.add(PolicyVersion(number=1, status="active", **row))
+    flush(db)
+    with pytest.raises(Conflict, match="at the same moment"), db.begin_nested():
+        db.add(PolicyVersion(number=2, status="active", **row))
+        flush(db)
+    with pytest.raises(Conflict), db.begin_nested():
+        db.add(PolicyVersion(number=1, status="proposed", **row))
+        flush(db)
