@@ -120,7 +120,12 @@ def test_a_collector_cannot_open_supervisor_pages(
 ) -> None:
     page = log_in(stack, browser, contexts, "collector")
     expect(page.get_by_role("link", name="Approvals")).to_have_count(0)
-    for path in ("/console/approvals", "/console/users", "/console/operations"):
+    expect(page.get_by_role("link", name="Texts")).to_have_count(0)
+    expect(page.get_by_role("link", name="Policies")).to_have_count(0)
+    pages = ("/console/approvals", "/console/users", "/console/operations", "/console/texts",
+             "/console/policies", "/console/texts/edit?section=texts&key=balance",
+             "/console/policies/edit?file=plans.yml")  # fmt: skip
+    for path in pages:
         response = page.goto(f"{stack.backend}{path}")
         assert response is not None and response.status == 403, path
         expect(page.get_by_role("heading")).to_contain_text("Your role does not open this page")

@@ -314,3 +314,25 @@ def test_rasa_makes_it_from_the_shipped_endpoints(
     assert nlg.url == "http://127.0.0.1:9000/api/v1/texts/running"
     assert nlg.headers["Authorization"] == f"Bearer {TOKEN}"
     assert nlg.responses["utter_goodbye"] == domain.responses["utter_goodbye"]
+
+
+def test_a_response_name_the_domain_does_not_have_is_no_reply_and_no_error(
+    domain: Domain,
+) -> None:
+    """An override for a response this release has dropped is ignored; a response nobody
+    has is not invented (Rasa says nothing, as with its own generator)."""
+
+    async def scenario(backend: Backend) -> None:
+        backend.body = {
+            "version": 4,
+            "texts": {"utter_dropped": {"zh": "旧的", "en": "old"}, "balance": {"zh": "x"}},
+            "buttons": {},
+        }
+        nlg = running_texts(backend.url, domain)
+        assert (await said(nlg, "utter_goodbye", domain, "en"))["text"] == SHIPPED_GOODBYE["en"]
+        assert nlg.version == 4
+        assert "utter_dropped" not in nlg.responses
+        tracker = DialogueStateTracker.from_events("chat-1", [], slots=domain.slots)
+        assert await nlg.generate("utter_dropped", tracker, "rest") is None
+
+    with_backend(scenario)
