@@ -537,14 +537,19 @@ CATALOG: dict[str, tuple[str, str]] = {
     ),
     "texts.challenger": ("Challenger", "挑战者"),
     "texts.share": ("Share", "比例"),
+    "texts.outcome": ("It works when the borrower", "衡量标准：借款人"),
+    "texts.outcome.paid_or_promised": ("pays or promises to pay", "还款或承诺还款"),
+    "texts.outcome.paid": ("pays", "还款"),
+    "texts.outcome.promised": ("promises to pay", "承诺还款"),
+    "texts.outcome.replied": ("replies in the chat", "在会话中回复"),
     "texts.experiments": ("Experiments", "试验"),
     "texts.experiments_def": (
         "Each text with a second wording, since it started: each borrower counted once, "
-        "with the wording first said to them; converted when they paid or promised within the "
+        "with the wording first said to them; converted by the experiment's outcome within the "
         "reminders' results window after it. Rates with their 95% confidence interval (Wilson); "
         "the difference is the challenger's minus the champion's (Newcombe).",
         "每个有第二种说法的话术，自试验开始：每位借款人只计一次，按其首次看到的说法；"
-        "之后在提醒的结果窗口内还款或承诺还款即为转化。比率附 95% 置信区间（Wilson）；"
+        "之后在提醒的结果窗口内达到试验的衡量标准即为转化。比率附 95% 置信区间（Wilson）；"
         "差值为挑战者减冠军（Newcombe）。",
     ),
     "texts.said_to": ("Said to", "覆盖人数"),
@@ -1083,13 +1088,14 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dash.experiments.title": ("Champion and challenger", "冠军与挑战者"),
     "dash.experiments.def": (
         "Each reminder step's champion against its challenger, and each text with a second "
-        "wording (text:…, each borrower counted once). A reminder or a wording converted when "
-        "the borrower paid or promised within {days} days after it. Each rate has its 95% "
+        "wording (text:…, each borrower counted once). A reminder converted when the borrower "
+        "paid or promised within {days} days after it; a wording, by its experiment's outcome "
+        "(the same by default). Each rate has its 95% "
         "confidence interval (Wilson); the difference is the challenger's rate minus the "
         "champion's, with its 95% confidence interval: when that interval includes 0 there is "
         "no clear difference.",
         "每个提醒步骤的冠军版本与挑战者版本对比，以及每个有第二种说法的话术（text:…，每位借款人只计一次）。"
-        "借款人在提醒或话术后 {days} 天内还款或承诺还款，即计为转化。"
+        "借款人在提醒后 {days} 天内还款或承诺还款，即计为转化；话术按其试验的衡量标准（默认相同）。"
         "每个转化率附 95% 置信区间（Wilson）；差值为挑战者转化率减冠军转化率，附 95% 置信区间："
         "区间包含 0 时即无明显差异。",
     ),

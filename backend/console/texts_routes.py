@@ -27,6 +27,7 @@ from backend.texts.catalogue import (
     ALL_SECTIONS,
     EXPERIMENTS,
     LANGUAGES,
+    OUTCOMES,
     SECTIONS,
     Catalogue,
     Change,
@@ -179,6 +180,7 @@ def edit_page(
     tried = now.overrides.get(EXPERIMENTS, {}).get(key, {})
     values |= {f"challenger_{lang}": tried.get(lang, "") for lang in LANGUAGES}
     values["share"] = str(round(float(tried.get("share", 0.5)) * 100))
+    values["outcome"] = str(tried.get("outcome", OUTCOMES[0]))
     return _edit(request, viewer, catalogue, section, key, values, note="", errors={})
 
 
@@ -208,6 +210,7 @@ def _edit(
         shipped=shipped,
         figures=sorted(set().union(*(figures(t) for t in shipped.values()))),
         can_try=section == "texts" and not key.startswith("utter_"),
+        outcomes=OUTCOMES,
         note=note,
         errors=errors,
     )
@@ -225,6 +228,7 @@ def propose(
     challenger_zh: Annotated[str, Form(max_length=10_000)] = "",
     challenger_en: Annotated[str, Form(max_length=10_000)] = "",
     share: Annotated[str, Form(max_length=8)] = "50",
+    outcome: Annotated[str, Form(max_length=32)] = OUTCOMES[0],
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     if not viewer.can("operations"):
@@ -244,7 +248,7 @@ def propose(
     # A second wording to try: both languages written, or none (which ends a running one).
     overrides[EXPERIMENTS].pop(key, None)
     if section == "texts" and (challenger["zh"].strip() or challenger["en"].strip()):
-        overrides[EXPERIMENTS][key] = {**challenger, "share": _share(share)}
+        overrides[EXPERIMENTS][key] = {**challenger, "share": _share(share), "outcome": outcome}
     try:
         with session.begin_nested():
             version = service.propose(session, catalogue, overrides, note=note, by=viewer.username)
@@ -254,13 +258,16 @@ def propose(
         fields = {f"{section}.{key}.{lang}": lang for lang in LANGUAGES}
         fields |= {f"{EXPERIMENTS}.{key}.{lang}": f"challenger_{lang}" for lang in LANGUAGES}
         fields[f"{EXPERIMENTS}.{key}.share"] = "share"
+        fields[f"{EXPERIMENTS}.{key}.outcome"] = "outcome"
         errors = {fields.get(p.field, "form"): p.message for p in exc.problems}
-        typed = {**values, **{f"challenger_{k}": v for k, v in challenger.items()}, "share": share}
+        typed = {**values, **{f"challenger_{k}": v for k, v in challenger.items()}}
+        typed |= {"share": share, "outcome": outcome}
         return _edit(request, viewer, catalogue, section, key, typed, note=note, errors=errors,
                      status_code=422)  # fmt: skip
     except DomainError as exc:
         field = "note" if exc.code == "note_required" else "form"
-        typed = {**values, **{f"challenger_{k}": v for k, v in challenger.items()}, "share": share}
+        typed = {**values, **{f"challenger_{k}": v for k, v in challenger.items()}}
+        typed |= {"share": share, "outcome": outcome}
         return _edit(request, viewer, catalogue, section, key, typed, note=note,
                      errors={field: exc.message}, status_code=exc.status_code)  # fmt: skip
     return RedirectResponse("/console/texts?done=proposed", status_code=303)

@@ -25,6 +25,8 @@ SECTIONS = ("texts", "buttons")
 EXPERIMENTS = "experiments"
 ALL_SECTIONS = (*SECTIONS, EXPERIMENTS)
 MIN_SHARE, MAX_SHARE = 0.05, 0.95
+# What an experiment counts as the wording working, within the results window after it.
+OUTCOMES = ("paid_or_promised", "paid", "promised", "replied")
 MAX_TEXT = 2000  # a Telegram message is at most 4,096 characters: room for the figures
 MAX_BUTTON = 20  # WhatsApp's limit for a reply button's title, the strictest channel's
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -127,7 +129,9 @@ def _experiment_problems(entries: Mapping[str, Any], catalogue: Catalogue) -> li
             shipped = catalogue.texts[key][language]
             text = entry.get(language)
             found += _text_problems(f"{field}.{language}", "texts", language, text, shipped)
-        if unknown := sorted(set(entry) - {"share", *LANGUAGES}):
+        if entry.get("outcome", OUTCOMES[0]) not in OUTCOMES:
+            found.append(Problem(f"{field}.outcome", f"one of {', '.join(OUTCOMES)}"))
+        if unknown := sorted(set(entry) - {"share", "outcome", *LANGUAGES}):
             found.append(Problem(field, f"unknown {', '.join(map(str, unknown))}"))
     return found
 
@@ -201,7 +205,7 @@ def changes(before: Overrides, after: Overrides, catalogue: Catalogue) -> list[C
                     found.append(Change(section, key, language, old, new))
     tried_before, tried_after = before.get(EXPERIMENTS, {}), after.get(EXPERIMENTS, {})
     for key in (k for k in catalogue.texts if k in set(tried_before) | set(tried_after)):
-        for part in (*LANGUAGES, "share"):
+        for part in (*LANGUAGES, "share", "outcome"):
             old = str(tried_before.get(key, {}).get(part, ""))
             new = str(tried_after.get(key, {}).get(part, ""))
             if old != new:

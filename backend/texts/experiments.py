@@ -22,7 +22,9 @@ from backend.analytics.reminders import figures_of
 from backend.borrowers.models import Borrower
 from backend.conversations.models import Conversation
 from backend.ledger.models import Loan
-from backend.outreach.results import SentReminder, responses
+from backend.outreach.results import Response, SentReminder, responses
+from backend.texts import service
+from backend.texts.catalogue import EXPERIMENTS, OUTCOMES
 from backend.texts.models import TextExposure
 
 VARIANTS = ("champion", "challenger")
@@ -59,8 +61,9 @@ def record(
 def text_experiments(session: Session, period: Period, *, results_days: int) -> list[Experiment]:
     """For each text whose wordings were said in the period (in the slice): the challenger
     against the champion. Each borrower (a chat, before it was verified) counts once, with the
-    wording first said to them; converted: a payment on one of their loans, or a promise made
-    on one, within `results_days` after it."""
+    wording first said to them; converted by the experiment's outcome within `results_days`
+    after it: a payment on one of their loans or a promise made on one (the default), a
+    payment, a promise, or a reply in that chat."""
     chat = aliased(Conversation)
     query = sliced(
         _exposures().join(chat, chat.id == TextExposure.conversation_id)
@@ -82,6 +85,22 @@ def since(
         for experiment in _compared(session, query, results_days, ZoneInfo(zone)):
             found[key] = experiment
     return found
+
+
+def _outcomes(session: Session) -> dict[str, str]:
+    """Each running experiment's outcome (one ended is counted by the default)."""
+    tried = service.running(session).overrides.get(EXPERIMENTS, {})
+    return {key: str(entry.get("outcome", OUTCOMES[0])) for key, entry in tried.items()}
+
+
+def _worked(outcome: str, response: Response) -> bool:
+    if outcome == "paid":
+        return response.paid
+    if outcome == "promised":
+        return response.promised
+    if outcome == "replied":
+        return response.replied
+    return response.paid or response.promised
 
 
 def _exposures() -> Select:  # type: ignore[type-arg]
@@ -118,9 +137,11 @@ def _compared(
         for loan_id in loans.get(borrower, [-1]) if borrower is not None else [-1]:
             rows.append(((key, who), SentReminder(key, variant, loan_id, conversation, at)))
     found = responses(session, [r for _, r in rows], days=results_days, zone=zone)
+    outcomes = _outcomes(session)
     converted: dict[tuple[str, str], bool] = defaultdict(bool)
     for (exposure, _), response in zip(rows, found, strict=True):
-        converted[exposure] = converted[exposure] or response.paid or response.promised
+        outcome = outcomes.get(exposure[0], OUTCOMES[0])
+        converted[exposure] = converted[exposure] or _worked(outcome, response)
     tally: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for (key, who), (variant, *_) in first.items():
         counts = tally[key][variant]

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from backend.analytics.figures import Scope
 from backend.analytics.period import Period
+from backend.conversations.messages import NewMessage, log_messages
 from backend.ledger.models import Loan
 from backend.ledger.service import post_payment
 from backend.texts.experiments import text_experiments
-from backend.texts.models import TextExposure
+from backend.texts.models import TextExposure, TextVersion
 from tests.backend import factories
 
 CHAT = "/api/v1/conversations/telegram/42/text-exposures"
@@ -72,3 +73,21 @@ def test_each_borrower_counts_once_and_converts_on_a_payment_that_followed(db: S
         db, Period(Scope(date(2026, 3, 1), date(2026, 3, 31), channel="webchat")), results_days=7
     )
     assert (webchat.champion.sent, webchat.challenger.sent) == (1, 0)
+
+
+def test_an_experiment_judged_on_replies_counts_a_reply_that_followed(db: Session):
+    replying = factories.loan(db, ref="L1")
+    chat = factories.conversation(db, who=replying.borrower, user_id="1")
+    db.add(TextVersion(number=1, status="active", note="x", base=0, proposed_by="a",
+                       overrides={"texts": {}, "buttons": {}, "experiments": {"verified": {
+                           "zh": "好的{name}", "en": "OK {name}", "share": 0.5,
+                           "outcome": "replied"}}}))  # fmt: skip
+    db.flush()
+    said(db, chat, "challenger", 10)
+    reply = NewMessage(sender="borrower", text="谢谢", sent_at=datetime(2026, 3, 10, 5, tzinfo=UTC))
+    log_messages(db, conversation=chat, messages=[reply])
+    db.flush()
+    [experiment] = text_experiments(
+        db, Period(Scope(date(2026, 3, 1), date(2026, 3, 31))), results_days=7
+    )
+    assert (experiment.challenger.sent, experiment.challenger.converted) == (1, 1)

@@ -203,7 +203,12 @@ def test_a_second_wording_is_tried_approved_counted_and_ended(
     on_page(boss, "/console/texts/1/approve")
     tried = running(client)["experiments"]
     assert tried == {
-        "verified": {"zh": "身份已确认，{name}。", "en": "{name}, all set.", "share": 0.3}
+        "verified": {
+            "zh": "身份已确认，{name}。",
+            "en": "{name}, all set.",
+            "share": 0.3,
+            "outcome": "paid_or_promised",
+        }
     }
     page = ops.get("/console/texts")
     assert 'data-experiment="verified"' in page.text and "Not said to anyone yet." in page.text
