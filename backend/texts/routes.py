@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from backend.api_errors import error_responses
 from backend.conversations import service as conversations
 from backend.conversations.paths import ChannelPath
 from backend.deps import SessionDep
@@ -17,7 +18,11 @@ from backend.text_fields import StoredText
 from backend.texts import experiments, service
 
 router = APIRouter(prefix="/texts", tags=["assistant texts"])
-from_chat = APIRouter(prefix="/conversations/{channel}/{user_id}", tags=["assistant texts"])
+from_chat = APIRouter(
+    prefix="/conversations/{channel}/{user_id}",
+    tags=["assistant texts"],
+    responses=error_responses(404),
+)
 UserPath = Annotated[StoredText, Path(max_length=128, description="the chat's id on that channel")]
 
 
@@ -27,7 +32,7 @@ class Said(BaseModel):
 
 
 class Exposures(BaseModel):
-    version: int = Field(ge=0, description="the texts version the wordings came from")
+    version: int = Field(ge=0, le=2**31 - 1, description="the texts version the wordings came from")
     said: list[Said] = Field(min_length=1, max_length=50)
 
 
