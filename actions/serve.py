@@ -140,6 +140,9 @@ def main() -> None:
     from rasa_sdk.__main__ import main as rasa_sdk_main
     from rasa_sdk.plugin import plugin_manager
 
+    # httpx logs every request at INFO: each backend call's URL names the chat, and the texts
+    # poll (every few seconds) would fill the log. Failures are logged by the actions.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     plugin_manager().register(SharedSecret(os.environ["ACTION_SERVER_TOKEN"]))
     plugin_manager().register(FollowTexts())
     plugin_manager().register(TextExperiments())

@@ -20,6 +20,11 @@ def masked_path(full_path: str) -> str:
     return "/".join(s if not s or _WORD.fullmatch(s) else MASK for s in path.split("/"))
 
 
+# Polled every few seconds by every Rasa and action server replica: an answer that nothing
+# changed (304) is not worth a line each time.
+QUIET_POLLS = frozenset({"/api/v1/texts/running", "/api/v1/nlu/model"})
+
+
 class MaskedPaths(logging.Filter):
     """For the `uvicorn.access` logger, whose record args are
     (client, method, path with query, http version, status)."""
@@ -27,6 +32,9 @@ class MaskedPaths(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path = args[2].split("?", 1)[0]
+            if len(args) >= 5 and args[4] == 304 and path in QUIET_POLLS:
+                return False
             record.args = (*args[:2], masked_path(args[2]), *args[3:])
         return True
 

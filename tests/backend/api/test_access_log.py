@@ -40,3 +40,19 @@ def test_building_the_app_twice_keeps_one_filter(settings: Settings) -> None:
     create_app(settings)
     names = [type(f).__name__ for f in logging.getLogger("uvicorn.access").filters]
     assert names.count("MaskedPaths") == 1
+
+
+def test_a_poll_that_found_nothing_new_is_not_logged(settings: Settings) -> None:
+    """Rasa and every action server poll the running model and texts every few seconds."""
+    create_app(settings)
+
+    def logged(path: str, status: int) -> bool:
+        args = ("127.0.0.1:5000", "GET", path, "1.1", status)
+        line = '%s - "%s %s HTTP/%s" %d'
+        record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 0, line, args, None)
+        return all(f.filter(record) for f in logging.getLogger("uvicorn.access").filters)
+
+    assert not logged("/api/v1/texts/running", 304)
+    assert not logged("/api/v1/nlu/model", 304)
+    assert logged("/api/v1/texts/running", 200)  # a new version: worth a line
+    assert logged("/api/v1/loans/L1", 304)
