@@ -65,11 +65,23 @@ class FollowTexts:
 
     @hookimpl
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        import asyncio
+        import contextlib
+
         from actions.running_texts import RunningTexts
+
+        following: list[asyncio.Task[None]] = []
 
         @app.after_server_start
         async def follow(app: Sanic, _loop: object) -> None:
-            app.add_task(RunningTexts().follow())
+            following.append(asyncio.get_running_loop().create_task(RunningTexts().follow()))
+
+        @app.before_server_stop
+        async def stop(app: Sanic, _loop: object) -> None:
+            for task in following:  # ended, not left pending when the server stops
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 class TextExperiments:
