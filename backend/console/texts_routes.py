@@ -167,7 +167,7 @@ def edit_page(
     request: Request,
     viewer: TextsViewer,
     session: SessionDep,
-    section: Annotated[Literal["texts", "buttons"], Query()],
+    section: Annotated[Literal["texts", "buttons", "notices"], Query()],
     key: Annotated[str, Query(max_length=200)],
 ) -> HTMLResponse:
     if not viewer.can("operations"):
@@ -221,7 +221,7 @@ def propose(
     request: Request,
     viewer: FormViewerDep,
     session: SessionDep,
-    section: Annotated[Literal["texts", "buttons"], Form()],
+    section: Annotated[Literal["texts", "buttons", "notices"], Form()],
     key: Annotated[str, Form(max_length=200)],
     zh: Annotated[str, Form(max_length=10_000)] = "",
     en: Annotated[str, Form(max_length=10_000)] = "",

@@ -1,8 +1,10 @@
-"""What the backend itself says to a borrower (through the outbox), in each language. Pure."""
+"""What the backend itself says to a borrower (through the outbox), in each language. Pure but
+for the overrides operations approved in the console (the Texts page's notices), which the
+process that sends them follows (policy_versions/running.py) and `say` looks up first."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANGUAGE = "zh"
@@ -200,9 +202,25 @@ def pick_language(*candidates: str | None) -> str:
     return next((c for c in candidates if c in LANGUAGES), DEFAULT_LANGUAGE)
 
 
+# key -> language -> text, replaced whole (never mutated) by `use_running`.
+_running: Mapping[str, Mapping[str, str]] = {}
+
+
+def use_running(overrides: Mapping[str, Mapping[str, str]]) -> None:
+    global _running  # noqa: PLW0603  (one process-wide version, swapped whole)
+    _running = {key: dict(entry) for key, entry in overrides.items() if key in TEXTS}
+
+
 def say(key: str, language: str, **values: object) -> str:
     by_language = TEXTS[key]
-    return by_language.get(language, by_language[DEFAULT_LANGUAGE]).format(**values)
+    language = language if language in by_language else DEFAULT_LANGUAGE
+    override = _running.get(key, {}).get(language)
+    if override:
+        try:
+            return override.format(**values)
+        except (KeyError, IndexError, ValueError):  # checked before it ran; never a lost notice
+            pass
+    return by_language[language].format(**values)
 
 
 def collector_joined(language: str, *, collector: str) -> str:

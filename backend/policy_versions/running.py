@@ -1,9 +1,9 @@
 """The policy a process runs: the shipped files with the approved versions in place, followed
-while the process runs. Each backend replica and the reminders worker ask the database which
-versions are active (one small query every few seconds) and load the files again only when that
-changes, so an approved or rolled-back version is in force everywhere within seconds with no
-restart. A database that cannot be reached, or versions the loaders refuse, leave the policy
-that runs in force."""
+while the process runs, and the backend's own notices in the running texts version. Each
+backend replica and the reminders worker ask the database which versions are active (small
+queries every few seconds) and load the files again only when that changes, so an approved or
+rolled-back version is in force everywhere within seconds with no restart. A database that
+cannot be reached, or versions the loaders refuse, leave the policy that runs in force."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.outbound import texts as notices
 from backend.policy_files import PolicyFileError
 from backend.policy_versions.files import Policies, load
 from backend.policy_versions.models import PolicyVersion
+from backend.texts.models import TextVersion
 
 if TYPE_CHECKING:
     from backend.config import Settings
@@ -45,6 +47,7 @@ class RunningPolicies:
         self.every = every
         self.policies: Policies = load(config_dir, {}, settings)  # the shipped files
         self.versions: dict[str, int] = {}  # file -> the version in force (absent: shipped)
+        self.texts_version = 0  # the texts version whose notices this process says
         self._key: Key = frozenset()
         self._refused: Key | None = None
         self._checked = 0.0
@@ -70,6 +73,7 @@ class RunningPolicies:
                 self._reachable = False
                 return False
             self._reachable = True
+            self._follow_notices()
             key = frozenset((file, number) for file, number, _ in rows)
             if key in (self._key, self._refused):
                 return False
@@ -85,6 +89,21 @@ class RunningPolicies:
             self.versions = {file: number for file, number, _ in rows}
             log.info("policy versions in use: %s", _describe(self.versions))
             return True
+
+    def _follow_notices(self) -> None:
+        """The backend's own notices in the texts version running (the Texts page)."""
+        try:
+            with self.sessions() as session:
+                row = session.execute(
+                    select(TextVersion.number, TextVersion.overrides)
+                    .where(TextVersion.status == "active")
+                ).first()  # fmt: skip
+        except SQLAlchemyError:
+            return
+        number, overrides = row if row else (0, {})
+        if number != self.texts_version:
+            notices.use_running(overrides.get("notices", {}))
+            self.texts_version = number
 
     def outreach(self) -> OutreachConfig:
         """The reminder configuration in force, checked again when the last check is older

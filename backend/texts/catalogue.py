@@ -11,14 +11,17 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 LANGUAGES = ("zh", "en")
-SECTIONS = ("texts", "buttons")
+# texts: the action server's and Rasa's replies; buttons: their titles; notices: what the
+# backend itself sends into a chat (backend/outbound/texts.py: a collector joined, a
+# settlement decided, ...).
+SECTIONS = ("texts", "buttons", "notices")
 # A second wording tried on a share of borrowers: key -> {zh, en, share} (the challenger; the
 # champion is the wording in force). Only the action server's texts: Rasa's fixed replies
 # (`utter_*`) have no borrower to assign.
@@ -50,9 +53,10 @@ class Catalogue:
 
     texts: Mapping[str, Entry]
     buttons: Mapping[str, Entry]
+    notices: Mapping[str, Entry] = field(default_factory=dict)
 
     def section(self, name: str) -> Mapping[str, Entry]:
-        return self.texts if name == "texts" else self.buttons
+        return {"texts": self.texts, "buttons": self.buttons, "notices": self.notices}[name]
 
     def said(self, overrides: Overrides, section: str, key: str, language: str) -> str:
         """The text in force for one entry and language under `overrides`."""
@@ -72,7 +76,13 @@ def load_shipped(config_dir: Path, nlu_dir: Path) -> Catalogue:
             ("en" if variation.get("condition") else "zh"): variation["text"]
             for variation in variations
         }
-    return Catalogue(texts=texts, buttons={k: dict(v) for k, v in shipped["buttons"].items()})
+    from backend.outbound.texts import TEXTS as NOTICES
+
+    return Catalogue(
+        texts=texts,
+        buttons={k: dict(v) for k, v in shipped["buttons"].items()},
+        notices={k: dict(v) for k, v in NOTICES.items()},
+    )
 
 
 def figures(text: str) -> set[str]:
@@ -84,7 +94,7 @@ def problems(overrides: Any, catalogue: Catalogue) -> list[Problem]:
     """Everything wrong with a set of overrides, each named by its field; empty when it may
     run."""
     if not isinstance(overrides, Mapping):
-        return [Problem("", "expected a mapping of sections (texts, buttons, experiments)")]
+        return [Problem("", f"expected a mapping of sections ({', '.join(ALL_SECTIONS)})")]
     found: list[Problem] = []
     for section, entries in overrides.items():
         if section not in ALL_SECTIONS:

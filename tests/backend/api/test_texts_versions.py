@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 import yaml
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,9 @@ from backend.audit.models import AuditEntry
 from backend.config import ROOT
 from backend.ledger import service as ledger
 from backend.ledger.models import Loan
+from backend.main import refresh_policies
 from backend.money import format_major
+from backend.outbound import texts as notices
 from backend.texts.catalogue import load_shipped
 from tests.backend.api.conftest import TODAY
 from tests.backend.api.console_client import Console
@@ -61,7 +64,13 @@ def running(client: TestClient) -> dict:
 
 def test_the_running_version_is_the_shipped_texts_until_one_is_approved(client: TestClient):
     response = client.get("/api/v1/texts/running")
-    assert response.json() == {"version": 0, "texts": {}, "buttons": {}, "experiments": {}}
+    assert response.json() == {
+        "version": 0,
+        "texts": {},
+        "buttons": {},
+        "notices": {},
+        "experiments": {},
+    }
     again = client.get("/api/v1/texts/running", headers={"If-None-Match": response.headers["ETag"]})
     assert again.status_code == 304
     assert (
@@ -89,7 +98,13 @@ def test_proposed_approved_by_another_then_rolled_back(
 
     rolled = on_page(boss, "/console/texts/rollback/0", {"note": "replies dropped"})
     assert "Rolled back" in boss.follow(rolled).text
-    assert running(client) == {"version": 2, "texts": {}, "buttons": {}, "experiments": {}}
+    assert running(client) == {
+        "version": 2,
+        "texts": {},
+        "buttons": {},
+        "notices": {},
+        "experiments": {},
+    }
 
     subjects = list(db.scalars(select(AuditEntry.subject).where(AuditEntry.subject.like("texts%"))))
     assert subjects == [
@@ -159,6 +174,7 @@ def test_export_then_import_as_a_new_proposal(ops: Console, boss: Console, clien
     assert yaml.safe_load(exported.text) == {
         "texts": {"verified": {"en": "Thank you {name}: that's you."}},
         "buttons": {},
+        "notices": {},
     }
     on_page(boss, "/console/texts/rollback/0", {"note": "undo"})
     imported = ops.http.post(
@@ -245,3 +261,25 @@ def test_a_waiting_wording_is_previewed_with_a_loans_figures(
     )
     assert list(reads) == ["loan L1 texts preview"]
     assert "no loan L9" in boss.get("/console/texts", params={"loan": "L9"}).text
+
+
+def test_the_backends_own_notices_are_texts_too(
+    ops: Console, boss: Console, client: TestClient
+) -> None:
+    """What the backend sends into a chat itself (a collector joined, the bot is back) runs
+    in the backend replica once it has checked the running version."""
+    app = client.app
+    assert isinstance(app, FastAPI)
+    page = ops.get("/console/texts", params={"q": "back_to_bot"})
+    assert 'data-entry="notices.back_to_bot"' in page.text
+    propose(ops, "back_to_bot", en="The assistant is here again.", section="notices")
+    on_page(boss, "/console/texts/1/approve")
+    try:
+        refresh_policies(app)
+        assert notices.back_to_bot("en") == "The assistant is here again."
+        assert notices.back_to_bot("zh") == notices.TEXTS["back_to_bot"]["zh"]
+        on_page(boss, "/console/texts/rollback/0", {"note": "undo"})
+        refresh_policies(app)
+        assert notices.back_to_bot("en") == notices.TEXTS["back_to_bot"]["en"]
+    finally:
+        notices.use_running({})

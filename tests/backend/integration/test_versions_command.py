@@ -35,7 +35,11 @@ def test_export_edit_import(tmp_path: Path):
     assert exported.returncode == 0, exported.stderr
     assert f"{out / 'plans.yml'}: version 0" in exported.stdout
     assert (out / "plans.yml").read_text() == (ROOT / "config" / "plans.yml").read_text()
-    assert yaml.safe_load((out / "texts.yml").read_text()) == {"texts": {}, "buttons": {}}
+    assert yaml.safe_load((out / "texts.yml").read_text()) == {
+        "texts": {},
+        "buttons": {},
+        "notices": {},
+    }
 
     plans = (
         (out / "plans.yml").read_text().replace("terms_months: [3, 6, 12]", "terms_months: [4, 8]")

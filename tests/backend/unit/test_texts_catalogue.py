@@ -31,6 +31,7 @@ def test_the_shipped_texts_pass_their_own_rules():
     everything = {
         "texts": {k: dict(v) for k, v in SHIPPED.texts.items()},
         "buttons": {k: dict(v) for k, v in SHIPPED.buttons.items()},
+        "notices": {k: dict(v) for k, v in SHIPPED.notices.items()},
     }
     assert problems(everything, SHIPPED) == []
 
@@ -84,21 +85,26 @@ class TestProblems:
             )
         )
         assert found == {
-            "replies": "unknown section; expected texts, buttons, experiments",
+            "replies": "unknown section; expected texts, buttons, notices, experiments",
             "texts.greet.fr": "unknown language; expected zh or en",
             "buttons./deny.en": "29 characters; at most 20",
         }
 
     def test_not_a_mapping(self):
         assert problems(["texts"], SHIPPED) == [
-            Problem("", "expected a mapping of sections (texts, buttons, experiments)")
+            Problem("", "expected a mapping of sections (texts, buttons, notices, experiments)")
         ]
 
 
 def test_a_version_keeps_only_what_differs_from_the_shipped_text():
     shipped_zh = SHIPPED.texts["greet"]["zh"]
     kept = normalised({"texts": {"greet": {"zh": shipped_zh, "en": "Hi{name}!"}}}, SHIPPED)
-    assert kept == {"texts": {"greet": {"en": "Hi{name}!"}}, "buttons": {}, "experiments": {}}
+    assert kept == {
+        "texts": {"greet": {"en": "Hi{name}!"}},
+        "buttons": {},
+        "notices": {},
+        "experiments": {},
+    }
 
 
 def test_changes_between_two_versions_name_each_language_with_before_and_after():
@@ -115,7 +121,11 @@ def test_changes_between_two_versions_name_each_language_with_before_and_after()
 def test_an_export_reads_back_as_the_same_overrides():
     import yaml
 
-    overrides = {"texts": {"greet": {"zh": "你好{name}"}}, "buttons": {"/deny": {"en": "Change"}}}
+    overrides = {
+        "texts": {"greet": {"zh": "你好{name}"}},
+        "buttons": {"/deny": {"en": "Change"}},
+        "notices": {"back_to_bot": {"en": "The assistant is back."}},
+    }
     assert yaml.safe_load(as_yaml(overrides)) == overrides
 
 
