@@ -12,6 +12,7 @@ the same name reuses the loans and continues from the last snapshot.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -37,6 +38,9 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=5)
     parser.add_argument("--schema", help="keep this PostgreSQL schema and resume into it")
     args = parser.parse_args()
+    # Each stepped day's phases (read, step, waiting on the replay, write and compare).
+    logging.basicConfig(format="%(message)s")
+    logging.getLogger("backend.portfolio").setLevel(logging.INFO)
     with postgres_schema(args.schema) as engine, Session(engine) as session:
         have = session.scalar(select(func.count()).select_from(Loan)) or 0
         if have < args.loans:

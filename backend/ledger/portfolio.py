@@ -96,10 +96,48 @@ def loan_statements(
             yield from _statements(session, loans, as_of)
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerRows:
+    """A loan's contract and ledger rows as read for a statement `as_of`: from here the
+    statement is pure work, which may run off the thread holding the session."""
+
+    loan: Any  # the row of _LOAN_COLUMNS
+    terms: LoanTerms
+    schedule: list[ScheduledInstallment]
+    payments: list[PaymentRecord]
+    arrangements: list[ArrangementTerms]
+    as_of: date
+
+    def statement(self) -> Statement:
+        return statement(self.terms, self.schedule, self.payments, self.as_of, self.arrangements)
+
+
+def ledger_rows(
+    session: Session, as_of: date, ids: Sequence[int], *, chunk: int = 2000
+) -> list[LedgerRows]:
+    """What the statements of these loans `as_of` are computed from, read now (in id order)."""
+    wanted = sorted(set(ids))
+    found: list[LedgerRows] = []
+    for start in range(0, len(wanted), chunk):
+        loans = session.execute(
+            select(*_LOAN_COLUMNS)
+            .where(Loan.id.in_(wanted[start : start + chunk]))
+            .order_by(Loan.id)
+        ).all()
+        if loans:
+            found.extend(_ledger_rows(session, loans, as_of))
+    return found
+
+
 def _statements(
     session: Session, loans: Sequence[Any], as_of: date
 ) -> Iterator[tuple[Any, Statement]]:
-    """Statements of these loan rows (consecutive ids or a chosen few) from three queries."""
+    for rows in _ledger_rows(session, loans, as_of):
+        yield rows.loan, rows.statement()
+
+
+def _ledger_rows(session: Session, loans: Sequence[Any], as_of: date) -> list[LedgerRows]:
+    """The ledger rows of these loan rows (consecutive ids or a chosen few): three queries."""
     low, high = loans[0].id, loans[-1].id
     dense = high - low + 1 <= 2 * len(loans)
     ids = [loan.id for loan in loans]
@@ -132,6 +170,7 @@ def _statements(
         payments[p[0]].append(PaymentRecord(f"{p[1]}:{p[2]}", p[3], p[4]))
     arrangements = _arrangements(session, ids)
     waterfalls: dict[str, tuple] = {}  # type: ignore[type-arg]
+    found = []
     for loan in loans:
         waterfall = waterfalls.get(loan.waterfall) or waterfalls.setdefault(
             loan.waterfall, parse_waterfall(loan.waterfall)
@@ -145,10 +184,17 @@ def _statements(
             late_charges=LateCharges(loan.penalty_daily_rate, loan.late_fee_minor, loan.grace_days),
             waterfall=waterfall,
         )
-        st = statement(
-            terms, schedules[loan.id], payments[loan.id], as_of, arrangements.get(loan.id, [])
+        found.append(
+            LedgerRows(
+                loan,
+                terms,
+                schedules[loan.id],
+                payments[loan.id],
+                arrangements.get(loan.id, []),
+                as_of,
+            )
         )
-        yield loan, st
+    return found
 
 
 def _arrangements(session: Session, ids: Sequence[int]) -> dict[int, list[ArrangementTerms]]:

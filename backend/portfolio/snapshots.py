@@ -14,6 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
@@ -26,7 +27,8 @@ from sqlalchemy.orm import Session
 from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
 from backend.ledger.models import Loan, Payment
-from backend.ledger.portfolio import loan_statements
+from backend.ledger.portfolio import LedgerRows, ledger_rows, loan_statements
+from backend.ledger.statement import Statement
 from backend.portfolio.figures import (
     COMPARED,
     OpenItem,
@@ -36,7 +38,7 @@ from backend.portfolio.figures import (
     steppable,
 )
 from backend.portfolio.models import PortfolioSnapshot, SnapshotItem, SnapshotRun
-from backend.portfolio.step import REPLAY_TABLE, step
+from backend.portfolio.step import REPLAY_TABLE, select_replay, write_stepped
 from backend.promises.models import Promise
 from backend.risk.models import LoanScore
 from backend.types import utcnow
@@ -47,6 +49,9 @@ CHECK_SAMPLE = 1000  # stepped loans replayed each run to prove the step equal t
 MAX_STEPS = 7  # a longer gap is replayed in full rather than stepped day by day
 BUSY = "busy"  # the method of a run another worker holds the lock for
 _CHUNK = 5000
+# Loans left to the replay whose ledger rows are read before the step, to replay while the
+# database steps the rest (memory: a few kB a loan); any beyond are replayed after it.
+AHEAD = 20_000
 _LOCK_KEY = 0x534E4150  # "SNAP"
 # A payment committed just after the last run began may carry an earlier timestamp.
 _SINCE_MARGIN = timedelta(hours=1)
@@ -99,42 +104,29 @@ def take(
         last = session.get(SnapshotRun, prev)
         assert last is not None
         since = last.started_at - _SINCE_MARGIN
-        replay_ids = step(session, day=as_of, prev=prev, since=since)
-        t1 = time.perf_counter()
-        replayed = _replay(session, as_of, replay_ids, with_items=True)
-        t2 = time.perf_counter()
-        checked, mismatches = _check(session, as_of, sample=sample, seed=seed)
-        log.info(
-            "snapshot %s: stepped in %.1f s, replayed %s loans in %.1f s, checked %s in %.1f s",
-            as_of,
-            t1 - t0,
-            replayed,
-            t2 - t1,
-            checked,
-            time.perf_counter() - t2,
+        replay_ids, stepped, replayed, checked, mismatches = _step(
+            session, as_of, prev=prev, since=since, sample=sample, seed=seed
         )
         method = "step"
     else:
         if holds_state:
             session.execute(delete(SnapshotItem))
         replayed = _replay(session, as_of, None, with_items=holds_state)
-        replay_ids, checked, mismatches, method = None, 0, 0, "replay"
+        replay_ids, stepped, checked, mismatches, method = None, 0, 0, 0, "replay"
+    if session.get_bind().dialect.name == "postgresql":
+        # The day's rows are all written: the statements below, and tomorrow's step, plan their
+        # joins on these statistics (without them a million new rows look like none until
+        # autovacuum comes by, and a plan can take minutes).
+        session.execute(text("ANALYZE portfolio_snapshots, snapshot_items"))
     _paid_this_month(session, as_of, replay_ids)
     _promises(session, as_of)
     _contacts(session, as_of, timezone, stepped=method == "step", ids=replay_ids)
-    loans = session.scalar(
-        select(func.count()).select_from(PortfolioSnapshot).where(PortfolioSnapshot.as_of == as_of)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Tomorrow's step plans its joins on these statistics: without them a day's million
-        # new rows look like none until autovacuum comes by, and the plan takes minutes.
-        session.execute(text("ANALYZE portfolio_snapshots, snapshot_items"))
     if holds_state and state is not None:
         session.execute(update(SnapshotRun).values(holds_state=False))
     run = SnapshotRun(
         as_of=as_of,
         method=method,
-        loans=loans or 0,
+        loans=stepped + replayed,
         replayed=replayed,
         checked=checked,
         mismatches=mismatches,
@@ -152,6 +144,44 @@ def take(
             checked,
         )
     return RunResult.of(run, taken=True)
+
+
+def _step(
+    session: Session, as_of: date, *, prev: date, since: datetime, sample: int, seed: int | None
+) -> tuple[list[int], int, int, int, int]:
+    """Day `as_of` stepped from `prev` in SQL, the loans it cannot step replayed, a sample of
+    the stepped ones checked: (the replayed loans, how many stepped, how many replayed, how
+    many checked, how many of those differed)."""
+    t0 = time.perf_counter()
+    replay_ids = select_replay(session, day=as_of, prev=prev, since=since)
+    check_ids = _check_sample(session, prev, sample=sample, seed=seed)
+    ahead = ledger_rows(session, as_of, replay_ids[:AHEAD])
+    to_check = ledger_rows(session, as_of, check_ids)
+    t1 = time.perf_counter()
+    # Replaying is Python's work and stepping the database's (a process of its own): the
+    # replays run on a thread while the database writes the stepped rows.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        replaying = pool.submit(_replayed, ahead)
+        expecting = pool.submit(_replayed, to_check)
+        stepped = write_stepped(session, day=as_of, prev=prev)
+        t2 = time.perf_counter()
+        done, expected = replaying.result(), expecting.result()
+    t3 = time.perf_counter()
+    replayed = _write(session, as_of, done, with_items=True)
+    replayed += _replay(session, as_of, replay_ids[AHEAD:], with_items=True)
+    checked, mismatches = _compare(session, as_of, expected)
+    log.info(
+        "snapshot %s: read %s loans to replay and %s to check in %.1f s, stepped in %.1f s, "
+        "waited %.1f s more for the replay, wrote and compared in %.1f s",
+        as_of,
+        replayed,
+        checked,
+        t1 - t0,
+        t2 - t1,
+        t3 - t2,
+        time.perf_counter() - t3,
+    )
+    return replay_ids, stepped, replayed, checked, mismatches
 
 
 def prune(session: Session, today: date, *, keep_days: int) -> list[date]:
@@ -227,56 +257,92 @@ def _state_day(session: Session) -> date | None:
     return session.scalar(select(SnapshotRun.as_of).where(SnapshotRun.holds_state))
 
 
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """A loan's snapshot figures and open items by the ledger's replay."""
+
+    loan_id: int
+    row: dict[str, object]  # figures(st).row()
+    items: list[OpenItem]
+    item_rows: list[dict[str, object]]  # the items as snapshot_items rows
+    steppable: bool  # the next day may step it from those items
+
+
+def _replay_one(loan: Any, st: Statement, as_of: date) -> Replayed:
+    items = open_items(st, loan.grace_days)
+    return Replayed(
+        loan.id,
+        figures(st).row(),
+        items,
+        [
+            i.row(loan.id, on=as_of, rate=loan.penalty_daily_rate, late_fee=loan.late_fee_minor)
+            for i in items
+        ],
+        steppable(st),
+    )
+
+
+def _replayed(ledger: Sequence[LedgerRows]) -> list[Replayed]:
+    """The replay of loans whose ledger rows are read: pure, safe off the session's thread."""
+    return [_replay_one(r.loan, r.statement(), r.as_of) for r in ledger]
+
+
 def _replay(session: Session, as_of: date, ids: Sequence[int] | None, *, with_items: bool) -> int:
     """Snapshot rows (and open items) of these loans, or of every loan, from the replay."""
-    rows: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    count = 0
     if ids is not None and not ids:
         return 0
+    count = 0
+    done: list[Replayed] = []
     for loan, st in loan_statements(session, as_of, ids=ids, chunk=2000):
-        rows.append({"as_of": as_of, "loan_id": loan.id, **figures(st).row()})
-        if with_items and steppable(st):
-            items.extend(
-                i.row(loan.id, on=as_of, rate=loan.penalty_daily_rate, late_fee=loan.late_fee_minor)
-                for i in open_items(st, loan.grace_days)
-            )
-        if len(rows) >= _CHUNK:
-            count += _write(session, rows, items)
-    return count + _write(session, rows, items)
+        done.append(_replay_one(loan, st, as_of))
+        if len(done) >= _CHUNK:
+            count += _write(session, as_of, done, with_items=with_items)
+            done = []
+    return count + _write(session, as_of, done, with_items=with_items)
 
 
-def _write(session: Session, rows: list[dict[str, Any]], items: list[dict[str, Any]]) -> int:
-    written = len(rows)
-    if rows:
+def _write(session: Session, as_of: date, done: Sequence[Replayed], *, with_items: bool) -> int:
+    for start in range(0, len(done), _CHUNK):
+        part = done[start : start + _CHUNK]
         session.execute(
             insert(PortfolioSnapshot),
-            [{**r, "paid_month_minor": 0, "promise_open": False} for r in rows],
+            [
+                {"as_of": as_of, "loan_id": r.loan_id, **r.row}
+                | {"paid_month_minor": 0, "promise_open": False}
+                for r in part
+            ],
         )
-    if items:
-        session.execute(insert(SnapshotItem), items)
-    rows.clear()
-    items.clear()
-    return written
+        items = [i for r in part if with_items and r.steppable for i in r.item_rows]
+        if items:
+            session.execute(insert(SnapshotItem), items)
+    return len(done)
 
 
-def _check(session: Session, as_of: date, *, sample: int, seed: int | None) -> tuple[int, int]:
-    """Replay `sample` stepped loans drawn at random and compare; a difference is replaced by
-    the replay's figures and open items."""
+def _check_sample(session: Session, prev: date, *, sample: int, seed: int | None) -> list[int]:
+    """Up to `sample` loans drawn at random among those the day steps (yesterday's, not left to
+    the replay): replayed and compared once the step has written them."""
     if sample <= 0:
-        return 0, 0
-    # Loan ids drawn at random, kept when stepped that day: index lookups, where ordering a
-    # million rows by random() took a second.
+        return []
+    # Loan ids drawn at random, kept when stepped: index lookups, where ordering a million rows
+    # by random() took a second.
     low, high = session.execute(select(func.min(Loan.id), func.max(Loan.id))).one()
     draw = random.Random(seed)
     wanted = draw.sample(range(low, high + 1), min(high - low + 1, sample * 3))
     stepped = select(PortfolioSnapshot.loan_id).where(
-        PortfolioSnapshot.as_of == as_of,
+        PortfolioSnapshot.as_of == prev,
         PortfolioSnapshot.loan_id.in_(wanted),
         PortfolioSnapshot.loan_id.not_in(select(REPLAY_TABLE.c.loan_id)),
     )
     found = set(session.scalars(stepped))
-    ids = [i for i in wanted if i in found][:sample]
+    return [i for i in wanted if i in found][:sample]
+
+
+def _compare(session: Session, as_of: date, expected: Sequence[Replayed]) -> tuple[int, int]:
+    """The stepped rows and open items of the checked loans against their replay; a difference
+    is replaced by the replay's figures and open items."""
+    ids = [e.loan_id for e in expected]
+    if not ids:
+        return 0, 0
     rows = {
         r.loan_id: r
         for r in session.scalars(
@@ -287,26 +353,21 @@ def _check(session: Session, as_of: date, *, sample: int, seed: int | None) -> t
     }
     held = _items_of(session, ids, as_of)
     fixes: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    for loan, st in loan_statements(session, as_of, ids=ids):
-        expected = figures(st).row()
-        row = rows[loan.id]
-        replayed = open_items(st, loan.grace_days)
-        if any(getattr(row, c) != expected[c] for c in COMPARED) or held.get(loan.id) != (
-            replayed or None
+    items: list[dict[str, object]] = []
+    for e in expected:
+        row = rows[e.loan_id]
+        if any(getattr(row, c) != e.row[c] for c in COMPARED) or held.get(e.loan_id) != (
+            e.items or None
         ):
             log.error(
                 "snapshot %s, loan %s: stepped %s, replayed %s",
                 as_of,
-                loan.id,
+                e.loan_id,
                 {c: getattr(row, c) for c in COMPARED},
-                {c: expected[c] for c in COMPARED},
+                {c: e.row[c] for c in COMPARED},
             )
-            fixes.append({"as_of": as_of, "loan_id": loan.id, **expected})
-            items.extend(
-                i.row(loan.id, on=as_of, rate=loan.penalty_daily_rate, late_fee=loan.late_fee_minor)
-                for i in replayed
-            )
+            fixes.append({"as_of": as_of, "loan_id": e.loan_id, **e.row})
+            items.extend(e.item_rows)
     wrong = [f["loan_id"] for f in fixes]
     if wrong:
         session.execute(delete(SnapshotItem).where(SnapshotItem.loan_id.in_(wrong)))
