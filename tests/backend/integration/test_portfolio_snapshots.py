@@ -87,6 +87,31 @@ def test_stepping_day_by_day_equals_the_replay_of_every_loan(pg: Session) -> Non
     assert {"current", "1-30", "31-60", "61-90"} <= buckets
 
 
+def test_loans_beyond_those_read_ahead_are_replayed_after_the_step(
+    pg: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One loan's ledger rows read before the step (replayed while it runs), the rest after.
+    monkeypatch.setattr(snapshots, "AHEAD", 1)
+    _portfolio(pg, 300, seed=11)
+    snapshots.take(pg, START, timezone=TZ)
+    both_ways = 0
+    for k in range(1, 21):
+        day = START + timedelta(days=k)
+        run = snapshots.take(pg, day, timezone=TZ, sample=EVERY)
+        assert (run.method, run.mismatches) == ("step", 0), day
+        both_ways += run.replayed > 1
+        assert run.loans == pg.scalar(
+            select(func.count())
+            .select_from(PortfolioSnapshot)
+            .where(PortfolioSnapshot.as_of == day)
+        )
+    assert both_ways >= 10
+    expected, rows = _replayed(pg, day), _rows(pg, day)
+    assert rows.keys() == expected.keys()
+    for loan_id, want in expected.items():
+        assert {c: getattr(rows[loan_id], c) for c in COMPARED} == {c: want[c] for c in COMPARED}
+
+
 def test_a_payment_entered_late_and_a_new_loan_are_replayed(pg: Session) -> None:
     _portfolio(pg, 60, seed=3)
     day0 = date(2026, 11, 10)
