@@ -108,7 +108,7 @@ def _seed_history(session: Session) -> str:
 
 
 def cmd_demo_history(_: argparse.Namespace) -> None:
-    """About 60 days of past activity for a demo portfolio of its own (never in production)."""
+    """About 90 days of past activity for a demo portfolio of its own (never in production)."""
     from backend.db import make_engine
 
     settings = get_settings()
@@ -547,7 +547,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
         "seed-demo", help="migrate, then seed the demo data into an empty database"
     ).set_defaults(func=cmd_seed)
     sub.add_parser(
-        "demo-history", help="add ~60 days of demo activity (HIST-... borrowers), once"
+        "demo-history", help="add ~90 days of demo activity (HIST-... borrowers), once"
     ).set_defaults(func=cmd_demo_history)
     sub.add_parser(
         "deactivate-demo-users", help="deactivate demo console users with the README's password"

@@ -1,4 +1,4 @@
-"""About 60 days of generated past activity for a demo portfolio of its own (refs HIST-0001...),
+"""About 90 days of generated past activity for a demo portfolio of its own (refs HIST-0001...),
 so the operations dashboard and the tuning pages have something to show; before it, each
 borrower's loan (and for some a first loan, repaid) paid by a paying habit kept over its life,
 so the month-end snapshots of the year before show who pays late and catches up, who slips and
@@ -52,7 +52,7 @@ from backend.tuning.masking import mask_personal
 from backend.tuning.models import MessageLabel
 
 REF_PREFIX = "HIST-"
-DAYS = 60
+DAYS = 90
 BORROWERS = 280
 SEED = 20261129
 # A promise's chat (history_chats) stamps it a few minutes off its planned moment (after a
