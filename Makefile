@@ -16,7 +16,7 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench compliance-check bench-chat bench-snapshots bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench compliance-check bench-chat bench-snapshots bench-risk bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -33,6 +33,7 @@ help:
 	@echo "make profile  with make run running: where one part's time goes, a flame graph (PART=rasa|gateway|backend|actions)"
 	@echo "make compliance-check  the reminder rules against 100,000 random cases (CASES=N): 0 violations"
 	@echo "make bench-snapshots  the daily portfolio snapshot of 1,000,000 loans on PostgreSQL (LOANS=N DAYS=N)"
+	@echo "make bench-risk SCHEMA=name  month-end snapshots, training and scoring on bench-snapshots' kept schema"
 	@echo "make bench-outreach  reminders: plan 1,000,000 loans on PostgreSQL, deliver 300 via the gateway"
 	@echo "             (LOANS=N DELIVER=N for other sizes)"
 	@echo "make fault-matrix  make run-prod's topology under load, one fault at a time (replicas killed,"
@@ -156,6 +157,10 @@ bench-chat: $(VENV)/.installed
 # PostgreSQL at BENCH_DATABASE_URL (a throwaway schema; SCHEMA=name keeps it and resumes).
 bench-snapshots: $(VENV)/.installed
 	$(PY) -m bench.snapshots $(if $(LOANS),--loans $(LOANS)) $(if $(DAYS),--days $(DAYS)) $(if $(SCHEMA),--schema $(SCHEMA))
+
+# On the schema bench-snapshots kept (SCHEMA=name, required); MONTHS=N month ends (4).
+bench-risk: $(VENV)/.installed
+	$(PY) -m bench.risk --schema $(SCHEMA) $(if $(MONTHS),--months $(MONTHS))
 
 # PostgreSQL at BENCH_DATABASE_URL (a throwaway schema); starts its own backend, gateway and
 # fake Telegram server.

@@ -3,7 +3,8 @@
     .venv/bin/python -m bench.risk --schema NAME [--months 4]
 
 Works on a schema `bench.snapshots --schema NAME` made (its loans and daily snapshots): takes
-the month-end snapshots of the `--months` months before its first day by replaying every loan,
+the month-end snapshots of the `--months` months before its first day (those not taken yet) by
+replaying every loan,
 as `python -m backend snapshot --months N` does on a new installation, then trains both scores
 (`python -m backend risk train`: every month end read, at most `MONTH_SAMPLE` loans of each)
 and scores the latest day's open loans, timing each step.
@@ -21,7 +22,7 @@ from backend.portfolio import snapshots
 from backend.portfolio.models import SnapshotRun
 from backend.risk import scoring, train
 from bench.outreach import postgres_schema
-from bench.snapshots import TZ
+from bench.snapshots import FIRST_DAY, TZ
 
 
 def main() -> None:
@@ -32,12 +33,11 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=4)
     args = parser.parse_args()
     with postgres_schema(args.schema) as engine, Session(engine) as session:
-        first = session.scalar(select(func.min(SnapshotRun.as_of)))
-        if first is None:
+        if session.get(SnapshotRun, FIRST_DAY) is None:
             raise SystemExit(f"no snapshots in {args.schema}: run bench.snapshots --schema first")
         print("| step | loans | seconds | figure |")
         print("| --- | --- | --- | --- |")
-        for day in snapshots.month_ends(first, args.months):
+        for day in snapshots.month_ends(FIRST_DAY, args.months):
             t0 = time.perf_counter()
             run = snapshots.take(session, day, timezone=TZ)
             session.commit()
