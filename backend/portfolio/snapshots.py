@@ -305,7 +305,9 @@ def _write(session: Session, as_of: date, done: Sequence[Replayed], *, with_item
     for start in range(0, len(done), _CHUNK):
         part = done[start : start + _CHUNK]
         session.execute(
-            insert(PortfolioSnapshot),
+            # NULLs written as such (an arrangement is mostly none): one batch, not one
+            # wherever a None falls.
+            insert(PortfolioSnapshot).execution_options(render_nulls=True),
             [
                 {"as_of": as_of, "loan_id": r.loan_id, **r.row}
                 | {"paid_month_minor": 0, "promise_open": False}

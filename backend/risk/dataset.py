@@ -53,21 +53,24 @@ def _positions(
     ).where(Snap.as_of == day)
     if ids is not None:
         q = q.where(Snap.loan_id.in_(ids))
-    return {
-        r.loan_id: Position(
-            dpd=r.dpd,
-            bucket=r.bucket,
-            total=r.total_minor,
-            overdue=r.overdue_minor,
-            charges=r.fees_minor + r.penalty_minor,
-            paid_month=r.paid_month_minor,
-            arrangement=r.arrangement is not None,
-            promise_open=r.promise_open,
-            last_reply_on=r.last_reply_on,
-            last_contact_on=r.last_contact_on,
+    # Read by position: a month end of a million loans is read whole, and named access to
+    # each row's twelve columns cost seconds.
+    found = {}
+    for row in session.execute(q):
+        loan, dpd, bucket, total, overdue, fees, penalty, paid, plan, promise, wrote, sent = row
+        found[loan] = Position(
+            dpd,
+            bucket,
+            total,
+            overdue,
+            fees + penalty,
+            paid,
+            plan is not None,
+            promise,
+            wrote,
+            sent,
         )
-        for r in session.execute(q)
-    }
+    return found
 
 
 Contracts = dict[int, tuple[date, int]]  # loan id -> (disbursed on, term in months)

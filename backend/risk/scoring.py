@@ -12,6 +12,8 @@ from backend.risk.dataset import can_roll, examples, month_ends
 from backend.risk.model import LinearScore
 from backend.risk.models import LoanScore, RiskModel
 
+_CHUNK = 10_000
+
 
 def active(session: Session) -> dict[str, RiskModel]:
     return {m.kind: m for m in session.scalars(select(RiskModel).where(RiskModel.active))}
@@ -28,7 +30,8 @@ def score_day(session: Session, day: date) -> int:
     pay = models.get("pay_7")
     roll_score = LinearScore.of(roll.params) if roll else None
     pay_score = LinearScore.of(pay.params) if pay else None
-    rows = []
+    rows: list[dict[str, object]] = []
+    scored = 0
     for e in examples(session, day, month_ends(session)):
         rolls = roll_score if roll_score and can_roll(e) else None
         rows.append(
@@ -47,9 +50,18 @@ def score_day(session: Session, day: date) -> int:
                 "pay_version": pay.version if pay else None,
             }
         )
+        if len(rows) == _CHUNK:  # a large book's rows are written as they come, not held
+            scored += _write(session, rows)
+    return scored + _write(session, rows)
+
+
+def _write(session: Session, rows: list[dict[str, object]]) -> int:
     if rows:
-        session.execute(insert(LoanScore), rows)
-    return len(rows)
+        # NULLs written as such: rows are batched together, not split wherever a None falls.
+        session.execute(insert(LoanScore).execution_options(render_nulls=True), rows)
+    written = len(rows)
+    rows.clear()
+    return written
 
 
 def latest_scores(session: Session, loan_ids: list[int]) -> dict[int, LoanScore]:
