@@ -7,8 +7,9 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from backend.ledger.models import Loan, Payment
@@ -34,27 +35,39 @@ def month_ends(session: Session) -> list[date]:
     return [d for d in days if (d + timedelta(days=1)).day == 1]
 
 
+_COLUMNS = (
+    Snap.loan_id,
+    Snap.dpd,
+    Snap.bucket,
+    Snap.total_minor,
+    Snap.overdue_minor,
+    Snap.fees_minor,
+    Snap.penalty_minor,
+    Snap.paid_month_minor,
+    Snap.arrangement,
+    Snap.promise_open,
+    Snap.last_reply_on,
+    Snap.last_contact_on,
+)
+_IDS_AT_ONCE = 10_000  # a bound parameter each, and PostgreSQL takes at most 65,535
+
+
 def _positions(
     session: Session, day: date, ids: Sequence[int] | None = None
 ) -> dict[int, Position]:
-    q = select(
-        Snap.loan_id,
-        Snap.dpd,
-        Snap.bucket,
-        Snap.total_minor,
-        Snap.overdue_minor,
-        Snap.fees_minor,
-        Snap.penalty_minor,
-        Snap.paid_month_minor,
-        Snap.arrangement,
-        Snap.promise_open,
-        Snap.last_reply_on,
-        Snap.last_contact_on,
-    ).where(Snap.as_of == day)
-    if ids is not None:
-        q = q.where(Snap.loan_id.in_(ids))
-    # Read by position: a month end of a million loans is read whole, and named access to
-    # each row's twelve columns cost seconds.
+    """The positions on snapshot day `day` of every loan, or of these loans."""
+    q = select(*_COLUMNS).where(Snap.as_of == day)
+    if ids is None:
+        return _read(session, q)
+    found: dict[int, Position] = {}
+    for start in range(0, len(ids), _IDS_AT_ONCE):
+        found |= _read(session, q.where(Snap.loan_id.in_(ids[start : start + _IDS_AT_ONCE])))
+    return found
+
+
+def _read(session: Session, q: Select[*tuple[Any, ...]]) -> dict[int, Position]:
+    # By position: a month end of a million loans is read whole, and named access to each
+    # row's twelve columns cost seconds.
     found = {}
     for row in session.execute(q):
         loan, dpd, bucket, total, overdue, fees, penalty, paid, plan, promise, wrote, sent = row
@@ -96,11 +109,14 @@ def examples(
     (the two before `day` are read as its history); `terms`: `contracts()`, when at hand;
     `limit`: at most this many loans, drawn at random (the same each time for the day)."""
     earlier = [e for e in ends if e < day]
-    now = {i: p for i, p in _positions(session, day).items() if p.total > 0}
     ids: list[int] | None = None
-    if limit is not None and len(now) > limit:
-        ids = sorted(random.Random(day.toordinal()).sample(sorted(now), limit))
-        now = {i: now[i] for i in ids}
+    if limit is not None:  # drawn before reading: only the loans drawn are read whole
+        open_ids = sorted(
+            session.scalars(select(Snap.loan_id).where(Snap.as_of == day, Snap.total_minor > 0))
+        )
+        if len(open_ids) > limit:
+            ids = sorted(random.Random(day.toordinal()).sample(open_ids, limit))
+    now = {i: p for i, p in _positions(session, day, ids).items() if p.total > 0}
     month_ago = _positions(session, earlier[-1], ids) if earlier else {}
     two_ago = _positions(session, earlier[-2], ids) if len(earlier) > 1 else {}
     if terms is None:
@@ -128,7 +144,8 @@ def can_roll(example: Example) -> bool:
 def rolled(session: Session, day: date, next_end: date, rows: Sequence[Example]) -> list[int]:
     """1 where the loan is in a worse bucket at the next month end than at `day` (a loan
     repaid by then did not roll)."""
-    then = {i: BUCKETS.index(p.bucket) for i, p in _positions(session, next_end).items()}
+    got = _positions(session, next_end, [e.loan_id for e in rows])
+    then = {i: BUCKETS.index(p.bucket) for i, p in got.items()}
     return [1 if then.get(e.loan_id, 0) > e.bucket_rank else 0 for e in rows]
 
 
