@@ -86,14 +86,9 @@ def loan_statements(
                 return
             yield from _statements(session, loans, as_of)
             last_id = loans[-1].id
-    wanted = sorted(set(ids))
-    for start in range(0, len(wanted), chunk):
-        part = wanted[start : start + chunk]
-        loans = session.execute(
-            select(*_LOAN_COLUMNS).where(Loan.id.in_(part)).order_by(Loan.id)
-        ).all()
-        if loans:
-            yield from _statements(session, loans, as_of)
+    for part in _ledger_parts(session, as_of, ids, chunk):
+        for rows in part:
+            yield rows.loan, rows.statement()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +111,13 @@ def ledger_rows(
     session: Session, as_of: date, ids: Sequence[int], *, chunk: int = 2000
 ) -> list[LedgerRows]:
     """What the statements of these loans `as_of` are computed from, read now (in id order)."""
+    return [rows for part in _ledger_parts(session, as_of, ids, chunk) for rows in part]
+
+
+def _ledger_parts(
+    session: Session, as_of: date, ids: Sequence[int], chunk: int
+) -> Iterator[list[LedgerRows]]:
     wanted = sorted(set(ids))
-    found: list[LedgerRows] = []
     for start in range(0, len(wanted), chunk):
         loans = session.execute(
             select(*_LOAN_COLUMNS)
@@ -125,8 +125,7 @@ def ledger_rows(
             .order_by(Loan.id)
         ).all()
         if loans:
-            found.extend(_ledger_rows(session, loans, as_of))
-    return found
+            yield _ledger_rows(session, loans, as_of)
 
 
 def _statements(
