@@ -46,6 +46,19 @@ class Inbound:
     opted_out: bool = False  # the message was an opt-out word (in any form): the chat is out
     arm_key: str | None = None  # the borrower's key for texts under experiment
 
+    @classmethod
+    def of(cls, d: dict[str, Any]) -> Inbound:
+        """The backend's answer to /inbound (the gateway's call, or Rasa's channel's)."""
+        return cls(
+            message_id=d["message_id"],
+            duplicate=d["duplicate"],
+            mode=d["mode"],
+            language=d.get("language"),
+            verified=d["verified"],
+            opted_out=bool(d.get("opted_out", False)),
+            arm_key=d.get("arm_key") if isinstance(d.get("arm_key"), str) else None,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class OutboundItem:
@@ -164,15 +177,7 @@ class BackendClient:
             "kind": kind,
         }
         d = await self._call("POST", self._conversation(channel, user_id) + "/inbound", json=body)
-        return Inbound(
-            message_id=d["message_id"],
-            duplicate=d["duplicate"],
-            mode=d["mode"],
-            language=d.get("language"),
-            verified=d["verified"],
-            opted_out=bool(d.get("opted_out", False)),
-            arm_key=d.get("arm_key") if isinstance(d.get("arm_key"), str) else None,
-        )
+        return Inbound.of(d)
 
     async def log_turn(
         self,

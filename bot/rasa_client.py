@@ -35,20 +35,25 @@ READING = {"reading": "true"}  # the channel's answer carries the message's NLU 
 class Answer:
     replies: list[dict[str, Any]]
     reading: dict[str, Any] | None  # intent, confidence and entities, as the backend stores them
+    # The backend's answer to the message's /inbound, which the channel made (or {"error"});
+    # None when the message was not sent with `inbound`, or the channel does not log it.
+    inbound: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, body: Any) -> Answer:
-        """The channel's answer: {"replies", "reading"}, or a bare list of replies (Rasa's own
-        REST channel, which has no reading)."""
+        """The channel's answer: {"replies", "reading", "inbound"}, or a bare list of replies
+        (Rasa's own REST channel, which has no reading)."""
         if isinstance(body, list):
             return cls(body, None)
         if not isinstance(body, dict):
             return cls([], None)
         replies = body.get("replies")
         reading = body.get("reading")
+        inbound = body.get("inbound")
         return cls(
             replies if isinstance(replies, list) else [],
             reading if isinstance(reading, dict) else None,
+            inbound if isinstance(inbound, dict) else None,
         )
 
 
@@ -102,12 +107,16 @@ class RasaClient:
         *,
         turn_id: str | None = None,
         again: bool = False,
+        inbound: dict[str, Any] | None = None,
     ) -> Answer:
         """One borrower message; the assistant's replies (text, buttons, custom) and what the
         NLU made of the message, in one call (nlu/channels.py). `turn_id` (the message's id)
         makes it safe to send again, on failure or when the channel delivers the message again
-        (`again`: Rasa may have run it already)."""
+        (`again`: Rasa may have run it already). With `inbound` (the message as the backend
+        logs it), the channel logs it first and runs the turn only if the bot has the chat."""
         body: dict[str, Any] = {"sender": sender, "message": text}
+        if inbound is not None:
+            body["inbound"] = inbound
         meta = dict(metadata or {})
         if turn_id:
             meta[TURN_KEY] = turn_id

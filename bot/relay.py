@@ -21,10 +21,10 @@ from datetime import datetime
 from typing import Any
 
 from bot import metrics, request_ids, texts
-from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable
+from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable, Inbound
 from bot.clock import utcnow
-from bot.commands import translate
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.commands import Translated, translate
+from bot.rasa_client import Answer, RasaClient, RasaUnavailable
 from bot.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,49 @@ class Relay:
         translated = translate(incoming.text) if incoming.kind != "contact" else None
         shown = incoming.shown or (translated.logged if translated else incoming.text)
         sent_at = incoming.sent_at or utcnow()
+        to_rasa = translated.to_rasa if translated else incoming.text
+        message = {
+            "text": shown,
+            "external_id": incoming.external_id,
+            "sent_at": sent_at.isoformat(),
+            "kind": incoming.kind,
+        }
+        if to_rasa is not None:
+            # Rasa's channel logs the message with the backend while its NLU reads it, and
+            # runs the turn once the backend says the bot has the chat (nlu/channels.py).
+            try:
+                answered = await self.rasa.turn(
+                    incoming.sender,
+                    to_rasa,
+                    _metadata(incoming),
+                    turn_id=incoming.external_id,
+                    inbound=message,
+                )
+            except RasaUnavailable:
+                return await self._without_rasa(incoming, shown, sent_at)
+            if answered.inbound is None:  # a channel that does not log (Rasa's own) ran it
+                return await self._logged_after(incoming, shown, sent_at, answered)
+            if (by_rasa := _inbound_of(answered.inbound)) is not None:
+                if by_rasa.mode == "bot" and not by_rasa.opted_out:
+                    lang = texts.language_of(
+                        incoming.text, conversation=by_rasa.language, app=incoming.app_language
+                    )
+                    return await self._turn_answered(incoming, lang, by_rasa, answered)
+                return await self._route(incoming, translated, by_rasa)
+        # Not for Rasa (an unknown command), or the backend did not answer Rasa: the gateway
+        # logs the message itself, with its retries, and keeps it while the backend is down.
+        logged = await self._log_inbound(incoming, shown, sent_at)
+        if not isinstance(logged, Inbound):
+            return logged
+        return await self._route(incoming, translated, logged)
+
+    async def _log_inbound(
+        self, incoming: Incoming, shown: str, sent_at: datetime
+    ) -> Inbound | Outcome:
+        """The backend's answer for the message; else what the borrower is told (the message
+        is kept in the spool while the backend is down)."""
         try:
-            inbound = await self.backend.inbound(
+            return await self.backend.inbound(
                 incoming.channel,
                 incoming.user_id,
                 text=shown,
@@ -145,14 +186,42 @@ class Relay:
             lang = texts.language_of(incoming.text, app=incoming.app_language)
             return Outcome([Reply(texts.say("error", lang))], lang, result="refused")
 
+    async def _logged_after(
+        self, incoming: Incoming, shown: str, sent_at: datetime, answered: Answer
+    ) -> Outcome:
+        inbound = await self._log_inbound(incoming, shown, sent_at)
+        if not isinstance(inbound, Inbound):
+            return inbound
         lang = texts.language_of(
             incoming.text, conversation=inbound.language, app=incoming.app_language
         )
-        repeat = inbound.duplicate
+        return await self._turn_answered(incoming, lang, inbound, answered)
+
+    async def _without_rasa(self, incoming: Incoming, shown: str, sent_at: datetime) -> Outcome:
+        """Rasa could not be reached: the message is logged (Rasa's channel may not have got
+        to it) and the borrower told, unless a collector has the chat."""
+        log.warning("Rasa unavailable; %s message kept in the transcript", incoming.channel)
+        inbound = await self._log_inbound(incoming, shown, sent_at)
+        if not isinstance(inbound, Inbound):
+            return inbound
+        lang = texts.language_of(
+            incoming.text, conversation=inbound.language, app=incoming.app_language
+        )
+        if inbound.mode == "human":
+            return _with_collector(inbound, lang)
+        down = [Reply(texts.say("assistant_down", lang))]
+        return await self._answer(incoming, lang, down, result="assistant_down")
+
+    async def _route(
+        self, incoming: Incoming, translated: Translated | None, inbound: Inbound
+    ) -> Outcome:
+        """A message the backend has logged, routed by what it said: to the collector who has
+        the chat, to the opt-out's confirmation, or to Rasa (when Rasa has not run it yet)."""
+        lang = texts.language_of(
+            incoming.text, conversation=inbound.language, app=incoming.app_language
+        )
         if inbound.mode == "human":  # a collector has the chat: it reads this in the console
-            return Outcome(
-                [], lang, duplicate=repeat, mode="human", result="duplicate" if repeat else "human"
-            )
+            return _with_collector(inbound, lang)
         to_rasa = translated.to_rasa if translated else incoming.text
         metadata = _metadata(incoming)
         if inbound.arm_key:  # which wording of a text under experiment (actions/messages.py)
@@ -173,12 +242,22 @@ class Relay:
         # marked so: Rasa answers it from the tracker if it ran it, else runs it now.
         try:
             answered = await self.rasa.turn(
-                incoming.sender, to_rasa, metadata, turn_id=incoming.external_id, again=repeat
+                incoming.sender,
+                to_rasa,
+                metadata,
+                turn_id=incoming.external_id,
+                again=inbound.duplicate,
             )
         except RasaUnavailable:
             log.warning("Rasa unavailable; %s message kept in the transcript", incoming.channel)
             down = [Reply(texts.say("assistant_down", lang))]
             return await self._answer(incoming, lang, down, result="assistant_down")
+        return await self._turn_answered(incoming, lang, inbound, answered)
+
+    async def _turn_answered(
+        self, incoming: Incoming, lang: str, inbound: Inbound, answered: Answer
+    ) -> Outcome:
+        repeat = inbound.duplicate
         return await self._answer(
             incoming,
             lang,
@@ -308,6 +387,25 @@ class Relay:
                 log.exception("logging a turn's replies failed; kept for later")
                 return
             await self.spool.done(row)
+
+
+def _inbound_of(logged: dict[str, Any]) -> Inbound | None:
+    """The backend's answer as Rasa's channel passed it on; None when it had none (the
+    channel's {"error": ...}) or it is not one."""
+    if "error" in logged:
+        return None
+    try:
+        return Inbound.of(logged)
+    except (KeyError, TypeError):
+        log.error("Rasa's channel passed on an answer to /inbound that is not one")
+        return None
+
+
+def _with_collector(inbound: Inbound, lang: str) -> Outcome:
+    repeat = inbound.duplicate
+    return Outcome(
+        [], lang, duplicate=repeat, mode="human", result="duplicate" if repeat else "human"
+    )
 
 
 def reply_id(external_id: str, index: int) -> str:

@@ -10,6 +10,8 @@ import json
 import re
 import secrets
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -281,3 +283,162 @@ class TestServeRefuses:
         monkeypatch.setenv("RASA_TOKEN", "dev-rasa-token")
         serve.main()
         assert ran == [["serve.py", "run", "--enable-api", "--auth-token=dev-rasa-token"]]
+
+
+class StandInBackend:
+    """The backend's /inbound on a thread of its own (so it answers while Rasa's NLU holds the
+    test's event loop), answering `answer` and noting each call and when it came."""
+
+    def __init__(self, answer: dict[str, Any] | None, status: int = 200) -> None:
+        self.answer, self.status = answer, status
+        self.calls: list[dict[str, Any]] = []
+        self.port = free_port()
+        self.ready = threading.Event()
+        self.stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.serve()), daemon=True)
+
+    async def serve(self) -> None:
+        async def inbound(request: web.Request) -> web.Response:
+            self.calls.append(
+                {
+                    "path": request.path,
+                    "at": time.monotonic(),
+                    "body": await request.json(),
+                    "authorization": request.headers.get("Authorization"),
+                }
+            )
+            return web.json_response(self.answer, status=self.status)
+
+        app = web.Application()
+        app.router.add_post("/api/v1/conversations/{channel}/{user}/inbound", inbound)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.port).start()
+        self.stop = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+        self.ready.set()
+        await self.stop.wait()
+        await runner.cleanup()
+
+    def __enter__(self) -> StandInBackend:
+        self.thread.start()
+        self.ready.wait(5)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.stop is not None:
+            self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(5)
+
+
+class FakeAgent:
+    """What the channel uses of Rasa's agent: a processor whose parse holds the event loop, as
+    Rasa's NLU graph does, and whose turn says one thing; a lock store; no trackers."""
+
+    PARSE_SECONDS = 0.3
+
+    def __init__(self) -> None:
+        from rasa.core.lock_store import InMemoryLockStore
+
+        self.lock_store = InMemoryLockStore()
+        self.tracker_store = self
+        self.processor = self
+        self.parsed: list[tuple[str, float, float]] = []  # text, start, end
+        self.handled: list[UserMessage] = []
+
+    def is_ready(self) -> bool:
+        return True
+
+    async def retrieve(self, _: str) -> None:
+        return None
+
+    async def parse_message(self, message: UserMessage) -> dict[str, Any]:
+        started = time.monotonic()
+        time.sleep(self.PARSE_SECONDS)  # blocks the loop, as the NLU does
+        self.parsed.append((message.text, started, time.monotonic()))
+        return {"text": message.text, "intent": {"name": "greet", "confidence": 0.9},
+                "entities": []}  # fmt: skip
+
+    async def handle_message(self, message: UserMessage) -> None:
+        self.handled.append(message)
+        await message.output_channel.send_text_message(message.sender_id, "您好")
+
+
+LOGGED = {"message_id": 7, "duplicate": False, "mode": "bot", "language": "zh",
+          "verified": True, "opted_out": False, "arm_key": "arm-key-1"}  # fmt: skip
+INBOUND = {"text": "你好", "external_id": "w1", "sent_at": "2026-12-05T10:00:00+00:00",
+           "kind": "text"}  # fmt: skip
+
+
+def answer_with(backend_url: str, agent: FakeAgent, text: str = "你好") -> tuple[int, Any]:
+    gateway = GatewayInput("gateway-secret", backend_url, "svc-token")
+    body = {"sender": "webchat:abc", "message": text, "inbound": INBOUND,
+            "metadata": {"channel": "webchat", "turn": "w1"}}  # fmt: skip
+
+    async def scenario() -> tuple[int, Any]:
+        try:
+            return await gateway.answer(agent, body, with_reading=True)
+        finally:
+            if gateway._backend is not None:
+                await gateway._backend.close()
+
+    return asyncio.run(scenario())
+
+
+class TestLoggedBesideTheParse:
+    def test_the_backend_has_the_message_while_the_nlu_reads_it_and_before_the_turn(
+        self,
+    ) -> None:
+        agent = FakeAgent()
+        with StandInBackend(LOGGED) as backend:
+            status, body = answer_with(f"http://127.0.0.1:{backend.port}", agent)
+        assert status == 200
+        (call,) = backend.calls
+        (_, _, parse_ended) = agent.parsed[0]
+        assert call["at"] < parse_ended  # on its way before the parse, not after it
+        assert call["path"] == "/api/v1/conversations/webchat/abc/inbound"
+        assert call["body"] == INBOUND and call["authorization"] == "Bearer svc-token"
+        assert len(agent.parsed) == 1  # parsed once: the turn takes that parse
+        (turn,) = agent.handled
+        assert turn.metadata == {"channel": "webchat", "turn": "w1", "arm": "arm-key-1"}
+        assert body["replies"][0]["text"] == "您好"
+        assert body["inbound"] == LOGGED and body["reading"]["intent"] == "greet"
+
+    @pytest.mark.parametrize("logged", [{**LOGGED, "mode": "human"}, {**LOGGED, "opted_out": True}])
+    def test_no_turn_when_a_collector_has_the_chat_or_it_opted_out(self, logged: dict) -> None:
+        agent = FakeAgent()
+        with StandInBackend(logged) as backend:
+            status, body = answer_with(f"http://127.0.0.1:{backend.port}", agent)
+        assert (status, body) == (200, {"replies": [], "reading": None, "inbound": logged})
+        assert agent.handled == []
+
+    def test_a_message_logged_before_is_a_try_again(self) -> None:
+        agent = FakeAgent()
+        with StandInBackend({**LOGGED, "duplicate": True}) as backend:
+            answer_with(f"http://127.0.0.1:{backend.port}", agent)
+        assert agent.handled[0].metadata["retry"] is True
+
+    @pytest.mark.parametrize(
+        ("status", "error"),
+        [(503, {"error": "unavailable"}), (422, {"error": "refused", "status": 422})],
+    )
+    def test_without_the_backends_answer_no_turn_runs(self, status: int, error: dict) -> None:
+        agent = FakeAgent()
+        with StandInBackend({"detail": "no"}, status=status) as backend:
+            assert answer_with(f"http://127.0.0.1:{backend.port}", agent) == (
+                200, {"replies": [], "reading": None, "inbound": error}
+            )  # fmt: skip
+        assert agent.handled == []
+
+    def test_an_unreachable_backend_runs_no_turn(self) -> None:
+        agent = FakeAgent()
+        status, body = answer_with(f"http://127.0.0.1:{free_port()}", agent)
+        assert (status, body["inbound"], agent.handled) == (200, {"error": "unavailable"}, [])
+
+    def test_a_link_token_is_not_parsed_before_it_is_redeemed(self) -> None:
+        agent = FakeAgent()
+        with StandInBackend({**LOGGED, "mode": "human"}) as backend:
+            answer_with(
+                f"http://127.0.0.1:{backend.port}", agent, '/verify_token{"token": "Secret-9"}'
+            )
+        assert agent.parsed == []  # the token never reaches the NLU (nor its parse data)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
-from bot.backend_client import BackendClient, BackendUnavailable
+from bot.backend_client import BackendClient, BackendRefused, BackendUnavailable
 from bot.commands import contact_payload
 from bot.rasa_client import RasaClient
 from bot.relay import Incoming, Relay, opt_out_language
@@ -32,20 +32,36 @@ READING = {
 
 
 class FakeRasa:
-    """Rasa's REST channel (nlu/channels.py: the replies and, asked for it, the reading) and
-    tracker API, as far as the gateway uses them."""
+    """Rasa's REST channel (nlu/channels.py: the replies and, asked for it, the reading; given
+    `backend`, the message logged with the backend before its turn) and tracker API, as far as
+    the gateway uses them. Without `backend` it answers a message sent with `inbound` as the
+    channel does when the backend does not answer it: the gateway then logs it itself."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: BackendClient | None = None) -> None:
+        self.backend = backend
         self.turns: list[dict[str, Any]] = []  # the turns it ran
         self.answered: dict[str, list[dict[str, Any]]] = {}  # by turn id, as its tracker has
         self.resumed: list[str] = []
         self.down = False
+        self.logged: list[str] = []  # the messages (external ids) it logged with the backend
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
+    async def handler(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("connection refused", request=request)
         if request.url.path == "/webhooks/rest/webhook":
             body = json.loads(request.content)
+            logged = None
+            if isinstance(body.get("inbound"), dict):
+                logged = await self.log(body)
+                if "error" in logged or logged["mode"] != "bot" or logged["opted_out"]:
+                    return httpx.Response(
+                        200, json={"replies": [], "reading": None, "inbound": logged}
+                    )
+                metadata = body.setdefault("metadata", {})
+                if logged["duplicate"]:
+                    metadata["retry"] = True
+                if logged.get("arm_key"):
+                    metadata["arm"] = logged["arm_key"]
             turn = body.get("metadata", {}).get("turn")
             if body.get("metadata", {}).get("retry") and turn in self.answered:
                 answer = self.answered[turn]  # as nlu/turns.py does
@@ -56,11 +72,29 @@ class FakeRasa:
                     self.answered[turn] = answer
             if request.url.params.get("reading") != "true":
                 return httpx.Response(200, json=answer)
-            return httpx.Response(200, json={"replies": answer, "reading": READING})
+            full = {"replies": answer, "reading": READING}
+            if logged is not None:
+                full["inbound"] = logged
+            return httpx.Response(200, json=full)
         if request.url.path.endswith("/tracker/events"):
             self.resumed.append(request.url.path)
             return httpx.Response(200, json={})
         return httpx.Response(404)
+
+    async def log(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The channel's /inbound call (one try: the gateway retries when it has no answer)."""
+        if self.backend is None:
+            return {"error": "unavailable"}
+        channel, _, user_id = str(body["sender"]).partition(":")
+        path = BackendClient._conversation(channel, user_id) + "/inbound"
+        try:
+            logged = await self.backend._call("POST", path, json=body["inbound"])
+        except BackendUnavailable:
+            return {"error": "unavailable"}
+        except BackendRefused as exc:
+            return {"error": "refused", "status": exc.status}
+        self.logged.append(str(body["inbound"]["external_id"]))
+        return dict(logged)
 
     def answer(self, body: dict[str, Any]) -> list[dict[str, Any]]:
         return [
@@ -96,6 +130,7 @@ def rasa() -> FakeRasa:
 @pytest.fixture
 async def relay(backend_app: Any, rasa: FakeRasa, tmp_path: Path) -> AsyncIterator[Relay]:
     backend = BackendClient("http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app))
+    rasa.backend = backend  # it logs each message, as Rasa's channel does
     rasa_client = RasaClient(
         "http://rasa", retry_seconds=1.0, transport=httpx.MockTransport(rasa.handler)
     )
@@ -136,15 +171,13 @@ class TestBotMode:
         assert relay.spool.pending() == 0
         assert relay.spool._db.execute("SELECT count(*) FROM spool").fetchone()[0] == 0
 
-    async def test_a_message_costs_the_gateway_three_calls(
-        self, backend_app: Any, rasa: FakeRasa, tmp_path: Path
-    ) -> None:
-        # The inbound log, the turn (its answer carries the NLU reading: no tracker read), and
-        # one call storing the reading with the replies.
+    @staticmethod
+    async def calls_of(backend_app: Any, rasa: FakeRasa, tmp_path: Path) -> list[str]:
+        """The gateway's calls for one message (Rasa's own calls to the backend not counted)."""
         calls: list[str] = []
 
         async def seen(request: httpx.Request) -> None:
-            calls.append(f"{request.method} {request.url.path}")
+            calls.append(f"{request.method} {request.url.path}".split("/messages/")[0])
 
         hooks = {"request": [seen]}
         backend = BackendClient(
@@ -161,13 +194,37 @@ class TestBotMode:
             await backend.aclose()
             await to_rasa.aclose()
             relay.spool.close()
+        return calls
+
+    async def test_a_message_costs_the_gateway_two_calls(
+        self, backend_app: Any, rasa: FakeRasa, tmp_path: Path
+    ) -> None:
+        # The turn, whose channel logs the message with the backend while the NLU reads it
+        # (its answer carries the reading and the backend's answer), and one call storing the
+        # reading with the replies.
+        rasa.backend = BackendClient(
+            "http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app)
+        )
+        calls = await self.calls_of(backend_app, rasa, tmp_path)
+        await rasa.backend.aclose()
         chat = "/api/v1/conversations/webchat/borrower-0042"
-        assert [c.split("/messages/")[0] for c in calls] == [
+        assert calls == ["POST /webhooks/rest/webhook", f"POST {chat}"]
+        assert rasa.logged == ["w42"] and len(rasa.turns) == 1
+
+    async def test_when_rasa_cannot_log_it_the_gateway_does_then_sends_the_turn_again(
+        self, backend_app: Any, rasa: FakeRasa, tmp_path: Path
+    ) -> None:
+        # The channel had no answer from the backend, so it ran no turn: the gateway logs the
+        # message with its own retries (and would keep it in the spool), then sends the turn.
+        calls = await self.calls_of(backend_app, rasa, tmp_path)
+        chat = "/api/v1/conversations/webchat/borrower-0042"
+        assert calls == [
+            "POST /webhooks/rest/webhook",
             f"POST {chat}/inbound",
             "POST /webhooks/rest/webhook",
             f"POST {chat}",
         ]
-        assert calls[-1].endswith("/turn")
+        assert len(rasa.turns) == 1 and "inbound" not in rasa.turns[0]
 
     async def test_a_repeated_message_is_run_once_and_answered_again_alike(
         self, relay: Relay, rasa: FakeRasa
@@ -346,6 +403,7 @@ class TestFailures:
             raise httpx.ConnectError("connection refused", request=request)
 
         down = BackendClient("http://backend", TOKEN, transport=httpx.MockTransport(refuse))
+        rasa.backend = down  # Rasa's channel cannot log it either
         broken = Relay(down, relay.rasa, relay.spool)
         outcome = await broken.handle(
             Incoming("webchat", "borrower-0008", "I lost my job", external_id="w1")
