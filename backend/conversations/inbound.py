@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from backend.conversations import service as conversations
-from backend.conversations.messages import Message, NewMessage, by_external_id, log_messages
+from backend.conversations.messages import Message, NewMessage, by_external_id, logged_once
 from backend.conversations.models import Conversation
 from backend.errors import Conflict
 
@@ -36,16 +36,13 @@ def receive(
     (external id) delivered twice, even twice at once, is logged once and the second delivery
     is told it is a duplicate."""
     conversation = conversations.get_or_create(session, channel, user_id)
-    logged = by_external_id(session, conversation.id, external_id)
-    if logged is not None:
-        return Received(conversation, logged, duplicate=True)
     new = NewMessage(sender="borrower", text=text, sent_at=sent_at, external_id=external_id)
     try:
         with session.begin_nested():  # a concurrent twin loses on the unique external id
-            [message] = log_messages(session, conversation=conversation, messages=[new])
+            [(message, repeat)] = logged_once(session, conversation, [new])
     except Conflict as exc:
         twin = by_external_id(session, conversation.id, external_id)
         if exc.code != "logged_concurrently" or twin is None:
             raise
         return Received(conversation, twin, duplicate=True)
-    return Received(conversation, message, duplicate=False)
+    return Received(conversation, message, duplicate=repeat)

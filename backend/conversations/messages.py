@@ -97,16 +97,36 @@ def log_messages(
 ) -> list[Message]:
     """Append messages to the transcript, all or nothing. A message the channel already logged
     (same external id) is returned as it was stored, not logged twice."""
+    return [message for message, _ in logged_once(session, conversation, messages)]
+
+
+def logged_once(
+    session: Session, conversation: Conversation, messages: list[NewMessage]
+) -> list[tuple[Message, bool]]:
+    """`log_messages`, each message with whether it was logged before (a repeat)."""
     for m in messages:
         _check(m)
-    logged: list[Message] = []
-    seen: dict[str, Message] = {}
+    ids = {m.external_id for m in messages if m.external_id is not None}
+    # One query for the whole batch: a turn's replies are logged in one call.
+    seen: dict[str, Message] = (
+        {
+            row.external_id: row
+            for row in session.scalars(
+                select(Message).where(
+                    Message.conversation_id == conversation.id, Message.external_id.in_(ids)
+                )
+            )
+            if row.external_id is not None
+        }
+        if ids
+        else {}
+    )
+    before = set(seen)
+    logged: list[tuple[Message, bool]] = []
     for m in messages:
-        existing = seen.get(m.external_id or "") or by_external_id(
-            session, conversation.id, m.external_id
-        )
+        existing = seen.get(m.external_id or "")
         if existing is not None:
-            logged.append(existing)
+            logged.append((existing, m.external_id in before))
             continue
         row = Message(
             conversation_id=conversation.id,
@@ -121,7 +141,7 @@ def log_messages(
             external_id=m.external_id,
         )
         session.add(row)
-        logged.append(row)
+        logged.append((row, False))
         if m.external_id is not None:
             seen[m.external_id] = row
     try:
