@@ -152,7 +152,7 @@ compliance-check: $(VENV)/.installed
 
 # Needs the stack running (make run in another terminal). BORROWERS=5 TURNS=3 for a small run.
 bench-chat: $(VENV)/.installed
-	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS)) $(if $(ROUNDS),--rounds $(ROUNDS))
+	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(MIN_MESSAGES),--min-messages $(MIN_MESSAGES))
 
 # PostgreSQL at BENCH_DATABASE_URL (a throwaway schema; SCHEMA=name keeps it and resumes).
 bench-snapshots: $(VENV)/.installed

@@ -2,12 +2,14 @@
 and English small talk and questions that need no verification; every K-th borrower links the
 chat with a one-time link token and asks what they owe), (a) through the gateway's web chat API
 and (b) straight to Rasa's REST channel. Each borrower sends its next message once the reply
-has come. Each concurrency runs `--rounds` times per path, the two paths taking turns, and
-the rounds are pooled. Prints messages/s and latency percentiles per concurrency and path,
-and the ratio gateway/Rasa. It needs the running stack (`make run`); it is not a test.
+has come. Each concurrency runs `--rounds` times per path (more where that would be fewer than
+`--min-messages` messages per path), the two paths taking turns, and the rounds are pooled.
+Prints messages/s and latency percentiles per concurrency and path, and the ratio gateway/Rasa.
+It needs the running stack (`make run`); it is not a test.
 
     .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 1,10,30,100]
                                         [--turns 6] [--verified-every 5] [--rounds 3]
+                                        [--min-messages 60]
 
 Link tokens come from the running backend's API (one per verified borrower, path and round, made
 before the timed runs; SERVICE_TOKEN as for the other services). Each run adds its
@@ -355,6 +357,12 @@ async def run_level(
     return time.perf_counter() - started
 
 
+def rounds_at(borrowers: int, turns: int, rounds: int, min_messages: int) -> int:
+    """`rounds`, or more where that many would send fewer than `min_messages` per path: with
+    one borrower, three rounds are 18 messages, and their p95 is little more than the slowest."""
+    return max(rounds, -(-min_messages // (borrowers * turns)))
+
+
 async def bench(args: argparse.Namespace) -> list[Result]:
     levels: list[int] = args.borrowers
     gateway, rasa = args.gateway.rstrip("/"), args.rasa.rstrip("/")
@@ -369,7 +377,8 @@ async def bench(args: argparse.Namespace) -> list[Result]:
 
         every = args.verified_every if args.turns >= len(VERIFIED_OPENING) else 0
         verified = {n: [is_verified(i, every) for i in range(n)] for n in levels}
-        needed = 2 * args.rounds * sum(sum(flags) for flags in verified.values())
+        rounds = {n: rounds_at(n, args.turns, args.rounds, args.min_messages) for n in levels}
+        needed = 2 * sum(rounds[n] * sum(verified[n]) for n in levels)
         minted: list[str] = []
         if needed:
             t0 = time.perf_counter()
@@ -400,7 +409,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
             pooled = {path: Pooled() for path in PATHS}
             # The two paths take turns, round after round: a slow moment of the machine
             # weighs on both alike.
-            for round_no, path in itertools.product(range(args.rounds), PATHS):
+            for round_no, path in itertools.product(range(rounds[n]), PATHS):
                 pool = pooled[path]
                 tokens = [minted.pop() if flag else None for flag in verified[n]]
                 chats: list[tuple[str, dict[str, str]]] = []
@@ -428,7 +437,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
             for path, pool in pooled.items():
                 result = summarise(n, path, pool.latencies, pool.errors, pool.seconds)
                 print(
-                    f"[{path}] {n} borrowers, {args.rounds} rounds: {result.messages:,} messages"
+                    f"[{path}] {n} borrowers, {rounds[n]} rounds: {result.messages:,} messages"
                     f" in {result.seconds:.1f} s = {result.rate:,.1f} msgs/s,"
                     f" {result.errors} errors",
                     flush=True,
@@ -463,6 +472,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=3,
         help="each concurrency this many times per path, the paths taking turns (pooled)",
+    )
+    parser.add_argument(
+        "--min-messages",
+        type=int,
+        default=60,
+        help="more rounds where --rounds would send fewer messages per path (default 60)",
     )
     parser.add_argument(
         "--verified-every",

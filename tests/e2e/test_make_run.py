@@ -244,7 +244,7 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
     }
     blocks = readme_blocks()
     assert len(blocks) >= 4
-    for block in [*blocks, "make bench-chat BORROWERS=3 TURNS=2 ROUNDS=1"]:
+    for block in [*blocks, "make bench-chat BORROWERS=3 TURNS=2 ROUNDS=1 MIN_MESSAGES=1"]:
         script = block.replace("127.0.0.1:8000", backend.removeprefix("http://"))
         script = script.replace("127.0.0.1:8080", gateway.removeprefix("http://"))
         done = subprocess.run(

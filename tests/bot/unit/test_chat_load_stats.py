@@ -20,6 +20,7 @@ from bench.chat_load import (
     percentiles,
     rasa_message,
     ratio,
+    rounds_at,
     script_for,
     summarise,
 )
@@ -34,6 +35,14 @@ class TestParseLevels:
     def test_refuses_what_is_not_positive_integers(self, text: str) -> None:
         with pytest.raises(ValueError):
             parse_levels(text)
+
+
+class TestRounds:
+    def test_more_rounds_where_the_given_ones_send_too_few_messages(self) -> None:
+        assert rounds_at(1, 6, 3, 60) == 10  # one borrower: 60 messages, not 18
+        assert rounds_at(10, 6, 3, 60) == 3  # 180 already
+        assert rounds_at(7, 6, 1, 60) == 2  # 42 are too few: 84
+        assert rounds_at(3, 2, 1, 1) == 1
 
 
 class TestScripts:
