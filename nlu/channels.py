@@ -222,7 +222,9 @@ class GatewayInput(RestInput):
         """The backend's answer to `/inbound` for this message, or {"error": "unavailable"}
         (no answer, 5xx, nonsense) or {"error": "refused", "status": N} (4xx). `sent` is set
         once the request's body is written."""
-        channel, user_id = chat_of(message.sender_id)
+        channel, sep, user_id = (message.sender_id or "").partition(":")
+        if not (sep and channel in CHANNELS and user_id):  # not a chat the gateway names so
+            return {"error": "unavailable"}
         url = (
             f"{self.backend_url}/api/v1/conversations/{quote(channel, safe='')}/"
             f"{quote(user_id, safe='')}/inbound"

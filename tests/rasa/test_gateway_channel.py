@@ -435,6 +435,13 @@ class TestLoggedBesideTheParse:
         status, body = answer_with(f"http://127.0.0.1:{free_port()}", agent)
         assert (status, body["inbound"], agent.handled) == (200, {"error": "unavailable"}, [])
 
+    def test_a_sender_that_names_no_chat_is_left_to_the_gateway(self) -> None:
+        with StandInBackend(LOGGED) as backend:
+            gateway = GatewayInput("gateway-secret", f"http://127.0.0.1:{backend.port}", "svc")
+            message = UserMessage("hi", CollectingOutputChannel(), "sms:+15005550001")
+            logged = asyncio.run(gateway.log_inbound(message, INBOUND))
+        assert (logged, backend.calls) == ({"error": "unavailable"}, [])
+
     def test_a_link_token_is_not_parsed_before_it_is_redeemed(self) -> None:
         agent = FakeAgent()
         with StandInBackend({**LOGGED, "mode": "human"}) as backend:
