@@ -3,7 +3,12 @@ fake Bot API server (telegram-test-api), with the real backend, action server an
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -13,6 +18,35 @@ from tests.e2e.telegram_user import TelegramUser
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
+
+
+@contextlib.contextmanager
+def rasa_without_a_backend() -> Iterator[str]:
+    """Rasa's REST channel as it answers when its backend cannot be reached; its URL."""
+
+    class Channel(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = json.dumps(
+                {"replies": [], "reading": None, "inbound": {"error": "unavailable"}}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Channel)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def texts(messages: list[dict]) -> str:  # type: ignore[type-arg]
@@ -168,9 +202,18 @@ class TestWebhook:
 
 class TestWhenSomethingBehindTheGatewayFails:
     def test_backend_down_gives_an_honest_reply_and_the_message_is_kept(self, stack: Stack) -> None:
+        # The backend is down for this gateway and for its Rasa: the stack's Rasa reaches the
+        # stack's backend, so this gateway's Rasa answers as Rasa's channel does when its
+        # backend is down (tests/rasa/test_gateway_channel.py): no turn, the message not logged.
         bot_token, backend_port = "1003:down", free_port()
-        with stack.another_gateway(
-            "gateway-down", bot_token, BACKEND_URL=f"http://127.0.0.1:{backend_port}"
+        with (
+            rasa_without_a_backend() as rasa_url,
+            stack.another_gateway(
+                "gateway-down",
+                bot_token,
+                BACKEND_URL=f"http://127.0.0.1:{backend_port}",
+                RASA_URL=rasa_url,
+            ),
         ):
             self.check_backend_down(stack, bot_token, backend_port)
 
