@@ -153,9 +153,7 @@ class Relay:
                 return await self._logged_after(incoming, shown, sent_at, answered)
             if (by_rasa := _inbound_of(answered.inbound)) is not None:
                 if by_rasa.mode == "bot" and not by_rasa.opted_out:
-                    lang = texts.language_of(
-                        incoming.text, conversation=by_rasa.language, app=incoming.app_language
-                    )
+                    lang = _language(incoming, by_rasa)
                     return await self._turn_answered(incoming, lang, by_rasa, answered)
                 return await self._route(incoming, translated, by_rasa)
         # Not for Rasa (an unknown command), or the backend did not answer Rasa: the gateway
@@ -192,9 +190,7 @@ class Relay:
         inbound = await self._log_inbound(incoming, shown, sent_at)
         if not isinstance(inbound, Inbound):
             return inbound
-        lang = texts.language_of(
-            incoming.text, conversation=inbound.language, app=incoming.app_language
-        )
+        lang = _language(incoming, inbound)
         return await self._turn_answered(incoming, lang, inbound, answered)
 
     async def _without_rasa(self, incoming: Incoming, shown: str, sent_at: datetime) -> Outcome:
@@ -204,9 +200,7 @@ class Relay:
         inbound = await self._log_inbound(incoming, shown, sent_at)
         if not isinstance(inbound, Inbound):
             return inbound
-        lang = texts.language_of(
-            incoming.text, conversation=inbound.language, app=incoming.app_language
-        )
+        lang = _language(incoming, inbound)
         if inbound.mode == "human":
             return _with_collector(inbound, lang)
         down = [Reply(texts.say("assistant_down", lang))]
@@ -217,9 +211,7 @@ class Relay:
     ) -> Outcome:
         """A message the backend has logged, routed by what it said: to the collector who has
         the chat, to the opt-out's confirmation, or to Rasa (when Rasa has not run it yet)."""
-        lang = texts.language_of(
-            incoming.text, conversation=inbound.language, app=incoming.app_language
-        )
+        lang = _language(incoming, inbound)
         if inbound.mode == "human":  # a collector has the chat: it reads this in the console
             return _with_collector(inbound, lang)
         to_rasa = translated.to_rasa if translated else incoming.text
@@ -387,6 +379,13 @@ class Relay:
                 log.exception("logging a turn's replies failed; kept for later")
                 return
             await self.spool.done(row)
+
+
+def _language(incoming: Incoming, inbound: Inbound) -> str:
+    """The language of the gateway's own words to this message, the chat's first."""
+    return texts.language_of(
+        incoming.text, conversation=inbound.language, app=incoming.app_language
+    )
 
 
 def _inbound_of(logged: dict[str, Any]) -> Inbound | None:
