@@ -102,8 +102,9 @@ class Authorized:
     renewed: str | None  # a new token for the cookie, when the chat's one was due for it
 
 
-def chat_session(request: Request) -> Authorized:
-    """The chat the call's token proves, else 401 (the page then starts a new session)."""
+async def chat_session(request: Request) -> Authorized:
+    """The chat the call's token proves, else 401 (the page then starts a new session). An
+    HMAC and no I/O: `async`, so FastAPI runs it on the event loop, not in a worker thread."""
     tokens, now = _tokens(request), time.time()
     token, from_cookie = _credential(request)
     session = tokens.verify(token, now)

@@ -9,9 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from backend.conversations import service as conversations
-from backend.conversations.messages import Message, NewMessage, by_external_id, logged_once
+from backend.conversations.messages import Message, NewMessage, logged_once
 from backend.conversations.models import Conversation
-from backend.errors import Conflict
 
 INBOUND_KINDS = ("text", "button", "contact", "command")
 
@@ -37,12 +36,7 @@ def receive(
     is told it is a duplicate."""
     conversation = conversations.get_or_create(session, channel, user_id)
     new = NewMessage(sender="borrower", text=text, sent_at=sent_at, external_id=external_id)
-    try:
-        with session.begin_nested():  # a concurrent twin loses on the unique external id
-            [(message, repeat)] = logged_once(session, conversation, [new])
-    except Conflict as exc:
-        twin = by_external_id(session, conversation.id, external_id)
-        if exc.code != "logged_concurrently" or twin is None:
-            raise
-        return Received(conversation, twin, duplicate=True)
+    # With an external id, a twin delivered at the same moment is waited for by the database
+    # and comes back as the repeat (messages.logged_once); without one there is no twin.
+    [(message, repeat)] = logged_once(session, conversation, [new])
     return Received(conversation, message, duplicate=repeat)

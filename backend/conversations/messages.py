@@ -20,6 +20,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -106,8 +107,10 @@ def logged_once(
     """`log_messages`, each message with whether it was logged before (a repeat)."""
     for m in messages:
         _check(m)
+    if messages and all(m.external_id is not None for m in messages):
+        return _inserted_unless_logged(session, conversation, messages)
     ids = {m.external_id for m in messages if m.external_id is not None}
-    # One query for the whole batch: a turn's replies are logged in one call.
+    # One query for the whole batch: a transcript batch is logged in one call.
     seen: dict[str, Message] = (
         {
             row.external_id: row
@@ -128,18 +131,7 @@ def logged_once(
         if existing is not None:
             logged.append((existing, m.external_id in before))
             continue
-        row = Message(
-            conversation_id=conversation.id,
-            sender=m.sender,
-            author=m.author,
-            text=m.text,
-            buttons=m.buttons,
-            intent=m.intent,
-            confidence=m.confidence,
-            entities=m.entities,
-            sent_at=m.sent_at or utcnow(),
-            external_id=m.external_id,
-        )
+        row = Message(**_row(conversation, m))
         session.add(row)
         logged.append((row, False))
         if m.external_id is not None:
@@ -153,6 +145,59 @@ def logged_once(
             code="logged_concurrently",
         ) from exc
     return logged
+
+
+def _row(conversation: Conversation, m: NewMessage) -> dict[str, Any]:
+    return {
+        "conversation_id": conversation.id,
+        "sender": m.sender,
+        "author": m.author,
+        "text": m.text,
+        "buttons": m.buttons,
+        "intent": m.intent,
+        "confidence": m.confidence,
+        "entities": m.entities,
+        "sent_at": m.sent_at or utcnow(),
+        "external_id": m.external_id,
+    }
+
+
+def _inserted_unless_logged(
+    session: Session, conversation: Conversation, messages: list[NewMessage]
+) -> list[tuple[Message, bool]]:
+    """Messages that all carry the channel's id, in one INSERT that skips those logged before
+    (ON CONFLICT DO NOTHING, PostgreSQL and SQLite alike). A twin being logged by another
+    request at this moment is waited for by the database, not failed; a repeat costs one more
+    query, the common message none: no look-up first, no savepoint."""
+    first: dict[str | None, NewMessage] = {}
+    for m in messages:
+        first.setdefault(m.external_id, m)  # a batch's own twins: one row, the first
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    # The rows as parameters, not in the statement: its SQL is then compiled once and cached.
+    statement = (
+        insert(Message)
+        .on_conflict_do_nothing(index_elements=["conversation_id", "external_id"])
+        .returning(Message)
+    )
+    rows = [_row(conversation, m) for m in first.values()]
+    new = {row.external_id: row for row in session.scalars(statement, rows)}
+    before = (
+        {
+            row.external_id: row
+            for row in session.scalars(
+                select(Message).where(
+                    Message.conversation_id == conversation.id,
+                    Message.external_id.in_([i for i in first if i not in new]),
+                )
+            )
+        }
+        if len(new) < len(first)
+        else {}
+    )
+    return [
+        (new[m.external_id], False) if m.external_id in new else (before[m.external_id], True)
+        for m in messages
+    ]
 
 
 def by_external_id(
@@ -169,11 +214,17 @@ def by_external_id(
 
 def message_in_chat(session: Session, *, channel: str, user_id: str, message_id: int) -> Message:
     """One message of a chat; another chat's message is as unknown as none."""
+    return _in_chat(session, channel=channel, user_id=user_id, message_id=message_id)[0]
+
+
+def _in_chat(
+    session: Session, *, channel: str, user_id: str, message_id: int
+) -> tuple[Message, Conversation]:
     conversation = conversations.find(session, channel, user_id)
     message = session.get(Message, message_id)
     if conversation is None or message is None or message.conversation_id != conversation.id:
         raise NotFound(f"no message {message_id} in this conversation")
-    return message
+    return message, conversation
 
 
 def annotate(
@@ -188,6 +239,18 @@ def annotate(
 ) -> Message:
     """Record what the NLU understood of a borrower message (replacing any earlier reading)."""
     message = message_in_chat(session, channel=channel, user_id=user_id, message_id=message_id)
+    _read(session, message, intent=intent, confidence=confidence, entities=entities)
+    return message
+
+
+def _read(
+    session: Session,
+    message: Message,
+    *,
+    intent: str | None,
+    confidence: float | None,
+    entities: list[dict[str, Any]] | None,
+) -> None:
     if message.sender != "borrower":
         raise Invalid(
             "intent, confidence and entities belong to borrower messages only", code="nlu_on_reply"
@@ -197,7 +260,6 @@ def annotate(
     message.confidence = confidence
     message.entities = entities
     session.flush()
-    return message
 
 
 def log_turn(
@@ -211,20 +273,17 @@ def log_turn(
 ) -> list[Message]:
     """A borrower message's turn, all or nothing: what the NLU understood of the message (when
     given, as in `annotate`) and the assistant's replies to it (as in `log_messages`)."""
+    message, conversation = _in_chat(
+        session, channel=channel, user_id=user_id, message_id=message_id
+    )
     if reading is not None:
-        message = annotate(
+        _read(
             session,
-            channel=channel,
-            user_id=user_id,
-            message_id=message_id,
+            message,
             intent=reading.intent,
             confidence=reading.confidence,
             entities=reading.entities,
         )
-    else:
-        message = message_in_chat(session, channel=channel, user_id=user_id, message_id=message_id)
-    conversation = session.get(Conversation, message.conversation_id)
-    assert conversation is not None  # the message's foreign key
     return log_messages(session, conversation=conversation, messages=replies)
 
 

@@ -9,12 +9,12 @@ import uuid
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from backend.config import Settings
 from backend.conversations import inbound
-from backend.conversations.messages import Message, NewMessage, log_messages
+from backend.conversations.messages import Message, NewMessage, log_messages, logged_once
 from backend.conversations.service import get_or_create
 from backend.ledger.models import Loan
 from tests.backend import factories
@@ -210,6 +210,80 @@ class TestDoubleDeliveryAtOnce:
             assert [r.duplicate for r in outcome] == [True]
         finally:
             remove_chats(committing_engine, "telegram", [user_id])
+
+
+class TestStatementsPerMessage:
+    """The two calls every borrower message makes (the message in, its turn) cost the database
+    as little as they can: the round trips are a borrower's wait and the backend's CPU."""
+
+    @staticmethod
+    def statements(db: Session) -> list[str]:
+        """The verbs of the statements run on `db` from now on, less the transaction's own
+        (BEGIN; SAVEPOINT and RELEASE stand for a request's commit in the test's transaction)."""
+        said: list[str] = []
+
+        def heard(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            verb = statement.split(None, 1)[0].upper()
+            if verb not in ("SAVEPOINT", "RELEASE", "BEGIN"):
+                said.append(verb)
+
+        event.listen(db.get_bind(), "before_cursor_execute", heard)
+        return said
+
+    def test_a_message_in_is_the_chats_look_up_and_one_insert(
+        self, client: TestClient, db: Session
+    ) -> None:
+        receive(client, "hi", external_id="m1")
+        said = self.statements(db)
+        body = receive(client, "hello", external_id="m2")
+        assert said == ["SELECT", "INSERT"]  # no look-up first, no savepoint
+        assert body["duplicate"] is False
+
+    def test_a_turn_is_two_look_ups_the_reading_and_one_insert_for_its_replies(
+        self, client: TestClient, db: Session
+    ) -> None:
+        message_id = receive(client, "hello", external_id="m1")["message_id"]
+        said = self.statements(db)
+        r = client.post(
+            f"{CHAT}/messages/{message_id}/turn",
+            json={
+                "reading": {"intent": "greet", "confidence": 0.9, "entities": []},
+                "replies": [
+                    {"sender": "bot", "text": "你好", "external_id": "m1-r0"},
+                    {"sender": "bot", "text": "hi", "external_id": "m1-r1"},
+                ],
+            },
+        )
+        assert r.status_code == 201, r.text
+        assert said == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+
+    def test_a_batch_sent_again_with_new_and_twin_messages_keeps_each_once_in_order(
+        self, db: Session
+    ) -> None:
+        chat = get_or_create(db, "telegram", "42")
+        first = log_messages(
+            db, conversation=chat, messages=[NewMessage(sender="bot", text="a", external_id="r0")]
+        )
+        again = logged_once(
+            db,
+            chat,
+            [
+                NewMessage(sender="bot", text="a", external_id="r0"),  # logged before
+                NewMessage(sender="bot", text="b", external_id="r1"),
+                NewMessage(sender="bot", text="c", external_id="r2"),
+                NewMessage(sender="bot", text="b", external_id="r1"),  # the batch's own twin
+            ],
+        )
+        assert [(m.text, repeat) for m, repeat in again] == [
+            ("a", True),
+            ("b", False),
+            ("c", False),
+            ("b", False),
+        ]
+        assert again[0][0].id == first[0].id and again[1][0] is again[3][0]
+        assert again[1][0].id < again[2][0].id  # logged in the batch's order
+        stored = db.scalars(select(Message.text).where(Message.conversation_id == chat.id))
+        assert sorted(stored) == ["a", "b", "c"]
 
 
 def bot_reply(db: Session, user_id: str = "42") -> Message:
