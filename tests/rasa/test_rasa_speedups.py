@@ -1,0 +1,148 @@
+"""nlu/serve.py's two changes to how Rasa runs a turn, for speed, with Rasa's own results:
+its action server calls share one kept-alive connection pool, and an event's class is looked
+up by name in a table instead of by walking every Event subclass."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.utils import common
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+NLU = Path(__file__).resolve().parents[2] / "nlu"
+sys.path.insert(0, str(NLU))  # as Rasa runs from nlu/
+serve = importlib.import_module("serve")
+
+
+class ActionServer:
+    """A stand-in action server that notes each call's client port (one per TCP connection),
+    headers and query."""
+
+    def __init__(self) -> None:
+        self.ports: list[int] = []
+        self.calls: list[dict[str, Any]] = []
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        self.ports.append(request.transport.get_extra_info("peername")[1])  # type: ignore[union-attr]
+        body = await request.json()
+        self.calls.append(
+            {"headers": dict(request.headers), "query": dict(request.query), "body": body}
+        )
+        if body.get("next_action") == "action_broken":
+            return web.json_response({"error": "no such action"}, status=404)
+        return web.json_response({"events": [], "responses": [{"text": body["next_action"]}]})
+
+
+@pytest_asyncio.fixture
+async def action_server() -> AsyncIterator[tuple[ActionServer, str]]:
+    server = ActionServer()
+    app = web.Application()
+    app.router.add_post("/webhook", server.webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield server, f"http://127.0.0.1:{port}/webhook"
+    await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def endpoint_class() -> AsyncIterator[type[Any]]:
+    class Endpoint(EndpointConfig):  # patched alone: EndpointConfig itself stays Rasa's
+        pass
+
+    close = serve.pooled(Endpoint)
+    yield Endpoint
+    await close()
+
+
+@pytest.mark.asyncio
+async def test_action_calls_share_one_connection_and_answer_as_rasas(
+    action_server: tuple[ActionServer, str], endpoint_class: type[Any]
+) -> None:
+    server, url = action_server
+    endpoint = endpoint_class(url, headers={"Authorization": "Bearer secret"}, token="t")
+    answers = [
+        await endpoint.request(json={"next_action": f"action_{i}"}, method="post", timeout=5)
+        for i in range(5)
+    ]
+    assert answers == [{"events": [], "responses": [{"text": f"action_{i}"}]} for i in range(5)]
+    assert len(set(server.ports)) == 1  # Rasa's own opens one per call
+    assert all(call["headers"]["Authorization"] == "Bearer secret" for call in server.calls)
+    assert all(call["headers"]["Content-Type"] == "application/json" for call in server.calls)
+    assert all(call["query"] == {"token": "t"} for call in server.calls)
+
+
+@pytest.mark.asyncio
+async def test_an_error_status_is_rasas_error(
+    action_server: tuple[ActionServer, str], endpoint_class: type[Any]
+) -> None:
+    _, url = action_server
+    with pytest.raises(ClientResponseError) as raised:
+        await endpoint_class(url).request(json={"next_action": "action_broken"}, method="post")
+    assert raised.value.status == 404
+    assert b"no such action" in raised.value.text
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_is_gone_is_a_connection_error(endpoint_class: type[Any]) -> None:
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await endpoint_class("http://127.0.0.1:9/webhook").request(json={}, method="post")
+
+
+@pytest.mark.asyncio
+async def test_the_pool_is_closed_when_rasa_closes_its_resources() -> None:
+    order: list[str] = []
+
+    async def rasas(*args: Any) -> None:
+        order.append(f"rasa's {len(args)}")
+        raise RuntimeError("Rasa's failed")
+
+    async def ours() -> None:
+        order.append("ours")
+
+    with pytest.raises(RuntimeError):
+        await serve.closing_too(rasas, ours)("app", "loop")
+    assert order == ["rasa's 2", "ours"]
+
+
+@pytest.fixture
+def event_class() -> type[Any]:
+    class Events(Event):  # patched alone: Event itself stays Rasa's
+        type_name = "speedups_test_only"
+
+    serve.types_resolved_once(Events)
+    return Events
+
+
+def test_each_event_name_is_resolved_once(
+    event_class: type[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = {"user": UserUttered, "action": ActionExecuted, "slot": SlotSet}
+    for name, cls in names.items():
+        assert event_class.resolve_by_type(name) is cls is Event.resolve_by_type(name)
+
+    def walked(*_: Any) -> Any:
+        raise AssertionError("all Event subclasses walked again")
+
+    monkeypatch.setattr(common, "all_subclasses", walked)
+    for name, cls in names.items():
+        assert event_class.resolve_by_type(name) is cls
+
+
+def test_an_unknown_name_gets_rasas_answer_every_time(event_class: type[Any]) -> None:
+    with pytest.raises(ValueError, match="Unknown event name"):
+        event_class.resolve_by_type("no_such_event")
+    assert event_class.resolve_by_type("no_such_event", SlotSet) is SlotSet
+    assert event_class.resolve_by_type("no_such_event", UserUttered) is UserUttered
+    assert event_class.resolve_by_type("topic") is None  # Rasa's old name it ignores
