@@ -16,7 +16,7 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench compliance-check bench-chat bench-snapshots bench-risk bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench compliance-check bench-chat bench-calls bench-snapshots bench-risk bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -30,6 +30,7 @@ help:
 	@echo "make tune-fallback  choose the fallback thresholds by cross-validation (SMALL=1: a quick check)"
 	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL (LOANS=N for another size)"
 	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack (BORROWERS=5 TURNS=3 smaller)"
+	@echo "make bench-calls  with make run running: the backend's CPU per call of a borrower message (BACKENDS=url,url to compare)"
 	@echo "make profile  with make run running: where one part's time goes, a flame graph (PART=rasa|gateway|backend|actions)"
 	@echo "make compliance-check  the reminder rules against 100,000 random cases (CASES=N): 0 violations"
 	@echo "make bench-snapshots  the daily portfolio snapshot of 1,000,000 loans on PostgreSQL (LOANS=N DAYS=N)"
@@ -153,6 +154,11 @@ compliance-check: $(VENV)/.installed
 # Needs the stack running (make run in another terminal). BORROWERS=5 TURNS=3 for a small run.
 bench-chat: $(VENV)/.installed
 	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(MIN_MESSAGES),--min-messages $(MIN_MESSAGES))
+
+# With make run running: the backend's CPU and wall time per /inbound and per turn call;
+# BACKENDS=url,url takes turns between backends (another checkout's on another port).
+bench-calls: $(VENV)/.installed
+	$(PY) -m bench.message_calls $(if $(BACKENDS),--backends $(BACKENDS)) $(if $(CALLS),--calls $(CALLS)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 # PostgreSQL at BENCH_DATABASE_URL (a throwaway schema; SCHEMA=name keeps it and resumes).
 bench-snapshots: $(VENV)/.installed

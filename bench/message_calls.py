@@ -1,0 +1,171 @@
+"""The backend's two calls for every borrower message, one at a time: `/inbound` (the message
+in, as Rasa's channel logs it) and `/messages/{id}/turn` (the NLU reading and the replies, as
+the gateway stores them). Prints each call's CPU in the backend process (from /proc, the
+process found by the port it listens on) and in PostgreSQL, and its wall time, per call.
+
+    .venv/bin/python -m bench.message_calls [--backends URL[,URL...]] [--calls 500] [--rounds 3]
+
+With several backends (another checkout's, started on another port against the same
+database), the rounds take turns between them, so a slow moment of the machine weighs on each
+alike: how a change to those calls is measured. It needs the running stack (`make run`) or a
+backend; each run adds its chats to the database. It is not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from bench.capacity import cpu_seconds
+from bench.profile import pid_on
+
+DEFAULT_BACKEND = os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
+CHATS = 20  # the calls go round this many chats, as borrowers' messages do
+REPLIES = [
+    {"sender": "bot", "text": "您好！我是您的借款服务助手。", "buttons": None},
+    {"sender": "bot", "text": "What can I do?", "buttons": [{"title": "余额", "payload": "/ask"}]},
+]
+
+
+@dataclass
+class Tally:
+    calls: int = 0
+    backend: float = 0.0  # CPU seconds
+    postgres: float = 0.0
+    wall: float = 0.0
+
+    def line(self, name: str) -> str:
+        per = 1000 / max(self.calls, 1)
+        return (
+            f"{name:>7}: {self.calls:,} calls, backend {self.backend * per:.2f} ms CPU,"
+            f" PostgreSQL {self.postgres * per:.2f} ms, wall {self.wall * per:.2f} ms a call"
+        )
+
+
+@dataclass
+class Backend:
+    url: str
+    pid: int
+    tallies: dict[str, Tally] = field(default_factory=lambda: {"inbound": Tally(), "turn": Tally()})
+
+
+def postgres_pids() -> list[int]:
+    """PostgreSQL's processes on this machine that this user can see (none: it is elsewhere,
+    or the backend runs on SQLite)."""
+    found = []
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() in ("postgres", "postmaster"):
+                found.append(int(comm.parent.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def cpu_now(backend: Backend) -> tuple[float, float]:
+    return cpu_seconds(backend.pid), sum(cpu_seconds(p) for p in postgres_pids())
+
+
+async def one_round(client: httpx.AsyncClient, backend: Backend, calls: int) -> None:
+    """`calls` messages in, then a turn for each, each kind timed as a whole."""
+    chats = [
+        f"/api/v1/conversations/webchat/bench-calls-{uuid.uuid4().hex[:10]}" for _ in range(CHATS)
+    ]
+    logged: list[tuple[str, str, int]] = []
+    cpu, started = cpu_now(backend), time.perf_counter()
+    for i in range(calls):
+        chat, external_id = chats[i % CHATS], uuid.uuid4().hex
+        body = {
+            "text": f"hello {i}",
+            "external_id": external_id,
+            "sent_at": datetime.now(UTC).isoformat(),
+            "kind": "text",
+        }
+        r = await client.post(f"{backend.url}{chat}/inbound", json=body)
+        r.raise_for_status()
+        logged.append((chat, external_id, r.json()["message_id"]))
+    add(backend.tallies["inbound"], calls, cpu, cpu_now(backend), time.perf_counter() - started)
+
+    reading = {"intent": "greet", "confidence": 0.97, "entities": []}
+    cpu, started = cpu_now(backend), time.perf_counter()
+    for chat, external_id, message_id in logged:
+        at = datetime.now(UTC).isoformat()
+        replies = [
+            {**reply, "external_id": f"{external_id}-r{n}", "sent_at": at}
+            for n, reply in enumerate(REPLIES)
+        ]
+        r = await client.post(
+            f"{backend.url}{chat}/messages/{message_id}/turn",
+            json={"reading": reading, "replies": replies},
+        )
+        r.raise_for_status()
+    add(backend.tallies["turn"], calls, cpu, cpu_now(backend), time.perf_counter() - started)
+
+
+def add(
+    tally: Tally,
+    calls: int,
+    before: tuple[float, float],
+    after: tuple[float, float],
+    wall: float,
+) -> None:
+    tally.calls += calls
+    tally.backend += after[0] - before[0]
+    tally.postgres += after[1] - before[1]
+    tally.wall += wall
+
+
+async def bench(urls: list[str], calls: int, rounds: int, token: str) -> list[Backend]:
+    backends = []
+    for url in urls:
+        port = urlsplit(url).port or 80
+        pid = pid_on(port)
+        if pid is None:
+            raise SystemExit(f"no process of this user listens on port {port} ({url})")
+        backends.append(Backend(url.rstrip("/"), pid))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+        for backend in backends:  # warm up: connections, the first queries' plans
+            await one_round(client, backend, CHATS)
+            backend.tallies = Backend("", 0).tallies
+        for n in range(rounds):
+            for backend in backends if n % 2 == 0 else backends[::-1]:
+                await one_round(client, backend, calls)
+    return backends
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default=DEFAULT_BACKEND, help="default: $BACKEND_URL")
+    parser.add_argument("--calls", type=int, default=500, help="of each kind, per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--service-token", default=os.environ.get("SERVICE_TOKEN", "dev-service-token")
+    )
+    args = parser.parse_args(argv)
+    try:
+        backends = asyncio.run(
+            bench(args.backends.split(","), args.calls, args.rounds, args.service_token)
+        )
+    except httpx.HTTPError as exc:
+        print(f"the backend did not answer as expected: {exc}", file=sys.stderr)
+        return 1
+    for backend in backends:
+        print(backend.url)
+        for name, tally in backend.tallies.items():
+            print(tally.line(name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
