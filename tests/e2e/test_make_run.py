@@ -254,24 +254,24 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
         )  # fmt: skip
         assert done.returncode == 0, (block, done.stdout[-3000:], done.stderr[-3000:])
 
+    def make(*target: str) -> str:
+        """`make TARGET ...` in the clone against this stack; its output, once it passed."""
+        done = subprocess.run(
+            ["make", "--no-print-directory", *target],
+            cwd=clone, env=shell, capture_output=True, text=True, timeout=120, check=False,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert done.returncode == 0, (target, done.stdout[-3000:], done.stderr[-3000:])
+        return done.stdout
+
     # `make bench-calls` at a small size: the backend's CPU per call of a borrower message.
-    calls = subprocess.run(
-        ["make", "--no-print-directory", "bench-calls", "CALLS=20", "ROUNDS=1"],
-        cwd=clone, env=shell, capture_output=True, text=True, timeout=120, check=False,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert calls.returncode == 0, (calls.stdout[-3000:], calls.stderr[-3000:])
+    calls = make("bench-calls", "CALLS=20", "ROUNDS=1")
     for call in ("inbound", "turn"):
-        assert re.search(rf"{call}: 20 calls, backend \d+\.\d\d ms CPU", calls.stdout), calls.stdout
+        assert re.search(rf"{call}: 20 calls, backend \d+\.\d\d ms CPU", calls), calls
 
     # `make profile` samples this stack's Rasa while borrowers chat: the stacks and a summary.
-    profiled = subprocess.run(
-        ["make", "--no-print-directory", "profile", "PART=rasa", "DURATION=5"],
-        cwd=clone, env=shell, capture_output=True, text=True, timeout=120, check=False,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    assert profiled.returncode == 0, (profiled.stdout[-3000:], profiled.stderr[-3000:])
-    assert re.search(r"\d+ samples", profiled.stdout) and "(channels.py)" in profiled.stdout
+    profiled = make("profile", "PART=rasa", "DURATION=5")
+    assert re.search(r"\d+ samples", profiled) and "(channels.py)" in profiled
     assert "(channels.py" in (clone / "var" / "profile" / "rasa.folded").read_text()
 
     # Ctrl-C: every process is gone within 10 s.
