@@ -4,10 +4,12 @@ operations read it back."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, status
+from fastapi import APIRouter, Body, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from backend.api_errors import error_responses
 from backend.audit.service import audit
@@ -29,6 +31,7 @@ from backend.deps import ActorDep, SessionDep
 from backend.errors import Invalid, NotFound
 from backend.ids import RowId, RowIdQuery
 from backend.iso_dates import IsoDatetime
+from backend.session_turns import in_session
 from backend.text_fields import CleanJSON, CleanText, StoredText
 
 router = APIRouter(
@@ -243,16 +246,23 @@ def annotate_message(
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(409),
 )
-def post_turn(
+async def post_turn(
     channel: ChannelPath,
     user_id: UserPath,
     message_id: RowId,
     body: TurnLog,
-    session: SessionDep,
+    request: Request,
 ) -> list[MessagePublic]:
     """A borrower message's turn in one call: what the NLU understood of it (as PATCH on the
     message) and the assistant's replies (as POST to the transcript; the same external ids
     are kept once). All or nothing; the replies come back with their ids."""
+    # One worker-thread turn, as `/inbound`: this call too runs for every borrower message.
+    return await in_session(request, partial(_turn, channel, user_id, message_id, body))
+
+
+def _turn(
+    channel: str, user_id: str, message_id: int, body: TurnLog, session: Session
+) -> list[MessagePublic]:
     logged = log_turn(
         session,
         channel=channel,

@@ -220,11 +220,15 @@ def message_in_chat(session: Session, *, channel: str, user_id: str, message_id:
 def _in_chat(
     session: Session, *, channel: str, user_id: str, message_id: int
 ) -> tuple[Message, Conversation]:
-    conversation = conversations.find(session, channel, user_id)
-    message = session.get(Message, message_id)
-    if conversation is None or message is None or message.conversation_id != conversation.id:
+    # One query for both: it runs for every borrower message's turn.
+    row = session.execute(
+        select(Message, Conversation)
+        .join(Conversation, Message.conversation_id == Conversation.id)
+        .where(Message.id == message_id, conversations.of_chat(channel, user_id))
+    ).one_or_none()
+    if row is None:
         raise NotFound(f"no message {message_id} in this conversation")
-    return message, conversation
+    return row[0], row[1]
 
 
 def annotate(

@@ -5,10 +5,12 @@ counted, so it is committed like any other change."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from backend.api_errors import error_responses
 from backend.audit.service import audit
@@ -24,6 +26,7 @@ from backend.errors import NotFound
 from backend.iso_dates import IsoDatetime
 from backend.monitoring import metrics as monitoring
 from backend.outreach.rules import is_opt_out
+from backend.session_turns import in_session
 from backend.text_fields import CleanText, StoredText
 from backend.texts.experiments import arm_key
 from backend.types import utcnow
@@ -186,17 +189,21 @@ def get_conversation(
 
 
 @router.post("/inbound", response_model=InboundResult)
-def inbound(
-    channel: ChannelPath,
-    user_id: UserPath,
-    body: InboundMessage,
-    session: SessionDep,
-    request: Request,
+async def inbound(
+    channel: ChannelPath, user_id: UserPath, body: InboundMessage, request: Request
 ) -> InboundResult:
     """The gateway's one call per borrower message: logs it (creating the chat on its first
     message; a channel message already logged is a duplicate, not a second row) and says how
     to route it. A message that is an opt-out word ("stop", "退订" in any form: compliance.yml)
     opts the chat out of proactive messages at once, whatever the bot makes of it."""
+    # One worker-thread turn for the whole call (session_turns.py), not a SessionDep's three:
+    # it runs for every borrower message, and the hops cost more CPU than its two statements.
+    return await in_session(request, partial(_inbound, channel, user_id, body, request))
+
+
+def _inbound(
+    channel: str, user_id: str, body: InboundMessage, request: Request, session: Session
+) -> InboundResult:
     received = receive(
         session,
         channel=channel,

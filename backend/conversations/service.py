@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,13 +18,14 @@ def _check_channel(channel: str) -> None:
         raise Invalid(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
 
 
-def find(session: Session, channel: str, user_id: str) -> Conversation | None:
+def of_chat(channel: str, user_id: str) -> ColumnElement[bool]:
+    """The condition a query puts on Conversation for one chat."""
     _check_channel(channel)
-    return session.scalar(
-        select(Conversation).where(
-            Conversation.channel == channel, Conversation.channel_user_id == user_id
-        )
-    )
+    return and_(Conversation.channel == channel, Conversation.channel_user_id == user_id)
+
+
+def find(session: Session, channel: str, user_id: str) -> Conversation | None:
+    return session.scalar(select(Conversation).where(of_chat(channel, user_id)))
 
 
 def get_or_create(session: Session, channel: str, user_id: str) -> Conversation:
