@@ -4,8 +4,10 @@ chat with a one-time link token and asks what they owe), (a) through the gateway
 and (b) straight to Rasa's REST channel. Each borrower sends its next message once the reply
 has come. Each concurrency runs `--rounds` times per path (more where that would be fewer than
 `--min-messages` messages per path), the two paths taking turns, and the rounds are pooled.
-Prints messages/s and latency percentiles per concurrency and path, and the ratio gateway/Rasa.
-It needs the running stack (`make run`); it is not a test.
+Prints messages/s and latency percentiles per concurrency and path, the ratio gateway/Rasa, and
+the CPU each process of the stack spent per answered message on each path (bench/process_cpu.py:
+the services found by their ports on this machine, PostgreSQL's processes, this client, the
+whole machine). It needs the running stack (`make run`); it is not a test.
 
     .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 1,10,30,100]
                                         [--turns 6] [--verified-every 5] [--rounds 3]
@@ -33,9 +35,15 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from bench.process_cpu import CLIENT, MACHINE, POSTGRES, Meter, port_of, spent
+
 DEFAULT_GATEWAY = os.environ.get("GATEWAY_URL", "http://127.0.0.1:8080")
 DEFAULT_BACKEND = os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
 DEFAULT_RASA = os.environ.get("RASA_URL", f"http://127.0.0.1:{os.environ.get('RASA_PORT', '5005')}")
+DEFAULT_ACTIONS = os.environ.get(
+    "ACTION_SERVER_URL", f"http://127.0.0.1:{os.environ.get('ACTION_SERVER_PORT', '5055')}"
+)
+CPU_PARTS = ("gateway", "rasa", "actions", "backend", POSTGRES, CLIENT, MACHINE)
 DEMO_BORROWER = "DEMO-03"  # 李强, 12 days past due (README's demo table)
 START = "<link token>"  # stands for the path's way of sending the link token
 PATHS = ("gateway", "rasa")
@@ -128,6 +136,7 @@ class Result:
     seconds: float  # wall time of the whole level
     latency_ms: tuple[float, float, float] | None  # p50, p95, p99 of the answered messages
     error_kinds: dict[str, int] = field(default_factory=dict)
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # by process, per answered message
 
     @property
     def rate(self) -> float:
@@ -145,8 +154,10 @@ def summarise(
     latencies_ms: Sequence[float],
     error_kinds: Counter[str],
     seconds: float,
+    cpu_seconds: dict[str, float] | None = None,
 ) -> Result:
     errors = sum(error_kinds.values())
+    answered = len(latencies_ms)
     return Result(
         concurrency=concurrency,
         path=path,
@@ -155,6 +166,9 @@ def summarise(
         seconds=seconds,
         latency_ms=percentiles(latencies_ms),
         error_kinds=dict(error_kinds),
+        cpu_ms={part: 1000 * v / answered for part, v in (cpu_seconds or {}).items()}
+        if answered
+        else {},
     )
 
 
@@ -195,6 +209,20 @@ def format_ratios(results: Sequence[Result]) -> list[str]:
         rate = ratio(gateway.rate, rasa.rate)
         p95 = ratio(gateway.p95, rasa.p95)
         lines.append(f"{concurrency:>11}  {_number(rate, 2):>19}  {_number(p95, 2):>16}")
+    return lines
+
+
+def format_cpu(results: Sequence[Result]) -> list[str]:
+    """CPU ms per answered message by process: where the gateway path's extra cost lands."""
+    if not any(r.cpu_ms for r in results):
+        return []
+    lines = [
+        "CPU ms per answered message (/proc; - where this machine shows no such process):",
+        f"{'concurrency':>11}  {'path':<7}  " + "  ".join(f"{part:>8}" for part in CPU_PARTS),
+    ]
+    for r in results:
+        cells = "  ".join(f"{_number(r.cpu_ms.get(part), 1):>8}" for part in CPU_PARTS)
+        lines.append(f"{r.concurrency:>11}  {r.path:<7}  {cells}")
     return lines
 
 
@@ -322,6 +350,7 @@ class Pooled:
     latencies: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    cpu: Counter[str] = field(default_factory=Counter)  # CPU seconds by process
 
 
 async def run_level(
@@ -374,6 +403,8 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         auth=RasaAuth(rasa, args.rasa_token),
     ) as client:
         await check_reachable(client, gateway, rasa)
+        ports = {"gateway": gateway, "rasa": rasa, "actions": args.actions, "backend": args.backend}
+        meter = Meter({part: port_of(url) for part, url in ports.items()})
 
         every = args.verified_every if args.turns >= len(VERIFIED_OPENING) else 0
         verified = {n: [is_verified(i, every) for i in range(n)] for n in levels}
@@ -422,6 +453,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     url, message_of = f"{rasa}/webhooks/rest/webhook", rasa_message
                     senders = [f"webchat:bench-{run}-rasa-{n}-{round_no}-{i}" for i in range(n)]
 
+                before = meter.read()
                 pool.seconds += await run_level(
                     client,
                     url=url,
@@ -434,8 +466,11 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     errors=pool.errors,
                     headers=[auth for _, auth in chats],
                 )
+                pool.cpu.update(spent(before, meter.read()))
             for path, pool in pooled.items():
-                result = summarise(n, path, pool.latencies, pool.errors, pool.seconds)
+                result = summarise(
+                    n, path, pool.latencies, pool.errors, pool.seconds, dict(pool.cpu)
+                )
                 print(
                     f"[{path}] {n} borrowers, {rounds[n]} rounds: {result.messages:,} messages"
                     f" in {result.seconds:.1f} s = {result.rate:,.1f} msgs/s,"
@@ -458,7 +493,14 @@ def main(argv: list[str] | None = None) -> int:
         help="default: $RASA_TOKEN",
     )
     parser.add_argument(
-        "--backend", default=DEFAULT_BACKEND, help="for link tokens; default: $BACKEND_URL or :8000"
+        "--actions",
+        default=DEFAULT_ACTIONS,
+        help="only to find its process for the CPU figures; default: $ACTION_SERVER_URL or :5055",
+    )
+    parser.add_argument(
+        "--backend",
+        default=DEFAULT_BACKEND,
+        help="for link tokens and its CPU; default: $BACKEND_URL or :8000",
     )
     parser.add_argument(
         "--service-token",
@@ -505,6 +547,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(format_table(results)))
     print()
     print("\n".join(format_ratios(results)))
+    if cpu := format_cpu(results):
+        print()
+        print("\n".join(cpu))
     for line in format_errors(results):
         print(line)
     return 0

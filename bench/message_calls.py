@@ -21,12 +21,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
-from bench.capacity import cpu_seconds
+from bench.process_cpu import port_of, postgres_seconds, processes, tree_seconds
 from bench.profile import pid_on
 
 DEFAULT_BACKEND = os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
@@ -59,21 +57,9 @@ class Backend:
     tallies: dict[str, Tally] = field(default_factory=lambda: {"inbound": Tally(), "turn": Tally()})
 
 
-def postgres_pids() -> list[int]:
-    """PostgreSQL's processes on this machine that this user can see (none: it is elsewhere,
-    or the backend runs on SQLite)."""
-    found = []
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        try:
-            if comm.read_text().strip() in ("postgres", "postmaster"):
-                found.append(int(comm.parent.name))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
 def cpu_now(backend: Backend) -> tuple[float, float]:
-    return cpu_seconds(backend.pid), sum(cpu_seconds(p) for p in postgres_pids())
+    table = processes()
+    return tree_seconds(backend.pid, table), postgres_seconds(table) or 0.0
 
 
 async def one_round(client: httpx.AsyncClient, backend: Backend, calls: int) -> None:
@@ -128,7 +114,7 @@ def add(
 async def bench(urls: list[str], calls: int, rounds: int, token: str) -> list[Backend]:
     backends = []
     for url in urls:
-        port = urlsplit(url).port or 80
+        port = port_of(url)
         pid = pid_on(port)
         if pid is None:
             raise SystemExit(f"no process of this user listens on port {port} ({url})")
