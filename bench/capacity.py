@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import sys
 import time
 from collections import Counter
@@ -37,29 +36,9 @@ from pathlib import Path
 import httpx
 
 from bench.chat_load import Result, open_session, run_level, script_for, summarise
+from bench.process_cpu import processes, tree_seconds
 
-TICKS = os.sysconf("SC_CLK_TCK")
 PARTS = ("rasa", "actions", "gateway", "backend", "outreach", "postgres", "redis", "nginx")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of one process, in seconds (0 when it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def children(parent: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
 
 
 def read_pid(path: Path) -> int | None:
@@ -70,8 +49,8 @@ def read_pid(path: Path) -> int | None:
 
 
 def part_pids(state: Path) -> dict[str, list[int]]:
-    """Every process of the topology, by part: the supervisor's pid files, then PostgreSQL's,
-    Redis's and nginx's own (each with its worker children)."""
+    """The topology's processes by part, each standing for itself and its children: the
+    supervisor's pid files, then PostgreSQL's, Redis's and nginx's own."""
     pids: dict[str, list[int]] = {part: [] for part in PARTS}
     for pidfile in sorted((state / "run").glob("*.pid")):
         part = pidfile.stem.rsplit("-", 1)[0]
@@ -85,7 +64,7 @@ def part_pids(state: Path) -> dict[str, list[int]]:
     ):
         pid = read_pid(pidfile)
         if pid:
-            pids[part] += [pid, *children(pid)]
+            pids[part].append(pid)
     if not pids["rasa"]:
         raise SystemExit(f"no topology processes under {state}: start `make run-prod` first")
     return pids
@@ -93,7 +72,11 @@ def part_pids(state: Path) -> dict[str, list[int]]:
 
 def cpu_by_part(state: Path) -> dict[str, float]:
     # Processes come and go (PostgreSQL's backends): the set is read again each time.
-    return {part: sum(cpu_seconds(p) for p in pids) for part, pids in part_pids(state).items()}
+    table = processes()
+    return {
+        part: sum(tree_seconds(pid, table) for pid in pids)
+        for part, pids in part_pids(state).items()
+    }
 
 
 def backend_requests(state: Path, port: int) -> int:
