@@ -2,7 +2,11 @@
 spends most of its time in argon2): each turn waits for a session slot, runs in a worker thread
 on a session of its own, commits, and gives the slot back, so the slow part holds neither a
 slot nor a connection. On SQLite there is one slot: a log-in that held it while checking a
-password made every other request wait."""
+password made every other request wait.
+
+The two calls of every borrower message (`/inbound`, the turn) use it too, for another reason:
+a whole call in one worker-thread turn, where a SessionDep takes three (open, the endpoint,
+the commit) and the hops cost more CPU than the call's own statements."""
 
 from __future__ import annotations
 
