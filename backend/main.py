@@ -29,6 +29,7 @@ from backend.config import Settings
 from backend.console.app import install_console
 from backend.conversations.message_routes import router as messages_router
 from backend.conversations.routes import router as conversations_router
+from backend.conversations.turn_batches import router as turn_batches_router
 from backend.database_busy import database_unavailable
 from backend.db import connection_slots, make_engine
 from backend.deps import SessionDep, require_service_token
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         preference_router,
         self_service_router,
         messages_router,
+        turn_batches_router,
         cases_from_chat_router,
         cases_router,
         handoffs_router,

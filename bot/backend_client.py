@@ -194,6 +194,11 @@ class BackendClient:
         logged = await self._call("POST", path, json={"reading": reading, "replies": replies})
         return [m["id"] for m in logged]
 
+    async def log_turns(self, turns: list[dict[str, Any]]) -> None:
+        """Several turns, of any chats, in one call, all or nothing: each turn as `log_turn`
+        takes it, with its chat (`channel`, `user_id`) and `message_id`."""
+        await self._call("POST", "/turns", json={"turns": turns})
+
     async def log_messages(
         self, channel: str, user_id: str, messages: list[dict[str, Any]]
     ) -> list[int]:

@@ -50,6 +50,9 @@ class GatewaySettings(BaseSettings):
     # A kept batch the backend answers with a 5xx this many times (tries spaced out, doubling)
     # is set aside beside the spool with its reason, so the batches after it flow.
     spool_max_failures: int = Field(default=8, ge=1)
+    # The assistant's replies reach the transcript this long after the borrower has them, the
+    # turns of every chat in that time in one backend call (bot/turn_log.py); 0: one call each.
+    turn_log_seconds: float = Field(default=0.1, ge=0, le=5)
     outbound_poll_seconds: float = 1.0
     webchat_messages_per_minute: int = 30
     # Signs web chat session tokens (HMAC): every replica needs the same one, and changing it

@@ -37,6 +37,7 @@ from bot.sms.sandbox import SandboxSms
 from bot.sms.setup import build_provider
 from bot.spool import Spool
 from bot.telegram_app import TelegramDeliverer, build_application, build_bot, start_receiving
+from bot.turn_log import TurnLog
 from bot.validation_errors import validation_error
 from bot.webchat import STATIC, RateLimit, router
 from bot.webchat_sessions import SessionTokens
@@ -173,7 +174,7 @@ async def _start(
     else:
         hub, seen = MemoryHub(), MemorySeen()
 
-    relay = Relay(backend, rasa, spool)
+    relay = Relay(backend, rasa, spool, TurnLog(backend, spool, wait=settings.turn_log_seconds))
     stack.push_async_callback(relay.settle)  # before the client and the spool close
     app.state.relay = relay
     app.state.hub = hub

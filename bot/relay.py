@@ -3,8 +3,9 @@ conversation's mode (bot: Rasa; human: the collector reads it in the console), l
 assistant's replies, and answer honestly when something behind the gateway fails.
 
 The borrower does not wait for the replies to be logged: they are written to the spool on
-this gateway's disk first, answered, then logged by a task of their own (`settle` waits for
-it). The transcript orders them by the time the assistant answered, not by when they landed."""
+this gateway's disk first, answered, then logged a moment later with the other turns of that
+moment (turn_log.py; `settle` sends them at once and waits). The transcript orders them by the
+time the assistant answered, not by when they landed."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from bot.clock import utcnow
 from bot.commands import Translated, translate
 from bot.rasa_client import Answer, RasaClient, RasaUnavailable
 from bot.spool import Spool
+from bot.turn_log import Turn, TurnLog
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,17 @@ class Outcome:
 
 
 class Relay:
-    def __init__(self, backend: BackendClient, rasa: RasaClient, spool: Spool) -> None:
+    def __init__(
+        self,
+        backend: BackendClient,
+        rasa: RasaClient,
+        spool: Spool,
+        turn_log: TurnLog | None = None,
+    ) -> None:
         self.backend = backend
         self.rasa = rasa
         self.spool = spool
+        self.turn_log = turn_log or TurnLog(backend, spool)
         # One turn at a time per chat: Rasa's answer and the NLU of a message belong together.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._logging: dict[str, set[asyncio.Task[None]]] = {}  # turns being logged, by chat
@@ -92,6 +101,7 @@ class Relay:
             if sender is not None
             else set().union(*self._logging.values())
         ):
+            self.turn_log.hurry()
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def handle(self, incoming: Incoming) -> Outcome:
@@ -365,20 +375,16 @@ class Relay:
     async def _log_turn(
         self, row: int, incoming: Incoming, turn: dict[str, Any], bodies: list[dict[str, Any]]
     ) -> None:
-        channel, user_id = incoming.channel, incoming.user_id
-        with request_ids.scope():
-            try:
-                await self.backend.log_turn(
-                    channel, user_id, turn["message_id"], reading=turn["reading"], replies=bodies
-                )
-            except (BackendUnavailable, BackendRefused) as exc:
-                log.warning("replies not logged now (%s); kept for later", exc)
-                await self.spool.failed_ahead(row)
-                return
-            except Exception:  # kept in the spool: a later flush logs them
-                log.exception("logging a turn's replies failed; kept for later")
-                return
-            await self.spool.done(row)
+        await self.turn_log.log(
+            Turn(
+                row,
+                incoming.channel,
+                incoming.user_id,
+                turn["message_id"],
+                reading=turn["reading"],
+                replies=bodies,
+            )
+        )
 
 
 def _language(incoming: Incoming, inbound: Inbound) -> str:

@@ -68,6 +68,10 @@ class Spool:
         self._clock = clock
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # A write-ahead row needs to outlive the gateway's process, not a power cut: its turn is
+        # logged a moment later anyway. Without the sync, writing one took 0.7 ms of the
+        # borrower's wait. A message kept while the backend is down is synced (`durable`).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         # The gateway replicas share the file (compose's gateway-spool volume) and start at once.
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS spool (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
@@ -91,12 +95,14 @@ class Spool:
 
     async def keep(self, channel: str, user_id: str, messages: list[dict[str, Any]]) -> None:
         """Keep transcript messages (the backend's message bodies) for later."""
-        await self._insert(channel, user_id, messages, None, ahead=False)
+        await self._insert(channel, user_id, messages, None, ahead=False, durable=True)
 
     async def keep_inbound(self, channel: str, user_id: str, message: dict[str, Any]) -> None:
         """Keep a borrower's message that must reach the backend as a message in (`/inbound`:
         an opt-out word in it is acted on when it is logged), not only into the transcript."""
-        await self._insert(channel, user_id, [message], {"inbound": True}, ahead=False)
+        await self._insert(
+            channel, user_id, [message], {"inbound": True}, ahead=False, durable=True
+        )
 
     async def write_ahead(
         self, channel: str, user_id: str, replies: list[dict[str, Any]], turn: dict[str, Any]
@@ -112,11 +118,12 @@ class Spool:
         turn: dict[str, Any] | None,
         *,
         ahead: bool,
+        durable: bool = False,
     ) -> int:
         next_try = self._clock() + WRITE_AHEAD_GRACE if ahead else 0.0
         async with self._lock:
             cursor = await asyncio.to_thread(
-                self._db.execute,
+                self._synced if durable else self._db.execute,
                 "INSERT INTO spool (channel, user_id, messages, turn, ahead, next_try)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 # ASCII escapes: whatever the text holds, the row can be written.
@@ -131,10 +138,22 @@ class Spool:
             )
         return int(cursor.lastrowid or 0)
 
-    async def done(self, row_id: int) -> None:
-        """A written-ahead turn is logged: forget it."""
+    def _synced(self, sql: str, parameters: tuple[Any, ...]) -> sqlite3.Cursor:
+        """A statement whose commit is on the disk, not only in the file, when it returns."""
+        self._db.execute("PRAGMA synchronous=FULL")
+        try:
+            return self._db.execute(sql, parameters)
+        finally:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+
+    async def done(self, *row_ids: int) -> None:
+        """Written-ahead turns are logged: forget them."""
         async with self._lock:
-            await asyncio.to_thread(self._db.execute, "DELETE FROM spool WHERE id = ?", (row_id,))
+            await asyncio.to_thread(
+                self._db.execute,
+                "DELETE FROM spool WHERE id IN (SELECT value FROM json_each(?))",
+                (json.dumps(row_ids),),
+            )
 
     async def failed_ahead(self, row_id: int) -> None:
         """A written-ahead turn's call failed: it is kept, as any batch the backend missed."""

@@ -127,6 +127,17 @@ class TurnLog(BaseModel):
         default_factory=list, max_length=MAX_BATCH, description="the assistant's, in order"
     )
 
+    def reading_logged(self) -> NewMessage | None:
+        """The reading as the borrower message takes it."""
+        if self.reading is None:
+            return None
+        return NewMessage(
+            sender="borrower",
+            intent=self.reading.intent,
+            confidence=self.reading.confidence,
+            entities=self.reading.entities,
+        )
+
 
 class Transcript(BaseModel):
     mode: str = Field(description="bot or human")
@@ -268,14 +279,7 @@ def _turn(
         channel=channel,
         user_id=user_id,
         message_id=message_id,
-        reading=None
-        if body.reading is None
-        else NewMessage(
-            sender="borrower",
-            intent=body.reading.intent,
-            confidence=body.reading.confidence,
-            entities=body.reading.entities,
-        ),
+        reading=body.reading_logged(),
         replies=[m.new() for m in body.replies],
     )
     return [MessagePublic.of(m) for m in logged]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    insert,
     or_,
     select,
 )
@@ -255,6 +256,17 @@ def _read(
     confidence: float | None,
     entities: list[dict[str, Any]] | None,
 ) -> None:
+    _set_reading(message, intent=intent, confidence=confidence, entities=entities)
+    session.flush()
+
+
+def _set_reading(
+    message: Message,
+    *,
+    intent: str | None,
+    confidence: float | None,
+    entities: list[dict[str, Any]] | None,
+) -> None:
     if message.sender != "borrower":
         raise Invalid(
             "intent, confidence and entities belong to borrower messages only", code="nlu_on_reply"
@@ -263,7 +275,6 @@ def _read(
     message.intent = intent
     message.confidence = confidence
     message.entities = entities
-    session.flush()
 
 
 def log_turn(
@@ -289,6 +300,69 @@ def log_turn(
             entities=reading.entities,
         )
     return log_messages(session, conversation=conversation, messages=replies)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTurn:
+    """A borrower message's turn (as `log_turn` takes it), with its chat."""
+
+    channel: str
+    user_id: str
+    message_id: int
+    reading: NewMessage | None
+    replies: list[NewMessage]
+
+
+def log_turns(session: Session, turns: list[ChatTurn]) -> int:
+    """Turns of any chats, each as `log_turn` logs it, all or nothing, in three statements
+    whatever their number (their messages with their chats; the readings; the replies) where
+    one by one they take three each. The number of replies, those logged before included."""
+    ids = sorted({turn.message_id for turn in turns})
+    found = {
+        message.id: (message, conversation)
+        for message, conversation in session.execute(
+            select(Message, Conversation)
+            .join(Conversation, Message.conversation_id == Conversation.id)
+            .where(Message.id.in_(ids))
+        )
+    }
+    rows: list[dict[str, Any]] = []
+    for turn in turns:
+        message, conversation = found.get(turn.message_id, (None, None))
+        if (
+            message is None
+            or conversation is None
+            or (conversation.channel, conversation.channel_user_id) != (turn.channel, turn.user_id)
+        ):
+            raise NotFound(f"no message {turn.message_id} in this conversation")
+        if turn.reading is not None:
+            _set_reading(
+                message,
+                intent=turn.reading.intent,
+                confidence=turn.reading.confidence,
+                entities=turn.reading.entities,
+            )
+        for reply in turn.replies:
+            _check(reply)
+            rows.append(_row(conversation, reply))
+    session.flush()  # the readings: one UPDATE, run for each
+    _insert_unless_logged(session, [row for row in rows if row["external_id"] is not None])
+    if untagged := [row for row in rows if row["external_id"] is None]:
+        session.execute(insert(Message), untagged)
+    return len(rows)
+
+
+def _insert_unless_logged(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Rows of any chats, skipping those whose chat has their external id already."""
+    if not rows:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    session.execute(
+        dialect.insert(Message).on_conflict_do_nothing(
+            index_elements=["conversation_id", "external_id"]
+        ),
+        rows,
+    )
 
 
 def last_borrower_text(session: Session, conversation_id: int) -> str | None:

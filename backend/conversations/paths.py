@@ -22,6 +22,5 @@ def _known_channel(value: object, handler: ValidatorFunctionWrapHandler) -> obje
         ) from None
 
 
-ChannelPath = Annotated[
-    Channel, WrapValidator(_known_channel), Path(description="telegram, webchat, whatsapp or sms")
-]
+ChannelName = Annotated[Channel, WrapValidator(_known_channel)]  # in a body
+ChannelPath = Annotated[ChannelName, Path(description="telegram, webchat, whatsapp or sms")]

@@ -201,14 +201,13 @@ class TestBotMode:
     ) -> None:
         # The turn, whose channel logs the message with the backend while the NLU reads it
         # (its answer carries the reading and the backend's answer), and one call storing the
-        # reading with the replies.
+        # reading with the replies (with the other turns of that moment: turn_log.py).
         rasa.backend = BackendClient(
             "http://backend", TOKEN, transport=httpx.ASGITransport(app=backend_app)
         )
         calls = await self.calls_of(backend_app, rasa, tmp_path)
         await rasa.backend.aclose()
-        chat = "/api/v1/conversations/webchat/borrower-0042"
-        assert calls == ["POST /webhooks/rest/webhook", f"POST {chat}"]
+        assert calls == ["POST /webhooks/rest/webhook", "POST /api/v1/turns"]
         assert rasa.logged == ["w42"] and len(rasa.turns) == 1
 
     async def test_when_rasa_cannot_log_it_the_gateway_does_then_sends_the_turn_again(
@@ -222,7 +221,7 @@ class TestBotMode:
             "POST /webhooks/rest/webhook",
             f"POST {chat}/inbound",
             "POST /webhooks/rest/webhook",
-            f"POST {chat}",
+            "POST /api/v1/turns",
         ]
         assert len(rasa.turns) == 1 and "inbound" not in rasa.turns[0]
 
@@ -426,15 +425,15 @@ class TestFailures:
         # (it went down after taking the message): the replies wait in the spool, reading
         # included, and land in the transcript after the message they answer, stamped with
         # the time the assistant answered rather than the time they were logged.
-        real_log_turn = relay.backend.log_turn
+        real_log_turns = relay.backend.log_turns
         failing = True
 
-        async def log_turn(*args: Any, **kwargs: Any) -> list[int]:
+        async def log_turns(*args: Any, **kwargs: Any) -> None:
             if failing:
                 raise BackendUnavailable("ConnectError")
-            return await real_log_turn(*args, **kwargs)
+            await real_log_turns(*args, **kwargs)
 
-        relay.backend.log_turn = log_turn  # type: ignore[method-assign]
+        relay.backend.log_turns = log_turns  # type: ignore[method-assign]
         outcome = await relay.handle(Incoming("webchat", "borrower-0009", "你好", external_id="w5"))
         assert [r.text for r in outcome.replies] == ["echo 你好", "还有什么可以帮您？"]
         await relay.settle()
