@@ -6,7 +6,8 @@ the wait risks nothing: a gateway killed meanwhile leaves them to the next flush
 Logging each turn on its own took a backend call, a worker-thread turn and a commit for every
 borrower message, on the same cores Rasa needs. A batch the backend refuses is sent again one
 turn at a time, so that one turn it will never take (an unknown message) does not hold up the
-others; that turn is kept in the spool, which sets it aside after its own refusals."""
+others (and a backend of a version without that call still takes them); a turn refused on
+its own is kept in the spool, which sets it aside after its own refusals."""
 
 from __future__ import annotations
 
@@ -100,10 +101,7 @@ class TurnLog:
         with request_ids.scope():
             try:
                 await self.backend.log_turns([turn.body() for turn in batch])
-            except BackendRefused as exc:
-                if len(batch) == 1:
-                    await self._keep(batch, exc)
-                    return
+            except BackendRefused as exc:  # a turn of it, or a backend without /turns
                 log.warning("a batch of %d turns was refused (%s): one by one", len(batch), exc)
                 for turn in batch:
                     await self._send_one(turn)

@@ -20,17 +20,17 @@ from backend.ids import MAX_ROW_ID
 from backend.session_turns import in_session
 from backend.text_fields import StoredText
 
-router = APIRouter(prefix="/turns", tags=["conversations"], responses=error_responses(404, 409))
+router = APIRouter(prefix="/turns", tags=["conversations"], responses=error_responses(404))
 
 
-class ChatTurn(TurnLog):
+class ChatTurnLog(TurnLog):
     channel: ChannelName
     user_id: Annotated[StoredText, Field(max_length=128, description="the chat's id")]
     message_id: int = Field(ge=1, le=MAX_ROW_ID, description="the borrower message's id")
 
 
 class TurnBatch(BaseModel):
-    turns: list[ChatTurn] = Field(min_length=1, max_length=MAX_BATCH)
+    turns: list[ChatTurnLog] = Field(min_length=1, max_length=MAX_BATCH)
 
 
 class TurnsLogged(BaseModel):

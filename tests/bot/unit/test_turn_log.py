@@ -118,6 +118,19 @@ async def test_a_refused_batch_goes_turn_by_turn_and_the_refused_turn_is_kept(
     assert spool.pending() == 1
 
 
+async def test_a_backend_without_the_batch_call_takes_the_turns_one_by_one(
+    fake: FakeBackend, spool: Spool
+) -> None:
+    def older(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/turns"):
+            return httpx.Response(404, json={"detail": "Not Found"})
+        return fake.handler(request)
+
+    backend = BackendClient("http://backend", "t", transport=httpx.MockTransport(older))
+    await TurnLog(backend, spool, wait=0).log(await turn(spool, 1))
+    assert fake.calls == [[1]] and rows(spool) == []
+
+
 async def test_while_the_backend_is_down_every_turn_is_kept(
     fake: FakeBackend, spool: Spool
 ) -> None:
