@@ -153,7 +153,7 @@ compliance-check: $(VENV)/.installed
 
 # Needs the stack running (make run in another terminal). BORROWERS=5 TURNS=3 for a small run.
 bench-chat: $(VENV)/.installed
-	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(MIN_MESSAGES),--min-messages $(MIN_MESSAGES))
+	$(PY) -m bench.chat_load $(if $(BORROWERS),--borrowers $(BORROWERS)) $(if $(TURNS),--turns $(TURNS)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(MIN_MESSAGES),--min-messages $(MIN_MESSAGES)) $(if $(CHANNEL),--channel)
 
 # With make run running: the backend's CPU and wall time per /inbound and per turn call;
 # BACKENDS=url,url takes turns between backends (another checkout's on another port).

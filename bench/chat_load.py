@@ -1,7 +1,10 @@
 """Web chat load: N simulated borrowers at once, each holding a scripted conversation (Chinese
 and English small talk and questions that need no verification; every K-th borrower links the
 chat with a one-time link token and asks what they owe), (a) through the gateway's web chat API
-and (b) straight to Rasa's REST channel. Each borrower sends its next message once the reply
+and (b) straight to Rasa's REST channel; with `--channel`, also (c) straight to that channel
+with the body the gateway sends it (the message, which the channel logs with the backend while
+its NLU parses it, and the reading asked back): what the gateway path costs Rasa, without the
+gateway. Each borrower sends its next message once the reply
 has come. Each concurrency runs `--rounds` times per path (more where that would be fewer than
 `--min-messages` messages per path), the two paths taking turns, and the rounds are pooled.
 Prints messages/s and latency percentiles per concurrency and path, the ratio gateway/Rasa, and
@@ -11,7 +14,7 @@ whole machine). It needs the running stack (`make run`); it is not a test.
 
     .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 1,10,30,100]
                                         [--turns 6] [--verified-every 5] [--rounds 3]
-                                        [--min-messages 60]
+                                        [--min-messages 60] [--channel]
 
 Link tokens come from the running backend's API (one per verified borrower, path and round, made
 before the timed runs; SERVICE_TOKEN as for the other services). Each run adds its
@@ -32,6 +35,8 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -47,6 +52,7 @@ CPU_PARTS = ("gateway", "rasa", "actions", "backend", POSTGRES, CLIENT, MACHINE)
 DEMO_BORROWER = "DEMO-03"  # 李强, 12 days past due (README's demo table)
 START = "<link token>"  # stands for the path's way of sending the link token
 PATHS = ("gateway", "rasa")
+CHANNEL = "channel"  # Rasa's channel with the gateway's body (--channel)
 
 # Small talk and questions any chat may ask before verification (nlu/INTENTS.md: greet,
 # bot_challenge, ask_consequences, scam_concern, out_of_scope, thank, goodbye).
@@ -114,6 +120,34 @@ def gateway_message(message: str, token: str | None) -> str:
 def rasa_message(message: str, token: str | None) -> str:
     # What the gateway turns `/start <token>` into (bot/commands.py).
     return "/verify_token" + json.dumps({"token": token}) if message == START else message
+
+
+def channel_body(sender: str, message: str) -> dict[str, Any]:
+    """What the gateway sends Rasa's channel for a message (bot/rasa_client.py): the message as
+    the backend logs it, and its id, so that the channel logs it beside the parse."""
+    turn_id = f"g{uuid.uuid4().hex}"
+    # The transcript never shows a link token: the gateway logs the command's name.
+    shown = "/start (link token)" if message.startswith("/verify_token") else message
+    return {
+        "sender": sender,
+        "message": message,
+        "inbound": {
+            "text": shown,
+            "external_id": turn_id,
+            "sent_at": datetime.now(UTC).isoformat(),
+            "kind": "text",
+        },
+        "metadata": {"channel": "webchat", "turn": turn_id},
+    }
+
+
+def plain_body(sender: str, message: str) -> dict[str, Any]:
+    return {"sender": sender, "message": message}
+
+
+def answered(body: Any) -> bool:
+    """Replies as the REST channel gives them: a list, or {"replies": [...]} with the reading."""
+    return isinstance(body, list) or isinstance((body or {}).get("replies"), list)
 
 
 def percentiles(latencies_ms: Sequence[float]) -> tuple[float, float, float] | None:
@@ -198,17 +232,25 @@ def format_table(results: Sequence[Result]) -> list[str]:
 
 
 def format_ratios(results: Sequence[Result]) -> list[str]:
-    """gateway/rasa per concurrency: below 1 for msgs/s and above 1 for p95 is the gateway's
-    overhead."""
+    """gateway/rasa (and channel/rasa, when measured) per concurrency: below 1 for msgs/s and
+    above 1 for p95 is what the path adds."""
     by_key = {(r.concurrency, r.path): r for r in results}
-    lines = [f"{'concurrency':>11}  {'msgs/s gateway/rasa':>19}  {'p95 gateway/rasa':>16}"]
+    paths = ["gateway"] + ([CHANNEL] if any(r.path == CHANNEL for r in results) else [])
+    header = f"{'concurrency':>11}" + "".join(
+        f"  {f'msgs/s {p}/rasa':>19}  {f'p95 {p}/rasa':>16}" for p in paths
+    )
+    lines = [header]
     for concurrency in sorted({r.concurrency for r in results}):
-        gateway, rasa = by_key.get((concurrency, "gateway")), by_key.get((concurrency, "rasa"))
-        if gateway is None or rasa is None:
+        rasa = by_key.get((concurrency, "rasa"))
+        if rasa is None or (concurrency, "gateway") not in by_key:
             continue
-        rate = ratio(gateway.rate, rasa.rate)
-        p95 = ratio(gateway.p95, rasa.p95)
-        lines.append(f"{concurrency:>11}  {_number(rate, 2):>19}  {_number(p95, 2):>16}")
+        cells = ""
+        for p in paths:
+            other = by_key.get((concurrency, p))
+            rate = ratio(other.rate, rasa.rate) if other else None
+            p95 = ratio(other.p95, rasa.p95) if other else None
+            cells += f"  {_number(rate, 2):>19}  {_number(p95, 2):>16}"
+        lines.append(f"{concurrency:>11}{cells}")
     return lines
 
 
@@ -323,15 +365,14 @@ async def converse(
     latencies_ms: list[float],
     errors: Counter[str],
     headers: dict[str, str] | None = None,
+    body_of: Callable[[str, str], dict[str, Any]] = plain_body,
 ) -> None:
     """One borrower: each message after the previous reply; failures are counted, not fatal."""
     for message in messages:
         started = time.perf_counter()
         try:
-            response = await client.post(
-                url, json={"sender": sender, "message": message}, headers=headers
-            )
-            ok = response.status_code == 200 and isinstance(response.json(), list)
+            response = await client.post(url, json=body_of(sender, message), headers=headers)
+            ok = response.status_code == 200 and answered(response.json())
             kind = "" if ok else f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             kind = type(exc).__name__
@@ -365,6 +406,7 @@ async def run_level(
     latencies: list[float],
     errors: Counter[str],
     headers: Sequence[dict[str, str]] = (),
+    body_of: Callable[[str, str], dict[str, Any]] = plain_body,
 ) -> float:
     """One round of `concurrency` borrowers at once; its seconds (latencies and errors are
     added to the given lists)."""
@@ -379,6 +421,7 @@ async def run_level(
                 latencies,
                 errors,
                 headers[i] if headers else None,
+                body_of,
             )
             for i in range(concurrency)
         )
@@ -394,6 +437,7 @@ def rounds_at(borrowers: int, turns: int, rounds: int, min_messages: int) -> int
 
 async def bench(args: argparse.Namespace) -> list[Result]:
     levels: list[int] = args.borrowers
+    paths = (*PATHS, CHANNEL) if args.channel else PATHS
     gateway, rasa = args.gateway.rstrip("/"), args.rasa.rstrip("/")
     run = uuid.uuid4().hex[:8]
     limits = httpx.Limits(max_connections=max(levels) + 10, max_keepalive_connections=max(levels))
@@ -409,7 +453,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         every = args.verified_every if args.turns >= len(VERIFIED_OPENING) else 0
         verified = {n: [is_verified(i, every) for i in range(n)] for n in levels}
         rounds = {n: rounds_at(n, args.turns, args.rounds, args.min_messages) for n in levels}
-        needed = 2 * sum(rounds[n] * sum(verified[n]) for n in levels)
+        needed = len(paths) * sum(rounds[n] * sum(verified[n]) for n in levels)
         minted: list[str] = []
         if needed:
             t0 = time.perf_counter()
@@ -437,13 +481,14 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         results: list[Result] = []
         for n in levels:
             scripts = [script_for(i, args.turns, verified=verified[n][i]) for i in range(n)]
-            pooled = {path: Pooled() for path in PATHS}
+            pooled = {path: Pooled() for path in paths}
             # The two paths take turns, round after round: a slow moment of the machine
             # weighs on both alike.
-            for round_no, path in itertools.product(range(rounds[n]), PATHS):
+            for round_no, path in itertools.product(range(rounds[n]), paths):
                 pool = pooled[path]
                 tokens = [minted.pop() if flag else None for flag in verified[n]]
                 chats: list[tuple[str, dict[str, str]]] = []
+                body_of = channel_body if path == CHANNEL else plain_body
                 if path == "gateway":
                     url, message_of = f"{gateway}/webchat/messages", gateway_message
                     # Each borrower's chat, opened before the clock starts.
@@ -451,7 +496,9 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     senders = [sender for sender, _ in chats]
                 else:
                     url, message_of = f"{rasa}/webhooks/rest/webhook", rasa_message
-                    senders = [f"webchat:bench-{run}-rasa-{n}-{round_no}-{i}" for i in range(n)]
+                    if path == CHANNEL:
+                        url += "?reading=true"
+                    senders = [f"webchat:bench-{run}-{path}-{n}-{round_no}-{i}" for i in range(n)]
 
                 before = meter.read()
                 pool.seconds += await run_level(
@@ -465,6 +512,7 @@ async def bench(args: argparse.Namespace) -> list[Result]:
                     latencies=pool.latencies,
                     errors=pool.errors,
                     headers=[auth for _, auth in chats],
+                    body_of=body_of,
                 )
                 pool.cpu.update(spent(before, meter.read()))
             for path, pool in pooled.items():
@@ -527,6 +575,12 @@ def main(argv: list[str] | None = None) -> int:
         default=5,
         metavar="K",
         help="every K-th borrower verifies with a link token and asks its balance (0: none)",
+    )
+    parser.add_argument(
+        "--channel",
+        action="store_true",
+        help="also Rasa's channel straight, with the body the gateway sends (what the gateway "
+        "path costs Rasa and the backend, without the gateway)",
     )
     args = parser.parse_args(argv)
     if args.turns < 1:

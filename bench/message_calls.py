@@ -1,7 +1,9 @@
 """The backend's two calls for every borrower message, one at a time: `/inbound` (the message
-in, as Rasa's channel logs it) and `/messages/{id}/turn` (the NLU reading and the replies, as
-the gateway stores them). Prints each call's CPU in the backend process (from /proc, the
-process found by the port it listens on) and in PostgreSQL, and its wall time, per call.
+in, as Rasa's channel logs it) and the turn (the NLU reading and the replies): half the
+messages' turns on their own (`/messages/{id}/turn`, as the gateway sends a turn again), half
+in calls of BATCH (`/turns`, as the gateway logs the turns of a moment). Prints the CPU in the
+backend process (from /proc, the process found by the port it listens on) and in PostgreSQL,
+and the wall time, per call (per turn for the batched ones).
 
     .venv/bin/python -m bench.message_calls [--backends URL[,URL...]] [--calls 500] [--rounds 3]
 
@@ -21,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
@@ -29,6 +32,7 @@ from bench.profile import pid_on
 
 DEFAULT_BACKEND = os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
 CHATS = 20  # the calls go round this many chats, as borrowers' messages do
+BATCH = 6  # turns a call: about what a tenth of a second brings with thirty borrowers chatting
 REPLIES = [
     {"sender": "bot", "text": "您好！我是您的借款服务助手。", "buttons": None},
     {"sender": "bot", "text": "What can I do?", "buttons": [{"title": "余额", "payload": "/ask"}]},
@@ -44,9 +48,12 @@ class Tally:
 
     def line(self, name: str) -> str:
         per = 1000 / max(self.calls, 1)
+        batched = name == "turns"
+        count = f"{self.calls:,} turns in calls of {BATCH}" if batched else f"{self.calls:,} calls"
+        each = "turn" if batched else "call"
         return (
-            f"{name:>7}: {self.calls:,} calls, backend {self.backend * per:.2f} ms CPU,"
-            f" PostgreSQL {self.postgres * per:.2f} ms, wall {self.wall * per:.2f} ms a call"
+            f"{name:>7}: {count}, backend {self.backend * per:.2f} ms CPU,"
+            f" PostgreSQL {self.postgres * per:.2f} ms, wall {self.wall * per:.2f} ms a {each}"
         )
 
 
@@ -54,7 +61,9 @@ class Tally:
 class Backend:
     url: str
     pid: int
-    tallies: dict[str, Tally] = field(default_factory=lambda: {"inbound": Tally(), "turn": Tally()})
+    tallies: dict[str, Tally] = field(
+        default_factory=lambda: {"inbound": Tally(), "turn": Tally(), "turns": Tally()}
+    )
 
 
 def cpu_now(backend: Backend) -> tuple[float, float]:
@@ -63,7 +72,8 @@ def cpu_now(backend: Backend) -> tuple[float, float]:
 
 
 async def one_round(client: httpx.AsyncClient, backend: Backend, calls: int) -> None:
-    """`calls` messages in, then a turn for each, each kind timed as a whole."""
+    """`calls` messages in, then a turn for each (every other one in a batch), each kind timed
+    as a whole."""
     chats = [
         f"/api/v1/conversations/webchat/bench-calls-{uuid.uuid4().hex[:10]}" for _ in range(CHATS)
     ]
@@ -82,20 +92,43 @@ async def one_round(client: httpx.AsyncClient, backend: Backend, calls: int) -> 
         logged.append((chat, external_id, r.json()["message_id"]))
     add(backend.tallies["inbound"], calls, cpu, cpu_now(backend), time.perf_counter() - started)
 
-    reading = {"intent": "greet", "confidence": 0.97, "entities": []}
+    alone, batched = logged[::2], logged[1::2]
     cpu, started = cpu_now(backend), time.perf_counter()
-    for chat, external_id, message_id in logged:
-        at = datetime.now(UTC).isoformat()
-        replies = [
-            {**reply, "external_id": f"{external_id}-r{n}", "sent_at": at}
-            for n, reply in enumerate(REPLIES)
-        ]
+    for chat, external_id, message_id in alone:
         r = await client.post(
-            f"{backend.url}{chat}/messages/{message_id}/turn",
-            json={"reading": reading, "replies": replies},
+            f"{backend.url}{chat}/messages/{message_id}/turn", json=turn_of(external_id)
         )
         r.raise_for_status()
-    add(backend.tallies["turn"], calls, cpu, cpu_now(backend), time.perf_counter() - started)
+    add(backend.tallies["turn"], len(alone), cpu, cpu_now(backend), time.perf_counter() - started)
+
+    cpu, started = cpu_now(backend), time.perf_counter()
+    for at in range(0, len(batched), BATCH):
+        turns = [
+            {
+                "channel": "webchat",
+                "user_id": chat.rsplit("/", 1)[1],
+                "message_id": message_id,
+                **turn_of(external_id),
+            }
+            for chat, external_id, message_id in batched[at : at + BATCH]
+        ]
+        r = await client.post(f"{backend.url}/api/v1/turns", json={"turns": turns})
+        r.raise_for_status()
+    add(
+        backend.tallies["turns"], len(batched), cpu, cpu_now(backend), time.perf_counter() - started
+    )
+
+
+def turn_of(external_id: str) -> dict[str, Any]:
+    """A turn as the gateway logs it: the reading and two replies."""
+    at = datetime.now(UTC).isoformat()
+    return {
+        "reading": {"intent": "greet", "confidence": 0.97, "entities": []},
+        "replies": [
+            {**reply, "external_id": f"{external_id}-r{n}", "sent_at": at}
+            for n, reply in enumerate(REPLIES)
+        ],
+    }
 
 
 def add(

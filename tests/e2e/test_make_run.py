@@ -266,8 +266,8 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
 
     # `make bench-calls` at a small size: the backend's CPU per call of a borrower message.
     calls = make("bench-calls", "CALLS=20", "ROUNDS=1")
-    for call in ("inbound", "turn"):
-        assert re.search(rf"{call}: 20 calls, backend \d+\.\d\d ms CPU", calls), calls
+    for call in ("inbound: 20 calls", "turn: 10 calls", "turns: 10 turns in calls of 6"):
+        assert re.search(rf"{call}, backend \d+\.\d\d ms CPU", calls), calls
 
     # `make profile` samples this stack's Rasa while borrowers chat: the stacks and a summary.
     profiled = make("profile", "PART=rasa", "DURATION=5")

@@ -11,6 +11,8 @@ from bench.chat_load import (
     CONVERSATIONS,
     START,
     Result,
+    answered,
+    channel_body,
     format_errors,
     format_ratios,
     format_table,
@@ -71,6 +73,16 @@ class TestScripts:
     def test_every_kth_borrower_is_verified(self) -> None:
         assert [i for i in range(12) if is_verified(i, 5)] == [4, 9]
         assert not any(is_verified(i, 0) for i in range(12))
+
+    def test_the_channel_path_sends_what_the_gateway_sends(self) -> None:
+        body = channel_body("webchat:b1", "你好")
+        assert body["message"] == body["inbound"]["text"] == "你好"
+        assert body["metadata"]["turn"] == body["inbound"]["external_id"]
+        assert set(body["inbound"]) == {"text", "external_id", "sent_at", "kind"}
+        token = channel_body("webchat:b1", '/verify_token{"token": "secret"}')
+        assert "secret" not in token["inbound"]["text"]
+        assert answered({"replies": [], "reading": None}) and answered([])
+        assert not answered({"error": "the turn failed"})
 
     def test_each_path_sends_the_token_its_own_way(self) -> None:
         assert gateway_message(START, "abc_12-X") == "/start abc_12-X"
@@ -143,6 +155,13 @@ class TestTables:
         lines = format_ratios(results())
         assert lines[1].split() == ["10", "0.75", "1.20"]
         assert lines[2].split() == ["50", "0.79", "-"]
+
+    def test_ratios_of_the_channel_path_beside_the_gateways_when_measured(self) -> None:
+        measured = [*results(), Result(10, "channel", 60, 0, 1.8, (45.0, 110.0, 120.0))]
+        lines = format_ratios(measured)
+        assert lines[0].split()[-4:] == ["msgs/s", "channel/rasa", "p95", "channel/rasa"]
+        assert lines[1].split() == ["10", "0.75", "1.20", "0.83", "1.10"]
+        assert lines[2].split() == ["50", "0.79", "-", "-", "-"]
 
     def test_errors_by_kind(self) -> None:
         assert format_errors(results()) == ["[gateway x50] errors: HTTP 429 x2"]
