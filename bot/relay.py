@@ -101,6 +101,7 @@ class Relay:
             if sender is not None
             else set().union(*self._logging.values())
         ):
+            await asyncio.sleep(0)  # a turn's task made a moment ago queues its turn first
             self.turn_log.hurry()
             await asyncio.gather(*tasks, return_exceptions=True)
 

@@ -3,6 +3,7 @@ routing by mode, repeats, NLU stored, and honest answers when Rasa or the backen
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from bot.commands import contact_payload
 from bot.rasa_client import RasaClient
 from bot.relay import Incoming, Relay, opt_out_language
 from bot.spool import Spool
+from bot.turn_log import TurnLog
 from tests.backend.apps import app_over
 
 pytestmark = pytest.mark.anyio
@@ -417,6 +419,18 @@ class TestFailures:
         logged = await transcript(relay, "borrower-0008")
         assert (logged[0]["sender"], logged[0]["text"]) == ("borrower", "I lost my job")
         await down.aclose()
+
+    async def test_settle_right_after_an_answer_does_not_wait_for_the_turn_log(
+        self, relay: Relay
+    ) -> None:
+        # The turns of a moment wait to be logged together; someone reading the transcript
+        # (settle) sends them at once, the turn answered a moment ago included.
+        relay.turn_log = TurnLog(relay.backend, relay.spool, wait=30)
+        await relay.handle(Incoming("webchat", "borrower-0010", "你好", external_id="w7"))
+        async with asyncio.timeout(5):
+            await relay.settle()
+        logged = await transcript(relay, "borrower-0010")
+        assert [m["sender"] for m in logged] == ["borrower", "bot", "bot"]
 
     async def test_replies_the_backend_cannot_log_after_the_answer_are_kept_in_order(
         self, relay: Relay, rasa: FakeRasa
