@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -83,6 +84,19 @@ def test_the_readme_case_filters_left_empty_list_every_case(
     assert [c["kind"] for c in r.json()] == ["dispute"]
 
 
+def timeless(rows: Any) -> Any:
+    """The rows without what the clock says at the moment of the call (how long a handoff has
+    waited): the two calls compared may fall either side of a second."""
+    if isinstance(rows, list):
+        return [
+            {k: v for k, v in row.items() if k != "waiting_seconds"}
+            if isinstance(row, dict)
+            else row
+            for row in rows
+        ]
+    return rows
+
+
 def test_every_filter_left_empty_answers_as_if_left_out(
     client: TestClient, busy_loan: Loan
 ) -> None:
@@ -94,7 +108,7 @@ def test_every_filter_left_empty_answers_as_if_left_out(
         plain = client.get(path)
         empty = client.get(path + "?" + "&".join(f"{name}=" for name in names))
         assert plain.status_code == 200, (path, plain.text)
-        assert (empty.status_code, empty.json()) == (200, plain.json()), path
+        assert (empty.status_code, timeless(empty.json())) == (200, timeless(plain.json())), path
     assert client.get("/api/v1/handoffs?status=").json()  # the waiting queue, not nothing
     assert client.get("/api/v1/approvals?status=").json()  # pending ones, not nothing
 
