@@ -212,26 +212,27 @@ def _inbound(
         external_id=body.external_id,
         sent_at=body.sent_at,
     )
-    conversation = received.conversation
     opted_out = (
         not received.duplicate
         and body.kind == "text"
         and is_opt_out(body.text, request.app.state.outreach.compliance.opt_out_words)
     )
     if opted_out:
+        conversation = session.get_one(Conversation, received.conversation_id)
         file_case(
             session, conversation=conversation, kind="opt_out", loan=None, details=body.text[:200]
         )
+    borrower_id = received.borrower_id
     return InboundResult(
-        message_id=received.message.id,
+        message_id=received.message_id,
         duplicate=received.duplicate,
-        mode=conversation.mode,
-        language=service.language_of(conversation),
-        verified=conversation.borrower_id is not None,
+        mode=received.mode,
+        language=received.language,
+        verified=borrower_id is not None,
         opted_out=opted_out,
         arm_key=(
-            arm_key(request.app.state.settings.id_hash_key, conversation.borrower_id)
-            if conversation.borrower_id is not None
+            arm_key(request.app.state.settings.id_hash_key, borrower_id)
+            if borrower_id is not None
             else None
         ),
     )

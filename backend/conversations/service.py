@@ -13,14 +13,14 @@ from backend.errors import Forbidden, Invalid
 VERIFY_FIRST = "verify first: this conversation is not linked to a borrower yet"
 
 
-def _check_channel(channel: str) -> None:
+def check_channel(channel: str) -> None:
     if channel not in CHANNELS:
         raise Invalid(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
 
 
 def of_chat(channel: str, user_id: str) -> ColumnElement[bool]:
     """The condition a query puts on Conversation for one chat."""
-    _check_channel(channel)
+    check_channel(channel)
     return and_(Conversation.channel == channel, Conversation.channel_user_id == user_id)
 
 
