@@ -28,13 +28,17 @@ from backend.cases.routes import router as cases_router
 from backend.config import Settings
 from backend.console.app import install_console
 from backend.conversations.message_routes import router as messages_router
+from backend.conversations.paths import ChatPath
+from backend.conversations.routes import InboundMessage, receive_inbound
 from backend.conversations.routes import router as conversations_router
+from backend.conversations.turn_batches import TurnBatch, log_turns
 from backend.conversations.turn_batches import router as turn_batches_router
 from backend.database_busy import database_unavailable
 from backend.db import connection_slots, make_engine
 from backend.deps import SessionDep, require_service_token
 from backend.empty_filters import IgnoreEmptyQueryValues
 from backend.errors import DomainError
+from backend.hot_routes import HotRoute, HotRoutes
 from backend.ledger import events
 from backend.ledger.borrower_routes import router as self_service_router
 from backend.ledger.routes import router as loans_router
@@ -89,6 +93,19 @@ async def _follow_policies(app: FastAPI) -> AsyncIterator[None]:
         task.cancel()
 
 
+def hot_routes() -> list[HotRoute]:
+    """The routes every borrower message calls: the message in, and the turns of a moment."""
+    return [
+        HotRoute(
+            "/api/v1/conversations/{channel}/{user_id}/inbound",
+            ChatPath,
+            InboundMessage,
+            receive_inbound,
+        ),
+        HotRoute("/api/v1/turns", None, TurnBatch, log_turns, status=201),
+    ]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     # Without settings, a process is starting (uvicorn --factory, `python -m backend serve`):
     # unsafe settings end it with one line per problem, not a traceback.
@@ -138,6 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, http_error)
     # A lock or statement timeout, or no database: 503 with Retry-After (database_busy.py).
     app.add_exception_handler(OperationalError, database_unavailable)
+    # Innermost: the calls of every borrower message, well formed, answered before routing.
+    app.add_middleware(HotRoutes, routes=hot_routes())
     # `?kind=&status=` on the API means no filter, not a filter on "" (empty_filters.py).
     app.add_middleware(IgnoreEmptyQueryValues, prefix="/api/")
     # Outermost: a body over the limit is refused before anything else reads it.

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Path
-from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic import BaseModel, Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import PydanticCustomError
+
+from backend.text_fields import StoredText
 
 Channel = Literal["telegram", "webchat", "whatsapp", "sms"]
 
@@ -24,3 +26,11 @@ def _known_channel(value: object, handler: ValidatorFunctionWrapHandler) -> obje
 
 ChannelName = Annotated[Channel, WrapValidator(_known_channel)]  # in a body
 ChannelPath = Annotated[ChannelName, Path(description="telegram, webchat, whatsapp or sms")]
+
+
+class ChatPath(BaseModel):
+    """A chat's path parameters as the routes under `/conversations/{channel}/{user_id}` take
+    them (ChannelPath, UserPath), for the requests served before routing (hot_routes.py)."""
+
+    channel: ChannelName
+    user_id: Annotated[StoredText, Field(max_length=128)]

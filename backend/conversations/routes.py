@@ -20,7 +20,7 @@ from backend.cases.service import file_case
 from backend.conversations import service
 from backend.conversations.inbound import receive
 from backend.conversations.models import Conversation
-from backend.conversations.paths import ChannelPath
+from backend.conversations.paths import ChannelPath, ChatPath
 from backend.deps import ActorDep, SessionDep, SettingsDep
 from backend.errors import NotFound
 from backend.iso_dates import IsoDatetime
@@ -196,9 +196,15 @@ async def inbound(
     message; a channel message already logged is a duplicate, not a second row) and says how
     to route it. A message that is an opt-out word ("stop", "退订" in any form: compliance.yml)
     opts the chat out of proactive messages at once, whatever the bot makes of it."""
+    return await receive_inbound(request, ChatPath(channel=channel, user_id=user_id), body)
+
+
+async def receive_inbound(request: Request, chat: ChatPath, body: InboundMessage) -> InboundResult:
+    """The route's work, also run before routing when the call is well formed (hot_routes.py)."""
     # One worker-thread turn for the whole call (session_turns.py), not a SessionDep's three:
     # it runs for every borrower message, and the hops cost more CPU than its two statements.
-    return await in_session(request, partial(_inbound, channel, user_id, body, request))
+    work = partial(_inbound, chat.channel, chat.user_id, body, request)
+    return await in_session(request, work)
 
 
 def _inbound(
