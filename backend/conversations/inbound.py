@@ -3,8 +3,8 @@ delivers it, with what the gateway needs to route it (the chat's mode, language,
 
 It runs for every borrower message, so it speaks SQL to the tables, not through ORM objects:
 two statements for the common message (the chat with its borrower's language, then the
-message), and the ORM only for a chat's first message. Measured: about a quarter of the CPU
-of loading the chat and the message as objects (README, "The message path")."""
+message), and the ORM only for a chat's first message. In process, 0.6 to 0.8 ms of CPU where
+loading the chat and the message as objects took 1.7 to 2.0 (README, "Benchmark")."""
 
 from __future__ import annotations
 

@@ -61,3 +61,22 @@ async def test_every_call_to_rasa_carries_the_token() -> None:
     assert "token" not in turn.url.params
     assert resume.url.params["token"] == "secret"
     assert resume.url.params["include_events"] == "NONE"
+
+
+@pytest.mark.parametrize("base", ["http://rasa:5005", "http://rasa:5005/", "http://lb/rasa/"])
+async def test_a_turn_goes_to_the_channel_under_the_base_address(base: str) -> None:
+    """The turn's address is made once, from the base address with or without its slash."""
+    seen: list[httpx.URL] = []
+
+    def rasa(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(200, json=[])
+
+    client = RasaClient(base, transport=httpx.MockTransport(rasa))
+    try:
+        await client.turn("webchat:1", "hi")
+        await client.turn("webchat:1", "again")
+    finally:
+        await client.aclose()
+    expected = f"{base.rstrip('/')}/webhooks/rest/webhook?reading=true"
+    assert [str(url) for url in seen] == [expected, expected]
