@@ -31,7 +31,7 @@ from backend.conversations.message_routes import router as messages_router
 from backend.conversations.paths import ChatPath
 from backend.conversations.routes import InboundMessage, receive_inbound
 from backend.conversations.routes import router as conversations_router
-from backend.conversations.turn_batches import TurnBatch, log_turns
+from backend.conversations.turn_batches import TurnBatch, log_batch
 from backend.conversations.turn_batches import router as turn_batches_router
 from backend.database_busy import database_unavailable
 from backend.db import connection_slots, make_engine
@@ -102,7 +102,7 @@ def hot_routes() -> list[HotRoute]:
             InboundMessage,
             receive_inbound,
         ),
-        HotRoute("/api/v1/turns", None, TurnBatch, log_turns, status=201),
+        HotRoute("/api/v1/turns", None, TurnBatch, log_batch, status=201),
     ]
 
 

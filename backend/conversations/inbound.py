@@ -10,22 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from backend.borrowers.models import Borrower
 from backend.conversations import service as conversations
-from backend.conversations.messages import Message
+from backend.conversations.messages import MESSAGES, UNLESS_LOGGED
 from backend.conversations.models import Conversation
 from backend.types import utcnow
 
 INBOUND_KINDS = ("text", "button", "contact", "command")
 
-_chats, _borrowers = Conversation.__table__, Borrower.__table__
-_messages = cast(Table, Message.__table__)
+_chats, _borrowers, _messages = Conversation.__table__, Borrower.__table__, MESSAGES
 
 # The chat and its borrower's language, in one statement.
 _CHAT = (
@@ -43,16 +41,8 @@ _LOGGED = select(_messages.c.id).where(
     _messages.c.conversation_id == bindparam("chat"),
     _messages.c.external_id == bindparam("external_id"),
 )
-
-
-# The message's row unless the chat has its external id already: a twin delivered at the same
-# moment is waited for by the database and then skipped, not failed.
-_INSERTS = {
-    name: insert(_messages)
-    .on_conflict_do_nothing(index_elements=["conversation_id", "external_id"])
-    .returning(_messages.c.id)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+# The message, unless the chat has its external id already; its id when it was logged now.
+_INSERTS = {name: insert.returning(_messages.c.id) for name, insert in UNLESS_LOGGED.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,15 @@ class Message(Base):
     external_id: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
-_MESSAGES = cast(Table, Message.__table__)  # for statements that need no ORM objects
+MESSAGES = cast(Table, Message.__table__)  # for statements that need no ORM objects
+
+# By database: an INSERT into the transcript that skips the rows whose chat has their external
+# id already. A twin being logged by another request at that moment is waited for by the
+# database, then skipped, not failed.
+UNLESS_LOGGED = {
+    name: insert(MESSAGES).on_conflict_do_nothing(index_elements=["conversation_id", "external_id"])
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +335,7 @@ def log_turns(session: Session, turns: list[ChatTurn]) -> int:
 
     The gateway sends every borrower message's turn here, so it speaks SQL to the tables, not
     through ORM objects (a batched turn: 1.03 ms of the backend's CPU before, 0.83 after)."""
-    messages, chats = _MESSAGES, Conversation.__table__
+    messages, chats = MESSAGES, Conversation.__table__
     ids = sorted({turn.message_id for turn in turns})
     found = {
         row.id: row
@@ -384,16 +392,9 @@ def log_turns(session: Session, turns: list[ChatTurn]) -> int:
 
 def _insert_unless_logged(session: Session, rows: list[dict[str, Any]]) -> None:
     """Rows of any chats, skipping those whose chat has their external id already."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    connection.execute(
-        dialect.insert(_MESSAGES).on_conflict_do_nothing(
-            index_elements=["conversation_id", "external_id"]
-        ),
-        rows,
-    )
+    if rows:
+        connection = session.connection()
+        connection.execute(UNLESS_LOGGED[connection.dialect.name], rows)
 
 
 def last_borrower_text(session: Session, conversation_id: int) -> str | None:

@@ -43,10 +43,10 @@ async def post_turns(body: TurnBatch, request: Request) -> TurnsLogged:
     """Several borrower messages' turns, each as `POST .../messages/{id}/turn` takes it, in
     one transaction: all or nothing (a turn the backend refuses refuses the batch, with that
     turn's answer; the gateway then sends the turns one by one)."""
-    return await log_turns(request, None, body)
+    return await log_batch(request, None, body)
 
 
-async def log_turns(request: Request, _: None, body: TurnBatch) -> TurnsLogged:
+async def log_batch(request: Request, _: None, body: TurnBatch) -> TurnsLogged:
     """The route's work, also run before routing when the call is well formed (hot_routes.py)."""
     return await in_session(request, partial(_log_all, body))
 
