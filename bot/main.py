@@ -25,6 +25,7 @@ from bot.backend_client import BackendClient
 from bot.body_limit import BodyLimit
 from bot.config import GatewaySettings, get_settings
 from bot.dedupe import MemorySeen, RedisSeen, SeenUpdates
+from bot.hot_route import HotMessages
 from bot.hub import Hub, MemoryHub, RedisHub
 from bot.observe import ObservedRequests
 from bot.outbound import Deliverer, OutboundSender, WebchatDeliverer
@@ -70,6 +71,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings.webchat_secret, idle_seconds=settings.webchat_idle_days * 86_400
     )
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(HotMessages)  # innermost: the message call's common case, sooner
     app.add_middleware(BodyLimit, max_bytes=settings.gateway_max_body_bytes)
     app.add_middleware(ObservedRequests)  # outermost: a 413 has its id and access line too
     app.include_router(router)
