@@ -4,6 +4,11 @@ server's: its per-connection processes come and go, so they are found again at e
 this benchmark's own process, and the whole machine. A part this user cannot see (another
 user's process, a remote database) is simply absent.
 
+Also how long the main thread of a part named in `waits` (Rasa's event loop, the stack's
+bottleneck) was ready to run but had no free core, from /proc/<pid>/schedstat: the share of a
+slower path's throughput that other processes took from it on a shared machine, as opposed to
+work it did itself.
+
 Linux only; the benchmarks that use it print "-" where /proc has nothing."""
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from bench.profile import pid_on
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 CLIENT, MACHINE, POSTGRES = "client", "machine", "postgres"
+WAITED = "-wait"  # "rasa-wait": Rasa's main thread ready to run, with no core free
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +98,28 @@ def machine_busy_seconds(stat: Path = Path("/proc/stat")) -> float | None:
     return (sum(values) - values[3] - values[4]) / TICKS  # less idle and iowait
 
 
+def queued_seconds(pid: int, root: Path = Path("/proc")) -> float | None:
+    """Seconds a process's main thread has spent ready to run but waiting for a core (None:
+    not to be seen here, or a kernel without scheduler statistics)."""
+    try:
+        return int((root / str(pid) / "schedstat").read_text().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Meter:
     """Readings of CPU seconds by part; the difference of two is what a stretch of load cost."""
 
-    def __init__(self, ports: Mapping[str, int]) -> None:
+    def __init__(self, ports: Mapping[str, int], waits: tuple[str, ...] = ()) -> None:
         # Found once: a service that restarts in the middle of a run is not followed.
         self.roots = {part: pid for part, port in ports.items() if (pid := pid_on(port))}
+        self.waits = waits
 
     def read(self) -> dict[str, float]:
         reading = by_part(self.roots, processes())
+        for part in self.waits:
+            if part in self.roots and (queued := queued_seconds(self.roots[part])) is not None:
+                reading[part + WAITED] = queued
         times = os.times()
         reading[CLIENT] = times.user + times.system
         machine = machine_busy_seconds()
