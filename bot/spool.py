@@ -137,8 +137,8 @@ class Spool:
             if durable:  # a sync to the disk can take long: in a worker thread
                 cursor = await asyncio.to_thread(self._synced, _INSERT, row)
             else:
-                # Into the file, not onto the disk: tens of microseconds, where the trip to a
-                # worker thread and back cost 0.1 ms of CPU for every borrower message.
+                # Into the file, not onto the disk: tens of microseconds, where the trips to a
+                # worker thread and back (this and `done`) cost 0.24 ms of CPU a message.
                 cursor = self._db.execute(_INSERT, row)
         return int(cursor.lastrowid or 0)
 
