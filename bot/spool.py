@@ -160,10 +160,8 @@ class Spool:
 
     async def failed_ahead(self, row_id: int) -> None:
         """A written-ahead turn's call failed: it is kept, as any batch the backend missed."""
-        async with self._lock:
-            await asyncio.to_thread(
-                self._db.execute, "UPDATE spool SET ahead = 0, next_try = 0 WHERE id = ?", (row_id,)
-            )
+        async with self._lock:  # on the event loop, as `_insert`: no disk sync
+            self._db.execute("UPDATE spool SET ahead = 0, next_try = 0 WHERE id = ?", (row_id,))
 
     def pending(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM spool WHERE ahead = 0").fetchone()[0])
