@@ -115,6 +115,11 @@ _retry_inbound = retry(
 )
 
 
+# Under the backend's keep-alive (uvicorn's 5 s), so that no call goes out on a connection the
+# backend is closing.
+KEEPALIVE_SECONDS = 4.0
+
+
 class BackendClient:
     def __init__(
         self,
@@ -128,7 +133,7 @@ class BackendClient:
             base_url=base_url.rstrip("/") + "/api/v1",
             headers={"Authorization": f"Bearer {token}", "X-Service-Name": "gateway"},
             timeout=timeout,
-            transport=transport or AiohttpTransport(),
+            transport=transport or AiohttpTransport(keepalive_seconds=KEEPALIVE_SECONDS),
         )
 
     async def aclose(self) -> None:

@@ -30,6 +30,8 @@ class GatewaySettings(BaseSettings):
     # Rasa's --auth-token, which its REST channel also demands (nlu/serve.py, nlu/channels.py).
     rasa_token: str = "dev-rasa-token"  # noqa: S105
     rasa_timeout_seconds: float = 30.0
+    # Turns in flight to Rasa at once, over connections kept open (bot/rasa_client.py).
+    rasa_connections: Annotated[int, Field(ge=1, le=1000)] = 32
     backend_timeout_seconds: float = 10.0
     # Telegram: nothing starts without a token. Polling for development, webhook in production.
     telegram_bot_token: str | None = None

@@ -17,16 +17,21 @@ _AIOHTTP_SETS = frozenset({"host", "content-length", "transfer-encoding", "conne
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """One aiohttp session (a pool of keep-alive connections), made on the first call, inside
-    the event loop that uses it."""
+    the event loop that uses it. A call waits for a free connection when `max_connections` are
+    in use; an idle connection is closed after `keepalive_seconds` (keep it under the server's
+    own keep-alive, or a call may go out on a connection the server is closing)."""
 
-    def __init__(self, *, max_connections: int = 100) -> None:
+    def __init__(self, *, max_connections: int = 100, keepalive_seconds: float = 15.0) -> None:
         self._max_connections = max_connections
+        self._keepalive_seconds = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                connector=aiohttp.TCPConnector(
+                    limit=self._max_connections, keepalive_timeout=self._keepalive_seconds
+                ),
                 # httpx decodes the body by its Content-Encoding, as with its own transport.
                 auto_decompress=False,
                 cookie_jar=aiohttp.DummyCookieJar(),

@@ -159,7 +159,10 @@ async def _start(
     )
     stack.push_async_callback(backend.aclose)
     rasa = RasaClient(
-        settings.rasa_url, token=settings.rasa_token, timeout=settings.rasa_timeout_seconds
+        settings.rasa_url,
+        token=settings.rasa_token,
+        timeout=settings.rasa_timeout_seconds,
+        connections=settings.rasa_connections,
     )
     stack.push_async_callback(rasa.aclose)
     spool = Spool(settings.spool_path, max_failures=settings.spool_max_failures)

@@ -28,6 +28,13 @@ TURN_KEY, RETRY_KEY = "turn", "retry"  # what nlu/turns.py reads in a message's 
 _AGAIN = frozenset({502, 503, 504})
 
 
+# Rasa's server (uvloop) accepts one new connection per turn of its event loop, and a loop
+# busy with the NLU turns over a few times a second: a burst of new connections to a busy Rasa
+# waited up to 10 s to be read (README, "Benchmark"). So the turns go over a bounded pool of
+# connections kept open (Rasa keeps an idle one 120 s), and turns beyond it wait here, in order.
+CONNECTIONS = 32
+KEEPALIVE_SECONDS = 60.0
+
 READING = {"reading": "true"}  # the channel's answer carries the message's NLU reading too
 
 
@@ -73,6 +80,7 @@ class RasaClient:
         token: str | None = None,
         timeout: float = 30.0,
         retry_seconds: float = RETRY_SECONDS,
+        connections: int = CONNECTIONS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.retry_seconds = retry_seconds
@@ -80,7 +88,8 @@ class RasaClient:
             base_url=base_url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"} if token else None,
             timeout=timeout,
-            transport=transport or AiohttpTransport(),
+            transport=transport
+            or AiohttpTransport(max_connections=connections, keepalive_seconds=KEEPALIVE_SECONDS),
         )
         self._api_auth = {"token": token} if token else {}
         # Made once: httpx parses and joins a relative URL again for every request (0.1 ms of
