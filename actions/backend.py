@@ -418,6 +418,12 @@ class Backend:
             raise BackendUnavailable("backend answered something that is not JSON") from exc
 
 
+# An idle connection is given up before the backend's keep-alive (uvicorn's 5 s, httpx's own
+# default too) closes it: a call sent as the backend closed its connection failed (ReadError),
+# and a call that is not retried would have failed the action.
+KEEPALIVE_SECONDS = 4.0
+
+
 def _client(
     base: str, token: str, timeout: float, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
@@ -425,6 +431,9 @@ def _client(
         base_url=base.rstrip("/") + "/api/v1",
         headers={"Authorization": f"Bearer {token}", "X-Service-Name": "actions"},
         timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
+        limits=httpx.Limits(
+            max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_SECONDS
+        ),
         transport=transport,
         verify=_tls(),
     )
