@@ -202,16 +202,14 @@ def local_nginx_conf(conf: str, plan: Plan) -> str:
     """deploy/nginx.conf with each upstream's server replaced by the local replicas behind it
     and each listen port by its local one."""
 
-    def upstream(match: re.Match[str]) -> str:
+    def servers(match: re.Match[str]) -> str:
         service, port = match.group("service"), int(match.group("port"))
-        servers = " ".join(f"server {LOCAL}:{p};" for p in plan.upstreams[(service, port)])
-        return f"{match.group('head')}{servers}{match.group('tail')}"
+        return " ".join(f"server {LOCAL}:{p};" for p in plan.upstreams[(service, port)])
 
-    conf = re.sub(
-        r"(?P<head>upstream\s+\w+\s*\{\s*)server\s+(?P<service>[\w-]+):(?P<port>\d+);(?P<tail>\s*\})",
-        upstream,
-        conf,
-    )
+    def upstream(block: re.Match[str]) -> str:
+        return re.sub(r"\bserver\s+(?P<service>[\w-]+):(?P<port>\d+);", servers, block.group())
+
+    conf = re.sub(r"^upstream\s+\w+\s*\{[^}]*\}", upstream, conf, flags=re.M)
     return re.sub(
         r"^(?P<indent>\s*)listen\s+(?P<port>\d+)\s*;",
         lambda m: (

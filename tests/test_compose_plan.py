@@ -123,12 +123,32 @@ def test_nginx_runs_deploy_conf_with_only_servers_and_ports_changed(
             continue
         if ours.strip().startswith("listen"):
             assert re.fullmatch(rf"\s*listen {LOCAL}:\d+;", theirs)
-        else:
-            assert ours.startswith("upstream") and theirs.split("{")[0] == ours.split("{")[0]
-    assert f"upstream rasa {{ server {LOCAL}:" in plan.nginx_conf
+        else:  # an upstream's server, on its own line or on the upstream's
+            assert re.sub(r"server [^;]+;( server [^;]+;)*", "server ;", theirs) == re.sub(
+                r"server [^;]+;", "server ;", ours
+            )
+    assert re.search(rf"upstream rasa {{\s+server {LOCAL}:", plan.nginx_conf)
     rasa_ports = plan.upstreams[("rasa", 5005)]
     assert all(f"server {LOCAL}:{port};" in plan.nginx_conf for port in rasa_ports)
     assert f"listen {LOCAL}:40001;" in plan.nginx_conf  # the web chat's published port
+
+
+def test_nginx_keeps_its_connections_to_the_services() -> None:
+    """`keepalive` in an upstream does nothing unless each location that uses it speaks HTTP/1.1
+    and clears the Connection header; an idle connection must be given up before the service's
+    own keep-alive closes it (uvicorn and Sanic: 5 s)."""
+    conf = compose_plan.NGINX_CONF.read_text()
+    upstreams = dict(re.findall(r"^upstream\s+(\w+)\s*\{([^}]*)\}", conf, flags=re.M))
+    kept = {name for name, body in upstreams.items() if re.search(r"\bkeepalive\s+\d+;", body)}
+    assert kept == {"backend", "gateway", "rasa", "actions"}
+    for name in ("backend", "actions"):
+        assert re.search(r"\bkeepalive_timeout\s+[1-4]s;", upstreams[name]), name
+    locations = re.findall(r"location[^{]*\{([^}]*)\}", conf)
+    for body in locations:
+        passed = re.search(r"proxy_pass http://(\w+);", body)
+        if passed and passed.group(1) in kept:
+            assert "proxy_http_version 1.1;" in body, passed.group(1)
+            assert 'proxy_set_header Connection "";' in body, passed.group(1)
 
 
 def test_compose_variables_are_interpolated_as_compose_does() -> None:

@@ -17,6 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.access_log import QUIET_POLLS
 from backend.monitoring import metrics, request_ids
 
 access = logging.getLogger("backend.access")
@@ -93,7 +94,8 @@ class ObservedRequests:
             seconds = time.perf_counter() - started
             method, route = metrics.method_label(scope["method"]), self.templates.of(scope)
             metrics.observe_request(method, route, status, seconds)
-            if status >= 400 or route not in QUIET_ROUTES:
+            polled = status == 304 and route in QUIET_POLLS  # every replica, every few seconds
+            if status >= 400 or not (route in QUIET_ROUTES or polled):
                 access.info(
                     "%s %s %d %.0f ms",
                     method,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -80,3 +81,33 @@ def tracker_events(top: Topology, sender: str) -> list[dict[str, object]]:
     )
     r.raise_for_status()
     return list(r.json()["events"])
+
+
+def test_nginx_carries_the_turns_over_the_connections_it_keeps(topology: Topology) -> None:
+    """deploy/nginx.conf's upstream `keepalive`: a busy Rasa accepts a new connection seconds
+    late, so nginx keeps its connections to the Rasa replicas and the action servers open after
+    a turn and sends the next turns over them rather than opening new ones."""
+    rasa = {topology.port(r.name) for r in topology.replicas("rasa")}
+    actions = {topology.port(r.name) for r in topology.replicas("actions")}
+    before = connections_to(rasa | actions)
+    borrower = WebBorrower(topology.web)
+    seen: set[int] = set()
+    for message in ("你好", "我还欠多少钱", "hello", "你好", "hello", "我还欠多少钱"):
+        assert borrower.text(message)
+        kept = connections_to(rasa)
+        assert kept, "nginx closed its connections to Rasa after the turn"
+        seen |= kept
+    assert connections_to(actions), "nginx closed its connections to the action servers"
+    # Each replica's turns reuse one connection: at most one new one per replica.
+    assert len(seen - before) <= len(rasa), sorted(seen - before)
+
+
+def connections_to(ports: set[int]) -> set[int]:
+    """The local ports of this machine's established TCP connections to any of `ports` (on
+    127.0.0.1 the callers' ends: here nginx's, which alone reaches the replicas)."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        if state == "01" and int(remote.split(":")[1], 16) in ports:
+            found.add(int(local.split(":")[1], 16))
+    return found

@@ -192,5 +192,8 @@ class TestRequestIds:
             client.get("/healthz")
             scrape(client)
             client.get("/metrics")  # 401: written
+            texts = client.get("/api/v1/texts/running")  # 200: written
+            unchanged = {"If-None-Match": texts.headers["ETag"]}
+            assert client.get("/api/v1/texts/running", headers=unchanged).status_code == 304
         routes = [json.loads(line)["route"] for line in stream.getvalue().splitlines()]
-        assert routes == ["/metrics"]
+        assert routes == ["/metrics", "/api/v1/texts/running"]
