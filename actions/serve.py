@@ -26,6 +26,11 @@ from sanic.response import HTTPResponse
 from actions.config_rules import app_env_problem, secret_problem
 
 OPEN_PATHS = frozenset({"/health"})  # liveness only: says nothing, runs nothing
+# How long an idle connection is kept (Sanic's default is 5 s). Callers give one up sooner
+# (nginx after 60 s, Rasa's own pool after 4 s): a connection the server closes just as a
+# request comes in on it fails that request. After a stall of the server's loop, Sanic's
+# keep-alive check runs before what arrived meanwhile is read: the margin must outlast a stall.
+KEEP_ALIVE_SECONDS = 75
 # What production checks (config_rules.py): the shared secret, and the backend's token the
 # actions call it with (actions/backend.py).
 PRODUCTION_SECRETS = ("ACTION_SERVER_TOKEN", "SERVICE_TOKEN")
@@ -128,6 +133,14 @@ async def _report(sender: str, version: int, said: list[tuple[str, str]]) -> Non
         log.warning("text experiment not counted: %s", type(exc).__name__)
 
 
+class KeptConnections:
+    """rasa_sdk plugin: idle connections kept KEEP_ALIVE_SECONDS (rasa_sdk sets nothing)."""
+
+    @hookimpl
+    def attach_sanic_app_extensions(self, app: Sanic) -> None:
+        app.config.KEEP_ALIVE_TIMEOUT = KEEP_ALIVE_SECONDS
+
+
 class SharedSecret:
     """rasa_sdk plugin: the secret checked before any route runs."""
 
@@ -158,6 +171,7 @@ def main() -> None:
     plugin_manager().register(SharedSecret(os.environ["ACTION_SERVER_TOKEN"]))
     plugin_manager().register(FollowTexts())
     plugin_manager().register(TextExperiments())
+    plugin_manager().register(KeptConnections())
     rasa_sdk_main()
 
 

@@ -172,6 +172,12 @@ def cmd_deactivate_demo_users(_: argparse.Namespace) -> None:
     print(f"deactivated: {', '.join(names)}" if names else "no demo console user is active")
 
 
+# How long uvicorn keeps an idle connection (its default is 5 s; docker-compose.yml and the
+# Dockerfile pass the same). Callers give one up sooner (nginx after 60 s, the services' own
+# pools after 4 s): a connection closed just as a request comes in on it fails that request.
+KEEP_ALIVE_SECONDS = 75
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -179,7 +185,14 @@ def cmd_serve(args: argparse.Namespace) -> None:
     host, port = args.host or settings.backend_host, args.port or settings.backend_port
     print(f"backend and API docs: http://{host}:{port}/docs", flush=True)
     logging.getLogger("uvicorn.access").addFilter(_QuietPolling())
-    uvicorn.run("backend.main:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "backend.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
 
 
 class _QuietPolling(logging.Filter):
