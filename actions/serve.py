@@ -28,8 +28,9 @@ from actions.config_rules import app_env_problem, secret_problem
 OPEN_PATHS = frozenset({"/health"})  # liveness only: says nothing, runs nothing
 # How long an idle connection is kept (Sanic's default is 5 s). Callers give one up sooner
 # (nginx after 60 s, Rasa's own pool after 4 s): a connection the server closes just as a
-# request comes in on it fails that request. After a stall of the server's loop, Sanic's
-# keep-alive check runs before what arrived meanwhile is read: the margin must outlast a stall.
+# request comes in on it fails that request. A server waking from a stall closes the ones idle
+# past its keep-alive even when a request has just come in on them (the fault matrix's stalled
+# action servers did, with 5 s against nginx's 4): the margin must outlast a stall.
 KEEP_ALIVE_SECONDS = 75
 # What production checks (config_rules.py): the shared secret, and the backend's token the
 # actions call it with (actions/backend.py).
