@@ -418,9 +418,9 @@ class Backend:
             raise BackendUnavailable("backend answered something that is not JSON") from exc
 
 
-# An idle connection is given up before the backend's keep-alive (uvicorn's 5 s, httpx's own
-# default too) closes it: a call sent as the backend closed its connection failed (ReadError),
-# and a call that is not retried would have failed the action.
+# An idle connection is given up before the backend's keep-alive closes it (75 s as the project
+# starts it; uvicorn's default, and httpx's own, 5 s): a call sent as the backend closed its
+# connection failed (ReadError), and a call that is not retried would have failed the action.
 KEEPALIVE_SECONDS = 4.0
 
 

@@ -58,9 +58,10 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9-]{16,64}")  # as the gateway and the backe
 INBOUND_FIELDS = ("text", "external_id", "sent_at", "kind")  # the backend's InboundMessage
 INBOUND_SECONDS = 5.0  # then the gateway logs the message itself, with its own retries
 SENDING_SECONDS = 0.5  # the most the NLU waits for the backend call to be on its way
-# Under the backend's keep-alive (uvicorn's 5 s): an idle connection is given up before the
-# backend closes it, so a message is never logged over a connection being closed (that failed
-# with ClientOSError under load, and the gateway had to log the message and send it again).
+# Under the backend's keep-alive (75 s as the project starts it, uvicorn's default 5 s): an
+# idle connection is given up before the backend closes it, so a message is never logged over a
+# connection being closed (that failed with ClientOSError under load, and the gateway had to log
+# the message and send it again).
 BACKEND_KEEPALIVE_SECONDS = 4.0
 
 

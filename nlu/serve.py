@@ -171,8 +171,9 @@ def by_event_name(schema: dict[str, Any], kind: Any) -> Callable[[Any], bool] | 
     return is_valid
 
 
-# Under the action server's keep-alive (Sanic's 5 s): a pooled connection is given up before the
-# server closes it, so a call never goes out on a connection the server is closing.
+# Well under the keep-alive of what Rasa calls (the action server's 75 s, actions/serve.py;
+# nginx's 65 s in production): a pooled connection is given up before the server closes it, so
+# a call never goes out on a connection the server is closing.
 ACTION_KEEPALIVE_SECONDS = 4.0
 
 
