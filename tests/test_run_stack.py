@@ -104,7 +104,8 @@ def test_after_start_a_crashed_process_comes_back_and_the_rest_keeps_serving(
     proc, log = launch(tmp_path, procfile, **ports)
     try:
         wait_for(log, "The assistant is ready", proc)
-        [worker] = [p for p in pids_of("sleep 600") if "bash" not in _cmd(p)]
+        # The sleep itself: not its shell, nor a fork of that shell gone by the time it is read.
+        [worker] = [p for p in pids_of("sleep 600") if _cmd(p).strip() == "sleep 600"]
         os.kill(worker, signal.SIGKILL)
         wait_for(log, "outreach | exited (code", proc)
         assert httpx.get(f"http://127.0.0.1:{ports['GATEWAY_PORT']}/healthz").text == "ok"
