@@ -9,6 +9,8 @@ one fault at a time hits it:
   postgres   PostgreSQL restarted (pg_ctl restart -m fast)
   redis      Redis stopped for 30 s, then started again
   actions    both action servers answering in up to 5 s for 60 s (SIGSTOP/SIGCONT cycles)
+  actions-killed  kill -9 of both action servers at once, while one runs an action (the
+             supervisor starts them again)
   telegram   the Bot API answering 429 (retry after 1 s) for 30 s, then 502 for 30 s
 
 For each it prints what the borrowers saw (bench/fault_load.py) and what the replicas'
@@ -108,6 +110,25 @@ def _kill(name: str, working: Working) -> Fault:
         await asyncio.sleep(timing.kill_after)
         when = "at work" if was_working else "idle (seen at no work for 10 s)"
         return f"pid {pid} killed {when}; started again as pid {top.pid(name)}"
+
+    return fault
+
+
+def _kill_every(service: str) -> Fault:
+    """kill -9 of every replica of `service` at once, once the first is at work (or after 10 s
+    of waiting for that): no replica is left to answer until the supervisor has started them
+    again."""
+
+    async def fault(top: Topology, timing: Timing) -> str:
+        names = [r.name for r in top.replicas(service)]
+        was_working = await on_the_cpu(top, names[0])
+        pids = [top.signal(name, signal.SIGKILL) for name in names]
+        await asyncio.sleep(timing.kill_after)
+        when = "at work" if was_working else "idle (seen at no work for 10 s)"
+        again = ", ".join(str(top.pid(name)) for name in names)
+        return (
+            f"pids {', '.join(map(str, pids))} killed, {names[0]} {when}; started again as {again}"
+        )
 
     return fault
 
@@ -220,6 +241,7 @@ CASES = (
     Case("postgres", "PostgreSQL restarted", _restart_postgres),
     Case("redis", "Redis stopped, started again", _stop_redis),
     Case("actions", "action servers answering in 5 s", _slow_actions),
+    Case("actions-killed", "kill -9 of both action servers", _kill_every("actions")),
     Case("telegram", "Bot API 429, then 5xx", _telegram_failing),
 )
 

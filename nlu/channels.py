@@ -12,7 +12,10 @@ things it lacks:
   the tracker is kept;
 - it runs each turn once however often the gateway sends it (a try again after a failure), and
   answers 503 when a turn fails, so that the gateway knows (Rasa's channel answers 200 with
-  whatever replies were made before the failure, often none): see turns.py;
+  whatever replies were made before the failure, often none): see turns.py. A turn whose action
+  could not be run is not saved, and is a 503 when the action server was not reached (the
+  gateway sends it again) or a 500 when it answered with an error (the gateway tells the
+  borrower at once: running it again would fail again);
 - asked with `?reading=true`, it answers `{"replies": [...], "reading": {...}}`: the replies and
   what the NLU made of the message (intent, confidence, entities), which the gateway stores
   with the message. Without it the gateway would read the tracker back for that, one more call
@@ -45,7 +48,13 @@ from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import ENTITIES, INTENT_NAME_KEY
 from sanic import Blueprint, response
 from sanic.request import Request
-from turns import RETRY_KEY, Turn, TurnFailed, run_once  # beside this file, as Rasa runs it
+from turns import (  # beside this file, as Rasa runs it
+    RETRY_KEY,
+    ActionFailed,
+    Turn,
+    TurnFailed,
+    run_once,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -183,6 +192,11 @@ class GatewayInput(RestInput):
                 if not to_the_bot(logged):
                     return 200, {"replies": [], "reading": None, "inbound": logged}
             turn = await self.turn(agent, message)
+        except ActionFailed as failed:  # not saved: the gateway sends it again, or says so
+            log.warning("a turn failed: %s was not run (%s)", failed.action, _cause(failed))
+            if failed.again:
+                return 503, {"error": "an action could not be run: send it again"}
+            return 500, {"error": "an action failed"}
         except Exception as exc:  # the kinds only: an error's text can hold the borrower's words
             log.warning("a turn failed (%s): the gateway may send it again", _cause(exc))
             return 503, {"error": "the turn failed: send it again"}

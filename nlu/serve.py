@@ -1,4 +1,4 @@
-"""Rasa's server, with four changes: `python serve.py run ...` takes `rasa run`'s arguments.
+"""Rasa's server, with these changes: `python serve.py run ...` takes `rasa run`'s arguments.
 Run from nlu/ with the Rasa virtualenv's Python.
 
 - A model fetched from the model server (the backend, nlu/endpoints.yml) is loaded in a worker
@@ -19,6 +19,11 @@ Run from nlu/ with the Rasa virtualenv's Python.
   against all 23 (`by_event_name`). An answer that fails the check still gets Rasa's own error.
 - Rasa's calls to the action server go over one kept-alive connection pool per endpoint. Rasa
   opens a new HTTP session, so a new TCP connection, for every action it runs.
+- An action the action server cannot run ends the turn unsaved, in a turn the gateway's channel
+  runs (turns.py): Rasa would log it, go on to listen and save a turn with no answer, so the
+  borrower got nothing and a try again found nothing to send. The channel then answers 503 (the
+  server was not reached: the gateway sends the message again) or 500 (it answered with an
+  error: the gateway tells the borrower).
 - An event's class is looked up by its name in a table. Rasa walks every Event subclass for
   each event of every tracker it reads: 6% of its CPU for a turn, most of reading a tracker.
 
@@ -38,6 +43,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from config_rules import app_env_problem, secret_problem  # beside this file, as Rasa runs it
+from turns import ActionFailed, running_a_turn
 
 # Rasa is imported only once the checks have passed: importing it starts TensorFlow, whose
 # lines on stderr would bury a refusal's.
@@ -171,6 +177,51 @@ def by_event_name(schema: dict[str, Any], kind: Any) -> Callable[[Any], bool] | 
     return is_valid
 
 
+# What a failed call to the action server ends with when it failed on the way: nginx's answers
+# for "no replica now" or "none in time".
+_ON_THE_WAY = frozenset({502, 503, 504})
+
+
+def failing_the_turn(remote_action: type[Any]) -> None:
+    """Rasa's RemoteAction raising ActionFailed, in a turn run by turns.run_once, when the
+    action could not be run; elsewhere (and for a form's rejection, which is dialogue) it is
+    Rasa's as it was."""
+    from rasa.core.actions.action import ActionExecutionRejection
+
+    rasas = remote_action.run
+
+    async def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await rasas(self, *args, **kwargs)
+        except ActionExecutionRejection:
+            raise
+        except Exception as exc:
+            if not running_a_turn():
+                raise
+            raise ActionFailed(self.name(), again=failed_on_the_way(exc)) from exc
+
+    remote_action.run = run
+
+
+def failed_on_the_way(exc: BaseException) -> bool:
+    """Whether an action call failed before the action server answered for itself: no server
+    reached, a connection lost, no answer in time, or nginx's 502/503/504 (Rasa raises its
+    own error from these, so the chain is read)."""
+    import aiohttp
+    from rasa.utils.endpoints import ClientResponseError
+
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            break
+        if isinstance(seen, aiohttp.ClientConnectionError | asyncio.TimeoutError):
+            return True
+        if isinstance(seen, ClientResponseError) and seen.status in _ON_THE_WAY:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 # Well under the keep-alive of what Rasa calls (the action server's 75 s, actions/serve.py;
 # nginx's 65 s in production): a pooled connection is given up before the server closes it, so
 # a call never goes out on a connection the server is closing.
@@ -299,6 +350,7 @@ def main() -> None:
     tracker_store.create_engine_kwargs = pinging(tracker_store.create_engine_kwargs)
     strict(tracker_store.FailSafeTrackerStore)
     validated_once(RemoteAction)
+    failing_the_turn(RemoteAction)
     run.close_resources = closing_too(run.close_resources, pooled(EndpointConfig))
     types_resolved_once(Event)
     from rasa.__main__ import main as rasa_main

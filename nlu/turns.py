@@ -12,12 +12,19 @@ The lock is Rasa's own lock store (Redis in production, shared by the replicas),
 Rasa's agent takes it with one change: Rasa gives a ticket a fixed lifetime (60 s), which the
 ticket of a killed replica keeps, holding the conversation up for every other replica all that
 time. Here a ticket lives LOCK_SECONDS and its holder renews it while it waits and runs: a dead
-holder's ticket is gone within LOCK_SECONDS, a slow turn keeps its place."""
+holder's ticket is gone within LOCK_SECONDS, a slow turn keeps its place.
+
+A turn whose action could not be run (the action server down, or answering with an error) is
+not saved: Rasa would log the failure, drop the action and listen, and save a turn with no
+answer, which a try again would then find and send back: nothing, to a borrower waiting for
+their balance. In a turn run here, such an action raises ActionFailed instead (serve.py), which
+ends the turn before the tracker is saved; the gateway sends it again or tells the borrower."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -39,6 +46,26 @@ WAIT_SECONDS = 0.5  # between looks at a lock another turn holds
 
 class TurnFailed(Exception):
     """The turn did not happen (or may not have): the gateway may send it again."""
+
+
+class ActionFailed(BaseException):
+    """An action of a turn run here could not be run. A BaseException, so that it passes
+    Rasa's processor, which catches every Exception an action raises and goes on."""
+
+    def __init__(self, action: str, *, again: bool) -> None:
+        super().__init__(action)
+        self.action = action
+        # It failed on the way (no action server reached, nginx's 502/503/504, no answer in
+        # time): worth sending again. Else the action server answered with an error of its own.
+        self.again = again
+
+
+_RUNNING = contextvars.ContextVar("running_a_turn", default=False)
+
+
+def running_a_turn() -> bool:
+    """Whether the caller is inside a turn run by run_once (so a failed action ends it)."""
+    return _RUNNING.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,5 +151,9 @@ async def run_once(
             done = await replies_in(tracker, turn_id) if tracker is not None else None
             if done is not None:
                 return done
-        reading = await process(message)
+        running = _RUNNING.set(True)
+        try:
+            reading = await process(message)
+        finally:
+            _RUNNING.reset(running)
     return Turn(collector.messages, reading)

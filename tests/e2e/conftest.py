@@ -85,6 +85,7 @@ class Processes:
     logs: Path
     env: dict[str, str]
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    named: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)  # the latest of each
 
     def start(
         self, name: str, args: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None
@@ -101,6 +102,7 @@ class Processes:
             start_new_session=True,
         )
         self.procs.append(proc)
+        self.named[name] = proc
         return proc
 
     def start_procfile(
@@ -133,6 +135,20 @@ class Stack:
     telegram_api: str
     processes: Processes
     nlu_dir: Path  # the backend's copy of the NLU project: labels are written here
+
+    @contextlib.contextmanager
+    def action_server_down(self) -> Iterator[None]:
+        """The action server stopped for the block (its port refuses), then started again as
+        the stack started it, and waited for."""
+        actions = self.processes.named["actions"]
+        self.processes.stop(actions)
+        try:
+            yield
+        finally:
+            again = self.processes.start_procfile("actions")
+            port = self.processes.env["ACTION_SERVER_PORT"]
+            log = self.processes.logs / "actions.log"
+            wait_for(f"http://127.0.0.1:{port}/health", again, 180, log=log)
 
     def api(self) -> httpx.Client:
         return httpx.Client(

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 import pytest
 
+from actions.messages import TEXTS as ACTION_TEXTS
+from bot.texts import TEXTS as GATEWAY_TEXTS
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.webchat_client import WebBorrower
 
@@ -67,6 +70,31 @@ def test_a_message_sent_twice_by_the_page_is_run_once_and_answered_alike(stack: 
     assert first and again == first
     senders = [m["from"] for m in chat.history()]
     assert senders == ["borrower"] + ["bot"] * len(first)
+
+
+def test_while_the_action_server_is_down_the_borrower_is_told_and_nothing_is_lost(
+    stack: Stack,
+) -> None:
+    # Rasa cannot run the action a balance question needs: the turn is not saved, the gateway
+    # sends it again for a while, then says the assistant cannot answer now (before, the
+    # borrower got nothing at all). Once the server is back the same question is answered.
+    chat = WebBorrower(stack.gateway)
+    assert chat.say("你好")
+    with stack.action_server_down():
+        started = time.monotonic()
+        told = chat.text("我还欠多少钱")
+        waited = time.monotonic() - started
+    assert told == GATEWAY_TEXTS["assistant_down"]["zh"]
+    assert waited < 45  # the gateway's 20 s of tries again, then the notice
+    assert ACTION_TEXTS["verify_intro"]["zh"] in chat.text("我还欠多少钱")  # then the form's ask
+    history = [(m["from"], m["text"]) for m in chat.history()]
+    assert history.count(("borrower", "我还欠多少钱")) == 2  # each logged once
+    assert ("bot", GATEWAY_TEXTS["assistant_down"]["zh"]) in history
+    # The failed turn left nothing in Rasa's tracker: its message is not there.
+    with stack.rasa_api() as rasa:
+        events = rasa.get(f"/conversations/webchat:{chat.sender}/tracker").json()["events"]
+    said = [e["text"] for e in events if e["event"] == "user"]
+    assert said.count("我还欠多少钱") == 1
 
 
 def test_bad_input_gets_a_clear_answer(stack: Stack) -> None:

@@ -16,7 +16,16 @@ def test_no_borrower_message_is_lost_and_no_trace_is_shown_in_any_fault(
 ) -> None:
     # Rasa last: its replica takes a minute or more to load its model again, and no case
     # comes after it to wait for that.
-    order = ("gateway", "backend", "postgres", "redis", "actions", "telegram", "rasa")
+    order = (
+        "gateway",
+        "backend",
+        "postgres",
+        "redis",
+        "actions",
+        "actions-killed",
+        "telegram",
+        "rasa",
+    )
     cases = [next(c for c in fault_matrix.CASES if c.name == name) for name in order]
     assert {c.name for c in cases} == {c.name for c in fault_matrix.CASES}
     shape = fault_matrix.LoadShape(web=5, telegram=2, verified=generated[-2:])
