@@ -43,7 +43,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from config_rules import app_env_problem, secret_problem  # beside this file, as Rasa runs it
-from turns import ActionFailed, running_a_turn
 
 # Rasa is imported only once the checks have passed: importing it starts TensorFlow, whose
 # lines on stderr would bury a refusal's.
@@ -187,6 +186,7 @@ def failing_the_turn(remote_action: type[Any]) -> None:
     action could not be run; elsewhere (and for a form's rejection, which is dialogue) it is
     Rasa's as it was."""
     from rasa.core.actions.action import ActionExecutionRejection
+    from turns import ActionFailed, running_a_turn  # beside this file; it imports Rasa
 
     rasas = remote_action.run
 
