@@ -108,20 +108,17 @@ class TestInATurn:
         assert failed.value.again and failed.value.action == "action_ok"
 
     @pytest.mark.asyncio
-    async def test_nginxs_502_is_a_failure_on_the_way(
-        self, remote: type[Any], action_server: str
+    @pytest.mark.parametrize(
+        ("action", "again"),
+        [("action_busy", True), ("action_crash", False)],  # nginx's 502; the server's own 500
+        ids=["nginxs-502-on-the-way", "the-servers-own-500-not-worth-again"],
+    )
+    async def test_an_error_status(
+        self, remote: type[Any], action_server: str, action: str, again: bool
     ) -> None:
         with pytest.raises(turns.ActionFailed) as failed:
-            await in_a_turn(remote, "action_busy", action_server)
-        assert failed.value.again
-
-    @pytest.mark.asyncio
-    async def test_the_action_servers_own_error_is_not_worth_sending_again(
-        self, remote: type[Any], action_server: str
-    ) -> None:
-        with pytest.raises(turns.ActionFailed) as failed:
-            await in_a_turn(remote, "action_crash", action_server)
-        assert not failed.value.again
+            await in_a_turn(remote, action, action_server)
+        assert failed.value.again is again
 
     @pytest.mark.asyncio
     async def test_a_forms_rejection_is_dialogue_not_a_failure(
