@@ -137,9 +137,12 @@ class Backend:
         backoff: float = 0.2,
         transport: httpx.AsyncBaseTransport | None = None,
         request_id: str | None = None,
+        once_key: str | None = None,
     ) -> None:
         """`request_id`: the borrower message's (actions/request_ids.py), sent with every call
-        so the backend logs it."""
+        so the backend logs it. `once_key`: this action run's (request_ids.once_key); each write
+        that records something sends it with the write's place in the run, so the backend does
+        it once however often the turn runs, and the write may then be tried again safely."""
         base = base_url or os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
         token = token or os.environ.get("SERVICE_TOKEN", "dev-service-token")
         self._headers = {request_ids.HEADER: request_id} if request_id else {}
@@ -148,6 +151,8 @@ class Backend:
         self._http = pooled or _client(base, token, timeout, transport)
         self._attempts = attempts
         self._backoff = backoff
+        self._once_key = once_key
+        self._writes = 0
 
     async def __aenter__(self) -> Backend:
         return self
@@ -173,24 +178,24 @@ class Backend:
         """Verified or not, bot or human, language, lock, open handoff (404 if never seen)."""
         return _parse(ConversationState, await self._get(_chat(channel, user_id)))
 
-    # Verification is never retried: a repeated failed attempt would count twice.
+    # Verification is tried again only with a key: a repeated failed attempt would count twice.
     async def verify_link_token(self, channel: str, user_id: str, token: str) -> Verification:
         path = _chat(channel, user_id, "verify/link-token")
-        return _parse(Verification, await self._call("POST", path, json={"token": token}))
+        return _parse(Verification, await self._write(path, {"token": token}))
 
     async def verify_phone(
         self, channel: str, user_id: str, phone: str, second_factor: str
     ) -> Verification:
         path = _chat(channel, user_id, "verify/phone")
         body = {"phone": phone, "second_factor": second_factor}
-        return _parse(Verification, await self._call("POST", path, json=body))
+        return _parse(Verification, await self._write(path, body))
 
     async def report_wrong_person(
         self, channel: str, user_id: str, *, note: str = ""
     ) -> ConversationState:
         """Someone says they are not the borrower: recorded, the chat unbound."""
         path = _chat(channel, user_id, "wrong-person")
-        return _parse(ConversationState, await self._call("POST", path, json={"note": note[:2000]}))
+        return _parse(ConversationState, await self._write(path, {"note": note[:2000]}))
 
     # -- the bound borrower's loans ---------------------------------------------------------
 
@@ -227,11 +232,11 @@ class Backend:
     async def payment_link(
         self, channel: str, user_id: str, loan_ref: str, amount: Decimal | None = None
     ) -> PaymentLink:
-        """A checkout link for `amount`, or (left out) what is due now. Not retried: each call
-        makes a new link."""
+        """A checkout link for `amount`, or (left out) what is due now. Each call makes a new
+        link, so it is tried again only with a key (the same link comes back)."""
         body = {} if amount is None else {"amount": _money(amount)}
         path = _loan(channel, user_id, loan_ref, "payment-links")
-        return _parse(PaymentLink, await self._call("POST", path, json=body))
+        return _parse(PaymentLink, await self._write(path, body))
 
     # -- promises to pay --------------------------------------------------------------------
 
@@ -297,10 +302,10 @@ class Backend:
     async def accept_offer(
         self, channel: str, user_id: str, loan_ref: str, offer_id: str
     ) -> Acceptance:
-        """`arranged`, or `pending_approval` for a supervisor. Not retried (it records an
-        agreement); a stale offer is refused `offer_no_longer_valid`."""
+        """`arranged`, or `pending_approval` for a supervisor. It records an agreement: tried
+        again only with a key. A stale offer is refused `offer_no_longer_valid`."""
         path = _loan(channel, user_id, loan_ref, "arrangements")
-        return _parse(Acceptance, await self._call("POST", path, json={"offer_id": offer_id}))
+        return _parse(Acceptance, await self._write(path, {"offer_id": offer_id}))
 
     async def arrangements(self, channel: str, user_id: str, loan_ref: str) -> list[Arrangement]:
         data = await self._get(_loan(channel, user_id, loan_ref, "arrangements"))
@@ -333,14 +338,12 @@ class Backend:
         hold: bool = False,
     ) -> Case:
         """dispute, hardship (`hold` pauses contact), complaint, distress (also hands off),
-        opt_out, contact_update, payment_trace. Not retried, except an opt-out (the backend
-        returns the one in force)."""
+        opt_out, contact_update, payment_trace. Tried again only with a key, or for an opt-out
+        (the backend returns the one in force)."""
         body: dict[str, Any] = {"kind": kind, "details": details[:4000], "hold": hold}
         if loan_ref is not None:
             body["loan_ref"] = loan_ref
-        data = await self._call(
-            "POST", _chat(channel, user_id, "cases"), json=body, retry=kind == "opt_out"
-        )
+        data = await self._write(_chat(channel, user_id, "cases"), body, retry=kind == "opt_out")
         return _parse(Case, data)
 
     async def create_handoff(
@@ -362,13 +365,22 @@ class Backend:
     async def record_text_exposures(
         self, channel: str, user_id: str, *, version: int, said: list[tuple[str, str]]
     ) -> int:
-        """Which wording of each text under experiment this turn said (not retried: a repeat
-        would count a borrower twice)."""
+        """Which wording of each text under experiment this turn said (tried again only with a
+        key: a repeat would count a borrower twice)."""
         body = {"version": version, "said": [{"key": k, "variant": v} for k, v in said]}
-        data = await self._call("POST", _chat(channel, user_id, "text-exposures"), json=body)
+        data = await self._write(_chat(channel, user_id, "text-exposures"), body)
         return int(data.get("recorded", 0)) if isinstance(data, dict) else 0
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    async def _write(self, path: str, body: Any, *, retry: bool = False) -> Any:
+        """A POST that records something. With a key, its own (the same for every try of this
+        call), and tried again: the backend answers a repeat from what the first try did."""
+        if self._once_key is None:
+            return await self._call("POST", path, json=body, retry=retry)
+        self._writes += 1
+        key = {request_ids.ONCE_HEADER: f"{self._once_key}/{self._writes}"}
+        return await self._call("POST", path, json=body, retry=True, headers=key)
 
     async def _get(self, path: str, **params: Any) -> Any:
         query = {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
@@ -383,9 +395,11 @@ class Backend:
         json: Any = None,
         params: dict[str, Any] | None = None,
         retry: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> Any:
+        headers = {**self._headers, **headers} if headers else self._headers
         if not retry:
-            return await self._once(method, path, json=json, params=params)
+            return await self._once(method, path, json=json, params=params, headers=headers)
         async for attempt in AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential(multiplier=self._backoff, max=2.0),
@@ -393,15 +407,21 @@ class Backend:
             reraise=True,
         ):
             with attempt:
-                return await self._once(method, path, json=json, params=params)
+                return await self._once(method, path, json=json, params=params, headers=headers)
         raise AssertionError("unreachable")
 
     async def _once(
-        self, method: str, path: str, *, json: Any, params: dict[str, Any] | None
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: dict[str, Any] | None,
+        headers: dict[str, str],
     ) -> Any:
         try:
             response = await self._http.request(
-                method, path, json=json, params=params, headers=self._headers
+                method, path, json=json, params=params, headers=headers
             )
         except httpx.TransportError as exc:  # connection refused, reset, timeout
             # The path carries the chat id: log the kind of failure only.

@@ -37,7 +37,7 @@ class BorrowerAction(Action, ABC):
         events: Events = [*language_events(tracker, lang), SlotSet("misunderstood", 0)]
         if tracker.get_slot("offers_shown") and self.name() not in ABOUT_OFFERS:
             events.append(SlotSet("offers_shown", None))  # a "2" picks an offer just after them
-        client = api.Backend(request_id=request_ids.of(tracker))
+        client = backend_for(tracker, self.name())
         said = len(dispatcher.messages)
         try:
             done = await self.act(dispatcher, tracker, client, channel, user_id, lang)
@@ -72,6 +72,15 @@ class BorrowerAction(Action, ABC):
         lang: str,
     ) -> Events:
         raise NotImplementedError
+
+
+def backend_for(tracker: Tracker, action: str) -> api.Backend:
+    """The backend client of one run of `action`: its calls carry the message's request id, and
+    its writes a key that makes the turn safe to run again (request_ids.once_key)."""
+    return api.Backend(
+        request_id=request_ids.of(tracker),
+        once_key=request_ids.once_key(tracker.latest_message, tracker.events, action),
+    )
 
 
 async def is_verified(client: api.Backend, channel: str, user_id: str) -> bool:

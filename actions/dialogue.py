@@ -9,9 +9,8 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend as api
-from actions import request_ids
 from actions.balance import assistant_texts
-from actions.common import BorrowerAction, Events
+from actions.common import BorrowerAction, Events, backend_for
 from actions.language import channel_language, language_events, reply_language, script_of
 from actions.messages import buttons, say
 from actions.normalise import parse_choice
@@ -51,7 +50,7 @@ class ActionChangeLanguage(Action):
             )
         dispatcher.utter_message(text=say(lang, "language_set"))
         channel, user_id = api.conversation_of(tracker.sender_id)
-        client = api.Backend(request_id=request_ids.of(tracker))
+        client = backend_for(tracker, self.name())
         try:
             await client.upsert_conversation(channel, user_id, language=lang)
         except api.BackendUnavailable:

@@ -99,7 +99,7 @@ class TextExperiments:
     def attach_sanic_app_extensions(self, app: Sanic) -> None:
         import asyncio
 
-        from actions import messages
+        from actions import messages, request_ids
 
         pending: set[asyncio.Task[None]] = set()
 
@@ -112,23 +112,35 @@ class TextExperiments:
                 arm = metadata.get("arm") if isinstance(metadata, dict) else None
                 messages.begin_turn(arm if isinstance(arm, str) else None)
                 request.ctx.sender = tracker.get("sender_id")
+                # The report's key: this action run's, so a turn run again counts once.
+                events, action = tracker.get("events"), body.get("next_action")
+                key = (
+                    request_ids.once_key(tracker.get("latest_message") or {}, events, action)
+                    if isinstance(events, list) and isinstance(action, str)
+                    else None
+                )
+                request.ctx.once_key = f"{key}:exposures" if key else None
 
         @app.middleware("response")
         async def report(request: Request, _: HTTPResponse) -> None:
             said = messages.said_in_turn() if request.path == "/webhook" else []
             sender = getattr(request.ctx, "sender", None)
             if said and isinstance(sender, str):
-                task = asyncio.create_task(_report(sender, messages.running_version(), said))
+                once_key = getattr(request.ctx, "once_key", None)
+                version = messages.running_version()
+                task = asyncio.create_task(_report(sender, version, said, once_key))
                 pending.add(task)  # kept until done: a task nobody holds may be collected
                 task.add_done_callback(pending.discard)
 
 
-async def _report(sender: str, version: int, said: list[tuple[str, str]]) -> None:
+async def _report(
+    sender: str, version: int, said: list[tuple[str, str]], once_key: str | None
+) -> None:
     from actions import backend as api
 
     try:
         channel, user_id = api.conversation_of(sender)
-        async with api.Backend() as client:
+        async with api.Backend(once_key=once_key) as client:
             await client.record_text_exposures(channel, user_id, version=version, said=said)
     except api.BackendError as exc:
         log.warning("text experiment not counted: %s", type(exc).__name__)

@@ -13,8 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import backend as api
-from actions import request_ids
-from actions.common import BorrowerAction, Events, is_verified
+from actions.common import BorrowerAction, Events, backend_for, is_verified
 from actions.language import reply_language
 from actions.messages import buttons, say
 
@@ -163,7 +162,7 @@ class ValidateVerificationForm(FormValidationAction):
             return {}
         lang = reply_language(tracker)
         channel, user_id = api.conversation_of(tracker.sender_id)
-        client = api.Backend(request_id=request_ids.of(tracker))
+        client = backend_for(tracker, self.name())
         try:
             result = await client.verify_phone(
                 channel, user_id, str(tracker.get_slot("phone") or ""), str(value)

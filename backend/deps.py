@@ -11,6 +11,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request, Security, st
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from backend import idempotency
 from backend.audit.service import Actor
 from backend.config import Settings
 from backend.db import session_scope
@@ -89,3 +90,26 @@ async def current_actor(
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+# A write the action server may send twice (idempotency.py): its key, in the request's session.
+def once(
+    request: Request,
+    session: SessionDep,
+    key: Annotated[
+        str | None,
+        Header(
+            alias=idempotency.HEADER,
+            max_length=200,
+            pattern=r"^[A-Za-z0-9._:/-]+$",
+            description=(
+                "Sent again with the same key (within two days), the call does nothing new and "
+                f"answers as it did the first time, with `{idempotency.REPLAYED}: true`."
+            ),
+        ),
+    ] = None,
+) -> idempotency.Once:
+    return idempotency.Once(session, request.method, request.url.path, key)
+
+
+OnceDep = Annotated[idempotency.Once, Depends(once)]

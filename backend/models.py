@@ -7,6 +7,7 @@ from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
 from backend.db import Base
 from backend.early_warning.models import LoanWarning
+from backend.idempotency import KeptAnswer
 from backend.ledger.models import (
     Arrangement,
     ArrangementInstallment,
@@ -44,6 +45,7 @@ __all__ = [
     "Conversation",
     "Handoff",
     "Installment",
+    "KeptAnswer",
     "LinkToken",
     "Loan",
     "LoanScore",

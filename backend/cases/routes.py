@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from backend.api_errors import error_responses
@@ -24,7 +25,7 @@ from backend.cases.schemas import (
 from backend.conversations import service as conversations
 from backend.conversations.paths import ChannelPath
 from backend.conversations.routes import UserPath
-from backend.deps import ActorDep, SessionDep
+from backend.deps import ActorDep, OnceDep, SessionDep
 from backend.errors import NotFound
 from backend.ids import RowId
 
@@ -50,13 +51,16 @@ def file_case(
     session: SessionDep,
     actor: ActorDep,
     response: Response,
-) -> CasePublic:
+    once: OnceDep,
+) -> CasePublic | JSONResponse:
     """Record a dispute, hardship report, complaint, distress flag, opt-out or contact-update
     request from this chat. Complaint, distress and opt-out work before verification; the others
     answer 403 `verification_required`. A dispute (its loan, or all loans when none is named),
     a hardship report with `hold`, and distress (all loans) pause proactive contact while open;
     an opt-out stops proactive messages on this channel until the borrower opts in. Distress
     also hands the chat to a person at once (`handoff`)."""
+    if (earlier := once.earlier()) is not None:
+        return earlier
     filed = service.file_from_chat(
         session,
         channel=channel,
@@ -76,7 +80,7 @@ def file_case(
         borrower_id=filed.case.borrower_id,
         subject=f"case {filed.case.id} {filed.case.kind}",
     )
-    return CasePublic.of(filed.case, filed.handoff)
+    return once.kept(CasePublic.of(filed.case, filed.handoff), status.HTTP_201_CREATED)
 
 
 @from_chat.post("/opt-in", response_model=OptInResult)

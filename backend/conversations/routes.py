@@ -9,6 +9,7 @@ from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from backend.conversations import service
 from backend.conversations.inbound import receive
 from backend.conversations.models import Conversation
 from backend.conversations.paths import ChannelPath, ChatPath
-from backend.deps import ActorDep, SessionDep, SettingsDep
+from backend.deps import ActorDep, OnceDep, SessionDep, SettingsDep
 from backend.errors import NotFound
 from backend.iso_dates import IsoDatetime
 from backend.monitoring import metrics as monitoring
@@ -252,7 +253,10 @@ def verify_link_token(
     session: SessionDep,
     settings: SettingsDep,
     actor: ActorDep,
-) -> VerificationResult:
+    once: OnceDep,
+) -> VerificationResult | JSONResponse:
+    if (earlier := once.earlier()) is not None:
+        return earlier  # a try sent again is not a second try
     conversation = service.get_or_create(session, channel, user_id)
     outcome = verification.verify_with_token(
         session, conversation, body.token, now=utcnow(), policy=_policy(settings)
@@ -262,7 +266,7 @@ def verify_link_token(
             session, actor, "update", borrower_id=outcome.borrower.id, subject="bound by link token"
         )
     monitoring.count_verification("link_token", outcome.status)
-    return _result(outcome)
+    return once.kept(_result(outcome))
 
 
 @router.post("/verify/phone", response_model=VerificationResult)
@@ -274,10 +278,14 @@ def verify_phone(
     settings: SettingsDep,
     actor: ActorDep,
     request: Request,
-) -> VerificationResult:
+    once: OnceDep,
+) -> VerificationResult | JSONResponse:
     """The same answer whether or not the number is a borrower's; failures also count across
     chats and channels (lockout.py), and a lock they start is audited and told to the
-    borrower's verified chats."""
+    borrower's verified chats. Sent again with its key, a try is answered as it was, not
+    counted twice."""
+    if (earlier := once.earlier()) is not None:
+        return earlier
     conversation = service.get_or_create(session, channel, user_id)
     now, limits = utcnow(), _shared_limits(settings)
     outcome = verification.verify_with_phone(
@@ -303,7 +311,7 @@ def verify_phone(
             now=now,
         )
     monitoring.count_verification("phone", outcome.status)
-    return _result(outcome)
+    return once.kept(_result(outcome))
 
 
 @router.post("/wrong-person", response_model=ConversationState)
@@ -313,8 +321,11 @@ def wrong_person(
     body: WrongPersonReport,
     session: SessionDep,
     actor: ActorDep,
-) -> ConversationState:
+    once: OnceDep,
+) -> ConversationState | JSONResponse:
     """Someone says they are not the borrower: record it, unbind, disclose nothing."""
+    if (earlier := once.earlier()) is not None:
+        return earlier
     conversation = service.get_or_create(session, channel, user_id)
     report = verification.report_wrong_person(session, conversation, note=body.note)
     if report.borrower_id is not None:
@@ -325,4 +336,4 @@ def wrong_person(
             borrower_id=report.borrower_id,
             subject="wrong person reported",
         )
-    return ConversationState.of(conversation)
+    return once.kept(ConversationState.of(conversation))

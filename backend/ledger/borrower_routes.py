@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
 
 from backend.api_errors import error_responses
 from backend.audit.service import audit
 from backend.conversations.deps import BoundDep
-from backend.deps import ActorDep, AsOf, SessionDep, SettingsDep
+from backend.deps import ActorDep, AsOf, OnceDep, SessionDep, SettingsDep
 from backend.ledger import repository, service
 from backend.ledger.schemas import BalancePublic, LoanPublic, PaymentPublic, SchedulePublic
 from backend.payments.routes import PaymentLinkCreate, PaymentLinkPublic, link_for
@@ -86,10 +87,14 @@ def my_payment_link(
     settings: SettingsDep,
     as_of: AsOf,
     actor: ActorDep,
-) -> PaymentLinkPublic:
+    once: OnceDep,
+) -> PaymentLinkPublic | JSONResponse:
+    """A checkout link; sent again with its key, the same link rather than a second one."""
+    if (earlier := once.earlier()) is not None:
+        return earlier
     loan = bound.loan(session, loan_ref)
     link = link_for(loan, body, request, session, settings, as_of)
     audit(
         session, actor, "create", borrower_id=bound.borrower.id, subject=f"payment link {loan.ref}"
     )
-    return link
+    return once.kept(link, status.HTTP_201_CREATED)

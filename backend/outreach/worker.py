@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend import idempotency
 from backend.config import Settings
 from backend.early_warning import service as early_warning
 from backend.early_warning.policy import load_monitoring_policy
@@ -83,7 +84,8 @@ def snapshot_closed_days(
     warnings; the scores trained again when a month's outcome has come in (`RISK_RETRAIN`);
     the latest day's risk scores (with the scores in use); the steps that answer a warning
     planned for the loans flagged (the compliance rules decide them as any other reminder);
-    then the daily snapshots past `SNAPSHOT_DAILY_DAYS` go, month ends stay."""
+    then the daily snapshots past `SNAPSHOT_DAILY_DAYS` go, month ends stay, and the answers
+    kept for writes sent again (idempotency.py) past their two days."""
     policy = load_monitoring_policy(settings.config_dir)  # tonight's file
     zone = settings.business_timezone
     flagged: set[int] = set()
@@ -126,6 +128,7 @@ def snapshot_closed_days(
                 log.info("risk scores of %s: %s open loans scored", latest, scored)
         with session.begin():
             snapshots.prune(session, settings.today(), keep_days=settings.snapshot_daily_days)
+            idempotency.prune(session, utcnow())
     if flagged:
         with sessions.begin() as session:
             planner.plan(

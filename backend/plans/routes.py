@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,7 @@ from backend.api_errors import error_responses
 from backend.audit.service import Actor, audit
 from backend.conversations.deps import BoundDep
 from backend.conversations.models import Conversation
-from backend.deps import ActorDep, AsOf, SessionDep, SettingsDep
+from backend.deps import ActorDep, AsOf, OnceDep, SessionDep, SettingsDep
 from backend.ids import RowId
 from backend.ledger import service as ledger
 from backend.ledger.models import Loan
@@ -217,12 +218,16 @@ def my_acceptance(
     settings: SettingsDep,
     policy: PolicyDep,
     actor: ActorDep,
-) -> Accepted:
+    once: OnceDep,
+) -> Accepted | JSONResponse:
     """The borrower accepts one of today's offers in the chat."""
+    if (earlier := once.earlier()) is not None:
+        return earlier
     loan = bound.loan(session, loan_ref)
-    return _accept(
+    accepted = _accept(
         session, loan, body.offer_id, settings.today(), policy, "bot", bound.conversation, actor
     )
+    return once.kept(accepted, status.HTTP_201_CREATED)
 
 
 @borrower.get("/approvals", response_model=list[ApprovalPublic])

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from backend.api_errors import error_responses
 from backend.conversations import service as conversations
 from backend.conversations.paths import ChannelPath
-from backend.deps import SessionDep
+from backend.deps import OnceDep, SessionDep
 from backend.errors import NotFound
 from backend.text_fields import StoredText
 from backend.texts import experiments, service
@@ -63,13 +63,15 @@ def running_texts(
 
 @from_chat.post("/text-exposures", response_model=Recorded)
 def record_exposures(
-    channel: ChannelPath, user_id: UserPath, body: Exposures, session: SessionDep
-) -> Recorded:
+    channel: ChannelPath, user_id: UserPath, body: Exposures, session: SessionDep, once: OnceDep
+) -> Recorded | JSONResponse:
     """Which wording of each text under experiment the action server said in this chat (it
     reports only those); the dashboard compares them on what followed."""
+    if (earlier := once.earlier()) is not None:
+        return earlier  # a turn sent again counts its borrower once
     conversation = conversations.find(session, channel, user_id)
     if conversation is None:
         raise NotFound("no such conversation")
     said = [(s.key, s.variant) for s in body.said]
-    return Recorded(recorded=experiments.record(session, conversation, version=body.version,
-                                                said=said))  # fmt: skip
+    recorded = experiments.record(session, conversation, version=body.version, said=said)
+    return once.kept(Recorded(recorded=recorded))

@@ -1,0 +1,83 @@
+"""A write the action server sends twice is done once: the second gets the first's answer.
+
+An action may run again for the same borrower message: its answer was lost on the way back to
+Rasa (the action server killed after the backend had written), or a later action of the same
+turn failed, and the gateway sends the whole turn again (nlu/turns.py). Each write the action
+server makes carries an `Idempotency-Key` built from the message's turn id, the action and the
+call's place in it (actions/backend.py). A route here that records something looks the key up
+first, in its own transaction, and keeps its answer with the write: the two commit together,
+so no crash between them leaves a write whose try again would write twice.
+
+Only what was done is kept. A refusal wrote nothing (the transaction rolled back), so a try
+again is asked afresh. Keys are kept per route and chat (the path), as a digest: no chat id or
+key is stored, and a key from one chat can never answer another's call."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import Integer, String, Text, delete
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from backend.db import Base
+from backend.types import UTCDateTime, utcnow
+
+HEADER = "Idempotency-Key"
+KEEP = timedelta(days=2)  # longer than any try again: the gateway's 20 s, Telegram's 24 h
+REPLAYED = "Idempotent-Replayed"
+A = TypeVar("A", bound=BaseModel)
+
+
+class KeptAnswer(Base):
+    """The answer a keyed write gave, by sha256 of method, path and key."""
+
+    __tablename__ = "idempotent_answers"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class Once:
+    """One request's key (None: the caller sent none, and nothing is kept)."""
+
+    def __init__(self, session: Session, method: str, path: str, key: str | None) -> None:
+        self._session = session
+        self._digest = (
+            hashlib.sha256(f"{method} {path} {key}".encode()).hexdigest() if key else None
+        )
+
+    def earlier(self) -> JSONResponse | None:
+        """The answer this key already had (within KEEP), to send again as it was."""
+        if self._digest is None:
+            return None
+        kept = self._session.get(KeptAnswer, self._digest)
+        if kept is None or kept.created_at < utcnow() - KEEP:
+            return None
+        return JSONResponse(
+            json.loads(kept.body), status_code=kept.status_code, headers={REPLAYED: "true"}
+        )
+
+    def kept(self, answer: A, status_code: int = 200) -> A:
+        """`answer`, kept in the request's transaction: it commits with the write, or neither
+        does."""
+        if self._digest is not None:
+            body = json.dumps(answer.model_dump(mode="json"), ensure_ascii=False)
+            self._session.merge(
+                KeptAnswer(
+                    digest=self._digest, status_code=status_code, body=body, created_at=utcnow()
+                )
+            )
+        return answer
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Forget answers older than KEEP; how many went."""
+    result: Any = session.execute(delete(KeptAnswer).where(KeptAnswer.created_at < now - KEEP))
+    return int(result.rowcount or 0)
