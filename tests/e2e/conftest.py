@@ -23,6 +23,7 @@ import pytest
 
 from scripts.run_stack import read_procfile
 from tests import ports
+from tests.e2e.failing_action import FailingOnce
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PY = ROOT / ".venv-rasa" / "bin" / "python"
@@ -147,6 +148,30 @@ class Stack:
         finally:
             again = self.processes.start_procfile("actions")
             port = self.processes.env["ACTION_SERVER_PORT"]
+            log = self.processes.logs / "actions.log"
+            wait_for(f"http://127.0.0.1:{port}/health", again, 180, log=log)
+
+    @contextlib.contextmanager
+    def action_failing_once(self, action: str) -> Iterator[list[str]]:
+        """For the block, the action server runs on another port behind FailingOnce, on its
+        own: the first call of `action` fails as if its replica had died. Yields the actions
+        called, in order. Then the stack's action server again, as the stack started it."""
+        env = self.processes.env
+        self.processes.stop(self.processes.named["actions"])
+        behind = free_port()
+        moved = self.processes.start_procfile(
+            "actions", env={"ACTION_SERVER_PORT": str(behind)}, log="actions-behind"
+        )
+        log = self.processes.logs / "actions-behind.log"
+        wait_for(f"http://127.0.0.1:{behind}/health", moved, 180, log=log)
+        proxy = FailingOnce(int(env["ACTION_SERVER_PORT"]), behind, action)
+        try:
+            yield proxy.calls
+        finally:
+            proxy.close()
+            self.processes.stop(moved)
+            again = self.processes.start_procfile("actions")
+            port = env["ACTION_SERVER_PORT"]
             log = self.processes.logs / "actions.log"
             wait_for(f"http://127.0.0.1:{port}/health", again, 180, log=log)
 

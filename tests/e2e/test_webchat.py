@@ -97,6 +97,25 @@ def test_while_the_action_server_is_down_the_borrower_is_told_and_nothing_is_los
     assert said.count("我还欠多少钱") == 1
 
 
+def test_a_turn_run_again_after_its_second_action_failed_files_one_dispute(stack: Stack) -> None:
+    # A dispute is filed (action_record_case), then the chat handed to a person
+    # (action_handoff), whose first call fails as if its replica had died. Rasa saves nothing
+    # of the turn and the gateway sends it again: the turn runs again from the start, and the
+    # dispute's write, keyed by the message's id, is answered from the first run (before,
+    # the borrower had two disputes open and two holds on the loan).
+    chat = WebBorrower(stack.gateway).link(stack, "DEMO-07")
+    with stack.action_failing_once("action_handoff") as calls:
+        told = chat.text("这笔钱我三月份已经还过了，这笔账有争议")
+    assert calls.count("action_handoff") == 2, calls  # it failed once, then ran
+    assert calls.count("action_record_case") == 2, calls  # the turn ran twice
+    assert ACTION_TEXTS["case_dispute"]["zh"] in told
+    with stack.api() as api:
+        cases = api.get("/cases", params={"kind": "dispute", "limit": 500}).json()
+    assert len([c for c in cases if c["user_id"] == chat.sender]) == 1
+    history = [(m["from"], m["text"]) for m in chat.history()]
+    assert history.count(("borrower", "这笔钱我三月份已经还过了，这笔账有争议")) == 1
+
+
 def test_bad_input_gets_a_clear_answer(stack: Stack) -> None:
     chat = WebBorrower(stack.gateway)
     url = f"{stack.gateway}/webchat/messages"
