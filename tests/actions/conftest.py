@@ -108,3 +108,11 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         time.sleep(0.2)
     proc.kill()
     pytest.fail(f"the backend did not start within 90 s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def served(backend: RunningBackend, monkeypatch: pytest.MonkeyPatch) -> RunningBackend:
+    """Actions make their own client from the environment, as in the action server."""
+    monkeypatch.setenv("BACKEND_URL", backend.url)
+    monkeypatch.setenv("SERVICE_TOKEN", backend.token)
+    return backend

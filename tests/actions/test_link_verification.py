@@ -42,13 +42,6 @@ def tracker(answer: dict[str, Any] | None) -> Tracker:
     )
 
 
-@pytest.fixture
-def served(backend: RunningBackend, monkeypatch: pytest.MonkeyPatch) -> RunningBackend:
-    monkeypatch.setenv("BACKEND_URL", backend.url)
-    monkeypatch.setenv("SERVICE_TOKEN", backend.token)
-    return backend
-
-
 async def run(t: Tracker) -> tuple[list[str], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = await ActionVerifyToken().run(dispatcher, t, {})

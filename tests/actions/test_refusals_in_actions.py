@@ -41,14 +41,6 @@ def texts(dispatcher: CollectingDispatcher) -> list[str]:
     return [m.get("text") or "" for m in dispatcher.messages]
 
 
-@pytest.fixture
-def served(backend: RunningBackend, monkeypatch: pytest.MonkeyPatch) -> RunningBackend:
-    """Actions make their own client from the environment, as in the action server."""
-    monkeypatch.setenv("BACKEND_URL", backend.url)
-    monkeypatch.setenv("SERVICE_TOKEN", backend.token)
-    return backend
-
-
 class TestSecondFactor:
     async def second_factor(self, phone: str, value: str) -> tuple[dict[str, Any], list[str]]:
         dispatcher = CollectingDispatcher()

@@ -41,14 +41,6 @@ def tracker(user_id: str, turn: str | None, events: list[dict[str, Any]] | None 
     )
 
 
-@pytest.fixture
-def served(backend: RunningBackend, monkeypatch: pytest.MonkeyPatch) -> RunningBackend:
-    """Actions make their own client from the environment, as in the action server."""
-    monkeypatch.setenv("BACKEND_URL", backend.url)
-    monkeypatch.setenv("SERVICE_TOKEN", backend.token)
-    return backend
-
-
 async def verified_chat(backend: RunningBackend, ref: str) -> str:
     user_id = f"again-{next(_chats)}"
     async with api.Backend(backend.url, backend.token) as client:
