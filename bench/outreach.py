@@ -370,7 +370,7 @@ def start_stack(processes: Processes, database_url: str) -> str:
         "TELEGRAM_API_BASE_URL": f"{telegram_api}/bot",
         "TELEGRAM_POLL_INTERVAL": "0.2",
         "OUTBOUND_POLL_SECONDS": "0.2",
-        "TELEGRAM_MESSAGES_PER_SECOND": str(TELEGRAM_RATE),
+        # The gateway's own pace (28 a second, bot/config.py), measured against TELEGRAM_RATE.
         "SPOOL_PATH": str(processes.logs / "spool.sqlite3"),
     }
     telegram = processes.start(
