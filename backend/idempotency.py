@@ -5,8 +5,8 @@ Rasa (the action server killed after the backend had written), or a later action
 turn failed, and the gateway sends the whole turn again (nlu/turns.py). Each write the action
 server makes carries an `Idempotency-Key` built from the message's turn id, the action and the
 call's place in it (actions/backend.py). A route here that records something looks the key up
-first, in its own transaction, and keeps its answer with the write: the two commit together,
-so no crash between them leaves a write whose try again would write twice.
+first, and keeps its answer in the request's transaction, with the write: the two commit
+together, so no crash between them leaves a write whose try again would write twice.
 
 Only what was done is kept. A refusal wrote nothing (the transaction rolled back), so a try
 again is asked afresh. Keys are kept per route and chat (the path), as a digest: no chat id or
