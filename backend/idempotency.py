@@ -52,28 +52,33 @@ class Once:
         self._digest = (
             hashlib.sha256(f"{method} {path} {key}".encode()).hexdigest() if key else None
         )
+        self._stale: KeptAnswer | None = None  # an answer past KEEP, looked up by `earlier`
 
     def earlier(self) -> JSONResponse | None:
         """The answer this key already had (within KEEP), to send again as it was."""
         if self._digest is None:
             return None
         kept = self._session.get(KeptAnswer, self._digest)
-        if kept is None or kept.created_at < utcnow() - KEEP:
+        if kept is None:
+            return None
+        if kept.created_at < utcnow() - KEEP:
+            self._stale = kept
             return None
         return JSONResponse(
             json.loads(kept.body), status_code=kept.status_code, headers={REPLAYED: "true"}
         )
 
     def kept(self, answer: A, status_code: int = 200) -> A:
-        """`answer`, kept in the request's transaction: it commits with the write, or neither
-        does."""
-        if self._digest is not None:
-            body = json.dumps(answer.model_dump(mode="json"), ensure_ascii=False)
-            self._session.merge(
-                KeptAnswer(
-                    digest=self._digest, status_code=status_code, body=body, created_at=utcnow()
-                )
-            )
+        """`answer`, kept in the request's transaction (after `earlier`): it commits with the
+        write, or neither does."""
+        if self._digest is None:
+            return answer
+        body = json.dumps(answer.model_dump(mode="json"), ensure_ascii=False)
+        if self._stale is not None:  # the key came back after KEEP: its new answer replaces it
+            self._stale.status_code, self._stale.body = status_code, body
+            self._stale.created_at = utcnow()
+        else:  # `earlier` found none: no second look
+            self._session.add(KeptAnswer(digest=self._digest, status_code=status_code, body=body))
         return answer
 
 
