@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
-from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.monitoring.observe import TEMPLATE_KEY
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,6 @@ class HotRoutes:
     def __init__(self, app: ASGIApp, *, routes: list[HotRoute]) -> None:
         self.app = app
         self.routes = routes
-        self._declared: dict[str, Any] | None = None  # template: the FastAPI route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
@@ -80,17 +80,8 @@ class HotRoutes:
         if answer is None:
             await self.app(scope, _replaying(body, receive), send)
             return
-        scope["route"] = self._route(scope, route.path)  # for the metrics' label
+        scope[TEMPLATE_KEY] = route.path  # for the metrics' label and the access line
         await _respond(send, route.status, answer)
-
-    def _route(self, scope: Scope, template: str) -> Any:
-        if self._declared is None:
-            self._declared = {
-                context.path_format: context.original_route
-                for context in iter_route_contexts(scope["app"].routes)
-                if context.path_format
-            }
-        return self._declared.get(template)
 
 
 def _has_token(request: Request) -> bool:

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -18,9 +18,20 @@ class PolicyFileError(Exception):
     """A policy file that is missing, is not YAML, or breaks its schema."""
 
 
+# libyaml's loader where PyYAML was built with it (the wheels are), else PyYAML's own: the same
+# safe subset of YAML, read about eight times faster. Every app reads the policy files and the
+# texts at its start (tests make hundreds of apps); the console reads the NLU data.
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str) -> Any:
+    """`yaml.safe_load`, faster."""
+    return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506  (a safe loader)
+
+
 def load_policy(path: Path, model: type[M]) -> M:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PolicyFileError(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:

@@ -22,6 +22,7 @@ from backend.console.rendering import render
 from backend.deps import SessionDep
 from backend.errors import DomainError, NotFound
 from backend.ledger.repository import loan_by_ref
+from backend.policy_files import read_yaml
 from backend.texts import experiments, service
 from backend.texts.catalogue import (
     ALL_SECTIONS,
@@ -359,7 +360,7 @@ def import_file(
     try:
         if len(data) > MAX_IMPORT_BYTES:
             raise ValueError(f"larger than {MAX_IMPORT_BYTES // 1024} KB")
-        overrides = yaml.safe_load(data.decode("utf-8")) or {}
+        overrides = read_yaml(data.decode("utf-8")) or {}
     except (ValueError, yaml.YAMLError) as exc:
         return _page(request, session, viewer, error_text=f"not a texts file: {exc}",
                      status_code=422)  # fmt: skip

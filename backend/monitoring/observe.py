@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from fastapi.routing import iter_route_contexts
 from starlette.datastructures import MutableHeaders
-from starlette.routing import BaseRoute, compile_path
+from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.access_log import QUIET_POLLS
@@ -27,41 +27,57 @@ access = logging.getLogger("backend.access")
 QUIET_ROUTES = frozenset({"/api/v1/outbound/claim", "/healthz", "/metrics"})
 
 
+# A request answered before FastAPI routes it (hot_routes.py) names its template here.
+TEMPLATE_KEY = "backend.route_template"
+
+
 class RouteTemplates:
     """The template of the route a request matched, with its router's prefix: FastAPI puts the
     route it matched in the scope as declared (`/conversations/{channel}/{user_id}`); the
     app's route contexts know where it was included (`/api/v1` + that). A mount (static files)
-    is its path and `/{path}`."""
+    is its path and `/{path}`.
+
+    Learnt route by route, the first time each is matched: asking FastAPI for the contexts of
+    all the app's routes at once made it build every route's dependencies, 0.2 to 0.3 s of the
+    first request of each process (and of every test that makes an app). Only the top-level
+    routes up to the one the request took are asked, as routing asked them."""
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         self._routes = routes
-        self._known = -1
-        self._templates: dict[int, list[tuple[re.Pattern[str], str]]] = {}
+        self._templates: dict[int, dict[str, re.Pattern[str]]] = {}
 
-    def _index(self) -> None:
-        self._known = len(self._routes)
-        self._templates = {}
-        for context in iter_route_contexts(self._routes):
-            if context.path_format:
-                regex = compile_path(context.path_format)[0]
-                self._templates.setdefault(id(context.original_route), []).append(
-                    (regex, context.path_format)
-                )
+    def _learn(self, scope: Scope) -> None:
+        for top in self._routes:  # in routing's order, up to the route it took
+            match = top.matches(scope)[0]
+            if match is Match.NONE:
+                continue
+            for context in iter_route_contexts([top]):
+                if context.path_format:
+                    known = self._templates.setdefault(id(context.original_route), {})
+                    if context.path_format not in known:
+                        known[context.path_format] = compile_path(context.path_format)[0]
+            if match is Match.FULL:
+                return
+
+    def _known(self, route: object, path: str) -> str | None:
+        for template, regex in self._templates.get(id(route), {}).items():
+            if regex.match(path):  # a router may be included under two prefixes
+                return template
+        return None
 
     def of(self, scope: Scope) -> str:
+        if isinstance(named := scope.get(TEMPLATE_KEY), str):
+            return named
         route = scope.get("route")
         if route is None:
             mount = str(scope.get("root_path", ""))[len(str(scope.get("app_root_path", ""))) :]
             return f"{mount}/{{path}}" if mount and "endpoint" in scope else metrics.UNMATCHED
-        if len(self._routes) != self._known:  # routes added since (tests add some)
-            self._index()
-        found = self._templates.get(id(route), [])
-        if len(found) == 1:
-            return found[0][1]
         path = str(scope.get("path", ""))
-        for regex, template in found:  # a router included under two prefixes
-            if regex.match(path):
-                return template
+        if (template := self._known(route, path)) is None:
+            self._learn(scope)  # its first request (under this prefix, if it has two)
+            template = self._known(route, path)
+        if template is not None:
+            return template
         declared = getattr(route, "path", None)
         return declared if isinstance(declared, str) and declared else metrics.UNMATCHED
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
 from sqlalchemy.orm import Session
 
 from backend.audit.service import Actor, audit
 from backend.config import Settings
 from backend.errors import DomainError
+from backend.policy_files import read_yaml
 from backend.policy_versions import service as policies
 from backend.policy_versions.files import EDITABLE
 from backend.texts import service as texts
@@ -69,7 +69,7 @@ def import_files(
     path = folder / TEXTS_FILE
     if path.exists():
         catalogue = load_shipped(settings.config_dir, settings.nlu_dir)
-        overrides = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        overrides = read_yaml(path.read_text(encoding="utf-8")) or {}
         kept = normalised(overrides, catalogue) if not problems(overrides, catalogue) else None
         same = [v.number for v in texts.history(session)
                 if v.status == "proposed" and v.overrides == kept]  # fmt: skip

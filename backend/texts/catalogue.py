@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from backend.policy_files import read_yaml
+
 LANGUAGES = ("zh", "en")
 # texts: the action server's and Rasa's replies; buttons: their titles; notices: what the
 # backend itself sends into a chat (backend/outbound/texts.py: a collector joined, a
@@ -67,10 +69,10 @@ class Catalogue:
 def load_shipped(config_dir: Path, nlu_dir: Path) -> Catalogue:
     """config/responses.yml, plus each `utter_*` response of the Rasa domain (its English
     variation, conditioned on the language slot, and its default, Chinese)."""
-    shipped = yaml.safe_load((config_dir / "responses.yml").read_text(encoding="utf-8"))
+    shipped = read_yaml((config_dir / "responses.yml").read_text(encoding="utf-8"))
     texts = {key: dict(entry) for key, entry in shipped["texts"].items()}
     domain_file = nlu_dir / "domain" / "responses.yml"
-    domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) if domain_file.exists() else {}
+    domain = read_yaml(domain_file.read_text(encoding="utf-8")) if domain_file.exists() else {}
     for name, variations in domain.get("responses", {}).items():
         texts[name] = {
             ("en" if variation.get("condition") else "zh"): variation["text"]

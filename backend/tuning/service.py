@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.conversations.messages import Message
 from backend.errors import Invalid, NotFound
+from backend.policy_files import read_yaml
 from backend.tuning.annotation import EntityMark, MarkRefused, annotate
 from backend.tuning.masking import training_text
 from backend.tuning.models import MessageLabel
@@ -28,7 +28,7 @@ DEFAULT_THRESHOLD = 0.6
 def fallback_threshold(nlu_dir: Path) -> float:
     """The assistant's own fallback threshold (nlu/config.yml): below it, a reading is low."""
     try:
-        config = yaml.safe_load((nlu_dir / "config.yml").read_text(encoding="utf-8")) or {}
+        config = read_yaml((nlu_dir / "config.yml").read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         return DEFAULT_THRESHOLD
     for component in config.get("pipeline", []):

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
-
+from backend.policy_files import read_yaml
 from backend.tuning.annotation import plain
 
 HEADER = (
@@ -32,7 +31,7 @@ def known_entities(domain_dir: Path) -> frozenset[str]:
 def _domain_names(domain_dir: Path, key: str) -> frozenset[str]:
     found: set[str] = set()
     for path in sorted(domain_dir.glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path.read_text(encoding="utf-8")) or {}
         for item in data.get(key, []):
             found.add(item if isinstance(item, str) else next(iter(item)))
     return frozenset(found)
@@ -53,7 +52,7 @@ def _locked(path: Path) -> Iterator[None]:
 def read_examples(path: Path) -> dict[str, list[str]]:
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml(path.read_text(encoding="utf-8")) or {}
     examples: dict[str, list[str]] = {}
     for block in data.get("nlu", []):
         lines = str(block.get("examples", "")).splitlines()

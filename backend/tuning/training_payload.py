@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from backend.policy_files import read_yaml
+
 CONFIG_KEYS = ("recipe", "language", "assistant_id", "pipeline", "policies")
 DATA_KEYS = ("nlu", "rules", "stories")
 
@@ -48,7 +50,7 @@ def count_examples(nlu: list[dict[str, Any]]) -> int:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    loaded = read_yaml(path.read_text(encoding="utf-8")) or {}
     if not isinstance(loaded, dict):
         raise ValueError(f"{path.name}: not a YAML mapping")
     return loaded

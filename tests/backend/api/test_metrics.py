@@ -10,13 +10,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 from sqlalchemy.orm import Session
+from starlette.routing import Match
 
 from backend.config import Settings
 from backend.main import create_app
-from backend.monitoring import logs
+from backend.monitoring import logs, observe
 from bot.config import GatewaySettings
 from tests.backend.api.conftest import TODAY, TOKEN
 from tests.backend.apps import app_over
@@ -92,6 +94,34 @@ class TestRequests:
         assert 'route="/api/v1/conversations/{channel}/{user_id}/loans",status="403"' in text
         assert "backend_http_request_duration_seconds_bucket" in text
         assert "900000001" not in text
+
+    def test_a_route_included_last_is_counted_by_its_template_too(self, client: TestClient) -> None:
+        client.get("/console/handoffs/123456789")  # the console's, after every API router
+        assert 'route="/console/handoffs/{handoff_id}",status="303"' in scrape(client)
+
+    def test_a_request_asks_for_the_routes_up_to_the_one_it_took_only(
+        self, client: TestClient, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Asking FastAPI for every route's context built every route's dependencies: a
+        fifth of a second of the first request of each process, and of each test's app."""
+        asked: list[object] = []
+
+        def counted(routes: list[object]) -> Iterator[object]:
+            asked.extend(routes)
+            return iter_route_contexts(routes)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(observe, "iter_route_contexts", counted)
+        client.put(CHAT, json={})
+        routes = client.app.router.routes  # type: ignore[attr-defined]
+        taken = next(
+            i
+            for i, r in enumerate(routes)
+            if r.matches({"type": "http", "method": "PUT", "path": CHAT, "root_path": ""})[0]
+            is Match.FULL
+        )
+        assert asked and all(routes.index(r) <= taken for r in asked)
+        assert len(routes) > taken + 10  # the console's and the rest were left alone
+        assert 'route="/api/v1/conversations/{channel}/{user_id}",status="200"' in scrape(client)
 
     def test_a_path_no_route_matches_is_unmatched(self, client: TestClient) -> None:
         client.get("/pay/Secret-Link-Token-123/nowhere")
