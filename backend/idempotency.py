@@ -8,6 +8,10 @@ call's place in it (actions/backend.py). A route here that records something loo
 first, and keeps its answer in the request's transaction, with the write: the two commit
 together, so no crash between them leaves a write whose try again would write twice.
 
+Two calls with one key at the same moment (PostgreSQL runs them side by side; SQLite one after
+the other) both find no answer and both write; the one that commits second finds the first's
+answer as it keeps its own, and is rolled back and answered as the first was.
+
 Only what was done is kept. A refusal wrote nothing (the transaction rolled back), so a try
 again is asked afresh. Keys are kept per route and chat (the path), as a digest: no chat id or
 key is stored, and a key from one chat can never answer another's call."""
@@ -22,6 +26,7 @@ from typing import Any, TypeVar
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Integer, String, Text, delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from backend.db import Base
@@ -44,6 +49,27 @@ class KeptAnswer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
+class AnsweredMeanwhile(Exception):
+    """A call with the same key committed while this one ran: this one's transaction is rolled
+    back (the session's scope does that for any exception) and `answer` is sent instead."""
+
+    def __init__(self, answer: JSONResponse) -> None:
+        super().__init__("answered meanwhile by a call with the same key")
+        self.answer = answer
+
+
+async def answered_meanwhile(_: Any, exc: Exception) -> JSONResponse:
+    """The app's handler of AnsweredMeanwhile."""
+    assert isinstance(exc, AnsweredMeanwhile)
+    return exc.answer
+
+
+def _replay(kept: KeptAnswer) -> JSONResponse:
+    return JSONResponse(
+        json.loads(kept.body), status_code=kept.status_code, headers={REPLAYED: "true"}
+    )
+
+
 class Once:
     """One request's key (None: the caller sent none, and nothing is kept)."""
 
@@ -64,9 +90,7 @@ class Once:
         if kept.created_at < utcnow() - KEEP:
             self._stale = kept
             return None
-        return JSONResponse(
-            json.loads(kept.body), status_code=kept.status_code, headers={REPLAYED: "true"}
-        )
+        return _replay(kept)
 
     def kept(self, answer: A, status_code: int = 200) -> A:
         """`answer`, kept in the request's transaction (after `earlier`): it commits with the
@@ -77,8 +101,18 @@ class Once:
         if self._stale is not None:  # the key came back after KEEP: its new answer replaces it
             self._stale.status_code, self._stale.body = status_code, body
             self._stale.created_at = utcnow()
-        else:  # `earlier` found none: no second look
-            self._session.add(KeptAnswer(digest=self._digest, status_code=status_code, body=body))
+            return answer
+        try:  # `earlier` found none: written now, so a call at the same moment shows here
+            with self._session.begin_nested():
+                self._session.add(
+                    KeptAnswer(digest=self._digest, status_code=status_code, body=body)
+                )
+        except IntegrityError:
+            # PostgreSQL made this wait for the other call's transaction, which has committed.
+            first = self._session.get(KeptAnswer, self._digest)
+            if first is None:
+                raise
+            raise AnsweredMeanwhile(_replay(first)) from None
         return answer
 
 

@@ -39,6 +39,7 @@ from backend.deps import SessionDep, require_service_token
 from backend.empty_filters import IgnoreEmptyQueryValues
 from backend.errors import DomainError
 from backend.hot_routes import HotRoute, HotRoutes
+from backend.idempotency import AnsweredMeanwhile, answered_meanwhile
 from backend.ledger import events
 from backend.ledger.borrower_routes import router as self_service_router
 from backend.ledger.routes import router as loans_router
@@ -155,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, http_error)
     # A lock or statement timeout, or no database: 503 with Retry-After (database_busy.py).
     app.add_exception_handler(OperationalError, database_unavailable)
+    # A keyed write done meanwhile by a call with the same key: its answer (idempotency.py).
+    app.add_exception_handler(AnsweredMeanwhile, answered_meanwhile)
     # Innermost: the calls of every borrower message, well formed, answered before routing.
     app.add_middleware(HotRoutes, routes=hot_routes())
     # `?kind=&status=` on the API means no filter, not a filter on "" (empty_filters.py).

@@ -1,20 +1,28 @@
 """A write the action server sends again with its `Idempotency-Key` is answered as the first
 time and done once (backend/idempotency.py): on SQLite and PostgreSQL."""
 
+import hashlib
+import threading
+import uuid
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Engine, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from backend import idempotency
 from backend.cases.models import Case
+from backend.config import Settings
+from backend.conversations.models import Conversation
 from backend.idempotency import KeptAnswer
 from backend.ledger.models import Arrangement, Loan
 from backend.payments.models import PaymentLink
 from backend.types import utcnow
 from backend.verification.models import VerificationFailure, WrongPersonReport
 from tests.backend import factories
+from tests.backend.api.committed import committing_clients, remove_chats
 
 CHAT = "/api/v1/conversations/telegram/42"
 KEY = "m1017/action_open_dispute.0/1"
@@ -33,6 +41,22 @@ def count(db: Session, table: type) -> int:
     return db.scalar(select(func.count()).select_from(table)) or 0
 
 
+def count_where(db: Session, table: type, where: ColumnElement[bool]) -> int:
+    return db.scalar(select(func.count()).select_from(table).where(where)) or 0
+
+
+def remove_chats_and_cases(engine: Engine, user_ids: list[str], path: str) -> None:
+    """What a committing test wrote: the chats' cases, the kept answer, the chats."""
+    with Session(engine) as session:
+        chats = select(Conversation.id).where(Conversation.channel_user_id.in_(user_ids))
+        session.execute(delete(Case).where(Case.conversation_id.in_(chats)))
+        digest = hashlib.sha256(f"POST {path} {KEY}".encode()).hexdigest()
+        session.execute(delete(KeptAnswer).where(KeptAnswer.digest == digest))
+        session.commit()
+    remove_chats(engine, "telegram", user_ids)
+
+
+COMPLAINT = {"kind": "complaint", "details": "rude"}
 DISPUTE = {"kind": "dispute", "loan_ref": "L1", "details": "I repaid this in March"}
 
 
@@ -146,3 +170,52 @@ class TestOtherWritesSentAgain:
             r = client.post(f"{CHAT}/wrong-person", json={"note": "wrong"}, headers=keyed())
             assert r.status_code == 200 and r.json()["verified"] is False
         assert count(db, WrongPersonReport) == 1
+
+
+class TestTwoAtOnce:
+    """PostgreSQL runs two calls side by side (SQLite takes its write lock as a transaction
+    begins, so the second there finds the first's answer): both find no answer, both write."""
+
+    def test_the_one_that_commits_second_is_rolled_back_and_answered_as_the_first(
+        self, pg_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        user_id = f"twice-{uuid.uuid4().hex[:8]}"
+        path = f"/api/v1/conversations/telegram/{user_id}/cases"
+        both_looked = threading.Barrier(2)
+        looked_up = idempotency.Once.earlier
+
+        def earlier_then_wait(once: idempotency.Once) -> Any:
+            found = looked_up(once)
+            both_looked.wait(timeout=10)  # neither has committed: the two really are at once
+            return found
+
+        answers: list[Any] = []
+        errors: list[BaseException] = []
+
+        def complain(client: TestClient) -> None:
+            try:
+                answers.append(client.post(path, json=COMPLAINT, headers=keyed()))
+            except BaseException as exc:  # surfaced below, not lost in the thread
+                errors.append(exc)
+
+        clients = committing_clients(pg_engine, settings)
+        try:
+            warm_up = f"/api/v1/conversations/telegram/{user_id}-0/cases"
+            assert clients[0].post(warm_up, json=COMPLAINT).status_code == 201
+            monkeypatch.setattr(idempotency.Once, "earlier", earlier_then_wait)
+            threads = [threading.Thread(target=complain, args=(c,)) for c in clients]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+            assert errors == []
+            assert sorted(a.status_code for a in answers) == [201, 201], [a.text for a in answers]
+            assert answers[0].json() == answers[1].json()
+            assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
+            with Session(pg_engine) as check:
+                chat = check.scalar(
+                    select(Conversation.id).where(Conversation.channel_user_id == user_id)
+                )
+                assert count_where(check, Case, Case.conversation_id == chat) == 1
+        finally:
+            remove_chats_and_cases(pg_engine, [user_id, f"{user_id}-0"], path)
