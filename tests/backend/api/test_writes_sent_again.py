@@ -202,6 +202,8 @@ class TestTwoAtOnce:
         try:
             warm_up = f"/api/v1/conversations/telegram/{user_id}-0/cases"
             assert clients[0].post(warm_up, json=COMPLAINT).status_code == 201
+            chat = f"/api/v1/conversations/telegram/{user_id}"
+            assert clients[0].put(chat, json={}).status_code == 200  # only the cases race
             monkeypatch.setattr(idempotency.Once, "earlier", earlier_then_wait)
             threads = [threading.Thread(target=complain, args=(c,)) for c in clients]
             for t in threads:
