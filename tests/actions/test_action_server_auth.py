@@ -5,6 +5,7 @@ development, short or guessable one in production."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import re
@@ -95,10 +96,11 @@ def start(port: int, **env: str) -> subprocess.Popen[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+@contextlib.contextmanager
+def serving(**env: str) -> Iterator[str]:
+    """The action server started on a free port with `env`, its address once it answers."""
     port = free_port()
-    proc = start(port, ACTION_SERVER_TOKEN=SECRET)
+    proc = start(port, **env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -115,6 +117,12 @@ def server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with serving(ACTION_SERVER_TOKEN=SECRET) as url:
+        yield url
 
 
 CALL = {

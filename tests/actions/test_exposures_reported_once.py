@@ -18,7 +18,7 @@ import pytest
 
 from actions import messages
 from tests.actions.conftest import BACKEND_PYTHON, ROOT, RunningBackend
-from tests.actions.test_action_server_auth import free_port, start
+from tests.actions.test_action_server_auth import serving
 from tests.actions.test_turn_run_again import verified_chat
 
 pytestmark = pytest.mark.asyncio
@@ -45,30 +45,13 @@ def server(backend: RunningBackend) -> Iterator[str]:
         [str(BACKEND_PYTHON), "-c", RUN_VERSION, database, version],
         cwd=ROOT, check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    port = free_port()
-    proc = start(
-        port,
+    with serving(
         ACTION_SERVER_TOKEN=SECRET,
         BACKEND_URL=backend.url,
         SERVICE_TOKEN=backend.token,
         TEXTS_REFRESH_SECONDS="1",
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the action server did not start"
-            time.sleep(0.3)
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def arm_told_the_trial() -> str:
