@@ -10,7 +10,8 @@ together, so no crash between them leaves a write whose try again would write tw
 
 Two calls with one key at the same moment (PostgreSQL runs them side by side; SQLite one after
 the other) both find no answer and both write; the one that commits second finds the first's
-answer as it keeps its own, and is rolled back and answered as the first was.
+answer as it keeps its own, and is rolled back and answered as the first was. So too for a key
+that comes back after KEEP: the second finds the stale answer already replaced.
 
 Only what was done is kept. A refusal wrote nothing (the transaction rolled back), so a try
 again is asked afresh. Keys are kept per route and chat (the path), as a digest: no chat id or
@@ -25,7 +26,7 @@ from typing import Any, TypeVar
 
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Integer, String, Text, delete
+from sqlalchemy import Integer, String, Text, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -98,9 +99,7 @@ class Once:
         if self._digest is None:
             return answer
         body = json.dumps(answer.model_dump(mode="json"), ensure_ascii=False)
-        if self._stale is not None:  # the key came back after KEEP: its new answer replaces it
-            self._stale.status_code, self._stale.body = status_code, body
-            self._stale.created_at = utcnow()
+        if self._stale is not None and self._renewed(self._stale, status_code, body):
             return answer
         try:  # `earlier` found none: written now, so a call at the same moment shows here
             with self._session.begin_nested():
@@ -114,6 +113,26 @@ class Once:
                 raise
             raise AnsweredMeanwhile(_replay(first)) from None
         return answer
+
+    def _renewed(self, stale: KeptAnswer, status_code: int, body: str) -> bool:
+        """The key came back after KEEP: its new answer replaces the stale one, unless a call
+        at the same moment replaced it first (AnsweredMeanwhile). False when the stale answer
+        was pruned meanwhile: the new one is then added as for a key never seen."""
+        # Only the row as `earlier` read it: PostgreSQL makes this wait for a call that
+        # renewed it meanwhile, then finds it changed and updates nothing.
+        result: Any = self._session.execute(
+            update(KeptAnswer)
+            .where(KeptAnswer.digest == stale.digest, KeptAnswer.created_at == stale.created_at)
+            .values(status_code=status_code, body=body, created_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            return True
+        now = self._session.get(KeptAnswer, stale.digest, populate_existing=True)
+        if now is None:
+            self._session.expunge(stale)  # gone: the new answer takes its key
+            return False
+        raise AnsweredMeanwhile(_replay(now))
 
 
 def prune(session: Session, now: datetime) -> int:

@@ -2,8 +2,10 @@
 time and done once (backend/idempotency.py): on SQLite and PostgreSQL."""
 
 import hashlib
+import json
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -117,6 +119,29 @@ class TestACaseSentAgain:
         db.commit()
         assert count(db, KeptAnswer) == 1
 
+    def test_a_stale_answer_pruned_meanwhile_is_kept_afresh(
+        self, client: TestClient, db: Session, loan: Loan, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        bind(db, loan)
+        client.post(f"{CHAT}/cases", json=DISPUTE, headers=keyed())
+        db.execute(update(KeptAnswer).values(created_at=utcnow() - timedelta(days=3)))
+        db.commit()
+        looked_up = idempotency.Once.earlier
+
+        def earlier_then_pruned(once: idempotency.Once) -> Any:
+            found = looked_up(once)
+            idempotency.prune(once._session, utcnow())  # the worker's daily prune, in between
+            return found
+
+        monkeypatch.setattr(idempotency.Once, "earlier", earlier_then_pruned)
+        again = client.post(f"{CHAT}/cases", json=DISPUTE, headers=keyed())
+        assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+        monkeypatch.undo()
+        replayed = client.post(f"{CHAT}/cases", json=DISPUTE, headers=keyed())
+        assert replayed.headers["Idempotent-Replayed"] == "true"
+        assert replayed.json() == again.json()
+        assert count(db, Case) == 2
+
     def test_a_malformed_key_is_refused(self, client: TestClient, db: Session, loan: Loan) -> None:
         bind(db, loan)
         r = client.post(f"{CHAT}/cases", json=DISPUTE, headers=keyed("a key with spaces"))
@@ -180,44 +205,97 @@ class TestTwoAtOnce:
         self, pg_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         user_id = f"twice-{uuid.uuid4().hex[:8]}"
-        path = f"/api/v1/conversations/telegram/{user_id}/cases"
-        both_looked = threading.Barrier(2)
-        looked_up = idempotency.Once.earlier
-
-        def earlier_then_wait(once: idempotency.Once) -> Any:
-            found = looked_up(once)
-            both_looked.wait(timeout=10)  # neither has committed: the two really are at once
-            return found
-
-        answers: list[Any] = []
-        errors: list[BaseException] = []
-
-        def complain(client: TestClient) -> None:
-            try:
-                answers.append(client.post(path, json=COMPLAINT, headers=keyed()))
-            except BaseException as exc:  # surfaced below, not lost in the thread
-                errors.append(exc)
-
-        clients = committing_clients(pg_engine, settings)
         try:
-            warm_up = f"/api/v1/conversations/telegram/{user_id}-0/cases"
-            assert clients[0].post(warm_up, json=COMPLAINT).status_code == 201
-            chat = f"/api/v1/conversations/telegram/{user_id}"
-            assert clients[0].put(chat, json={}).status_code == 200  # only the cases race
-            monkeypatch.setattr(idempotency.Once, "earlier", earlier_then_wait)
-            threads = [threading.Thread(target=complain, args=(c,)) for c in clients]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=30)
-            assert errors == []
-            assert sorted(a.status_code for a in answers) == [201, 201], [a.text for a in answers]
+            answers = complain_twice_at_once(pg_engine, settings, monkeypatch, user_id)
             assert answers[0].json() == answers[1].json()
-            assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
-            with Session(pg_engine) as check:
-                chat = check.scalar(
-                    select(Conversation.id).where(Conversation.channel_user_id == user_id)
+            assert cases_of(pg_engine, user_id) == 1
+        finally:
+            remove_chats_and_cases(pg_engine, [user_id, f"{user_id}-0"], cases_path(user_id))
+
+    def test_a_key_back_after_two_days_is_renewed_once(
+        self, pg_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        user_id = f"stale-{uuid.uuid4().hex[:8]}"
+        path = cases_path(user_id)
+        digest = hashlib.sha256(f"POST {path} {KEY}".encode()).hexdigest()
+
+        def kept_three_days_ago(client: TestClient) -> None:
+            first = client.post(path, json=COMPLAINT, headers=keyed())
+            assert first.status_code == 201, first.text
+            with Session(pg_engine) as session:
+                session.execute(
+                    update(KeptAnswer)
+                    .where(KeptAnswer.digest == digest)
+                    .values(created_at=utcnow() - timedelta(days=3))
                 )
-                assert count_where(check, Case, Case.conversation_id == chat) == 1
+                session.commit()
+
+        try:
+            answers = complain_twice_at_once(
+                pg_engine, settings, monkeypatch, user_id, before=kept_three_days_ago
+            )
+            assert answers[0].json() == answers[1].json()
+            # The case of three days ago, and one new one: not two.
+            assert cases_of(pg_engine, user_id) == 2
+            with Session(pg_engine) as session:
+                kept = session.get(KeptAnswer, digest)
+                assert kept is not None and kept.created_at > utcnow() - timedelta(minutes=1)
+                assert json.loads(kept.body) == answers[0].json()
         finally:
             remove_chats_and_cases(pg_engine, [user_id, f"{user_id}-0"], path)
+
+
+def cases_path(user_id: str) -> str:
+    return f"/api/v1/conversations/telegram/{user_id}/cases"
+
+
+def cases_of(engine: Engine, user_id: str) -> int:
+    with Session(engine) as check:
+        chat = check.scalar(select(Conversation.id).where(Conversation.channel_user_id == user_id))
+        return count_where(check, Case, Case.conversation_id == chat)
+
+
+def complain_twice_at_once(
+    pg_engine: Engine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    user_id: str,
+    before: Callable[[TestClient], None] | None = None,
+) -> list[Any]:
+    """The same keyed complaint from two committing clients, both held after their look-up of
+    the key until the other has looked too; both answers (201, one of them replayed)."""
+    path = cases_path(user_id)
+    both_looked = threading.Barrier(2)
+    looked_up = idempotency.Once.earlier
+
+    def earlier_then_wait(once: idempotency.Once) -> Any:
+        found = looked_up(once)
+        both_looked.wait(timeout=10)  # neither has committed: the two really are at once
+        return found
+
+    answers: list[Any] = []
+    errors: list[BaseException] = []
+
+    def complain(client: TestClient) -> None:
+        try:
+            answers.append(client.post(path, json=COMPLAINT, headers=keyed()))
+        except BaseException as exc:  # surfaced below, not lost in the thread
+            errors.append(exc)
+
+    clients = committing_clients(pg_engine, settings)
+    warm_up = cases_path(f"{user_id}-0")
+    assert clients[0].post(warm_up, json=COMPLAINT).status_code == 201
+    chat = f"/api/v1/conversations/telegram/{user_id}"
+    assert clients[0].put(chat, json={}).status_code == 200  # only the cases race
+    if before is not None:
+        before(clients[0])
+    monkeypatch.setattr(idempotency.Once, "earlier", earlier_then_wait)
+    threads = [threading.Thread(target=complain, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert sorted(a.status_code for a in answers) == [201, 201], [a.text for a in answers]
+    assert sorted(a.headers.get("Idempotent-Replayed", "") for a in answers) == ["", "true"]
+    return answers
