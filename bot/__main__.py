@@ -8,6 +8,11 @@ import sys
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
+# How long an idle connection stays open (uvicorn's default is 5 s), as the backend's: nginx
+# keeps its connections to the gateway 60 s, and a request sent on one just as the gateway
+# closes it fails (a borrower's message answered 502; nginx sends no POST twice).
+KEEP_ALIVE_SECONDS = 75
+
 
 def serve() -> int:
     from pydantic import ValidationError
@@ -33,6 +38,7 @@ def serve() -> int:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,  # bot/observe.py writes them: route templates, nothing about a chat
         # JSON: uvicorn's own lines go through the root logger's handler like every other.
         log_config=None if settings.logs_as_json else LOGGING_CONFIG,

@@ -3,11 +3,10 @@ commands, the same variables, nginx's own configuration (scripts/compose_plan.py
 
 from __future__ import annotations
 
-import inspect
 import re
 from pathlib import Path
+from typing import Any
 
-import aiohttp.web_protocol
 import pytest
 
 from scripts import compose_plan
@@ -135,20 +134,32 @@ def test_nginx_runs_deploy_conf_with_only_servers_and_ports_changed(
     assert f"listen {LOCAL}:40001;" in plan.nginx_conf  # the web chat's published port
 
 
-def servers_keep_alive() -> dict[str, float]:
+def gateway_keep_alive(monkeypatch: pytest.MonkeyPatch) -> float:
+    """What `python -m bot serve` (docker-compose.yml's and the Procfile's command) asks of
+    uvicorn: its own default is 5 s."""
+    import bot.__main__ as gateway
+
+    asked: dict[str, Any] = {}
+    monkeypatch.setattr(gateway.uvicorn, "run", lambda app, **options: asked.update(options))
+    monkeypatch.setenv("APP_ENV", "development")
+    assert gateway.main(["serve"]) == 0
+    return float(asked.get("timeout_keep_alive", 5))
+
+
+def servers_keep_alive(monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
     """Seconds each service keeps an idle connection open."""
+    assert compose()["gateway"]["command"] == ["python", "-m", "bot", "serve"]
     command = compose()["backend"]["command"]
     actions = (ROOT / "actions" / "serve.py").read_text()  # Rasa's virtualenv: not importable
-    handler = inspect.signature(aiohttp.web_protocol.RequestHandler.__init__).parameters
     return {
         "backend": float(command[command.index("--timeout-keep-alive") + 1]),
         "actions": float(re.search(r"^KEEP_ALIVE_SECONDS = (\d+)", actions, re.M).group(1)),  # type: ignore[union-attr]
-        "gateway": handler["keepalive_timeout"].default,  # aiohttp's web server
+        "gateway": gateway_keep_alive(monkeypatch),
         "rasa": 120.0,  # Rasa 3.6's DEFAULT_KEEP_ALIVE_TIMEOUT
     }
 
 
-def test_nginx_keeps_its_connections_to_the_services() -> None:
+def test_nginx_keeps_its_connections_to_the_services(monkeypatch: pytest.MonkeyPatch) -> None:
     """`keepalive` in an upstream does nothing unless each location that uses it speaks HTTP/1.1
     and clears the Connection header; an idle connection must be given up well before the
     service's own keep-alive closes it."""
@@ -156,7 +167,7 @@ def test_nginx_keeps_its_connections_to_the_services() -> None:
     upstreams = dict(re.findall(r"^upstream\s+(\w+)\s*\{([^}]*)\}", conf, flags=re.M))
     kept = {name for name, body in upstreams.items() if re.search(r"\bkeepalive\s+\d+;", body)}
     assert kept == {"backend", "gateway", "rasa", "actions"}
-    for name, server_seconds in servers_keep_alive().items():
+    for name, server_seconds in servers_keep_alive(monkeypatch).items():
         given_up = re.search(r"\bkeepalive_timeout\s+(\d+)s;", upstreams[name])
         assert given_up and float(given_up.group(1)) + 10 <= server_seconds, name
     locations = re.findall(r"location[^{]*\{([^}]*)\}", conf)

@@ -4,9 +4,11 @@ to the open page."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -127,6 +129,25 @@ def test_bad_input_gets_a_clear_answer(stack: Stack) -> None:
     page = httpx.get(f"{stack.gateway}/webchat")
     assert page.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_a_connection_left_idle_past_uvicorns_default_keep_alive_is_still_served(
+    stack: Stack,
+) -> None:
+    """nginx keeps its connections to the gateway 60 s (deploy/nginx.conf): the gateway must
+    not close one sooner, or a message sent on it as it closes fails (uvicorn's default, 5 s)."""
+    address = urlsplit(stack.gateway)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=10)
+    try:
+        for pause in (0, 6):
+            time.sleep(pause)
+            connection.request("POST", "/webchat/sessions")
+            answer = connection.getresponse()
+            answer.read()
+            assert answer.status == 201
+            assert answer.getheader("connection", "").lower() != "close"
+    finally:
+        connection.close()
 
 
 def test_the_pages_language_button_switches_to_the_language_picked(stack: Stack) -> None:
