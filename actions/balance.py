@@ -146,6 +146,9 @@ class ActionExplainConsequences(BorrowerAction):
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
         text = assistant_texts()["consequences"][lang]
+        if tracker.active_loop.get("name"):  # asked inside a form, which asks its question next
+            dispatcher.utter_message(text=text)
+            return []
         dispatcher.utter_message(
             text=text, buttons=buttons(lang, "/request_installment", "/request_human")
         )

@@ -326,3 +326,21 @@ async def test_when_to_write_is_kept_as_a_contact_preference(backend: RunningBac
     t = tracker(sender, {}, "I changed my phone number", "update_contact")
     events = await ActionRecordCase().run(CollectingDispatcher(), t, {})
     assert events[-1] == {"event": "followup", "name": "contact_form", "timestamp": None}
+
+
+async def test_the_consequences_asked_while_verifying_are_answered_without_buttons_away() -> None:
+    """An unverified question (nlu/data/rules.yml): the plain facts, then the form asks the phone
+    number again; no buttons that would leave the form half done."""
+    from actions.balance import ActionExplainConsequences
+
+    sender = f"webchat:forms-{next(_chats)}"
+    inside, outside = CollectingDispatcher(), CollectingDispatcher()
+    asked = tracker(sender, text="what if i don't pay", intent="ask_consequences")
+    await ActionExplainConsequences().run(outside, asked, {})
+    asked_in_form = tracker(
+        sender, text="what if i don't pay", intent="ask_consequences", form="verification_form"
+    )
+    await ActionExplainConsequences().run(inside, asked_in_form, {})
+    assert [m["text"] for m in inside.messages] == [m["text"] for m in outside.messages]
+    assert inside.messages[0]["text"]
+    assert inside.messages[0]["buttons"] == [] and outside.messages[0]["buttons"]
