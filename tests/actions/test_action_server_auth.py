@@ -6,7 +6,6 @@ development, short or guessable one in production."""
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import re
 import secrets
@@ -22,6 +21,7 @@ import yaml
 
 from actions.serve import allowed, refusals
 from tests import ports
+from tests.keep_alive import served_after_idling
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-action-server-secret"
@@ -171,14 +171,4 @@ def test_a_development_secret_is_refused_in_production_with_one_line() -> None:
 def test_an_idle_connection_is_kept_past_sanics_five_seconds(server: str) -> None:
     """nginx reuses a connection idle up to 60 s (deploy/nginx.conf): the server must not have
     closed it (Sanic's default closes one idle 5 s)."""
-    host, port = server.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        for pause in (0.0, 6.0):
-            time.sleep(pause)
-            connection.request("GET", "/health")
-            answer = connection.getresponse()
-            answer.read()
-            assert answer.status == 200 and not answer.will_close
-    finally:
-        connection.close()
+    assert served_after_idling(server, "GET", "/health") == [(200, False)] * 2

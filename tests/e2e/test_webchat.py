@@ -4,11 +4,9 @@ to the open page."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import time
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -17,6 +15,7 @@ from actions.messages import TEXTS as ACTION_TEXTS
 from bot.texts import TEXTS as GATEWAY_TEXTS
 from tests.e2e.conftest import Stack, eventually
 from tests.e2e.webchat_client import WebBorrower
+from tests.keep_alive import served_after_idling
 
 # One pytest-xdist worker runs every test of the shared stack (make test-e2e).
 pytestmark = pytest.mark.xdist_group("stack")
@@ -136,18 +135,7 @@ def test_a_connection_left_idle_past_uvicorns_default_keep_alive_is_still_served
 ) -> None:
     """nginx keeps its connections to the gateway 60 s (deploy/nginx.conf): the gateway must
     not close one sooner, or a message sent on it as it closes fails (uvicorn's default, 5 s)."""
-    address = urlsplit(stack.gateway)
-    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=10)
-    try:
-        for pause in (0, 6):
-            time.sleep(pause)
-            connection.request("POST", "/webchat/sessions")
-            answer = connection.getresponse()
-            answer.read()
-            assert answer.status == 201
-            assert answer.getheader("connection", "").lower() != "close"
-    finally:
-        connection.close()
+    assert served_after_idling(stack.gateway, "POST", "/webchat/sessions") == [(201, False)] * 2
 
 
 def test_the_pages_language_button_switches_to_the_language_picked(stack: Stack) -> None:
