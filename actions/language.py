@@ -45,5 +45,30 @@ def reply_language(tracker: Tracker, profile: str | None = None) -> str:
     return heard or current or profile or channel_language(tracker) or "zh"
 
 
+def written_language(tracker: Tracker) -> str | None:
+    """The language of the borrower's latest message that shows one: this one, else an earlier
+    one ("4321" or a button's payload says nothing, the messages before it may)."""
+    latest = tracker.latest_message or {}
+    messages = [latest, *(e for e in reversed(tracker.events) if e.get("event") == "user")]
+    for message in messages:
+        metadata = message.get("metadata")
+        lang = script_of(message.get("text") or "") or (
+            metadata.get("written_in") if isinstance(metadata, dict) else None
+        )
+        if lang in ("zh", "en"):
+            return lang
+    return None
+
+
+def verified_language(tracker: Tracker, profile: str | None) -> str:
+    """The language once the borrower is known: a choice sticks, then the language they write
+    in, and only then their profile's (a borrower on file as Chinese who writes English is
+    answered in English)."""
+    current = tracker.get_slot("language")
+    if tracker.get_slot("language_chosen") and current:
+        return str(current)
+    return written_language(tracker) or profile or reply_language(tracker)
+
+
 def language_events(tracker: Tracker, lang: str) -> list[dict[str, Any]]:
     return [SlotSet("language", lang)] if tracker.get_slot("language") != lang else []

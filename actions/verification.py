@@ -14,22 +14,16 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions import backend as api
 from actions.common import BorrowerAction, Events, backend_for, is_verified
-from actions.language import reply_language
+from actions.language import language_events, reply_language, verified_language
 from actions.messages import buttons, say
 
 log = logging.getLogger(__name__)
 
 
 def _after_success(result: Any, tracker: Tracker, dispatcher: CollectingDispatcher) -> Events:
-    lang = result.language or reply_language(tracker)
-    if not tracker.get_slot("language_chosen"):
-        dispatcher.utter_message(text=say(lang, "verified", name=result.first_name or ""))
-        events: Events = [SlotSet("language", lang)]
-    else:
-        lang = tracker.get_slot("language")
-        dispatcher.utter_message(text=say(lang, "verified", name=result.first_name or ""))
-        events = []
-    return [*events, SlotSet("verified", True)]
+    lang = verified_language(tracker, result.language)
+    dispatcher.utter_message(text=say(lang, "verified", name=result.first_name or ""))
+    return [*language_events(tracker, lang), SlotSet("verified", True)]
 
 
 def _end_verification_form(tracker: Tracker) -> Events:
@@ -177,13 +171,14 @@ class ValidateVerificationForm(FormValidationAction):
         finally:
             await client.aclose()
         if result.status == "verified":
-            dispatcher.utter_message(
-                text=say(result.language or lang, "verified", name=result.first_name or "")
-            )
-            slots: dict[str, Any] = {"second_factor": STOPPED, "phone": STOPPED, "verified": True}
-            if not tracker.get_slot("language_chosen") and result.language:
-                slots["language"] = result.language
-            return slots
+            lang = verified_language(tracker, result.language)
+            dispatcher.utter_message(text=say(lang, "verified", name=result.first_name or ""))
+            return {
+                "second_factor": STOPPED,
+                "phone": STOPPED,
+                "verified": True,
+                "language": lang,
+            }
         if result.status == "locked":
             dispatcher.utter_message(
                 text=say(lang, "verify_locked"), buttons=buttons(lang, "/request_human")

@@ -91,6 +91,15 @@ def test_english_borrower_verifies_by_phone_and_promises_in_words(stack) -> None
     assert "person" in chat.text("i want to talk to a real person")
 
 
+def test_a_borrower_on_file_as_chinese_who_writes_english_is_answered_in_english(stack) -> None:  # type: ignore[no-untyped-def]
+    chat = Chat(stack, "webchat:e2e-zh-writes-en")
+    assert "mobile number" in chat.text("how much do i owe")
+    assert "ID number" in chat.text("+86 139 0013 9003")
+    verified = chat.text("4321")  # 李强, on file as Chinese
+    assert "verified" in verified and "Total owed" in verified
+    assert "应还" not in verified
+
+
 def test_someone_who_is_not_the_borrower_learns_nothing(stack) -> None:  # type: ignore[no-untyped-def]
     chat = Chat(stack, "webchat:e2e-stranger")
     reply = chat.text("wrong number, i don't know who that is")
