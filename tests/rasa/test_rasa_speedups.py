@@ -1,10 +1,13 @@
-"""nlu/serve.py's two changes to how Rasa runs a turn, for speed, with Rasa's own results:
-its action server calls share one kept-alive connection pool, and an event's class is looked
-up by name in a table instead of by walking every Event subclass."""
+"""nlu/serve.py's changes to how Rasa runs a turn, for speed, with Rasa's own results: its
+action server calls share one kept-alive connection pool, an event's class is looked up by name
+in a table instead of by walking every Event subclass, and the rules that fit a conversation are
+found among those whose last state can fit it."""
 
 from __future__ import annotations
 
 import importlib
+import json
+import random
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +17,17 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.shared.core.constants import (
+    ACTIVE_LOOP,
+    LOOP_NAME,
+    PREVIOUS_ACTION,
+    SHOULD_NOT_BE_SET,
+    SLOTS,
+    USER,
+)
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.nlu.constants import ACTION_NAME, ACTION_TEXT, INTENT, TEXT
 from rasa.shared.utils import common
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
 
@@ -146,3 +159,46 @@ def test_an_unknown_name_gets_rasas_answer_every_time(event_class: type[Any]) ->
     assert event_class.resolve_by_type("no_such_event", SlotSet) is SlotSet
     assert event_class.resolve_by_type("no_such_event", UserUttered) is UserUttered
     assert event_class.resolve_by_type("topic") is None  # Rasa's old name it ignores
+
+
+def random_state(rng: random.Random, start: bool = False) -> dict[str, Any]:
+    """A state as Rasa's featurizers make them, from a small vocabulary so that rules fit."""
+    state: dict[str, Any] = {}
+    if not start:
+        action = rng.choice(["action_listen", "action_a", "action_b", SHOULD_NOT_BE_SET, ""])
+        state[PREVIOUS_ACTION] = (
+            {ACTION_NAME: action} if rng.random() < 0.9 else {ACTION_TEXT: "hello"}
+        )
+    if rng.random() < 0.7:
+        user = {INTENT: rng.choice(["greet", "inform", "deny", SHOULD_NOT_BE_SET])}
+        if rng.random() < 0.2:
+            user = {TEXT: "hi"}
+        state[USER] = user
+    if rng.random() < 0.5:
+        state[SLOTS] = {"verified": rng.choice([(1.0,), (0.0,), SHOULD_NOT_BE_SET])}
+    if rng.random() < 0.3:
+        state[ACTIVE_LOOP] = {LOOP_NAME: rng.choice(["a_form", SHOULD_NOT_BE_SET])}
+    return state
+
+
+def random_states(rng: random.Random, most: int) -> list[dict[str, Any]]:
+    count = rng.randint(1, most)
+    return [random_state(rng, start=i == 0 and rng.random() < 0.5) for i in range(count)]
+
+
+def test_the_rules_found_are_rasas() -> None:
+    rasas = RulePolicy._get_possible_keys
+    indexed = type("Indexed", (RulePolicy,), {})
+    serve.rules_indexed(indexed)
+    policy, faster = object.__new__(RulePolicy), object.__new__(indexed)
+    rng = random.Random(7)
+    found = 0
+    for _ in range(300):
+        lookup = {json.dumps(random_states(rng, 3)): "action_x" for _ in range(40)}
+        for _ in range(20):
+            states = random_states(rng, 5)
+            expected = rasas(policy, lookup, states)
+            assert faster._get_possible_keys(lookup, states) == expected, (lookup, states)
+            found += len(expected)
+    assert found > 1000  # the cases have rules that fit, not only empty answers
+    assert faster._get_possible_keys(lookup, []) == set(lookup)
