@@ -15,10 +15,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from actions import backend as api
 from tests import ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +47,19 @@ class RunningBackend:
             check=True,
         )
         return done.stdout.strip()
+
+    async def redeemed_link(self, sender: str, borrower_ref: str) -> dict[str, Any]:
+        """A link token for the borrower redeemed for this chat as Rasa's channel redeems it,
+        and what the channel passes on to the actions (message metadata `link_verification`)."""
+        channel, user_id = api.conversation_of(sender)
+        async with api.Backend(self.url, self.token) as client:
+            answer = await client.verify_link_token(channel, user_id, self.link_token(borrower_ref))
+        return {
+            "status": answer.status,
+            "attempts_left": answer.attempts_left,
+            "language": answer.language,
+            "first_name": answer.first_name,
+        }
 
     def api(self) -> httpx.Client:
         """A plain HTTP client with the service token, to check the typed client against."""

@@ -12,7 +12,6 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import backend as api
 from actions.messages import say
 from actions.verification import ActionVerifyToken
 from tests.actions.conftest import RunningBackend
@@ -54,15 +53,10 @@ def slots(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 async def test_a_redeemed_token_verifies_the_chat(served: RunningBackend) -> None:
     t = tracker(None)
-    channel, user_id = api.conversation_of(t.sender_id)
-    async with api.Backend(served.url, served.token) as client:  # as the channel redeems it
-        answer = await client.verify_link_token(channel, user_id, served.link_token("DEMO-02"))
-    t.latest_message["metadata"]["link_verification"] = {
-        "status": answer.status, "attempts_left": answer.attempts_left,
-        "language": answer.language, "first_name": answer.first_name,
-    }  # fmt: skip
+    answer = await served.redeemed_link(t.sender_id, "DEMO-02")
+    t.latest_message["metadata"]["link_verification"] = answer
     said, events = await run(t)
-    assert said == [say("en", "verified", name=answer.first_name or "")]
+    assert said == [say("en", "verified", name=answer["first_name"] or "")]
     assert slots(events)["verified"] is True
 
 

@@ -12,7 +12,6 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import backend as api
 from actions.messages import say
 from actions.verification import ActionVerifyToken, ValidateVerificationForm
 from tests.actions.conftest import RunningBackend
@@ -89,13 +88,9 @@ async def test_a_link_opened_after_english_words_answers_in_english(
     served: RunningBackend,
 ) -> None:
     t = tracker("/verify_token", said_before("hello, what is this about?"), {"language": "en"})
-    channel, user_id = api.conversation_of(t.sender_id)
-    async with api.Backend(served.url, served.token) as client:  # as the channel redeems it
-        answer = await client.verify_link_token(channel, user_id, served.link_token("DEMO-03"))
-    t.latest_message["metadata"]["link_verification"] = {
-        "status": answer.status, "attempts_left": answer.attempts_left,
-        "language": answer.language, "first_name": answer.first_name,
-    }  # fmt: skip
+    t.latest_message["metadata"]["link_verification"] = await served.redeemed_link(
+        t.sender_id, "DEMO-03"
+    )
     dispatcher = CollectingDispatcher()
     events = await ActionVerifyToken().run(dispatcher, t, {})
     assert [m.get("text") for m in dispatcher.messages] == [say("en", "verified", name="李强")]
