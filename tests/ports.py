@@ -7,10 +7,16 @@ connection draw from, so two suites could be handed the same port in that gap: t
 the end-to-end stack once found a backend of the action tests on its port. So ports are drawn
 below the ephemeral range (32768 and up by default), each suite from its own band, and never
 twice in one process.
+
+A suite's pytest-xdist workers are processes too, each remembering only its own draws: each
+worker draws from its own slice of the band. Sharing the band, the end-to-end stack's action
+server, restarted on its port by one worker, once lost that port to the `make run` another
+worker was starting, and answered the stack's Rasa from that other stack's backend.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 
@@ -24,9 +30,23 @@ _given: set[int] = set()
 _draw = random.SystemRandom()
 
 
+def worker_slice(low: int, high: int, worker: str = "", workers: int = 1) -> tuple[int, int]:
+    """The part of the band [low, high] that pytest-xdist's worker `worker` ("gw0", "gw1", ...;
+    "" outside xdist) of `workers` draws from."""
+    if not worker.startswith("gw") or workers <= 1:
+        return low, high
+    index = int(worker[2:]) % workers
+    size = (high - low + 1) // workers
+    return low + index * size, low + (index + 1) * size - 1
+
+
 def free_port(suite: str = "python") -> int:
-    """A port nobody listens on now, from the suite's band."""
-    low, high = BANDS[suite]
+    """A port nobody listens on now, from the suite's band (this worker's slice of it)."""
+    low, high = worker_slice(
+        *BANDS[suite],
+        worker=os.environ.get("PYTEST_XDIST_WORKER", ""),
+        workers=int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
+    )
     for _ in range(500):
         port = _draw.randint(low, high)
         if port in _given:

@@ -56,6 +56,8 @@ def wait_for(
             pytest.fail(f"{proc.args} exited with {proc.returncode}{_tail(log)}")
         try:
             if httpx.get(url, timeout=2).status_code < ready:
+                if proc.poll() is not None:  # it lost its port: someone else answered
+                    pytest.fail(f"{proc.args} exited with {proc.returncode}{_tail(log)}")
                 return
             time.sleep(0.3)
         except httpx.TransportError:
