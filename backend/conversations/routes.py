@@ -261,7 +261,7 @@ def verify_link_token(
     outcome = verification.verify_with_token(
         session, conversation, body.token, now=utcnow(), policy=_policy(settings)
     )
-    if outcome.borrower is not None:
+    if outcome.borrower is not None and not outcome.again:
         audit(
             session, actor, "update", borrower_id=outcome.borrower.id, subject="bound by link token"
         )

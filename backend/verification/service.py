@@ -33,6 +33,8 @@ class Outcome:
     borrower: Borrower | None = None
     # A failed phone verification: what it did to the limits shared by every chat.
     counted: lockout.Counted | None = None
+    # The chat sent again the link token it had redeemed: nothing new was bound.
+    again: bool = False
 
 
 def issue_link_token(
@@ -86,11 +88,24 @@ def verify_with_token(
     if (locked := _locked(conversation, now)) is not None:
         return locked
     row = session.scalar(select(LinkToken).where(LinkToken.token_hash == hash_token(token)))
+    if row is not None and _redeemed_by(row, conversation):
+        # Its turn was run again after a failure on the way (nlu/turns.py): the chat learns
+        # nothing it was not told, and it is no attempt.
+        return Outcome("verified", policy.max_attempts, None, row.borrower, again=True)
     if row is None or row.used_at is not None or now >= row.expires_at:
         return _fail(conversation, now, policy)
     row.used_at = now
     row.used_by_conversation_id = conversation.id
     return _bind(conversation, row.borrower, "link_token", now, policy)
+
+
+def _redeemed_by(row: LinkToken, conversation: Conversation) -> bool:
+    """The token was used by this chat, which is still bound to the token's borrower."""
+    return (
+        row.used_at is not None
+        and row.used_by_conversation_id == conversation.id
+        and conversation.borrower_id == row.borrower_id
+    )
 
 
 def verify_with_phone(

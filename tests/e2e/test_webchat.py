@@ -117,6 +117,20 @@ def test_a_turn_run_again_after_its_second_action_failed_files_one_dispute(stack
     assert history.count(("borrower", "这笔钱我三月份已经还过了，这笔账有争议")) == 1
 
 
+def test_a_link_whose_turn_is_run_again_still_verifies(stack: Stack) -> None:
+    # Rasa's channel redeems the token, then the action that answers it fails as if its
+    # replica had died: the gateway sends the turn again, which redeems the token again.
+    # Before, the second redemption found the token used: "this link is invalid", and a
+    # failed attempt counted against a borrower who had done nothing wrong.
+    chat = WebBorrower(stack.gateway)
+    token = stack.link_token("DEMO-08")
+    with stack.action_failing_once("action_verify_token") as calls:
+        told = chat.text(f"/start {token}")
+    assert calls.count("action_verify_token") == 2, calls
+    assert "核实成功" in told and "无效" not in told
+    assert "应还" in chat.text("我欠多少钱")
+
+
 def test_bad_input_gets_a_clear_answer(stack: Stack) -> None:
     chat = WebBorrower(stack.gateway)
     url = f"{stack.gateway}/webchat/messages"

@@ -34,6 +34,30 @@ class TestLinkTokens:
         )
         assert other.json()["status"] == "failed"  # single use
 
+    def test_the_chat_that_redeemed_a_token_sending_it_again_stays_verified(
+        self, client: TestClient, db: Session, loan
+    ) -> None:  # type: ignore[no-untyped-def]
+        """A turn run again after a failure on the way (the action server restarted between
+        the redemption and the replies) redeems its token again: not an invalid link, not
+        an attempt, not a second binding in the audit trail. Once the chat is unbound, the
+        token binds nothing."""
+        token = token_for(client, "B-L1")
+        for _ in range(2):
+            again = client.post(f"{CONV}/verify/link-token", json={"token": token}).json()
+            assert (again["status"], again["attempts_left"], again["first_name"]) == (
+                "verified",
+                3,
+                "王芳",
+            )
+        bound = db.scalars(
+            select(AuditEntry).where(AuditEntry.subject == "bound by link token")
+        ).all()
+        assert len(bound) == 1
+        client.post(f"{CONV}/wrong-person", json={"note": "not me"})
+        after = client.post(f"{CONV}/verify/link-token", json={"token": token}).json()
+        assert after["status"] == "failed"
+        assert client.get(CONV).json()["verified"] is False
+
     def test_an_unknown_token_fails_and_counts(self, client: TestClient, loan) -> None:  # type: ignore[no-untyped-def]
         r = client.post(f"{CONV}/verify/link-token", json={"token": "nope"}).json()
         assert (r["status"], r["attempts_left"]) == ("failed", 2)
