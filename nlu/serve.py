@@ -27,6 +27,8 @@ Run from nlu/ with the Rasa virtualenv's Python.
 - The rules that fit a conversation are found among those whose last state fits its last
   state (the same previous action and intent, or none needed), each rule read once: Rasa parses
   and checks every rule at every prediction (`rules_indexed`).
+- A message's sparse features are joined side by side directly, not by scipy's `hstack`,
+  whose checks cost 7% of Rasa's CPU for a message (`sparse_joined_directly`).
 - An event's class is looked up by its name in a table. Rasa walks every Event subclass for
   each event of every tracker it reads: 6% of its CPU for a turn, most of reading a tracker.
 
@@ -401,6 +403,45 @@ def rules_indexed(rule_policy: type[Any]) -> None:
     rule_policy._get_possible_keys = _get_possible_keys
 
 
+def sparse_joined_directly(features: type[Any]) -> None:
+    """Rasa's `Features._combine_sparse_features`, which joins a message's sparse features side
+    by side (the regex, lexical and two count-vector featurizers: three joins for its tokens,
+    three for the sentence, at every message), with scipy's `hstack` on two COO matrices done
+    directly: their entries concatenated, the second's columns shifted. `hstack` spends most of
+    its time checking its blocks (about 130 against 30 microseconds a join, 7% of Rasa's CPU
+    for a message in a py-spy profile); the matrix is the same, entries in the same order, and
+    so the same dtypes. Any other pair is left to Rasa's."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+
+    rasas = features._combine_sparse_features
+    widest = np.iinfo(np.int32).max  # shifted int32 columns must not wrap
+
+    def _combine_sparse_features(self: Any, additional: Any) -> None:
+        left, right = self.features, additional.features
+        if (
+            type(left) is not coo_matrix
+            or type(right) is not coo_matrix
+            or left.shape[0] != right.shape[0]
+            or left.shape[1] + right.shape[1] > widest
+        ):
+            rasas(self, additional)  # Rasa's join, or its error for rows that differ
+            return
+        self.features = coo_matrix(
+            (
+                np.concatenate([left.data, right.data]),
+                (
+                    np.concatenate([left.row, right.row]),
+                    np.concatenate([left.col, right.col + left.shape[1]]),
+                ),
+            ),
+            shape=(left.shape[0], left.shape[1] + right.shape[1]),
+        )
+        self._cached_fingerprint = None
+
+    features._combine_sparse_features = _combine_sparse_features
+
+
 def with_auth_token(argv: list[str], token: str) -> list[str]:
     """argv with `--auth-token=TOKEN` unless it names one: a single word, because a URL-safe
     token may start with "-", which argparse would read as an option of its own."""
@@ -418,6 +459,7 @@ def main() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.events import Event
+    from rasa.shared.nlu.training_data.features import Features
     from rasa.utils.endpoints import EndpointConfig
 
     # looked up by name when used (rasa.core.agent, rasa.core.tracker_store), so these replace
@@ -430,6 +472,7 @@ def main() -> None:
     run.close_resources = closing_too(run.close_resources, pooled(EndpointConfig))
     types_resolved_once(Event)
     rules_indexed(RulePolicy)
+    sparse_joined_directly(Features)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

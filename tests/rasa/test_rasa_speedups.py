@@ -202,3 +202,53 @@ def test_the_rules_found_are_rasas() -> None:
             found += len(expected)
     assert found > 1000  # the cases have rules that fit, not only empty answers
     assert faster._get_possible_keys(lookup, []) == set(lookup)
+
+
+def random_sparse(rng: random.Random, rows: int, fmt: str = "coo") -> Any:
+    import numpy as np
+    from scipy import sparse
+
+    dtype = rng.choice([np.float32, np.float64, np.int64])
+    columns = rng.choice([1, 7, 300, 12_000])
+    density = rng.choice([0.0, 0.01, 0.2, 1.0])
+    return sparse.random(
+        rows, columns, density=density, format=fmt, dtype=dtype, random_state=rng.randrange(9999)
+    )
+
+
+def test_sparse_features_are_joined_as_rasa_joins_them() -> None:
+    import numpy as np
+    from rasa.shared.nlu.training_data.features import Features
+
+    joined = type("Joined", (Features,), {})
+    serve.sparse_joined_directly(joined)
+    rng = random.Random(11)
+    for case in range(400):
+        rows = rng.choice([1, 2, 9])
+        # mostly COO, as Rasa's featurizers make them; now and then another format
+        fmts = ["coo", "coo"] if case % 10 else [rng.choice(["coo", "csr"]), "csr"]
+        parts = [random_sparse(rng, rows, fmt) for fmt in [*fmts, "coo"]]
+        rasas = Features(parts[0], "sequence", TEXT, "a")
+        ours = joined(parts[0].copy(), "sequence", TEXT, "a")
+        for part in parts[1:]:
+            rasas.combine_with_features(Features(part, "sequence", TEXT, "b"))
+            ours.combine_with_features(Features(part.copy(), "sequence", TEXT, "b"))
+        expected, got = rasas.features, ours.features
+        assert (type(got), got.shape, got.dtype) == (type(expected), expected.shape, expected.dtype)
+        if expected.format == "coo":
+            for name in ("row", "col", "data"):  # the same entries in the same order
+                want, have = getattr(expected, name), getattr(got, name)
+                assert have.dtype == want.dtype and np.array_equal(have, want), (case, name)
+        assert (got != expected).nnz == 0
+        assert ours.fingerprint() == rasas.fingerprint()
+
+
+def test_sparse_features_of_other_lengths_get_rasas_error() -> None:
+    from rasa.shared.nlu.training_data.features import Features
+
+    joined = type("Joined", (Features,), {})
+    serve.sparse_joined_directly(joined)
+    rng = random.Random(3)
+    ours = joined(random_sparse(rng, 2), "sequence", TEXT, "a")
+    with pytest.raises(ValueError, match="sequence dimensions do not match"):
+        ours.combine_with_features(Features(random_sparse(rng, 3), "sequence", TEXT, "b"))
