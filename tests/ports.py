@@ -8,10 +8,11 @@ the end-to-end stack once found a backend of the action tests on its port. So po
 below the ephemeral range (32768 and up by default), each suite from its own band, and never
 twice in one process.
 
-A suite's pytest-xdist workers are processes too, each remembering only its own draws: each
-worker draws from its own slice of the band. Sharing the band, the end-to-end stack's action
-server, restarted on its port by one worker, once lost that port to the `make run` another
-worker was starting, and answered the stack's Rasa from that other stack's backend.
+A suite's pytest-xdist workers are processes too, each remembering only its own draws, so each
+worker draws from its own slice of the band. Sharing it, a port that one worker's process binds
+only some time after the draw (the end-to-end stack's action server restarted on its port;
+`make run`'s ports in test_make_run.py) could be handed to the other worker meanwhile, and the
+stack would then talk to the other worker's process.
 """
 
 from __future__ import annotations
