@@ -52,16 +52,16 @@ def wait_for(
     carries the end of the process's `log`: what it was doing when the time ran out."""
     started = time.monotonic()
     while time.monotonic() - started < seconds:
+        try:
+            answered = httpx.get(url, timeout=2).status_code < ready
+        except httpx.TransportError:
+            answered = False
+        # Looked at after the answer: a process that lost its port leaves another's answer.
         if proc.poll() is not None:
             pytest.fail(f"{proc.args} exited with {proc.returncode}{_tail(log)}")
-        try:
-            if httpx.get(url, timeout=2).status_code < ready:
-                if proc.poll() is not None:  # it lost its port: someone else answered
-                    pytest.fail(f"{proc.args} exited with {proc.returncode}{_tail(log)}")
-                return
-            time.sleep(0.3)
-        except httpx.TransportError:
-            time.sleep(0.3)
+        if answered:
+            return
+        time.sleep(0.3)
     pytest.fail(f"{url} did not come up in {seconds} s{_tail(log)}")
 
 
