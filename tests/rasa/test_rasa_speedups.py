@@ -5,6 +5,7 @@ found among those whose last state can fit it."""
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import random
@@ -315,3 +316,107 @@ def test_graphs_run_plainly_give_rasas_results(tmp_path: Path) -> None:
                 assert ours.run(inputs, targets) == expected
             compared += 1
     assert compared > 150 and failed > 10  # results and failures both compared
+
+
+def random_events(rng: random.Random, domain: Any, count: int) -> list[Event]:
+    """A conversation's events from the shipped domain: messages, actions (some hidden by
+    rules), slots, loops and follow-ups, and the events that undo or restart."""
+    from rasa.shared.core.events import (
+        ActionReverted,
+        ActiveLoop,
+        FollowupAction,
+        Restarted,
+        UserUtteranceReverted,
+    )
+
+    slots = {slot.name: slot for slot in domain.slots}
+    samples: dict[str, list[Any]] = {
+        "language": ["zh", "en", "fr", None],
+        "offers_shown": [["a"], [], None],
+        "misunderstood": [0.0, 1.0, 2.0, None],
+    }
+    events: list[Event] = []
+    for _ in range(count):
+        roll = rng.random()
+        if roll < 0.3:
+            events.append(ActionExecuted("action_listen"))
+            intent = rng.choice(domain.intents)
+            entities = [
+                {"entity": rng.choice(domain.entities), "value": "1"}
+                for _ in range(rng.choice([0, 0, 1, 2]))
+            ]
+            events.append(
+                UserUttered("text", {"name": intent, "confidence": 1.0}, entities=entities)
+            )
+        elif roll < 0.6:
+            name = rng.choice(domain.action_names_or_texts)
+            events.append(ActionExecuted(name, hide_rule_turn=rng.random() < 0.3))
+        elif roll < 0.8:
+            name = rng.choice(list(slots))
+            kind = type(slots[name]).__name__
+            value = rng.choice(
+                samples.get(name)
+                or ([True, False, None] if kind == "BooleanSlot" else ["x", "y", None])
+            )
+            events.append(SlotSet(name, value))
+        elif roll < 0.9:
+            form = rng.choice([*domain.form_names, None])
+            events.append(ActiveLoop(form))
+            if form and rng.random() < 0.7:
+                events.append(ActionExecuted(form, hide_rule_turn=rng.random() < 0.5))
+        elif roll < 0.95:
+            events.append(FollowupAction(rng.choice(domain.action_names_or_texts)))
+        else:
+            events.append(rng.choice([UserUtteranceReverted(), ActionReverted(), Restarted()]))
+    return events
+
+
+def test_prior_states_shared_are_rasas() -> None:
+    from rasa.shared.core.constants import RULE_ONLY_LOOPS, RULE_ONLY_SLOTS
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    domain = Domain.load(str(NLU / "domain"))
+    shared = type("Shared", (Domain,), {})  # patched alone: Domain itself stays Rasa's
+    serve.prior_states_shared(shared)
+    faster = copy.copy(domain)
+    faster.__class__ = shared
+    rule_only = [
+        None,
+        {},
+        {RULE_ONLY_SLOTS: ["verified", "language"], RULE_ONLY_LOOPS: ["promise_form"]},
+    ]
+    calls = [(o, i, r) for o in (False, True) for i in (False, True) for r in rule_only]
+    rng = random.Random(11)
+    hidden_seen = states_seen = 0
+    for _ in range(150):
+        events = random_events(rng, domain, rng.randint(0, 40))
+        tracker = DialogueStateTracker.from_events("t", events, domain.slots)
+        mine = DialogueStateTracker.from_events("t", events, domain.slots)
+        # in a random order, as the policies of a prediction ask, some twice
+        for omit, ignore, rule_only_data in rng.sample(calls, len(calls)) * 2:
+            expected = domain.states_for_tracker_history(tracker, omit, ignore, rule_only_data)
+            got = faster.states_for_tracker_history(mine, omit, ignore, rule_only_data)
+            assert got == expected, (events, omit, ignore, rule_only_data)
+            states_seen += len(expected)
+            for state in got:  # what a policy does with its states is its own business
+                state.clear()
+        hidden_seen += sum(isinstance(e, ActionExecuted) and e.hide_rule_turn for e in events)
+        # the next prediction: the same tracker with an event more
+        extra = ActionExecuted(rng.choice(domain.action_names_or_texts))
+        tracker.update(extra)
+        mine.update(extra)
+        for omit, ignore, rule_only_data in calls:
+            expected = domain.states_for_tracker_history(tracker, omit, ignore, rule_only_data)
+            assert faster.states_for_tracker_history(mine, omit, ignore, rule_only_data) == (
+                expected
+            )
+    assert states_seen > 10_000 and hidden_seen > 100
+    # as many events as before, another last one: replayed again
+    first, second = ({"name": name, "confidence": 1.0} for name in domain.intents[:2])
+    tracker = DialogueStateTracker.from_events(
+        "t", [ActionExecuted("action_listen"), UserUttered("a", first)], domain.slots
+    )
+    faster.states_for_tracker_history(tracker)
+    tracker.events[-1] = UserUttered("b", second)
+    assert faster.states_for_tracker_history(tracker) == domain.states_for_tracker_history(tracker)
