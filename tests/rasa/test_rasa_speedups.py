@@ -420,3 +420,99 @@ def test_prior_states_shared_are_rasas() -> None:
     faster.states_for_tracker_history(tracker)
     tracker.events[-1] = UserUttered("b", second)
     assert faster.states_for_tracker_history(tracker) == domain.states_for_tracker_history(tracker)
+
+
+def tiny_model(kind: type[Any]) -> Any:
+    """A RasaModel of `kind` whose prediction uses a variable, three inputs of different
+    dtypes and ranks, and diagnostic data (an empty one, which Rasa makes None)."""
+    import tensorflow as tf
+    from rasa.shared.constants import DIAGNOSTIC_DATA
+
+    class Tiny(kind):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__(random_seed=1)
+            self.scale = tf.Variable([[1.5, -2.0, 0.25]])
+            self.prepared_for_prediction = True
+
+        def batch_predict(self, batch_in: Any) -> dict[str, Any]:
+            dense, indices, counts = batch_in
+            return {
+                "scores": tf.reduce_sum(dense * self.scale, axis=-1)
+                + tf.cast(tf.reduce_sum(indices), tf.float32),
+                "counts": counts * 2.0,
+                DIAGNOSTIC_DATA: {"nothing": tf.zeros((0,)), "dense": dense},
+            }
+
+    return Tiny()
+
+
+def random_batch(rng: random.Random) -> tuple[Any, ...]:
+    import numpy as np
+    from rasa.utils.tensorflow.feature_array import FeatureArray
+
+    n, m, k = rng.randint(0, 6), rng.randint(0, 9), rng.randint(1, 5)
+    dense = np.array([[rng.uniform(-5, 5) for _ in range(3)] for _ in range(n)], np.float32)
+    indices = np.array([[rng.randint(0, 99) for _ in range(2)] for _ in range(m)], np.int64)
+    indices = indices.reshape(m, 2)
+    counts = FeatureArray(np.array([rng.random() for _ in range(k)], np.float32), 1)
+    return dense.reshape(n, 3), indices, counts
+
+
+def outputs_equal(got: Any, expected: Any) -> bool:
+    import numpy as np
+
+    if isinstance(expected, dict):
+        return (
+            isinstance(got, dict)
+            and got.keys() == expected.keys()
+            and all(outputs_equal(got[key], value) for key, value in expected.items())
+        )
+    if isinstance(expected, np.ndarray):
+        return (
+            isinstance(got, np.ndarray)
+            and got.dtype == expected.dtype
+            and np.array_equal(got, expected)
+        )
+    return bool(got == expected)
+
+
+def test_predictions_called_directly_are_rasas() -> None:
+    import numpy as np
+    from rasa.utils.tensorflow.models import RasaModel
+
+    by_rasa: list[Any] = []
+
+    class Counted(RasaModel):  # notes each call the patched model leaves to Rasa
+        def _rasa_predict(self, batch_in: Any) -> Any:
+            by_rasa.append(batch_in)
+            return super()._rasa_predict(batch_in)
+
+    direct = type("Direct", (Counted,), {})  # patched alone: RasaModel itself stays Rasa's
+    serve.predictions_called_directly(direct)
+    theirs, ours = tiny_model(RasaModel), tiny_model(direct)
+    rng = random.Random(5)
+    for _ in range(200):
+        batch = random_batch(rng)
+        expected = theirs._rasa_predict(batch)
+        assert outputs_equal(ours._rasa_predict(batch), expected), batch
+    assert expected["diagnostic_data"]["nothing"] is None
+    assert len(by_rasa) == 1  # the first call, which traces the function
+
+    # what does not fit the signature goes Rasa's way, with Rasa's answer or error
+    dense, indices, counts = random_batch(rng)
+    for odd in (
+        (dense.astype(np.float64), indices, counts),  # another dtype, which Rasa converts
+        (dense.tolist(), indices, counts),  # not an array
+    ):
+        assert outputs_equal(ours._rasa_predict(odd), theirs._rasa_predict(odd))
+    for wrong in (
+        (np.zeros((2, 4), np.float32), indices, counts),  # another last dimension
+        (dense[None], indices, counts),  # another rank
+        (dense, indices),  # an input short
+    ):
+        with pytest.raises(ValueError) as rasa_error:
+            theirs._rasa_predict(wrong)
+        with pytest.raises(ValueError) as our_error:
+            ours._rasa_predict(wrong)
+        assert str(our_error.value) == str(rasa_error.value)
+    assert len(by_rasa) == 1 + 2 + 3
