@@ -16,7 +16,7 @@ FAKE_TELEGRAM := tools/fake_telegram
 CONSOLE_ASSETS := backend/console/assets
 CHART_JS := backend/console/static/vendor/chart.umd.min.js
 
-.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench compliance-check bench-chat bench-calls bench-snapshots bench-risk bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
+.PHONY: setup browser run run-prod prod-deps test test-prod lint test-python test-e2e bench bench-rasa compliance-check bench-chat bench-calls bench-snapshots bench-risk bench-outreach fault-matrix capacity profile chat lock clean help train nlu-test actions-test tune-fallback
 
 help:
 	@echo "make run     start everything on the embedded default (SQLite under var/) with demo data"
@@ -177,6 +177,11 @@ bench-outreach: $(VENV)/.installed $(FAKE_TELEGRAM)/node_modules/.installed
 # Telegram server; about 15 minutes for every case.
 fault-matrix: setup train prod-deps
 	$(PY) -m bench.fault_matrix $(if $(CASES),--cases $(CASES)) $(if $(SHORT),--short)
+
+# What nlu/serve.py's changes to Rasa save, in one process on the trained model (EACH=1: each
+# change priced alone too); needs no running stack.
+bench-rasa: setup train
+	cd nlu && $(RASA_PY) ../bench/rasa_changes.py $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(EACH),--each)
 
 # Needs make run running (another terminal): a flame graph and a summary of where one part's
 # time goes while borrowers chat (PART=rasa, gateway, backend or actions; DURATION seconds).
