@@ -6,7 +6,8 @@ to TEST_DATABASE_URL; they fail under CI=true when it is down); `make tune-fallb
 trains the NLU pipeline twice on a sample. Left out: `make run`, `make chat` and
 `make bench-chat` need a running stack (the smoke test starts one); `make lock` re-resolves
 from the package index and rewrites requirements/*.txt; `make clean` deletes the virtualenvs;
-`make setup`, `make train`, `make nlu-test` and `make actions-test` are run by `make test`.
+`make setup`, `make train`, `make nlu-test` and `make actions-test` are run by `make test`;
+`make bench-rasa` needs the trained model and Rasa's interpreter, so tests/rasa runs it small.
 """
 
 from __future__ import annotations
