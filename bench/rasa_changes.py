@@ -5,9 +5,9 @@ the machine weighs on both alike, and their answers are compared to the last dig
     cd nlu && ../.venv-rasa/bin/python ../bench/rasa_changes.py [--rounds 2] [--each] [--messages N]
 
 Two measures: each held-out message (nlu/tests/nlu_*.yml) parsed and a next action predicted
-after it; and `bench.chat_load`'s conversations, each message's next actions predicted until
-the bot listens (no action server: the actions' own events are left out), which is where a
-conversation's history counts. With `--each`, every change is also turned off on its own, the
+after it; and conversations like `bench.chat_load`'s, each message's next actions predicted
+until the bot listens (no action server: the actions' own events are left out), which is where
+a conversation's history counts. With `--each`, every change is also turned off on its own, the
 others on, to price it alone. Prints CPU ms a message (or a prediction) for each, and how many
 answers differed (intent, entities, ranking and prediction, confidences exact). Runs with Rasa's
 interpreter (it imports Rasa), from nlu/ (serve.py and the model are there); it is not a test.
@@ -29,8 +29,8 @@ from typing import Any
 NLU = Path(__file__).resolve().parents[1] / "nlu"
 sys.path.insert(0, str(NLU))
 
-# bench.chat_load's conversations, and one that verifies and promises (Rasa only predicts here:
-# the actions that would verify are not run).
+# Small talk in both languages, as bench.chat_load's, and a chat that verifies and promises (Rasa
+# only predicts here: the actions that would verify are not run).
 CONVERSATIONS: tuple[tuple[str, ...], ...] = (
     ("你好", "你是机器人吗", "不还会怎样", "你们是真的银行吗", "谢谢", "再见"),
     ("hi", "what can you do", "are you a bot?", "what happens if i don't pay", "thanks", "bye"),
