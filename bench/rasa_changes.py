@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import glob
 import logging
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -43,13 +42,14 @@ Switch = tuple[type[Any], str, Any, Any]  # class, attribute, Rasa's value (None
 
 
 def held_out_texts(most: int | None = None) -> list[str]:
-    """The held-out examples, their entity marks removed (`most` of them, evenly spread)."""
-    marks = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
-    texts = []
-    for path in sorted(glob.glob(str(NLU / "tests" / "nlu_*.yml"))):
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if found := re.match(r"\s+- (.+)$", line):
-                texts.append(marks.sub(r"\1", found.group(1)))
+    """The held-out examples' texts, read as Rasa reads them (`most` of them, evenly spread)."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    texts = [
+        example.get("text")
+        for path in sorted(glob.glob(str(NLU / "tests" / "nlu_*.yml")))
+        for example in load_data(path).training_examples
+    ]
     return texts[:: max(1, len(texts) // most)][:most] if most else texts
 
 
