@@ -16,6 +16,7 @@ from functools import partial
 from typing import TypeVar
 
 from fastapi import Request
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +31,25 @@ async def in_session(request: Request, work: Callable[[Session], T]) -> T:
     raises."""
     async with request.app.state.session_slots:
         return await run_in_threadpool(_run, request, work)
+
+
+async def in_autocommit(request: Request, work: Callable[[Connection], T]) -> T | None:
+    """`work(connection)` on a PostgreSQL connection that commits each statement as it runs
+    (no BEGIN and COMMIT round trips), for work whose every write is one statement. None,
+    without running it, where the app's sessions are another database's or are given to it (the
+    tests' transaction, which nothing may commit past)."""
+    if get_session in request.app.dependency_overrides:
+        return None
+    engine = request.app.state.sessionmaker.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        return None
+    async with request.app.state.session_slots:
+        return await run_in_threadpool(_run_autocommit, engine, work)
+
+
+def _run_autocommit(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with engine.connect() as connection:
+        return work(connection.execution_options(isolation_level="AUTOCOMMIT"))
 
 
 def _run(request: Request, work: Callable[[Session], T]) -> T:

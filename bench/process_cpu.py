@@ -23,6 +23,7 @@ from bench.profile import pid_on
 
 TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 CLIENT, MACHINE, POSTGRES = "client", "machine", "postgres"
+RAN = "-loop"  # "rasa-loop": Rasa's main thread, its event loop, on a core
 WAITED = "-wait"  # "rasa-wait": Rasa's main thread ready to run, with no core free
 
 
@@ -101,8 +102,17 @@ def machine_busy_seconds(stat: Path = Path("/proc/stat")) -> float | None:
 def queued_seconds(pid: int, root: Path = Path("/proc")) -> float | None:
     """Seconds a process's main thread has spent ready to run but waiting for a core (None:
     not to be seen here, or a kernel without scheduler statistics)."""
+    return _schedstat(pid, 1, root)
+
+
+def ran_seconds(pid: int, root: Path = Path("/proc")) -> float | None:
+    """Seconds a process's main thread has run on a core (its other threads not counted)."""
+    return _schedstat(pid, 0, root)
+
+
+def _schedstat(pid: int, field: int, root: Path) -> float | None:
     try:
-        return int((root / str(pid) / "schedstat").read_text().split()[1]) / 1e9
+        return int((root / str(pid) / "schedstat").read_text().split()[field]) / 1e9
     except (OSError, ValueError, IndexError):
         return None
 
@@ -120,6 +130,8 @@ class Meter:
         for part in self.waits:
             if part in self.roots and (queued := queued_seconds(self.roots[part])) is not None:
                 reading[part + WAITED] = queued
+            if part in self.roots and (ran := ran_seconds(self.roots[part])) is not None:
+                reading[part + RAN] = ran
         times = os.times()
         reading[CLIENT] = times.user + times.system
         machine = machine_busy_seconds()

@@ -19,7 +19,7 @@ from backend.cases.handoffs import open_handoff
 from backend.cases.schemas import HandoffPublic
 from backend.cases.service import file_case
 from backend.conversations import service
-from backend.conversations.inbound import receive
+from backend.conversations.inbound import Received, borrower_message, receive, received_at_once
 from backend.conversations.models import Conversation
 from backend.conversations.paths import ChannelPath, ChatPath
 from backend.deps import ActorDep, OnceDep, SessionDep, SettingsDep
@@ -27,7 +27,7 @@ from backend.errors import NotFound
 from backend.iso_dates import IsoDatetime
 from backend.monitoring import metrics as monitoring
 from backend.outreach.rules import is_opt_out
-from backend.session_turns import in_session
+from backend.session_turns import in_autocommit, in_session
 from backend.text_fields import CleanText, StoredText
 from backend.texts.experiments import arm_key
 from backend.types import utcnow
@@ -202,15 +202,29 @@ async def inbound(
 
 async def receive_inbound(request: Request, chat: ChatPath, body: InboundMessage) -> InboundResult:
     """The route's work, also run before routing when the call is well formed (hot_routes.py)."""
+    opt_out = body.kind == "text" and is_opt_out(
+        body.text, request.app.state.outreach.compliance.opt_out_words
+    )
+    if not opt_out:
+        # Nearly every message: to a chat that exists, logged in one statement outside a
+        # transaction on PostgreSQL (inbound.py). None: a first message, or another database.
+        message = borrower_message(body.text, body.external_id, body.sent_at)
+        logged = partial(
+            received_at_once, channel=chat.channel, user_id=chat.user_id, message=message
+        )
+        at_once = await in_autocommit(request, logged)
+        if at_once is not None:
+            return _inbound_result(request, at_once, opted_out=False)
     # One worker-thread turn for the whole call (session_turns.py), not a SessionDep's three:
     # it runs for every borrower message, and the hops cost more CPU than its two statements.
-    work = partial(_inbound, chat.channel, chat.user_id, body, request)
-    return await in_session(request, work)
+    work = partial(_inbound, chat.channel, chat.user_id, body, opt_out)
+    received, opted_out = await in_session(request, work)
+    return _inbound_result(request, received, opted_out=opted_out)
 
 
 def _inbound(
-    channel: str, user_id: str, body: InboundMessage, request: Request, session: Session
-) -> InboundResult:
+    channel: str, user_id: str, body: InboundMessage, opt_out: bool, session: Session
+) -> tuple[Received, bool]:
     received = receive(
         session,
         channel=channel,
@@ -219,16 +233,16 @@ def _inbound(
         external_id=body.external_id,
         sent_at=body.sent_at,
     )
-    opted_out = (
-        not received.duplicate
-        and body.kind == "text"
-        and is_opt_out(body.text, request.app.state.outreach.compliance.opt_out_words)
-    )
+    opted_out = opt_out and not received.duplicate
     if opted_out:
         conversation = session.get_one(Conversation, received.conversation_id)
         file_case(
             session, conversation=conversation, kind="opt_out", loan=None, details=body.text[:200]
         )
+    return received, opted_out
+
+
+def _inbound_result(request: Request, received: Received, *, opted_out: bool) -> InboundResult:
     borrower_id = received.borrower_id
     return InboundResult(
         message_id=received.message_id,

@@ -236,8 +236,58 @@ class TestStatementsPerMessage:
         receive(client, "hi", external_id="m1")
         said = self.statements(db)
         body = receive(client, "hello", external_id="m2")
-        assert said == ["SELECT", "INSERT"]  # no look-up first, no savepoint
+        if db.get_bind().dialect.name == "postgresql":
+            assert said == ["WITH"]  # the look-up and the insert in one statement
+        else:
+            assert said == ["SELECT", "INSERT"]  # no look-up first, no savepoint
         assert body["duplicate"] is False
+
+    def test_served_on_postgresql_a_message_is_one_statement_outside_a_transaction(
+        self, committing_engine: Engine, settings: Settings
+    ) -> None:
+        """As the backend serves (its own sessions, not the test's): on PostgreSQL a message to
+        a chat that exists is one statement with no transaction around it (autocommit: no
+        BEGIN and COMMIT round trips), committed when the answer comes; its duplicate is the
+        look-up of the message logged before. Where a chat is new, or on SQLite, the message
+        is logged in a transaction as before, with the same answers."""
+        user_id = f"u-{uuid.uuid4().hex[:8]}"
+        chat = f"/api/v1/conversations/telegram/{user_id}"
+        client = committing_clients(committing_engine, settings, count=1)[0]
+        heard: list[tuple[str, bool]] = []
+
+        def statement(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            dbapi = conn.connection.dbapi_connection
+            heard.append((statement.split(None, 1)[0].upper(), getattr(dbapi, "autocommit", False)))
+
+        on_postgresql = committing_engine.dialect.name == "postgresql"
+        try:
+            first = receive(client, "hi", chat, external_id="m1")
+            event.listen(committing_engine, "before_cursor_execute", statement)
+            try:
+                second = receive(client, "hello", chat, external_id="m2")
+                again = receive(client, "hello", chat, external_id="m2")
+                unnamed = [receive(client, "ok", chat)["message_id"] for _ in range(2)]
+            finally:
+                event.remove(committing_engine, "before_cursor_execute", statement)
+            assert first["duplicate"] is False
+            assert second["duplicate"] is False and again["duplicate"] is True
+            assert again["message_id"] == second["message_id"] != first["message_id"]
+            assert len(set(unnamed)) == 2
+            if on_postgresql:
+                assert heard[:1] == [("WITH", True)]  # the second message
+                assert heard[1:3] == [("WITH", True), ("SELECT", True)]  # its duplicate
+            else:
+                verbs = [verb for verb, _ in heard if verb != "BEGIN"]
+                assert verbs[:2] == ["SELECT", "INSERT"]
+            with Session(committing_engine) as other:  # committed: another session sees it
+                texts = other.scalars(
+                    select(Message.text)
+                    .where(Message.id.in_([second["message_id"], *unnamed]))
+                    .order_by(Message.id)
+                )
+                assert texts.all() == ["hello", "ok", "ok"]
+        finally:
+            remove_chats(committing_engine, "telegram", [user_id])
 
     def test_a_turn_is_one_look_up_the_reading_and_one_insert_for_its_replies(
         self, client: TestClient, db: Session

@@ -19,6 +19,7 @@ from bench.process_cpu import (
     parse_stat,
     port_of,
     queued_seconds,
+    ran_seconds,
     spent,
     with_descendants,
 )
@@ -82,10 +83,11 @@ def test_the_chat_benchmark_prints_cpu_per_answered_message_by_process() -> None
     result = summarise(1, "gateway", [30.0] * 4, errors, 1.0, {"gateway": 0.02, "rasa": 0.08})
     assert result.cpu_ms == {"gateway": 5.0, "rasa": 20.0}  # 4 answered, the error not
     lines = format_cpu([result, summarise(1, "rasa", [20.0], Counter(), 1.0, {})])
-    assert lines[2].split()[:5] == ["concurrency", "path", "gateway", "rasa", "actions"]
-    assert lines[2].split()[-1] == "rasa-wait"
-    assert lines[3].split()[:5] == ["1", "gateway", "5.0", "20.0", "-"]
-    assert lines[4].split()[2:] == ["-"] * 8
+    assert lines[3].split()[:5] == ["concurrency", "path", "gateway", "rasa", "actions"]
+    assert lines[3].split()[-1] == "rasa-wait"
+    assert lines[4].split()[:5] == ["1", "gateway", "5.0", "20.0", "-"]
+    assert lines[3].split()[-2] == "rasa-loop"
+    assert lines[5].split()[2:] == ["-"] * 9
     assert format_cpu([summarise(1, "rasa", [20.0], Counter(), 1.0)]) == []
 
 
@@ -95,6 +97,7 @@ def test_the_wait_for_a_core_is_read_from_the_main_threads_scheduler_statistics(
     (tmp_path / "42").mkdir()
     (tmp_path / "42" / "schedstat").write_text("174249818288 21303542207 46095\n")
     assert queued_seconds(42, tmp_path) == 21.303542207
+    assert ran_seconds(42, tmp_path) == 174.249818288  # on a core
     assert queued_seconds(43, tmp_path) is None  # gone, or no such statistics here
 
 
@@ -105,3 +108,4 @@ def test_the_meter_reads_the_wait_of_the_parts_asked_for() -> None:
         meter = Meter({"rasa": listening.getsockname()[1]}, waits=("rasa",))
         reading = meter.read()
     assert reading["rasa-wait"] >= 0  # this process stands for Rasa
+    assert reading["rasa-loop"] > 0
