@@ -31,6 +31,8 @@ async def echo(request: web.Request) -> web.Response:
         "body": json.loads(body) if body else None,
         "authorization": request.headers.get("Authorization"),
         "host": request.headers.getall("Host"),
+        "content_type": request.headers.get("Content-Type"),
+        "request_id": request.headers.get("X-Request-Id"),
     }
     return web.json_response(seen, status=201, headers={"X-Request-Id": "abc"})
 
@@ -58,10 +60,10 @@ async def hang_up(request: web.Request) -> web.StreamResponse:
 async def server() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_route("*", "/echo", echo)
-    app.router.add_get("/zipped", zipped)
-    app.router.add_get("/slow", slow)
-    app.router.add_get("/failing", failing)
-    app.router.add_get("/hang-up", hang_up)
+    app.router.add_route("*", "/zipped", zipped)
+    app.router.add_route("*", "/slow", slow)
+    app.router.add_route("*", "/failing", failing)
+    app.router.add_route("*", "/hang-up", hang_up)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -113,3 +115,46 @@ async def test_the_errors_are_httpxs_own(client: httpx.AsyncClient, server: str)
     closed = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(httpx.ConnectError):
         await client.get(f"{closed}/echo")
+
+
+async def test_a_direct_json_post_is_the_request_and_answer_httpx_makes(
+    client: httpx.AsyncClient, server: str
+) -> None:
+    """`post_json` (the gateway's turn of every message) sends what httpx's `post(json=)`
+    sends over this transport, and answers the same status and body."""
+    body = {"sender": "webchat:1", "message": "你好", "metadata": {"turn": "g1"}}
+    via_httpx = await client.post("/echo", json=body, headers={"X-Request-Id": "r" * 16})
+    transport = AiohttpTransport()
+    try:
+        encoded = httpx.Request("POST", server, json=body).content  # as httpx encodes it
+        for _ in range(2):  # the second on the kept connection
+            status, content = await transport.post_json(
+                f"{server}/echo",
+                encoded,
+                {"Authorization": "Bearer t", "X-Request-Id": "r" * 16},
+                httpx.Timeout(0.5),
+            )
+            assert status == via_httpx.status_code == 201
+            assert json.loads(content) == via_httpx.json()
+            assert json.loads(content)["content_type"] == "application/json"
+        zipped = await transport.post_json(f"{server}/zipped", b"{}", {}, httpx.Timeout(0.5))
+        assert zipped == (200, b'{"ok": true}')  # decoded once, as httpx does
+        failing = await transport.post_json(f"{server}/failing", b"{}", {}, httpx.Timeout(0.5))
+        assert failing == (503, b"not now")
+    finally:
+        await transport.aclose()
+
+
+async def test_a_direct_json_post_fails_with_httpxs_errors(server: str) -> None:
+    transport = AiohttpTransport()
+    quick = httpx.Timeout(0.5)
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            await transport.post_json(f"{server}/slow", b"{}", {}, quick)
+        with pytest.raises(httpx.RemoteProtocolError):
+            await transport.post_json(f"{server}/hang-up", b"{}", {}, quick)
+        with pytest.raises(httpx.ConnectError) as refused:
+            await transport.post_json(f"http://127.0.0.1:{free_port()}/echo", b"{}", {}, quick)
+        assert refused.value.request.method == "POST"
+    finally:
+        await transport.aclose()
