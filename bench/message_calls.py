@@ -1,5 +1,6 @@
 """The backend's two calls for every borrower message, one at a time: `/inbound` (the message
-in, as Rasa's channel logs it) and the turn (the NLU reading and the replies): half the
+in, as Rasa's channel logs it; a chat's first message, which opens the chat, tallied apart as
+`first`) and the turn (the NLU reading and the replies): half the
 messages' turns on their own (`/messages/{id}/turn`, as the gateway sends a turn again), half
 in calls of BATCH (`/turns`, as the gateway logs the turns of a moment). Prints the CPU in the
 backend process (from /proc, the process found by the port it listens on) and in PostgreSQL,
@@ -62,7 +63,12 @@ class Backend:
     url: str
     pid: int
     tallies: dict[str, Tally] = field(
-        default_factory=lambda: {"inbound": Tally(), "turn": Tally(), "turns": Tally()}
+        default_factory=lambda: {
+            "first": Tally(),
+            "inbound": Tally(),
+            "turn": Tally(),
+            "turns": Tally(),
+        }
     )
 
 
@@ -78,19 +84,22 @@ async def one_round(client: httpx.AsyncClient, backend: Backend, calls: int) -> 
         f"/api/v1/conversations/webchat/bench-calls-{uuid.uuid4().hex[:10]}" for _ in range(CHATS)
     ]
     logged: list[tuple[str, str, int]] = []
-    cpu, started = cpu_now(backend), time.perf_counter()
-    for i in range(calls):
-        chat, external_id = chats[i % CHATS], uuid.uuid4().hex
-        body = {
-            "text": f"hello {i}",
-            "external_id": external_id,
-            "sent_at": datetime.now(UTC).isoformat(),
-            "kind": "text",
-        }
-        r = await client.post(f"{backend.url}{chat}/inbound", json=body)
-        r.raise_for_status()
-        logged.append((chat, external_id, r.json()["message_id"]))
-    add(backend.tallies["inbound"], calls, cpu, cpu_now(backend), time.perf_counter() - started)
+    # Each chat's first message (it opens the chat), then the rest: two tallies.
+    for kind, numbers in (("first", range(CHATS)), ("inbound", range(CHATS, calls))):
+        cpu, started = cpu_now(backend), time.perf_counter()
+        for i in numbers:
+            chat, external_id = chats[i % CHATS], uuid.uuid4().hex
+            body = {
+                "text": f"hello {i}",
+                "external_id": external_id,
+                "sent_at": datetime.now(UTC).isoformat(),
+                "kind": "text",
+            }
+            r = await client.post(f"{backend.url}{chat}/inbound", json=body)
+            r.raise_for_status()
+            logged.append((chat, external_id, r.json()["message_id"]))
+        wall = time.perf_counter() - started
+        add(backend.tallies[kind], len(numbers), cpu, cpu_now(backend), wall)
 
     alone, batched = logged[::2], logged[1::2]
     cpu, started = cpu_now(backend), time.perf_counter()
