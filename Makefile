@@ -30,7 +30,7 @@ help:
 	@echo "make tune-fallback  choose the fallback thresholds by cross-validation (SMALL=1: a quick check)"
 	@echo "make bench   portfolio benchmark: 100,000 loans on SQLite and PostgreSQL (LOANS=N for another size)"
 	@echo "make bench-chat  concurrent borrowers through the web chat of the running stack (BORROWERS=5 TURNS=3 smaller)"
-	@echo "make bench-calls  with make run running: the backend's CPU per call of a borrower message (BACKENDS=url,url to compare)"
+	@echo "make bench-calls  with make run running: the backend's CPU per call of a borrower message (BACKENDS=url,url to compare, AT_ONCE=n in flight)"
 	@echo "make profile  with make run running: where one part's time goes, a flame graph (PART=rasa|gateway|backend|actions)"
 	@echo "make compliance-check  the reminder rules against 100,000 random cases (CASES=N): 0 violations"
 	@echo "make bench-snapshots  the daily portfolio snapshot of 1,000,000 loans on PostgreSQL (LOANS=N DAYS=N)"
@@ -158,7 +158,7 @@ bench-chat: $(VENV)/.installed
 # With make run running: the backend's CPU and wall time per /inbound and per turn call;
 # BACKENDS=url,url takes turns between backends (another checkout's on another port).
 bench-calls: $(VENV)/.installed
-	$(PY) -m bench.message_calls $(if $(BACKENDS),--backends $(BACKENDS)) $(if $(CALLS),--calls $(CALLS)) $(if $(ROUNDS),--rounds $(ROUNDS))
+	$(PY) -m bench.message_calls $(if $(BACKENDS),--backends $(BACKENDS)) $(if $(CALLS),--calls $(CALLS)) $(if $(ROUNDS),--rounds $(ROUNDS)) $(if $(AT_ONCE),--at-once $(AT_ONCE))
 
 # PostgreSQL at BENCH_DATABASE_URL (a throwaway schema; SCHEMA=name keeps it and resumes).
 bench-snapshots: $(VENV)/.installed

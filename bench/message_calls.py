@@ -7,6 +7,7 @@ backend process (from /proc, the process found by the port it listens on) and in
 and the wall time, per call (per turn for the batched ones).
 
     .venv/bin/python -m bench.message_calls [--backends URL[,URL...]] [--calls 500] [--rounds 3]
+                                            [--at-once 1]
 
 With several backends (another checkout's, started on another port against the same
 database), the rounds take turns between them, so a slow moment of the machine weighs on each
@@ -30,6 +31,7 @@ import httpx
 
 from bench.process_cpu import port_of, postgres_seconds, processes, tree_seconds
 from bench.profile import pid_on
+from bot.http_transport import AiohttpTransport
 
 DEFAULT_BACKEND = os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")
 CHATS = 20  # the calls go round this many chats, as borrowers' messages do
@@ -77,29 +79,37 @@ def cpu_now(backend: Backend) -> tuple[float, float]:
     return tree_seconds(backend.pid, table), postgres_seconds(table) or 0.0
 
 
-async def one_round(client: httpx.AsyncClient, backend: Backend, calls: int) -> None:
-    """`calls` messages in, then a turn for each (every other one in a batch), each kind timed
-    as a whole."""
+async def one_round(
+    client: httpx.AsyncClient, backend: Backend, calls: int, at_once: int = 1
+) -> None:
+    """`calls` messages in (`at_once` at a time), then a turn for each (every other one in a
+    batch), each kind timed as a whole."""
     chats = [
         f"/api/v1/conversations/webchat/bench-calls-{uuid.uuid4().hex[:10]}" for _ in range(CHATS)
     ]
     logged: list[tuple[str, str, int]] = []
     # Each chat's first message (it opens the chat), then the rest: two tallies.
+    slots = asyncio.Semaphore(at_once)
+
+    async def message_in(i: int) -> None:
+        chat, external_id = chats[i % CHATS], uuid.uuid4().hex
+        body = {
+            "text": f"hello {i}",
+            "external_id": external_id,
+            "sent_at": datetime.now(UTC).isoformat(),
+            "kind": "text",
+        }
+        async with slots:
+            r = await client.post(f"{backend.url}{chat}/inbound", json=body)
+        r.raise_for_status()
+        logged.append((chat, external_id, r.json()["message_id"]))
+
     for kind, numbers in (("first", range(CHATS)), ("inbound", range(CHATS, calls))):
         cpu, started = cpu_now(backend), time.perf_counter()
-        for i in numbers:
-            chat, external_id = chats[i % CHATS], uuid.uuid4().hex
-            body = {
-                "text": f"hello {i}",
-                "external_id": external_id,
-                "sent_at": datetime.now(UTC).isoformat(),
-                "kind": "text",
-            }
-            r = await client.post(f"{backend.url}{chat}/inbound", json=body)
-            r.raise_for_status()
-            logged.append((chat, external_id, r.json()["message_id"]))
+        await asyncio.gather(*(message_in(i) for i in numbers))
         wall = time.perf_counter() - started
         add(backend.tallies[kind], len(numbers), cpu, cpu_now(backend), wall)
+    logged.sort(key=lambda row: row[2])  # the turns in the messages' order
 
     alone, batched = logged[::2], logged[1::2]
     cpu, started = cpu_now(backend), time.perf_counter()
@@ -153,7 +163,9 @@ def add(
     tally.wall += wall
 
 
-async def bench(urls: list[str], calls: int, rounds: int, token: str) -> list[Backend]:
+async def bench(
+    urls: list[str], calls: int, rounds: int, token: str, at_once: int = 1
+) -> list[Backend]:
     backends = []
     for url in urls:
         port = port_of(url)
@@ -162,13 +174,16 @@ async def bench(urls: list[str], calls: int, rounds: int, token: str) -> list[Ba
             raise SystemExit(f"no process of this user listens on port {port} ({url})")
         backends.append(Backend(url.rstrip("/"), pid))
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
+    # The gateway's transport, as bench.chat_load's: httpx's own took this process more CPU than
+    # the backend spent on a call, on the cores the backend runs on.
+    transport = AiohttpTransport(max_connections=at_once)
+    async with httpx.AsyncClient(headers=headers, timeout=30, transport=transport) as client:
         for backend in backends:  # warm up: connections, the first queries' plans
             await one_round(client, backend, CHATS)
             backend.tallies = Backend("", 0).tallies
         for n in range(rounds):
             for backend in backends if n % 2 == 0 else backends[::-1]:
-                await one_round(client, backend, calls)
+                await one_round(client, backend, calls, at_once)
     return backends
 
 
@@ -178,12 +193,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=500, help="of each kind, per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
+        "--at-once",
+        type=int,
+        default=1,
+        help="messages in flight at once (as under load: several borrowers writing)",
+    )
+    parser.add_argument(
         "--service-token", default=os.environ.get("SERVICE_TOKEN", "dev-service-token")
     )
     args = parser.parse_args(argv)
     try:
         backends = asyncio.run(
-            bench(args.backends.split(","), args.calls, args.rounds, args.service_token)
+            bench(
+                args.backends.split(","), args.calls, args.rounds, args.service_token, args.at_once
+            )
         )
     except httpx.HTTPError as exc:
         print(f"the backend did not answer as expected: {exc}", file=sys.stderr)
