@@ -111,16 +111,17 @@ class RasaClient:
         request_id = request_ids.current()
         headers = {request_ids.HEADER: request_id} if request_id else None
         try:
-            if method == "POST" and kwargs.keys() == {"json"} and self._direct is not None:
-                # A turn, every borrower message: the same request, straight to aiohttp
-                # (bot/http_transport.py), the body as httpx encodes it.
+            direct = isinstance(path, httpx.URL) and kwargs.keys() == {"json"}
+            if method == "POST" and direct and self._direct is not None:
+                # A turn (its URL made whole once), every borrower message: the same request,
+                # straight to aiohttp (bot/http_transport.py), the body as httpx encodes it.
                 body = json.dumps(
                     kwargs["json"], ensure_ascii=False, separators=(",", ":"), allow_nan=False
                 ).encode()
                 status, content = await self._direct.post_json(
                     str(path), body, {**self._auth, **(headers or {})}, self._timeout
                 )
-                if status < 400:
+                if 200 <= status < 300:  # anything else: httpx's error for it, below
                     return json.loads(content)
                 response = httpx.Response(
                     status, content=content, request=httpx.Request(method, path)

@@ -135,7 +135,7 @@ async def test_a_turn_goes_straight_over_aiohttp_as_httpx_would_send_it(
 
 
 @pytest.mark.parametrize(
-    ("status", "again"), [(503, True), (502, True), (500, False), (401, False)]
+    ("status", "again"), [(503, True), (502, True), (500, False), (401, False), (302, False)]
 )
 async def test_a_direct_turn_fails_as_through_httpx(status: int, again: bool) -> None:
     """Rasa's "not now" is sent again, its error or refusal is not (bot/rasa_client.py)."""
