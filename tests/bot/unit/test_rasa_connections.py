@@ -6,7 +6,8 @@ them wait their turn in the gateway, and every one is answered."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -48,17 +49,26 @@ class Rasa:
         )
 
 
-@pytest.fixture
-async def rasa() -> AsyncIterator[tuple[Rasa, str]]:
-    server = Rasa()
+@contextlib.asynccontextmanager
+async def serving(webhook: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A local server answering Rasa's channel path with `webhook`; its address."""
     app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", server.webhook)
+    app.router.add_post("/webhooks/rest/webhook", webhook)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield server, f"http://127.0.0.1:{port}"
-    await runner.cleanup()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def rasa() -> AsyncIterator[tuple[Rasa, str]]:
+    server = Rasa()
+    async with serving(server.webhook) as url:
+        yield server, url
 
 
 async def test_many_borrowers_at_once_share_a_few_kept_connections(
@@ -145,26 +155,20 @@ async def test_a_direct_turn_fails_as_through_httpx(status: int, again: bool) ->
         calls.append(status)
         return web.json_response({"error": "no"}, status=status)
 
-    app = web.Application()
-    app.router.add_post("/webhooks/rest/webhook", answer)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    client = RasaClient(f"http://127.0.0.1:{port}", token="t", retry_seconds=0.0)
-    refused = RasaClient(f"http://127.0.0.1:{free_port()}", token="t", retry_seconds=0.0)
-    try:
-        with pytest.raises(RasaUnavailable) as failed:
-            await client.turn("webchat:1", "hi", turn_id="g1")
-        assert (str(failed.value), failed.value.again, calls) == (
-            "HTTPStatusError",
-            again,
-            [status],
-        )
-        with pytest.raises(RasaUnavailable) as down:
-            await refused.turn("webchat:1", "hi", turn_id="g1")
-        assert (str(down.value), down.value.again) == ("ConnectError", True)
-    finally:
-        await client.aclose()
-        await refused.aclose()
-        await runner.cleanup()
+    async with serving(answer) as url:
+        client = RasaClient(url, token="t", retry_seconds=0.0)
+        refused = RasaClient(f"http://127.0.0.1:{free_port()}", token="t", retry_seconds=0.0)
+        try:
+            with pytest.raises(RasaUnavailable) as failed:
+                await client.turn("webchat:1", "hi", turn_id="g1")
+            assert (str(failed.value), failed.value.again, calls) == (
+                "HTTPStatusError",
+                again,
+                [status],
+            )
+            with pytest.raises(RasaUnavailable) as down:
+                await refused.turn("webchat:1", "hi", turn_id="g1")
+            assert (str(down.value), down.value.again) == ("ConnectError", True)
+        finally:
+            await client.aclose()
+            await refused.aclose()
