@@ -265,8 +265,13 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
         return done.stdout
 
     # `make bench-calls` at a small size: the backend's CPU per call of a borrower message.
-    calls = make("bench-calls", "CALLS=20", "ROUNDS=1")
-    for call in ("inbound: 20 calls", "turn: 10 calls", "turns: 10 turns in calls of 6"):
+    calls = make("bench-calls", "CALLS=40", "ROUNDS=1", "AT_ONCE=4")
+    for call in (  # the first 20 open their chats
+        "first: 20 calls",
+        "inbound: 20 calls",
+        "turn: 20 calls",
+        "turns: 20 turns in calls of 6",
+    ):
         assert re.search(rf"{call}, backend \d+\.\d\d ms CPU", calls), calls
 
     # `make profile` samples this stack's Rasa while borrowers chat: the stacks and a summary.
