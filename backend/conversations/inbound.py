@@ -93,15 +93,20 @@ def receive(
     text: str,
     external_id: str | None = None,
     sent_at: datetime | None = None,
+    no_chat_yet: bool = False,
 ) -> Received:
     """Log a borrower's message, creating the chat on its first. The same channel message
     (external id) delivered twice, even twice at once, is logged once and the second delivery
-    is told it is a duplicate."""
+    is told it is a duplicate. `no_chat_yet`: `received_at_once` found no chat a moment ago,
+    so the chat is opened without looking for it first."""
     connection = session.connection()
     message = borrower_message(text, external_id, sent_at)
-    if (received := received_at_once(connection, channel, user_id, message)) is not None:
-        return received
-    chat = connection.execute(_CHAT, {"channel": channel, "user": user_id}).one_or_none()
+    chat = None
+    if not no_chat_yet:
+        if (received := received_at_once(connection, channel, user_id, message)) is not None:
+            return received
+        if connection.dialect.name != "postgresql":  # where it looked, there is no chat yet
+            chat = connection.execute(_CHAT, {"channel": channel, "user": user_id}).one_or_none()
     if chat is None:
         new_chat = {"channel": channel, "channel_user_id": user_id}
         connection.execute(_NEW_CHATS[connection.dialect.name], new_chat)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from backend.api_errors import error_responses
@@ -205,25 +206,35 @@ async def receive_inbound(request: Request, chat: ChatPath, body: InboundMessage
     opt_out = body.kind == "text" and is_opt_out(
         body.text, request.app.state.outreach.compliance.opt_out_words
     )
+    tried = False
     if not opt_out:
         # Nearly every message: to a chat that exists, logged in one statement outside a
         # transaction on PostgreSQL (inbound.py). None: a first message, or another database.
         message = borrower_message(body.text, body.external_id, body.sent_at)
-        logged = partial(
-            received_at_once, channel=chat.channel, user_id=chat.user_id, message=message
-        )
+
+        def logged(connection: Connection) -> Received | None:
+            nonlocal tried
+            tried = True
+            return received_at_once(connection, chat.channel, chat.user_id, message)
+
         at_once = await in_autocommit(request, logged)
         if at_once is not None:
             return _inbound_result(request, at_once, opted_out=False)
     # One worker-thread turn for the whole call (session_turns.py), not a SessionDep's three:
     # it runs for every borrower message, and the hops cost more CPU than its two statements.
-    work = partial(_inbound, chat.channel, chat.user_id, body, opt_out)
+    # A first message (`tried`: no chat a moment ago) opens its chat without looking again.
+    work = partial(_inbound, chat.channel, chat.user_id, body, opt_out, tried)
     received, opted_out = await in_session(request, work)
     return _inbound_result(request, received, opted_out=opted_out)
 
 
 def _inbound(
-    channel: str, user_id: str, body: InboundMessage, opt_out: bool, session: Session
+    channel: str,
+    user_id: str,
+    body: InboundMessage,
+    opt_out: bool,
+    no_chat_yet: bool,
+    session: Session,
 ) -> tuple[Received, bool]:
     received = receive(
         session,
@@ -232,6 +243,7 @@ def _inbound(
         text=body.text,
         external_id=body.external_id,
         sent_at=body.sent_at,
+        no_chat_yet=no_chat_yet,
     )
     opted_out = opt_out and not received.duplicate
     if opted_out:

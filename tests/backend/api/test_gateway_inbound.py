@@ -242,6 +242,17 @@ class TestStatementsPerMessage:
             assert said == ["SELECT", "INSERT"]  # no look-up first, no savepoint
         assert body["duplicate"] is False
 
+    def test_a_first_message_looks_for_its_chat_once_then_opens_it(
+        self, client: TestClient, db: Session
+    ) -> None:
+        said = self.statements(db)
+        body = receive(client, "hi", external_id="m1")
+        # The look-up (on PostgreSQL, the look-up joined with the insert, which finds no chat),
+        # the chat opened, found again, and the message.
+        looked = "WITH" if db.get_bind().dialect.name == "postgresql" else "SELECT"
+        assert said == [looked, "INSERT", "SELECT", "INSERT"]
+        assert body["duplicate"] is False and body["mode"] == "bot"
+
     def test_served_on_postgresql_a_message_is_one_statement_outside_a_transaction(
         self, committing_engine: Engine, settings: Settings
     ) -> None:
@@ -249,7 +260,8 @@ class TestStatementsPerMessage:
         a chat that exists is one statement with no transaction around it (autocommit: no
         BEGIN and COMMIT round trips), committed when the answer comes; its duplicate is the
         look-up of the message logged before. Where a chat is new, or on SQLite, the message
-        is logged in a transaction as before, with the same answers."""
+        is logged in a transaction as before, with the same answers: a first message on
+        PostgreSQL tries the one statement once, then opens the chat without trying again."""
         user_id = f"u-{uuid.uuid4().hex[:8]}"
         chat = f"/api/v1/conversations/telegram/{user_id}"
         client = committing_clients(committing_engine, settings, count=1)[0]
@@ -261,9 +273,10 @@ class TestStatementsPerMessage:
 
         on_postgresql = committing_engine.dialect.name == "postgresql"
         try:
-            first = receive(client, "hi", chat, external_id="m1")
             event.listen(committing_engine, "before_cursor_execute", statement)
             try:
+                first = receive(client, "hi", chat, external_id="m1")
+                opened, heard[:] = list(heard), []
                 second = receive(client, "hello", chat, external_id="m2")
                 again = receive(client, "hello", chat, external_id="m2")
                 unnamed = [receive(client, "ok", chat)["message_id"] for _ in range(2)]
@@ -274,6 +287,12 @@ class TestStatementsPerMessage:
             assert again["message_id"] == second["message_id"] != first["message_id"]
             assert len(set(unnamed)) == 2
             if on_postgresql:
+                assert opened == [  # no chat: the chat, its look-up, the message, in one commit
+                    ("WITH", True),
+                    ("INSERT", False),
+                    ("SELECT", False),
+                    ("INSERT", False),
+                ]
                 assert heard[:1] == [("WITH", True)]  # the second message
                 assert heard[1:3] == [("WITH", True), ("SELECT", True)]  # its duplicate
             else:
