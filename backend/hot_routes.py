@@ -3,7 +3,7 @@ routing and dependency solving when they are well formed, which they nearly alwa
 
 FastAPI walks its routes one by one and solves each route's dependencies (the service token,
 the path, the body) for every request: for these two calls that cost more CPU than their SQL
-(README, "Benchmark"). Here a request that has the service token and a path and body
+(bench/RESULTS.md). Here a request that has the service token and a path and body
 the route's own models accept runs the route's own work function in the same session turn,
 and is answered with the route's response model. Anything else (a wrong token, a malformed
 body, a refusal of the work, a database error) goes to the FastAPI route as if this were not

@@ -14,7 +14,7 @@ whole machine). It needs the running stack (`make run`); it is not a test.
 
     .venv/bin/python -m bench.chat_load [--gateway URL] [--rasa URL] [--borrowers 1,10,30,100]
                                         [--turns 6] [--verified-every 5] [--rounds 3]
-                                        [--min-messages 60] [--channel]
+                                        [--min-messages 1200] [--channel]
 
 Link tokens come from the running backend's API (one per verified borrower, path and round, made
 before the timed runs; SERVICE_TOKEN as for the other services). Each run adds its
@@ -57,6 +57,12 @@ COLUMNS = (*CPU_PARTS, *(part + RAN for part in WAITS), *(part + WAITED for part
 DEMO_BORROWER = "DEMO-03"  # 李强, 12 days past due (README's demo table)
 START = "<link token>"  # stands for the path's way of sending the link token
 PATHS = ("gateway", "rasa")
+# Messages per path at each concurrency, at least (60 before: ten rounds of one borrower). The
+# ratio of the two paths at thirty borrowers swung from 0.77 to 0.95 between runs of 540 or 720
+# messages minutes apart, from 0.80 to 0.91 between runs of 1,260, and by 0.02 to 0.04 between
+# runs of 3,600: each round ends with a few slow borrowers, and the machine's slow moments fall
+# on one path or the other.
+MIN_MESSAGES = 1200
 CHANNEL = "channel"  # Rasa's channel with the gateway's body (--channel)
 
 # Small talk and questions any chat may ask before verification (nlu/INTENTS.md: greet,
@@ -574,8 +580,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--min-messages",
         type=int,
-        default=60,
-        help="more rounds where --rounds would send fewer messages per path (default 60)",
+        default=MIN_MESSAGES,
+        help=f"more rounds where --rounds would send fewer messages per path (default "
+        f"{MIN_MESSAGES})",
     )
     parser.add_argument(
         "--verified-every",

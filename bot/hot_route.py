@@ -3,7 +3,7 @@ FastAPI's routing and dependency solving when it is well formed, which it nearly
 
 FastAPI walks its routes one by one and solves the route's dependencies (the session, the body)
 for every request: 0.2 ms of CPU a message (0.07 here, timed in process), of the gateway's 2 to
-3, on the two cores that Rasa needs (README, "Benchmark"). Here a call whose session and body
+3, on the two cores that Rasa needs (bench/RESULTS.md). Here a call whose session and body
 the route's own dependency and model accept runs the route's own function
 (`webchat.post_message`) and is answered as the route answers it, with the cookie the session
 may renew. Anything else (no or a wrong token, a malformed body, another sender's token, too

@@ -31,7 +31,7 @@ _AGAIN = frozenset({502, 503, 504})
 
 # Rasa's server (uvloop) accepts one new connection per pass of its event loop, and a loop kept
 # busy by the NLU makes only a few passes a second: a burst of new connections to a busy Rasa
-# waited up to 10 s to be read (README, "Benchmark"). So the turns go over a bounded pool of
+# waited up to 10 s to be read (bench/RESULTS.md). So the turns go over a bounded pool of
 # connections kept open (under Rasa's 120 s keep-alive and nginx's 75 s), and turns beyond it
 # wait here, in order.
 CONNECTIONS = 32

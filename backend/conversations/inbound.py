@@ -5,7 +5,7 @@ It runs for every borrower message, so it speaks SQL to the tables, not through 
 two statements for the common message (the chat with its borrower's language, then the
 message), and two more for a chat's first message (the chat, and its look-up again); a first
 message through the ORM took 7 times the CPU of another. In process, 0.6 to 0.8 ms of CPU where
-loading the chat and the message as objects took 1.7 to 2.0 (README, "Benchmark"). On
+loading the chat and the message as objects took 1.7 to 2.0 (bench/RESULTS.md). On
 PostgreSQL the two are one statement, and the backend runs it outside a transaction
 (`received_at_once`): one round trip to the database instead of four (BEGIN, the look-up, the
 insert, COMMIT)."""
