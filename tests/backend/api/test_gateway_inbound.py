@@ -287,7 +287,7 @@ class TestStatementsPerMessage:
             assert again["message_id"] == second["message_id"] != first["message_id"]
             assert len(set(unnamed)) == 2
             if on_postgresql:
-                assert opened == [  # no chat: the chat, its look-up, the message, in one commit
+                assert opened == [  # no chat found; then one transaction opens it and logs
                     ("WITH", True),
                     ("INSERT", False),
                     ("SELECT", False),
