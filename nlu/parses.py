@@ -75,23 +75,31 @@ class ParsedTogether:
         return await waiting.answer
 
     async def _parse_waiting(self) -> None:
-        while self._waiting:
-            await asyncio.sleep(0)  # the messages already read join this run
-            for _ in range(GATHER_TURNS):
-                joined = len(self._waiting)
-                await asyncio.sleep(0)
-                if len(self._waiting) == joined:
-                    break
-            taken = self._waiting[: self.most]
-            del self._waiting[: self.most]
-            await _all_set([w.after for w in taken if w.after is not None])
-            # A new model swaps the processor: each message goes to the one it was sent to.
-            by_processor: dict[int, list[_Waiting]] = {}
-            for waiting in taken:
-                if not waiting.answer.done():  # not given up meanwhile
-                    by_processor.setdefault(id(waiting.processor), []).append(waiting)
-            for group in by_processor.values():
-                await _answer(group)
+        taken: list[_Waiting] = []
+        try:
+            while self._waiting:
+                await asyncio.sleep(0)  # the messages already read join this run
+                for _ in range(GATHER_TURNS):
+                    joined = len(self._waiting)
+                    await asyncio.sleep(0)
+                    if len(self._waiting) == joined:
+                        break
+                taken = self._waiting[: self.most]
+                del self._waiting[: self.most]
+                await _all_set([w.after for w in taken if w.after is not None])
+                # A new model swaps the processor: each message goes to the one it was sent to.
+                by_processor: dict[int, list[_Waiting]] = {}
+                for waiting in taken:
+                    if not waiting.answer.done():  # not given up meanwhile
+                        by_processor.setdefault(id(waiting.processor), []).append(waiting)
+                for group in by_processor.values():
+                    await _answer(group)
+        except BaseException:  # cancelled at shutdown, or worse: no caller waits for ever
+            for waiting in [*taken, *self._waiting]:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(RuntimeError("the message was not parsed"))
+            self._waiting.clear()
+            raise
 
 
 async def _all_set(events: list[asyncio.Event]) -> None:

@@ -255,3 +255,25 @@ def test_the_benchmark_prices_parsing_together_and_the_answers_agree() -> None:
     for alone, alone_diet, together, together_diet, differ in figures:
         assert 0 < float(alone_diet) < float(alone) and 0 < float(together_diet) < float(together)
         assert differ == "0"
+
+
+def test_no_caller_waits_for_ever_when_parsing_stops() -> None:
+    class Stopped(BaseException):  # as a cancellation at shutdown: not a parse that failed
+        pass
+
+    class Stopping(FakeProcessor):
+        def run(self, inputs: dict[str, Any], targets: list[str]) -> dict[str, Any]:
+            raise Stopped
+
+    processor, together = Stopping(), ParsedTogether()
+
+    async def scenario() -> list[Any]:
+        waiting = [together.parse(processor, UserMessage(t, sender_id="s")) for t in "ab"]
+        got = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 5)
+        with pytest.raises(Stopped):
+            await together._parsing  # type: ignore[misc]
+        return [*got, await together.parse(FakeProcessor(), UserMessage("c", sender_id="s"))]
+
+    first, second, later = asyncio.run(scenario())
+    assert isinstance(first, RuntimeError) and isinstance(second, RuntimeError)
+    assert later["text"] == "c"  # the next message is parsed again
