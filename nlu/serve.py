@@ -53,6 +53,7 @@ guessable secret (config_rules.py): one line for each problem."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -644,7 +645,10 @@ def diet_predicts_together(diet: type[Any]) -> None:
             if key != DIAGNOSTIC_DATA and isinstance(value, np.ndarray)
         }
 
-    def process(self: Any, messages: list[Any]) -> list[Any]:
+    # Rasa's own signature and annotations: Rasa checks a component's method against the graph
+    # by them when it trains (`rasa.engine.validation`), and an annotated `self` fails that.
+    @functools.wraps(rasas)
+    def process(self, messages):
         if len(messages) < 2 or self.model is None:
             return rasas(self, messages)
         if self._execution_context.should_add_diagnostic_data:

@@ -30,6 +30,13 @@ serve = importlib.import_module("serve")
 ParsedTogether = parses.ParsedTogether
 
 
+def needs_the_trained_model() -> None:
+    if not list((NLU / "models").glob("*.tar.gz")):
+        if os.environ.get("CI") == "true":
+            pytest.fail("no trained model in nlu/models: make train")
+        pytest.skip("no trained model in nlu/models: make train")
+
+
 @pytest.fixture(scope="module")
 def processor() -> Iterator[Any]:
     """The trained model's processor, DIET as serve.py runs it (patched before the model is
@@ -38,10 +45,7 @@ def processor() -> Iterator[Any]:
     from rasa.model import get_local_model
     from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 
-    if not list((NLU / "models").glob("*.tar.gz")):
-        if os.environ.get("CI") == "true":
-            pytest.fail("no trained model in nlu/models: make train")
-        pytest.skip("no trained model in nlu/models: make train")
+    needs_the_trained_model()
     rasas = DIETClassifier.process
     serve.diet_predicts_together(DIETClassifier)
     try:
@@ -236,10 +240,7 @@ def test_the_parse_waits_for_what_must_be_on_its_way_first_and_not_forever() -> 
 
 
 def test_the_benchmark_prices_parsing_together_and_the_answers_agree() -> None:
-    if not list((NLU / "models").glob("*.tar.gz")):
-        if os.environ.get("CI") == "true":
-            pytest.fail("no trained model in nlu/models: make train")
-        pytest.skip("no trained model in nlu/models: make train")
+    needs_the_trained_model()
     result = subprocess.run(
         [sys.executable, "../bench/parse_together.py", "--rounds", "1", "--messages", "40"],
         cwd=NLU,
@@ -277,3 +278,22 @@ def test_no_caller_waits_for_ever_when_parsing_stops() -> None:
     first, second, later = asyncio.run(scenario())
     assert isinstance(first, RuntimeError) and isinstance(second, RuntimeError)
     assert later["text"] == "c"  # the next message is parsed again
+
+
+def test_rasa_still_trains_with_diet_predicting_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Rasa that retrains in production (`rasa-trainer`) runs serve.py: Rasa checks each
+    component's method against the graph before it trains, by its signature and annotations."""
+    import rasa.engine.validation
+    import rasa.shared.utils.io
+    from rasa.engine.recipes.recipe import Recipe
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    from rasa.shared.data import TrainingType
+
+    monkeypatch.chdir(NLU)  # the custom tokenizer is found as Rasa finds it there
+    monkeypatch.setattr(DIETClassifier, "process", DIETClassifier.process)  # restored after
+    serve.diet_predicts_together(DIETClassifier)
+    config = rasa.shared.utils.io.read_config_file(NLU / "config.yml")
+    recipe = Recipe.recipe_for_name(config["recipe"])
+    for training_type in (TrainingType.BOTH, TrainingType.NLU):
+        configuration = recipe.graph_config_for_recipe(config, {}, training_type=training_type)
+        rasa.engine.validation.validate(configuration)  # raises on a method Rasa cannot call
