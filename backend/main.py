@@ -27,6 +27,8 @@ from backend.cases.routes import from_chat as cases_from_chat_router
 from backend.cases.routes import router as cases_router
 from backend.config import Settings
 from backend.console.app import install_console
+from backend.conversations.inbound_batches import InboundBatch, receive_batch
+from backend.conversations.inbound_batches import router as inbound_batches_router
 from backend.conversations.message_routes import router as messages_router
 from backend.conversations.paths import ChatPath
 from backend.conversations.routes import InboundMessage, receive_inbound
@@ -103,6 +105,7 @@ def hot_routes() -> list[HotRoute]:
             InboundMessage,
             receive_inbound,
         ),
+        HotRoute("/api/v1/inbound", None, InboundBatch, receive_batch),
         HotRoute("/api/v1/turns", None, TurnBatch, log_batch, status=201),
     ]
 
@@ -180,6 +183,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         self_service_router,
         messages_router,
         turn_batches_router,
+        inbound_batches_router,
         cases_from_chat_router,
         cases_router,
         handoffs_router,

@@ -24,10 +24,11 @@ things it lacks:
   when it is next free (parses.py): DIET, most of a parse, costs half as much a message four at
   a time, a quarter sixteen at a time;
 - given the message as the backend logs it (`"inbound": {"text", "external_id", "sent_at",
-  "kind"}`), it logs it with the backend (`/inbound`) while the NLU parses it, and runs the
-  turn only once the backend has answered that the bot has the chat: the borrower's message is
-  in the transcript before the assistant acts on it, as when the gateway logged it first, and
-  the call costs no time of its own (it took a third of the gateway's path with one borrower).
+  "kind"}`), it logs it with the backend while the NLU parses it, and runs the turn only once
+  the backend has answered that the bot has the chat: the borrower's message is in the
+  transcript before the assistant acts on it, as when the gateway logged it first, and the
+  call costs no time of its own (it took a third of the gateway's path with one borrower). The
+  messages that arrive together are logged in one call (`/api/v1/inbound`, inbound_log.py).
   The backend's answer comes back as `"inbound"`; no turn runs when a collector has the chat,
   when the message opted the chat out (the gateway sends the confirmation's turn), or when the
   backend did not answer (`{"error": ...}`: the gateway logs the message itself, or keeps it)."""
@@ -51,7 +52,8 @@ from rasa.shared.exceptions import RasaException
 from rasa.shared.nlu.constants import ENTITIES, INTENT_NAME_KEY
 from sanic import Blueprint, response
 from sanic.request import Request
-from parses import ParsedTogether  # beside this file, as Rasa runs it
+from inbound_log import InboundLog  # beside this file, as Rasa runs it
+from parses import ParsedTogether
 from turns import (  # beside this file too
     RETRY_KEY,
     ActionFailed,
@@ -136,6 +138,8 @@ class GatewayInput(RestInput):
         self.service_token = service_token
         self._backend: aiohttp.ClientSession | None = None  # one pool, made on Rasa's loop
         self.parses = ParsedTogether()  # the messages that arrive together, parsed together
+        # and logged with the backend together
+        self.inbound_log = InboundLog(self.backend_url, service_token, self._backend_session)
 
     def _backend_session(self) -> aiohttp.ClientSession:
         if self._backend is None or self._backend.closed:
@@ -248,30 +252,11 @@ class GatewayInput(RestInput):
         channel, sep, user_id = (message.sender_id or "").partition(":")
         if not (sep and channel in CHANNELS and user_id):  # not a chat the gateway names so
             return {"error": "unavailable"}
-        url = (
-            f"{self.backend_url}/api/v1/conversations/{quote(channel, safe='')}/"
-            f"{quote(user_id, safe='')}/inbound"
-        )
-        headers = {"Authorization": f"Bearer {self.service_token}", "X-Service-Name": "gateway"}
+        logged = {key: inbound.get(key) for key in INBOUND_FIELDS}
+        logged.update(channel=channel, user_id=user_id)
         if (request_id := request_id_of(message.metadata or {})) is not None:
-            headers["X-Request-ID"] = request_id
-        body = {key: inbound.get(key) for key in INBOUND_FIELDS}
-        try:
-            async with self._backend_session().post(
-                url, json=body, headers=headers, trace_request_ctx=sent
-            ) as answer:
-                status = answer.status
-                logged = await answer.json() if status < 400 else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            log.warning("inbound: the backend is unavailable (%s)", type(exc).__name__)
-            return {"error": "unavailable"}
-        if 400 <= status < 500:
-            log.warning("inbound: the backend refused (%s)", status)
-            return {"error": "refused", "status": status}
-        if status >= 400 or not isinstance(logged, dict) or "message_id" not in logged:
-            log.warning("inbound: the backend answered %s", status)
-            return {"error": "unavailable"}
-        return logged
+            logged["request_id"] = request_id
+        return await self.inbound_log.log(logged, sent)
 
     async def turn(self, agent: Any, message: UserMessage) -> Turn:
         """One message's turn (turns.py runs it once, under the conversation's lock)."""
@@ -353,9 +338,11 @@ def _parsed_once(
 
 
 async def _body_sent(_: Any, context: Any, __: Any) -> None:
-    """aiohttp's trace signal: a request's body is written (its `trace_request_ctx`: an Event)."""
-    if isinstance(context.trace_request_ctx, asyncio.Event):
-        context.trace_request_ctx.set()
+    """aiohttp's trace signal: a request's body is written (its `trace_request_ctx`: the Events
+    of the messages it carries)."""
+    for event in context.trace_request_ctx or ():
+        if isinstance(event, asyncio.Event):
+            event.set()
 
 
 def to_the_bot(logged: dict[str, Any]) -> bool:

@@ -72,7 +72,16 @@ class ParsedTogether:
         self._waiting.append(waiting)
         if self._parsing is None or self._parsing.done():
             self._parsing = asyncio.create_task(self._parse_waiting())
+            self._parsing.add_done_callback(self._stopped)
         return await waiting.answer
+
+    def _stopped(self, parsing: asyncio.Task[None]) -> None:
+        """A parsing task cancelled before it began leaves its messages here: none waits."""
+        if parsing.cancelled() or parsing.exception() is not None:
+            for waiting in self._waiting:
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(RuntimeError("the message was not parsed"))
+            self._waiting.clear()
 
     async def _parse_waiting(self) -> None:
         taken: list[_Waiting] = []

@@ -286,11 +286,14 @@ class TestServeRefuses:
 
 
 class StandInBackend:
-    """The backend's /inbound on a thread of its own (so it answers while Rasa's NLU holds the
-    test's event loop), answering `answer` and noting each call and when it came."""
+    """The backend's `/api/v1/inbound` on a thread of its own (so it answers while Rasa's NLU
+    holds the test's event loop), answering `answer` for each message (with `status`, the
+    answer itself: a refusal or failure of the whole call) and noting each call and when it
+    came. `answer` may be a function of the message."""
 
-    def __init__(self, answer: dict[str, Any] | None, status: int = 200) -> None:
+    def __init__(self, answer: Any, status: int = 200) -> None:
         self.answer, self.status = answer, status
+        self.whole: Any = None  # answered as it is, when set
         self.calls: list[dict[str, Any]] = []
         self.port = free_port()
         self.ready = threading.Event()
@@ -307,10 +310,16 @@ class StandInBackend:
                     "authorization": request.headers.get("Authorization"),
                 }
             )
-            return web.json_response(self.answer, status=self.status)
+            if self.status >= 400:
+                return web.json_response(self.answer, status=self.status)
+            if self.whole is not None:
+                return web.json_response(self.whole)
+            messages = self.calls[-1]["body"]["messages"]
+            answer = self.answer if callable(self.answer) else lambda _: self.answer
+            return web.json_response({"results": [answer(m) for m in messages]})
 
         app = web.Application()
-        app.router.add_post("/api/v1/conversations/{channel}/{user}/inbound", inbound)
+        app.router.add_post("/api/v1/inbound", inbound)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.port).start()
@@ -396,8 +405,9 @@ class TestLoggedBesideTheParse:
         (call,) = backend.calls
         (_, _, parse_ended) = agent.parsed[0]
         assert call["at"] < parse_ended  # on its way before the parse, not after it
-        assert call["path"] == "/api/v1/conversations/webchat/abc/inbound"
-        assert call["body"] == INBOUND and call["authorization"] == "Bearer svc-token"
+        assert call["path"] == "/api/v1/inbound"
+        assert call["body"] == {"messages": [{**INBOUND, "channel": "webchat", "user_id": "abc"}]}
+        assert call["authorization"] == "Bearer svc-token"
         assert len(agent.parsed) == 1  # parsed once: the turn takes that parse
         (turn,) = agent.handled
         assert turn.metadata == {"channel": "webchat", "turn": "w1", "arm": "arm-key-1"}
@@ -449,3 +459,114 @@ class TestLoggedBesideTheParse:
                 f"http://127.0.0.1:{backend.port}", agent, '/verify_token{"token": "Secret-9"}'
             )
         assert agent.parsed == []  # the token never reaches the NLU (nor its parse data)
+
+
+def answer_together(backend: StandInBackend, texts: list[str]) -> list[tuple[int, Any]]:
+    """The gateway's bodies for several chats' messages, reaching the channel at once."""
+    gateway = GatewayInput("gateway-secret", f"http://127.0.0.1:{backend.port}", "svc-token")
+    agent = FakeAgent()
+    agent.PARSE_SECONDS = 0.01
+
+    def body(n: int, text: str) -> dict[str, Any]:
+        inbound = {**INBOUND, "text": text, "external_id": f"w{n}"}
+        metadata = {"channel": "webchat", "turn": f"w{n}", "request_id": f"request-{n:08d}-id"}
+        return {"sender": f"webchat:c{n}", "message": text, "inbound": inbound,
+                "metadata": metadata}  # fmt: skip
+
+    async def scenario() -> list[tuple[int, Any]]:
+        try:
+            return await asyncio.gather(
+                *(gateway.answer(agent, body(n, text), with_reading=True)
+                  for n, text in enumerate(texts))
+            )  # fmt: skip
+        finally:
+            if gateway._backend is not None:
+                await gateway._backend.close()
+
+    return asyncio.run(scenario())
+
+
+class TestLoggedTogether:
+    """The messages that reach the channel together are logged in one call (inbound_log.py)."""
+
+    def test_one_call_for_them_and_each_its_own_answer(self) -> None:
+        def logged(message: dict[str, Any]) -> dict[str, Any]:
+            return {**LOGGED, "message_id": int(message["external_id"][1:]) + 100}
+
+        texts = ["你好", "hello", "我还欠多少", "转人工", "hi"]
+        with StandInBackend(logged) as backend:
+            answers = answer_together(backend, texts)
+        (call,) = backend.calls
+        assert call["body"]["messages"] == [
+            {**INBOUND, "text": text, "external_id": f"w{n}", "channel": "webchat",
+             "user_id": f"c{n}", "request_id": f"request-{n:08d}-id"}
+            for n, text in enumerate(texts)
+        ]  # fmt: skip
+        for n, (status, body) in enumerate(answers):
+            assert (status, body["inbound"]["message_id"]) == (200, 100 + n)
+            assert body["replies"][0]["text"] == "您好"
+
+    def test_each_message_refused_or_not_logged_alone(self) -> None:
+        def logged(message: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "w0": LOGGED,
+                "w1": {"error": "refused", "status": 422},
+                "w2": {"error": "unavailable"},
+                "w3": {"something": "else"},
+            }[message["external_id"]]
+
+        with StandInBackend(logged) as backend:
+            answers = answer_together(backend, ["a", "b", "c", "d"])
+        assert len(backend.calls) == 1
+        assert answers[0][1]["inbound"] == LOGGED and answers[0][1]["replies"]
+        assert [body["inbound"] for _, body in answers[1:]] == [
+            {"error": "refused", "status": 422}, {"error": "unavailable"}, {"error": "unavailable"}
+        ]  # fmt: skip
+        assert [body["replies"] for _, body in answers[1:]] == [[], [], []]  # no turn for them
+
+    @pytest.mark.parametrize(
+        ("status", "error"),
+        [(503, {"error": "unavailable"}), (401, {"error": "refused", "status": 401})],
+    )
+    def test_a_call_refused_or_failed_whole_runs_no_turn(self, status: int, error: dict) -> None:
+        with StandInBackend({"detail": "no"}, status=status) as backend:
+            answers = answer_together(backend, ["a", "b", "c"])
+        assert answers == [(200, {"replies": [], "reading": None, "inbound": error})] * 3
+
+    @pytest.mark.parametrize("whole", [{"results": [LOGGED]}, {"results": "x"}, ["x", "y"]])
+    def test_an_answer_that_does_not_fit_the_call_is_no_answer(self, whole: Any) -> None:
+        with StandInBackend(LOGGED) as backend:
+            backend.whole = whole  # one result for two messages, or none
+            answers = answer_together(backend, ["a", "b"])
+        assert [body["inbound"] for _, body in answers] == [{"error": "unavailable"}] * 2
+
+    def test_at_most_most_messages_a_call(self) -> None:
+        with StandInBackend(LOGGED) as backend:
+            gateway = GatewayInput("s", f"http://127.0.0.1:{backend.port}", "svc-token")
+            gateway.inbound_log.most = 2
+
+            async def scenario() -> list[dict[str, Any]]:
+                one = {**INBOUND, "channel": "webchat", "user_id": "c"}
+                try:
+                    return await asyncio.gather(*(gateway.inbound_log.log(one) for _ in range(5)))
+                finally:
+                    await gateway._backend.close()
+
+            logged = asyncio.run(scenario())
+        assert [len(call["body"]["messages"]) for call in backend.calls] == [2, 2, 1]
+        assert logged == [LOGGED] * 5
+
+    def test_no_caller_waits_for_ever_when_logging_stops(self) -> None:
+        gateway = GatewayInput("s", f"http://127.0.0.1:{free_port()}", "svc-token")
+
+        async def scenario() -> dict[str, Any]:
+            waiting = asyncio.ensure_future(gateway.inbound_log.log({"text": "x"}))
+            await asyncio.sleep(0)
+            gateway.inbound_log._gathering.cancel()  # as at shutdown
+            try:
+                return await asyncio.wait_for(waiting, 2)
+            finally:
+                if gateway._backend is not None:
+                    await gateway._backend.close()
+
+        assert asyncio.run(scenario()) == {"error": "unavailable"}

@@ -280,6 +280,20 @@ def test_no_caller_waits_for_ever_when_parsing_stops() -> None:
     assert later["text"] == "c"  # the next message is parsed again
 
 
+def test_no_caller_waits_when_parsing_is_cancelled_before_it_began() -> None:
+    together = ParsedTogether()
+
+    async def scenario() -> list[Any]:
+        message = UserMessage("a", sender_id="s")
+        waiting = asyncio.ensure_future(together.parse(FakeProcessor(), message))
+        await asyncio.sleep(0)  # queued, its parsing task made and not yet run
+        together._parsing.cancel()  # type: ignore[union-attr]
+        return await asyncio.wait_for(asyncio.gather(waiting, return_exceptions=True), 2)
+
+    (got,) = asyncio.run(scenario())
+    assert isinstance(got, RuntimeError)
+
+
 def test_rasa_still_trains_with_diet_predicting_together(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Rasa that retrains in production (`rasa-trainer`) runs serve.py: Rasa checks each
     component's method against the graph before it trains, by its signature and annotations."""
