@@ -5,23 +5,31 @@ and answered exactly as `POST /conversations/{channel}/{user_id}/inbound` logs a
 and on Rasa's event loop, which every other borrower's turn waits for.
 
 Each message stands alone: one the backend refuses (a malformed one: 422) or cannot log (the
-database failed) gets its own `{"error": ...}` in its place, and the others are logged. The
-messages of one chat are logged in their order; different chats' at once, as their own calls
-would be."""
+database failed) gets its own `{"error": ...}` in its place, and the others are logged. They
+are logged in their order, in one transaction."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from backend.api_errors import error_responses
+from backend.conversations.inbound import Received
 from backend.conversations.paths import ChatPath
-from backend.conversations.routes import InboundMessage, InboundResult, receive_inbound
+from backend.conversations.routes import (
+    InboundMessage,
+    InboundResult,
+    _inbound,
+    _inbound_result,
+)
 from backend.monitoring import request_ids
+from backend.outreach.rules import is_opt_out
+from backend.session_turns import in_session
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +72,34 @@ async def post_inbound(body: InboundBatch, request: Request) -> InboundResults:
 async def receive_batch(request: Request, _: None, body: InboundBatch) -> InboundResults:
     """The route's work, also run before routing when the call is well formed (hot_routes.py)."""
     results: list[InboundResult | NotLogged] = [NotLogged(error="unavailable")] * len(body.messages)
-    chats: dict[tuple[str, str], list[tuple[int, ChatMessage]]] = {}
+    messages: list[tuple[int, ChatMessage]] = []
     for at, raw in enumerate(body.messages):
         try:
-            message = ChatMessage.model_validate(raw)
+            messages.append((at, ChatMessage.model_validate(raw)))
         except ValidationError:
             results[at] = NotLogged(error="refused", status=422)
-            continue
-        chats.setdefault((message.channel, message.user_id), []).append((at, message))
-
-    async def log_in_order(messages: list[tuple[int, ChatMessage]]) -> None:
-        for at, message in messages:  # a task of its own: the id is this task's alone
-            request_ids.bind(request_ids.well_formed(message.request_id) or request_ids.new())
-            try:  # a ChatMessage is both the chat and the message
-                results[at] = await receive_inbound(request, message, message)
-            except Exception as exc:  # the kind only: an error's text can hold the words
-                log.warning("inbound: a message was not logged (%s)", type(exc).__name__)
-
-    await asyncio.gather(*(log_in_order(messages) for messages in chats.values()))
+    words = request.app.state.outreach.compliance.opt_out_words
+    logged = await in_session(request, partial(_log_all, messages, words))
+    for at, (received, opted_out) in logged.items():
+        results[at] = _inbound_result(request, received, opted_out=opted_out)
     return InboundResults(results=results)
+
+
+def _log_all(
+    messages: list[tuple[int, ChatMessage]], opt_out_words: Any, session: Session
+) -> dict[int, tuple[Received, bool]]:
+    """The messages in their order in one transaction, one commit (on SQLite, the commit is
+    most of a message's cost), each in a savepoint of its own: one that fails is undone alone
+    and gets no result."""
+    logged: dict[int, tuple[Received, bool]] = {}
+    for at, message in messages:
+        request_ids.bind(request_ids.well_formed(message.request_id) or request_ids.new())
+        opt_out = message.kind == "text" and is_opt_out(message.text, opt_out_words)
+        try:
+            with session.begin_nested():
+                logged[at] = _inbound(
+                    message.channel, message.user_id, message, opt_out, False, session
+                )
+        except Exception as exc:  # the kind only: an error's text can hold the words
+            log.warning("inbound: a message was not logged (%s)", type(exc).__name__)
+    return logged

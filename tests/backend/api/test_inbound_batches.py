@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from backend.cases.models import Case
 from backend.config import Settings
+from backend.conversations import inbound_batches
 from backend.conversations.messages import Message
 from tests.backend.api.committed import committing_clients, remove_chats
 
@@ -70,6 +72,23 @@ class TestABatch:
         assert results[1:5] == [refused] * 4
         assert "message_id" in results[0] and "message_id" in results[5]
         assert db.scalars(select(Message.text).order_by(Message.id)).all() == ["fine", "also fine"]
+
+    def test_a_message_the_database_fails_on_is_undone_alone(
+        self, client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        real = inbound_batches._inbound
+
+        def failing_on_boom(channel: str, user_id: str, body: Any, *rest: Any) -> Any:
+            logged = real(channel, user_id, body, *rest)  # written, then it fails
+            if body.text == "boom":
+                raise RuntimeError("the database went away")
+            return logged
+
+        monkeypatch.setattr(inbound_batches, "_inbound", failing_on_boom)
+        one, boom, two = batch(client, chat("b1", "one"), chat("b1", "boom"), chat("b2", "two"))
+        assert boom == {"error": "unavailable", "status": None}
+        assert "message_id" in one and "message_id" in two
+        assert db.scalars(select(Message.text).order_by(Message.id)).all() == ["one", "two"]
 
     def test_an_opt_out_word_opts_its_chat_out_and_no_other(
         self, client: TestClient, db: Session
