@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+from parses import joined  # beside this file, as Rasa runs it
 
 log = logging.getLogger(__name__)
 
 MOST = 64  # the backend's MAX_MESSAGES
-# The loop turns a call waits for more messages to join while more keep joining (as parses.py).
-GATHER_TURNS = 3
 UNAVAILABLE: dict[str, Any] = {"error": "unavailable"}
 
 
@@ -72,12 +71,7 @@ class InboundLog:
 
     async def _send_waiting(self) -> None:
         while self._waiting:
-            await asyncio.sleep(0)  # the messages already read join this call
-            for _ in range(GATHER_TURNS):
-                joined = len(self._waiting)
-                await asyncio.sleep(0)
-                if len(self._waiting) == joined:
-                    break
+            await joined(self._waiting)  # as parses.py gathers a run
             taken = self._waiting[: self.most]
             del self._waiting[: self.most]
             call = asyncio.create_task(self._send([t for t in taken if not t.answer.done()]))

@@ -87,12 +87,7 @@ class ParsedTogether:
         taken: list[_Waiting] = []
         try:
             while self._waiting:
-                await asyncio.sleep(0)  # the messages already read join this run
-                for _ in range(GATHER_TURNS):
-                    joined = len(self._waiting)
-                    await asyncio.sleep(0)
-                    if len(self._waiting) == joined:
-                        break
+                await joined(self._waiting)
                 taken = self._waiting[: self.most]
                 del self._waiting[: self.most]
                 await _all_set([w.after for w in taken if w.after is not None])
@@ -109,6 +104,17 @@ class ParsedTogether:
                     waiting.answer.set_exception(RuntimeError("the message was not parsed"))
             self._waiting.clear()
             raise
+
+
+async def joined(waiting: list[Any]) -> None:
+    """Yield the event loop so that the messages already read join `waiting`, then up to
+    GATHER_TURNS more turns while more keep joining."""
+    await asyncio.sleep(0)
+    for _ in range(GATHER_TURNS):
+        count = len(waiting)
+        await asyncio.sleep(0)
+        if len(waiting) == count:
+            break
 
 
 async def _all_set(events: list[asyncio.Event]) -> None:
