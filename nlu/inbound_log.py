@@ -25,7 +25,10 @@ from parses import joined  # beside this file, as Rasa runs it
 log = logging.getLogger(__name__)
 
 MOST = 64  # the backend's MAX_MESSAGES
-UNAVAILABLE: dict[str, Any] = {"error": "unavailable"}
+
+
+def unavailable() -> dict[str, Any]:
+    return {"error": "unavailable"}  # a dict of its own for each message
 
 
 @dataclass
@@ -86,13 +89,13 @@ class InboundLog:
             call.cancel()
         for waiting in self._waiting:
             if not waiting.answer.done():
-                waiting.answer.set_result(UNAVAILABLE)
+                waiting.answer.set_result(unavailable())
         self._waiting.clear()
 
     async def _send(self, taken: list[_Logging]) -> None:
         if not taken:
             return
-        results: list[dict[str, Any]] = [UNAVAILABLE] * len(taken)
+        results = [unavailable() for _ in taken]
         try:
             results = await self._post(taken)
         finally:
@@ -116,14 +119,14 @@ class InboundLog:
                 body = await answer.json() if status < 400 else None
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             log.warning("inbound: the backend is unavailable (%s)", type(exc).__name__)
-            return [UNAVAILABLE] * len(messages)
+            return [unavailable() for _ in messages]
         if 400 <= status < 500:
             log.warning("inbound: the backend refused (%s)", status)
-            return [{"error": "refused", "status": status}] * len(messages)
+            return [{"error": "refused", "status": status} for _ in messages]
         results = body.get("results") if status < 400 and isinstance(body, dict) else None
         if not isinstance(results, list) or len(results) != len(messages):
             log.warning("inbound: the backend answered %s", status)
-            return [UNAVAILABLE] * len(messages)
+            return [unavailable() for _ in messages]
         return [_result(result) for result in results]
 
 
@@ -133,4 +136,4 @@ def _result(result: Any) -> dict[str, Any]:
         return result
     if isinstance(result, dict) and result.get("error") == "refused":
         return {"error": "refused", "status": result.get("status")}
-    return UNAVAILABLE
+    return unavailable()

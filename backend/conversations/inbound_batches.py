@@ -24,8 +24,8 @@ from backend.conversations.paths import ChatPath
 from backend.conversations.routes import (
     InboundMessage,
     InboundResult,
-    _inbound,
-    _inbound_result,
+    inbound_result,
+    log_received,
 )
 from backend.monitoring import request_ids
 from backend.outreach.rules import is_opt_out
@@ -81,7 +81,7 @@ async def receive_batch(request: Request, _: None, body: InboundBatch) -> Inboun
     words = request.app.state.outreach.compliance.opt_out_words
     logged = await in_session(request, partial(_log_all, messages, words))
     for at, (received, opted_out) in logged.items():
-        results[at] = _inbound_result(request, received, opted_out=opted_out)
+        results[at] = inbound_result(request, received, opted_out=opted_out)
     return InboundResults(results=results)
 
 
@@ -97,7 +97,7 @@ def _log_all(
         opt_out = message.kind == "text" and is_opt_out(message.text, opt_out_words)
         try:
             with session.begin_nested():
-                logged[at] = _inbound(
+                logged[at] = log_received(
                     message.channel, message.user_id, message, opt_out, False, session
                 )
         except Exception as exc:  # the kind only: an error's text can hold the words

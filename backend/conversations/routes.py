@@ -219,16 +219,16 @@ async def receive_inbound(request: Request, chat: ChatPath, body: InboundMessage
 
         at_once = await in_autocommit(request, logged)
         if at_once is not None:
-            return _inbound_result(request, at_once, opted_out=False)
+            return inbound_result(request, at_once, opted_out=False)
     # One worker-thread turn for the whole call (session_turns.py), not a SessionDep's three:
     # it runs for every borrower message, and the hops cost more CPU than its two statements.
     # A first message (`tried`: no chat a moment ago) opens its chat without looking again.
-    work = partial(_inbound, chat.channel, chat.user_id, body, opt_out, tried)
+    work = partial(log_received, chat.channel, chat.user_id, body, opt_out, tried)
     received, opted_out = await in_session(request, work)
-    return _inbound_result(request, received, opted_out=opted_out)
+    return inbound_result(request, received, opted_out=opted_out)
 
 
-def _inbound(
+def log_received(
     channel: str,
     user_id: str,
     body: InboundMessage,
@@ -254,7 +254,7 @@ def _inbound(
     return received, opted_out
 
 
-def _inbound_result(request: Request, received: Received, *, opted_out: bool) -> InboundResult:
+def inbound_result(request: Request, received: Received, *, opted_out: bool) -> InboundResult:
     borrower_id = received.borrower_id
     return InboundResult(
         message_id=received.message_id,

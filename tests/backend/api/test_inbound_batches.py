@@ -76,7 +76,7 @@ class TestABatch:
     def test_a_message_the_database_fails_on_is_undone_alone(
         self, client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        real = inbound_batches._inbound
+        real = inbound_batches.log_received
 
         def failing_on_boom(channel: str, user_id: str, body: Any, *rest: Any) -> Any:
             logged = real(channel, user_id, body, *rest)  # written, then it fails
@@ -84,7 +84,7 @@ class TestABatch:
                 raise RuntimeError("the database went away")
             return logged
 
-        monkeypatch.setattr(inbound_batches, "_inbound", failing_on_boom)
+        monkeypatch.setattr(inbound_batches, "log_received", failing_on_boom)
         one, boom, two = batch(client, chat("b1", "one"), chat("b1", "boom"), chat("b2", "two"))
         assert boom == {"error": "unavailable", "status": None}
         assert "message_id" in one and "message_id" in two
