@@ -1,10 +1,12 @@
 """The backend's two calls for every borrower message, one at a time: `/inbound` (the message
-in, as Rasa's channel logs it; a chat's first message, which opens the chat, tallied apart as
-`first`) and the turn (the NLU reading and the replies): half the
-messages' turns on their own (`/messages/{id}/turn`, as the gateway sends a turn again), half
-in calls of BATCH (`/turns`, as the gateway logs the turns of a moment). Prints the CPU in the
-backend process (from /proc, the process found by the port it listens on) and in PostgreSQL,
-and the wall time, per call (per turn for the batched ones).
+in, as the gateway logs it; a chat's first message, which opens the chat, tallied apart as
+`first`; as many again in calls of BATCH to `/api/v1/inbound`, as Rasa's channel logs the
+messages that reach it together: `inbounds`) and the turn (the NLU reading and the
+replies): half the first messages' turns on their own (`/messages/{id}/turn`, as the gateway
+sends a turn again), half in calls of BATCH (`/turns`, as the gateway logs the turns of a
+moment). Prints the CPU in the backend process (from /proc, the process found by the port it
+listens on) and in PostgreSQL, and the wall time, per call (per turn or message for the
+batched ones).
 
     .venv/bin/python -m bench.message_calls [--backends URL[,URL...]] [--calls 500] [--rounds 3]
                                             [--at-once 1]
@@ -51,11 +53,11 @@ class Tally:
 
     def line(self, name: str) -> str:
         per = 1000 / max(self.calls, 1)
-        batched = name == "turns"
-        count = f"{self.calls:,} turns in calls of {BATCH}" if batched else f"{self.calls:,} calls"
-        each = "turn" if batched else "call"
+        each = {"turns": "turn", "inbounds": "message"}.get(name)
+        count = f"{self.calls:,} {each}s in calls of {BATCH}" if each else f"{self.calls:,} calls"
+        each = each or "call"
         return (
-            f"{name:>7}: {count}, backend {self.backend * per:.2f} ms CPU,"
+            f"{name:>8}: {count}, backend {self.backend * per:.2f} ms CPU,"
             f" PostgreSQL {self.postgres * per:.2f} ms, wall {self.wall * per:.2f} ms a {each}"
         )
 
@@ -68,6 +70,7 @@ class Backend:
         default_factory=lambda: {
             "first": Tally(),
             "inbound": Tally(),
+            "inbounds": Tally(),
             "turn": Tally(),
             "turns": Tally(),
         }
@@ -91,14 +94,17 @@ async def one_round(
     # Each chat's first message (it opens the chat), then the rest: two tallies.
     slots = asyncio.Semaphore(at_once)
 
-    async def message_in(i: int) -> None:
-        chat, external_id = chats[i % CHATS], uuid.uuid4().hex
-        body = {
+    def message(i: int) -> dict[str, Any]:
+        return {
             "text": f"hello {i}",
-            "external_id": external_id,
+            "external_id": uuid.uuid4().hex,
             "sent_at": datetime.now(UTC).isoformat(),
             "kind": "text",
         }
+
+    async def message_in(i: int) -> None:
+        chat, body = chats[i % CHATS], message(i)
+        external_id = body["external_id"]
         async with slots:
             r = await client.post(f"{backend.url}{chat}/inbound", json=body)
         r.raise_for_status()
@@ -110,6 +116,20 @@ async def one_round(
         wall = time.perf_counter() - started
         add(backend.tallies[kind], len(numbers), cpu, cpu_now(backend), wall)
     logged.sort(key=lambda row: row[2])  # the turns in the messages' order
+
+    # As many again in calls of BATCH, as Rasa's channel logs the messages of a moment.
+    numbers = range(CHATS, calls)
+    cpu, started = cpu_now(backend), time.perf_counter()
+    for at in range(0, len(numbers), BATCH):
+        messages = [
+            {"channel": "webchat", "user_id": chats[i % CHATS].rsplit("/", 1)[1], **message(i)}
+            for i in numbers[at : at + BATCH]
+        ]
+        r = await client.post(f"{backend.url}/api/v1/inbound", json={"messages": messages})
+        r.raise_for_status()
+        assert all("message_id" in result for result in r.json()["results"]), r.text
+    wall = time.perf_counter() - started
+    add(backend.tallies["inbounds"], len(numbers), cpu, cpu_now(backend), wall)
 
     alone, batched = logged[::2], logged[1::2]
     cpu, started = cpu_now(backend), time.perf_counter()

@@ -269,6 +269,7 @@ def test_make_run_from_a_fresh_clone_answers_and_stops_whole(make_run: MakeRun) 
     for call in (  # the first 20 open their chats
         "first: 20 calls",
         "inbound: 20 calls",
+        "inbounds: 20 messages in calls of 6",
         "turn: 20 calls",
         "turns: 20 turns in calls of 6",
     ):
