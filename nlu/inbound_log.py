@@ -64,7 +64,8 @@ class InboundLog:
         self, message: dict[str, Any], sent: asyncio.Event | None = None
     ) -> dict[str, Any]:
         """`message`: `channel`, `user_id`, the fields of the backend's InboundMessage and the
-        gateway's `request_id`; `sent` is set once the call that carries it is written."""
+        gateway's `request_id`; `sent` is set once the call that carries it is written (not
+        when it fails before: the caller sets it once answered, channels.py)."""
         logging_it = _Logging(message, sent)
         self._waiting.append(logging_it)
         if self._gathering is None or self._gathering.done():
@@ -100,8 +101,6 @@ class InboundLog:
             results = await self._post(taken)
         finally:
             for waiting, result in zip(taken, results, strict=True):
-                if waiting.sent is not None:  # answered or failed: not on its way any more
-                    waiting.sent.set()
                 if not waiting.answer.done():
                     waiting.answer.set_result(result)
 

@@ -76,11 +76,10 @@ class ParsedTogether:
         return await waiting.answer
 
     def _stopped(self, parsing: asyncio.Task[None]) -> None:
-        """A parsing task cancelled before it began leaves its messages here: none waits."""
+        """A parsing task that stopped (cancelled at shutdown, even before it began, or worse)
+        leaves its queue here: no caller waits for ever."""
         if parsing.cancelled() or parsing.exception() is not None:
-            for waiting in self._waiting:
-                if not waiting.answer.done():
-                    waiting.answer.set_exception(RuntimeError("the message was not parsed"))
+            _not_parsed(self._waiting)
             self._waiting.clear()
 
     async def _parse_waiting(self) -> None:
@@ -98,12 +97,15 @@ class ParsedTogether:
                         by_processor.setdefault(id(waiting.processor), []).append(waiting)
                 for group in by_processor.values():
                     await _answer(group)
-        except BaseException:  # cancelled at shutdown, or worse: no caller waits for ever
-            for waiting in [*taken, *self._waiting]:
-                if not waiting.answer.done():
-                    waiting.answer.set_exception(RuntimeError("the message was not parsed"))
-            self._waiting.clear()
+        except BaseException:  # cancelled at shutdown, or worse: the run's callers (`_stopped`
+            _not_parsed(taken)  # answers those still queued)
             raise
+
+
+def _not_parsed(waiting: list[_Waiting]) -> None:
+    for one in waiting:
+        if not one.answer.done():
+            one.answer.set_exception(RuntimeError("the message was not parsed"))
 
 
 async def joined(waiting: list[Any]) -> None:
