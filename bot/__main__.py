@@ -27,7 +27,11 @@ def serve() -> int:
     except ValidationError as exc:  # unsafe settings: one line each, no traceback
         sys.exit("\n".join(setting_problems(exc.errors())))
     # JSON lines in production; httpx's lines carry chat ids and tokens: configure quiets it.
-    logs.configure(as_json=settings.logs_as_json, text_format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(
+        as_json=settings.logs_as_json,
+        text_format="%(levelname)s %(name)s: %(message)s",
+        together=True,  # a line a message: one write for the lines of a tenth of a second
+    )
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
     telegram = (
         f"Telegram {settings.telegram_mode}" if settings.telegram_bot_token else "Telegram off"

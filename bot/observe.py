@@ -14,8 +14,11 @@ from bot import request_ids
 
 access = logging.getLogger("bot.access")
 
-# Asked all the time by machines: their access lines only when something goes wrong.
-QUIET_ROUTES = frozenset({"/healthz", "/metrics"})
+# Their access lines only when something goes wrong: the routes machines ask all the time, and
+# the borrower's message, whose line the relay writes (bot/relay.py: what became of it, its
+# duration and the request id). A line costs this process and whatever collects its output a
+# write each; two a message were a fifth of the gateway's CPU under load (bench/RESULTS.md).
+QUIET_ROUTES = frozenset({"/healthz", "/metrics", "/webchat/messages"})
 
 
 def route_of(scope: Scope) -> str:

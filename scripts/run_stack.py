@@ -148,8 +148,13 @@ class Stack:
         self.ready = False
 
     def say(self, name: str, line: str) -> None:
-        sys.stdout.write(f"{name:<{self.width}} | {line}\n")
-        sys.stdout.flush()
+        self.say_all(name, [line])
+
+    def say_all(self, name: str, lines: list[str]) -> None:
+        """Lines of one process, in one write: under load the gateway's come many at a time."""
+        if lines:
+            sys.stdout.write("".join(f"{name:<{self.width}} | {line}\n" for line in lines))
+            sys.stdout.flush()
 
     async def start(self, p: Process) -> None:
         if self.stopping.is_set():
@@ -174,17 +179,14 @@ class Stack:
 
     async def watch(self, p: Process, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
-        while True:
-            try:
-                raw = await proc.stdout.readline()
-            except ValueError:  # a line past LINE_LIMIT: Rasa dumps tensors; print its start
-                raw = await proc.stdout.read(LINE_LIMIT)
-            if not raw:
-                break
-            line = raw.decode(errors="replace").rstrip()
-            if line:
-                p.last_line = line[:2000]
-                self.say(p.name, line)
+        partial = b""
+        # What has come, not a line at a time: one write for the lines of a moment.
+        while chunk := await proc.stdout.read(LINE_LIMIT):
+            *whole, partial = (partial + chunk).split(b"\n")
+            if len(partial) >= LINE_LIMIT:  # Rasa dumps tensors: print the start, as a line
+                whole, partial = [*whole, partial], b""
+            self.print_lines(p, whole)
+        self.print_lines(p, [partial])
         code = await proc.wait()
         if self.stopping.is_set():
             return
@@ -201,6 +203,12 @@ class Stack:
             await asyncio.wait_for(self.stopping.wait(), pause)
         if not self.stopping.is_set():
             await self.start(p)
+
+    def print_lines(self, p: Process, raw: list[bytes]) -> None:
+        lines = [line for b in raw if (line := b.decode(errors="replace").rstrip())]
+        if lines:
+            p.last_line = lines[-1][:2000]
+            self.say_all(p.name, lines)
 
     async def wait_until_ready(self, began: float) -> None:
         waiting = {p.name: p.health for p in self.processes if p.health}

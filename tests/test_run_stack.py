@@ -168,3 +168,21 @@ def test_a_process_pidfile_names_it_at_every_start(tmp_path: Path) -> None:
 
     first, second = asyncio.run(scenario())
     assert second != first and not pids_of("sleep 600.25")
+
+
+def test_lines_are_printed_whole_however_they_arrive(tmp_path: Path) -> None:
+    """Output is read as it comes (many lines in one read under load), and a line written in
+    parts is printed once, whole."""
+    port = free_port()
+    procfile = (
+        f"backend: {SERVE} {port}\n"
+        "outreach: printf 'half'; sleep 0.3; printf ' and half\\nnext\\n'; sleep 600\n"
+    )
+    proc, log = launch(tmp_path, procfile, BACKEND_PORT=str(port))
+    try:
+        wait_for(log, "outreach | next", proc)
+        lines = [line for line in log.read_text().splitlines() if line.startswith("outreach")]
+        assert lines == ["outreach | half and half", "outreach | next"]
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)

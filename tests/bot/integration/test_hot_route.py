@@ -214,18 +214,26 @@ class TestSameAnswers:
         assert len(answered_early) == 2
 
 
-async def test_an_early_answer_has_the_routes_access_line_and_request_id(
+async def test_an_early_answer_is_known_as_the_routes_and_has_one_line_with_its_id(
     db: Session,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     answered_early: list[bytes],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """One line a message: the relay's; the route's access line only for a refusal
+    (bot/observe.py), so the early answer must be known as the route's."""
     async with two_gateways(db, tmp_path, monkeypatch) as gateways:
         client = gateways[0][0]
         sender, token = await session(client)
-        with caplog.at_level(logging.INFO, logger="bot.access"):
+        with caplog.at_level(logging.INFO):
             r = await post(MESSAGE)(client, sender, token)
-    assert answered_early and r.headers["x-request-id"]
-    lines = [rec for rec in caplog.records if rec.name == "bot.access"]
-    assert [(rec.route, rec.status) for rec in lines] == [("/webchat/messages", 200)]  # type: ignore[attr-defined]
+            refused = await client.post(
+                "/webchat/messages", json={"sender": sender, "message": "x"}
+            )
+    assert answered_early and r.headers["x-request-id"] and refused.status_code == 401
+    lines = [rec for rec in caplog.records if rec.name in ("bot.access", "bot.relay")]
+    assert [rec.name for rec in lines[:1]] == ["bot.relay"]  # its id: test_gateway_monitoring
+    assert [(rec.name, rec.route, rec.status) for rec in lines[1:]] == [  # type: ignore[attr-defined]
+        ("bot.access", "/webchat/messages", 401)
+    ]
