@@ -90,6 +90,22 @@ class TestABatch:
         assert "message_id" in one and "message_id" in two
         assert db.scalars(select(Message.text).order_by(Message.id)).all() == ["one", "two"]
 
+    def test_a_batch_that_goes_well_takes_one_savepoint_not_one_a_message(
+        self, client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two statements a message (on PostgreSQL two round trips) only when one fails."""
+        taken: list[Session] = []
+        real = Session.begin_nested
+
+        def counted(session: Session) -> Any:
+            taken.append(session)
+            return real(session)
+
+        monkeypatch.setattr(Session, "begin_nested", counted)
+        results = batch(client, chat("b1", "one"), chat("b2", "two"), chat("b3", "three"))
+        assert all("message_id" in r for r in results)
+        assert len(taken) == 1
+
     def test_an_opt_out_word_opts_its_chat_out_and_no_other(
         self, client: TestClient, db: Session
     ) -> None:
