@@ -9,7 +9,7 @@ never a borrower's words, phone number, name or chat id) and the fields in FIELD
 this file's twin (the backend's and the gateway's images share no code).
 
 The serving gateway writes the lines of a tenth of a second in one write (`together=True`):
-written one at a time, its two lines a borrower message took a sixth of its busy time under
+written one at a time, its two lines a borrower message took a fifth of its busy time under
 load, and `make run`'s process manager, which prints them, as much again (bench/RESULTS.md)."""
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ access = logging.getLogger("bot.access")
 # Their access lines only when something goes wrong: the routes machines ask all the time, and
 # the borrower's message, whose line the relay writes (bot/relay.py: what became of it, its
 # duration and the request id). A line costs this process and whatever collects its output a
-# write each; two a message were a fifth of the gateway's CPU under load (bench/RESULTS.md).
+# write each; two a message were a fifth of the gateway's busy time under load (bench/RESULTS.md).
 QUIET_ROUTES = frozenset({"/healthz", "/metrics", "/webchat/messages"})
 
 

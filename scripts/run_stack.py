@@ -183,7 +183,7 @@ class Stack:
         # What has come, not a line at a time: one write for the lines of a moment.
         while chunk := await proc.stdout.read(LINE_LIMIT):
             *whole, partial = (partial + chunk).split(b"\n")
-            if len(partial) >= LINE_LIMIT:  # Rasa dumps tensors: print the start, as a line
+            if len(partial) >= LINE_LIMIT:  # Rasa dumps tensors: such a line is printed in parts
                 whole, partial = [*whole, partial], b""
             self.print_lines(p, whole)
         self.print_lines(p, [partial])
