@@ -19,6 +19,7 @@ from actions.common import (
     current_loan,
     remember_request,
     request_intent,
+    request_text,
     with_note,
 )
 from actions.messages import buttons, say
@@ -50,7 +51,7 @@ class ActionRecordCase(BorrowerAction):
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
         kind = CASE_OF_INTENT.get(request_intent(tracker) or "", "complaint")
-        details = tracker.latest_message.get("text") or ""
+        details = request_text(tracker)
         if (
             kind in VERIFIED_ONLY
             and not (await client.upsert_conversation(channel, user_id)).verified

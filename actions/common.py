@@ -130,6 +130,7 @@ def remember_request(tracker: Tracker, action_name: str) -> Events:
     return [
         SlotSet("pending_action", action_name),
         SlotSet("pending_intent", intent),
+        SlotSet("pending_text", tracker.latest_message.get("text")),
         FollowupAction("verification_form"),
     ]
 
@@ -145,15 +146,58 @@ def with_note(lang: str, tracker: Tracker, question: str) -> str:
     )  # no space between 中文 sentences
 
 
+# What the latest message may be when the action answers a request made before verifying: the
+# last answer to the verification's questions (a second factor, read as a bare answer).
+_NOT_A_REQUEST = (None, "inform", "affirm", "deny", "nlu_fallback")
+
+
+def _waited(tracker: Tracker) -> bool:
+    latest = (tracker.latest_message.get("intent") or {}).get("name")
+    return bool(tracker.get_slot("pending_intent")) and latest in _NOT_A_REQUEST
+
+
+def latest_said(events: list[dict[str, Any]]) -> int:
+    """The index of the latest user message in the events (-1: none)."""
+    return max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+
+
+def answered_verification(tracker: Tracker) -> bool:
+    """Whether the latest message was an answer to the verification's questions (the form
+    took it): its words are a phone number, an ID's digits or a birth date, not a request's."""
+    events = tracker.events or []
+    said = latest_said(events)
+    return said >= 0 and any(
+        e.get("event") == "action" and e.get("name") == "verification_form"
+        for e in events[said + 1 :]
+    )
+
+
+def set_this_turn(tracker: Tracker, slot: str, taken: Any) -> Any:
+    """`taken` for `slot`, unless a form took it from the latest message's entities: then what
+    the actions of this turn set `slot` to before (None: nothing)."""
+    said = [e.get("value") for e in tracker.latest_message.get("entities") or []]
+    if taken not in said:
+        return taken
+    events = tracker.events or []
+    values = [
+        e.get("value")
+        for e in events[latest_said(events) + 1 :]
+        if e.get("event") == "slot" and e.get("name") == slot and e.get("value") != taken
+    ]
+    return values[-1] if values else None
+
+
 def request_intent(tracker: Tracker) -> str | None:
     """The intent this action answers: the latest one, or the one that waited for verification."""
-    latest = (tracker.latest_message.get("intent") or {}).get("name")
-    if tracker.get_slot("pending_intent") and latest in (
-        None,
-        "inform",
-        "affirm",
-        "deny",
-        "nlu_fallback",
-    ):
+    if _waited(tracker):
         return str(tracker.get_slot("pending_intent"))
-    return latest
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def request_text(tracker: Tracker) -> str:
+    """The words of the request this action answers: the latest message's, or those of the one
+    that waited for verification (never the verification's last answer: a second factor is
+    not a case's details)."""
+    if _waited(tracker):
+        return str(tracker.get_slot("pending_text") or "")
+    return str(tracker.latest_message.get("text") or "")

@@ -20,7 +20,13 @@ from actions.promises import FORM_SLOTS, form_policy
 # What each form fills, cleared when it ends early so the next one starts from nothing.
 SLOTS_OF_FORM = {
     "promise_form": FORM_SLOTS,
-    "verification_form": ("phone", "second_factor", "pending_action", "pending_intent"),
+    "verification_form": (
+        "phone",
+        "second_factor",
+        "pending_action",
+        "pending_intent",
+        "pending_text",
+    ),
     "contact_form": ("new_contact", "phone", "form_note"),
 }
 # What a cancel says, by form.
@@ -32,6 +38,18 @@ CANCELLED = {
 # Questions about the amount, about the day: answered with the figures of the promise policy.
 AMOUNT_QUESTIONS = {"check_balance", "ask_consequences"}
 DAY_QUESTIONS = {"check_due_date"}
+# Requests that need the borrower verified, made while verifying: the one done once verified is
+# the latest asked for ("I'll do it once you're verified" is said of this one).
+AFTER_VERIFYING = {
+    "check_balance": "action_check_balance",
+    "check_due_date": "action_check_due_date",
+    "payment_history": "action_payment_history",
+    "make_payment": "action_payment_link",
+    "promise_to_pay": "action_start_promise",
+    "request_installment": "action_show_offers",
+    "request_extension": "action_show_offers",
+    "request_settlement": "action_show_offers",
+}
 
 
 def _intent(tracker: Tracker) -> str | None:
@@ -48,6 +66,12 @@ class ActionExplainFormStep(BorrowerAction):
         if form == "verification_form":
             key = "why_verify" if intent in ("scam_concern", "bot_challenge") else "after_verify"
             dispatcher.utter_message(text=say(lang, key))
+            if intent in AFTER_VERIFYING:
+                return [
+                    SlotSet("pending_action", AFTER_VERIFYING[intent]),
+                    SlotSet("pending_intent", intent),
+                    SlotSet("pending_text", tracker.latest_message.get("text")),
+                ]
             return []
         if form == "contact_form" and intent in ("scam_concern", "bot_challenge"):
             dispatcher.utter_message(text=say(lang, "why_contact"))

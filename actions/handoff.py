@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rasa_sdk.events import ConversationPaused, SlotSet
 
-from actions.common import BorrowerAction, Events, request_intent
+from actions.common import BorrowerAction, Events, request_intent, request_text
 from actions.messages import say
 
 REASON_OF_INTENT = {
@@ -31,8 +31,6 @@ class ActionHandoff(BorrowerAction):
         )
         if int(tracker.get_slot("misunderstood") or 0) >= 2:
             reason = "misunderstood"
-        await client.create_handoff(
-            channel, user_id, reason, details=tracker.latest_message.get("text") or ""
-        )
+        await client.create_handoff(channel, user_id, reason, details=request_text(tracker))
         dispatcher.utter_message(text=say(lang, "handoff"))
         return [SlotSet("misunderstood", 0), SlotSet("handoff_reason", None), ConversationPaused()]

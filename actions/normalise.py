@@ -140,6 +140,36 @@ def parse_amount(text: str) -> Decimal | None:
     return cents if cents == value else None  # finer than a cent is not money
 
 
+# Chinese amounts written with digits and a scale, the digit after it a tenth of the scale: 3千5
+# is 3500, 1万2 12000. The NLU may split one ("3千" read as a day, "5" as the amount), and
+# no day is written so: the whole expression is the amount.
+_SCALED_DIGITS = re.compile(r"\d+(?:\.\d+)?[千万](?:\d(?![\d.]))?")
+
+
+def amount_in(text: str, amounts: Any, dates: Any) -> tuple[Any, Any]:
+    """The amount and the day the NLU read in `text` (each a value, a list of them or None),
+    with a scaled amount it split taken whole: ("5", ["下个月15号", "3千"]) in "下个月15号还3千5"
+    is ("3千5", "下个月15号"). Anything else comes back as it was."""
+    found = [str(v) for v in _values(amounts)]
+    spans = [m.group(0) for m in _SCALED_DIGITS.finditer(_clean(text).replace(" ", ""))]
+    spans = [span for span in spans if parse_amount(span) is not None]
+    if found:
+        whole = next((s for s in spans if any(p != s and p in s for p in found)), None)
+    else:
+        whole = spans[0] if len(spans) == 1 else None
+    if whole is None:
+        return amounts, dates
+    days = [str(v) for v in _values(dates) if str(v) not in whole]
+    return whole, (days[0] if len(days) == 1 else days or None)
+
+
+def _values(value: Any) -> list[Any]:
+    """A slot filled from entities: one value, a list of them (several in one message), or None."""
+    if value is None:
+        return []
+    return [v for v in value if v] if isinstance(value, list) else [value]
+
+
 _FIGURE = re.compile(
     rf"\d|[{_CN_DIGITS}]|\b(?:{'|'.join([*_UNITS, *_TENS, 'hundred', 'thousand'])})\b"
 )

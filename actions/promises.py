@@ -16,10 +16,26 @@ from rasa_sdk.forms import FormValidationAction
 from actions import backend as api
 from actions import request_ids
 from actions.backend_types import parse
-from actions.common import BorrowerAction, Events, current_loan, with_note
+from actions.common import (
+    BorrowerAction,
+    Events,
+    answered_verification,
+    current_loan,
+    request_text,
+    set_this_turn,
+    with_note,
+)
 from actions.language import reply_language
 from actions.messages import buttons, say, why
-from actions.normalise import Span, find_span, has_figure, parse_amount, parse_date, parse_date_in
+from actions.normalise import (
+    Span,
+    amount_in,
+    find_span,
+    has_figure,
+    parse_amount,
+    parse_date,
+    parse_date_in,
+)
 
 FORM_SLOTS = (
     "promise_amount",
@@ -51,10 +67,11 @@ class ActionStartPromise(BorrowerAction):
         # What the first message already said ("两千五 下周五") fills the form straight away; a
         # form already open keeps what it has ("I want to set a date" said again halfway).
         open_form = tracker.active_loop.get("name") == "promise_form"
-        amount = tracker.get_slot("amount") or (
-            tracker.get_slot("promise_amount") if open_form else None
+        said, said_day = amount_in(
+            request_text(tracker), tracker.get_slot("amount"), tracker.get_slot("date")
         )
-        day = tracker.get_slot("date") or (tracker.get_slot("promise_date") if open_form else None)
+        amount = said or (tracker.get_slot("promise_amount") if open_form else None)
+        day = said_day or (tracker.get_slot("promise_date") if open_form else None)
         span = None if day else find_span(tracker.latest_message.get("text") or "", policy.as_of)
         return [
             SlotSet("loan_ref", loan.loan_ref),
@@ -146,6 +163,10 @@ class ValidatePromiseForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
+        if answered_verification(tracker):  # the request's own amount, not the answer's words
+            value = set_this_turn(tracker, "promise_amount", value)
+        else:  # 3千5 split by the NLU: the whole of it
+            value, _ = amount_in(tracker.latest_message.get("text") or "", value, None)
         if not given(value) or not has_figure(str(value)):
             return {"promise_amount": None}  # "some", 一部分: no amount yet, simply asked
         amount = parse_amount(str(value))
@@ -165,6 +186,10 @@ class ValidatePromiseForm(FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
+        if answered_verification(tracker):  # a birth date is not the day of the promise
+            value = set_this_turn(tracker, "promise_date", value)
+        else:  # the "3千" of 3千5 is no day
+            _, value = amount_in(tracker.latest_message.get("text") or "", None, value)
         if not given(value):
             return {"promise_date": None}
         policy = await form_policy(tracker)

@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions import backend as api
-from actions.common import BorrowerAction, Events, backend_for, is_verified
+from actions.common import BorrowerAction, Events, backend_for, is_verified, latest_said
 from actions.language import language_events, reply_language, verified_language
 from actions.messages import buttons, say
 
@@ -123,6 +123,32 @@ class ActionAskSecondFactor(BorrowerAction):
 
 
 STOPPED = "-"  # fills the form's slots when it must end (locked, or backend down)
+# Filled from any message's entities (the domain's mappings) and read by the request that waits
+# for verification ("我下周五还两千" fills amount and date before it is asked for a phone). An
+# answer to the verification's questions fills nothing of that: a birth date given as the
+# second factor is not the day of a promise, nor "4321" an amount.
+REQUEST_SLOTS = ("amount", "date", "term_months")
+
+
+def requests_kept(tracker: Tracker) -> dict[str, Any]:
+    """The request slots the latest message set, back to what they held before it."""
+    events = tracker.events or []
+    said = latest_said(events)
+    if said < 0:
+        return {}
+    kept: dict[str, Any] = {}
+    for event in events[said + 1 :]:
+        name = event.get("name")
+        if event.get("event") == "slot" and name in REQUEST_SLOTS and name not in kept:
+            kept[name] = next(
+                (
+                    e.get("value")
+                    for e in reversed(events[:said])
+                    if e.get("event") == "slot" and e.get("name") == name
+                ),
+                None,
+            )
+    return kept
 
 
 class ValidateVerificationForm(FormValidationAction):
@@ -142,8 +168,8 @@ class ValidateVerificationForm(FormValidationAction):
         if len(digits.lstrip("+")) < 7:
             # What was wrong; the form then asks the question once.
             dispatcher.utter_message(text=say(reply_language(tracker), "bad_phone"))
-            return {"phone": None}
-        return {"phone": digits}
+            return {"phone": None, **requests_kept(tracker)}
+        return {"phone": digits, **requests_kept(tracker)}
 
     async def validate_second_factor(
         self,
@@ -154,6 +180,11 @@ class ValidateVerificationForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # cleared by an action, not given: the form asks
             return {}
+        return {**await self._second_factor(value, dispatcher, tracker), **requests_kept(tracker)}
+
+    async def _second_factor(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
         lang = reply_language(tracker)
         channel, user_id = api.conversation_of(tracker.sender_id)
         client = backend_for(tracker, self.name())

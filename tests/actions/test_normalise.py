@@ -10,6 +10,7 @@ import pytest
 
 from actions.normalise import (
     Span,
+    amount_in,
     find_span,
     has_figure,
     parse_amount,
@@ -318,3 +319,27 @@ def test_the_day_inside_a_span(named: str, answer: str, expected: date | None) -
 )
 def test_an_offer_picked_by_its_number(text: str, picked: int | None) -> None:
     assert parse_choice(text, 4) == picked
+
+
+# -- an amount the NLU split: 3千5 read as "3千" (a day) and "5" (the amount) --
+
+SPLIT = [
+    (("我下个月15号还3千5", "5", ["下个月15号", "3千"]), ("3千5", "下个月15号")),
+    (("我15号还1万2", "1万", "15号"), ("1万2", "15号")),
+    (("3千5", "5", "3千"), ("3千5", None)),
+    (("3千5吧", None, None), ("3千5", None)),
+    # read whole already, or nothing split: as the NLU read it
+    (("我下周五还两千五", "两千五", "下周五"), ("两千五", "下周五")),
+    (("我还1.5万", "1.5万", None), ("1.5万", None)),
+    (("我明天还5", "5", "明天"), ("5", "明天")),
+    (("先还3千，剩下1万月底还", "3千", "月底"), ("3千", "月底")),
+    (("3千或者1万", None, None), (None, None)),  # two amounts and no entity: not guessed
+]
+
+
+@pytest.mark.parametrize(("said", "expected"), SPLIT, ids=[s[0] for s, _ in SPLIT])
+def test_an_amount_the_nlu_split_is_taken_whole(
+    said: tuple[str, object, object], expected: tuple[object, object]
+) -> None:
+    assert amount_in(*said) == expected
+    assert parse_amount(str(expected[0])) is not None or expected[0] is None

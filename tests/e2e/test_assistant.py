@@ -124,3 +124,28 @@ def test_a_promise_below_the_minimum_is_asked_again_once_with_the_minimum(stack)
     assert "Got it" in chat.text("yes")
     promises = stack.api().get("/loans/L-DEMO-06/promises").json()
     assert [(p["amount"], p["promised_date"]) for p in promises] == [("2000.00", "2026-11-30")]
+
+
+def test_a_promise_made_while_verifying_keeps_its_day_and_a_split_amount_is_whole(stack) -> None:  # type: ignore[no-untyped-def]
+    chat = Chat(stack, "webchat:e2e-promise-while-verifying")
+    assert "手机号" in chat.text("我欠多少")
+    assert "核实身份后" in chat.text("我明天还一千")  # the promise waits for verification
+    assert "身份证" in chat.text("13700137005")
+    confirm = chat.text("1987-11-20")  # 张伟's date of birth, the second factor
+    assert "核实成功" in confirm
+    assert "1000.00" in confirm and "2026-11-30" in confirm  # 明天, not 1987-11-20
+    assert "已取消" in chat.text("不对")  # nothing recorded: DEMO-05's loan stays as it was
+    confirm = chat.text("我下周五还3千5")  # the NLU splits 3千5: taken whole
+    assert "3500.00" in confirm and "2026-12-04" in confirm
+    assert "已取消" in chat.text("不对")
+
+
+def test_hardship_told_while_verifying_is_recorded_with_its_words(stack) -> None:  # type: ignore[no-untyped-def]
+    chat = Chat(stack, "webchat:e2e-hardship-while-verifying")
+    assert "mobile number" in chat.text("how much do i owe")
+    assert "mobile number" in chat.text("i lost my job and can't pay this month")
+    assert "ID number" in chat.text("+65 9123 4567")
+    assert "recorded your situation" in chat.text("345D")  # Emily Chen
+    cases = stack.api().get("/cases", params={"kind": "hardship"}).json()
+    mine = [c["details"] for c in cases if c.get("user_id") == "e2e-hardship-while-verifying"]
+    assert mine == ["i lost my job and can't pay this month"]
