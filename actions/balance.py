@@ -65,8 +65,14 @@ class ActionCheckDueDate(BorrowerAction):
             return []
         lines = []
         if loan.dpd > 0:
-            lines.append(
-                say(lang, "overdue", overdue=loan.overdue_amount, cur=loan.currency, dpd=loan.dpd)
+            lines.append(  # alone, not after a total: no "Of this"
+                say(
+                    lang,
+                    "overdue_now",
+                    overdue=loan.overdue_amount,
+                    cur=loan.currency,
+                    dpd=loan.dpd,
+                )
             )
         lines.append(
             say(

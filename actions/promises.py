@@ -176,7 +176,11 @@ class ValidatePromiseForm(FormValidationAction):
         if policy is not None:
             if amount < policy.minimum_amount:
                 return {"promise_amount": None, "form_note": "amount_too_small"}
-            amount = min(amount, policy.maximum_amount)
+            if amount > policy.maximum_amount:  # said with the confirmation, not silently
+                return {
+                    "promise_amount": f"{policy.maximum_amount:.2f}",
+                    "form_note": "amount_capped",
+                }
         return {"promise_amount": f"{amount:.2f}"}
 
     async def validate_promise_date(
@@ -261,17 +265,17 @@ class ActionAskPromiseConfirmed(BorrowerAction):
 
     async def act(self, dispatcher, tracker, client, channel, user_id, lang) -> Events:
         policy = await form_policy(tracker, client)
-        dispatcher.utter_message(
-            text=say(
-                lang,
-                "confirm_promise",
-                amount=tracker.get_slot("promise_amount"),
-                cur=policy.currency,
-                date=tracker.get_slot("promise_date"),
-            ),
-            buttons=buttons(lang, "/affirm", "/deny"),
+        question = say(
+            lang,
+            "confirm_promise",
+            amount=tracker.get_slot("promise_amount"),
+            cur=policy.currency,
+            date=tracker.get_slot("promise_date"),
         )
-        return []
+        dispatcher.utter_message(
+            text=with_note(lang, tracker, question), buttons=buttons(lang, "/affirm", "/deny")
+        )
+        return [SlotSet("form_note", None)]
 
 
 class ActionSubmitPromise(BorrowerAction):

@@ -25,6 +25,7 @@ from actions.messages import say
 from actions.plans import ActionAcceptOffer, ActionShowOffers
 from actions.promises import (
     ActionAskPromiseAmount,
+    ActionAskPromiseConfirmed,
     ActionAskPromiseDate,
     ActionStartPromise,
     ValidatePromiseForm,
@@ -344,3 +345,45 @@ async def test_the_consequences_asked_while_verifying_are_answered_without_butto
     assert [m["text"] for m in inside.messages] == [m["text"] for m in outside.messages]
     assert inside.messages[0]["text"]
     assert inside.messages[0]["buttons"] == [] and outside.messages[0]["buttons"]
+
+
+async def test_more_than_the_payoff_is_said_with_the_confirmation_not_silently(
+    backend: RunningBackend,
+) -> None:
+    sender = await verified_chat(backend, "DEMO-06")
+    slots = await started(sender, "I want to set a date to pay")
+    payoff = slots["promise_policy"]["maximum_amount"]
+    t = tracker(sender, slots, "I'll pay 100000", form="promise_form")
+    slots |= await ValidatePromiseForm().validate_promise_amount(
+        "100000", CollectingDispatcher(), t, {}
+    )
+    assert slots["promise_amount"] == payoff and slots["form_note"] == "amount_capped"
+    slots["promise_date"] = slots["promise_policy"]["latest_date"]
+    dispatcher = CollectingDispatcher()
+    events = await ActionAskPromiseConfirmed().run(
+        dispatcher, tracker(sender, slots, form="promise_form"), {}
+    )
+    (question,) = [m["text"] for m in dispatcher.messages]
+    assert question.startswith(say("en", "amount_capped")) and payoff in question
+    assert set_slots(events)["form_note"] is None  # said once
+    slots |= set_slots(events)
+    # An amount within what is owed is confirmed as said, with no note.
+    slots |= await ValidatePromiseForm().validate_promise_amount(
+        "2000", CollectingDispatcher(), tracker(sender, slots, form="promise_form"), {}
+    )
+    assert slots["promise_amount"] == "2000.00" and slots["form_note"] is None
+
+
+async def test_the_due_date_alone_says_what_is_overdue_without_a_total_before_it(
+    backend: RunningBackend,
+) -> None:
+    from actions.balance import ActionCheckDueDate
+
+    sender = await verified_chat(backend, "DEMO-04")
+    dispatcher = CollectingDispatcher()
+    await ActionCheckDueDate().run(
+        dispatcher, tracker(sender, text="when is my next payment", intent="check_due_date"), {}
+    )
+    (answer,) = [m["text"] for m in dispatcher.messages]
+    assert "Of this" not in answer
+    assert "is overdue (days past due: 45)" in answer and "Next payment:" in answer
