@@ -64,6 +64,8 @@ class ActionStartPromise(BorrowerAction):
                 SlotSet("handoff_reason", "broken_promises"),
                 FollowupAction("action_handoff"),
             ]
+        if not policy.can_promise:  # a promise open, or nothing owed: said now, not once asked
+            return refused_at_once(dispatcher, lang, policy)
         # What the first message already said ("两千五 下周五") fills the form straight away; a
         # form already open keeps what it has ("I want to set a date" said again halfway).
         open_form = tracker.active_loop.get("name") == "promise_form"
@@ -85,6 +87,27 @@ class ActionStartPromise(BorrowerAction):
             SlotSet("date", None),
             FollowupAction("promise_form"),
         ]
+
+
+def refused_at_once(dispatcher: CollectingDispatcher, lang: str, policy: Any) -> Events:
+    """Why no promise can be made on the loan today, before any question: the one still open
+    (with a payment link to keep it), or nothing owed. The form is not started."""
+    held = policy.open_promise
+    params = (
+        {}
+        if held is None
+        else {"amount": held.amount, "currency": held.currency, "promised_date": held.promised_date}
+    )
+    dispatcher.utter_message(
+        text=why(lang, "promise_refused", policy.reason_code or "", params),
+        buttons=buttons(lang, "/make_payment") if held is not None else None,
+    )
+    return [
+        SlotSet("loan_ref", policy.loan_ref),
+        SlotSet("amount", None),
+        SlotSet("date", None),
+        FollowupAction("action_listen"),  # the rule's form does not follow
+    ]
 
 
 def kept_policy(tracker: Tracker) -> api.PromisePolicy | None:
