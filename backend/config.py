@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     model_server_url: str | None = None
     # Right-party verification: failed attempts before a lock, how long it lasts, link tokens' life.
     verify_max_attempts: int = 3
+    # The country a phone number typed without its country code is read in (ISO 3166 code:
+    # CN reads 13800138001 as +86..., SG reads 91234567 as +65...). One with "+" is read as it is.
+    phone_region: str = "CN"
     verify_lock_minutes: int = 30
     link_token_ttl_hours: int = 72
     # Reminders by SMS (outreach.yml `channels`: its sms rule), delivered by a gateway with an
@@ -119,6 +123,14 @@ class Settings(BaseSettings):
     metrics_token: Annotated[
         Annotated[str, Field(min_length=16)] | None, BeforeValidator(lambda v: v or None)
     ] = None
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {value!r}: an ISO 3166 code such as CN or SG")
+        return region
 
     @field_validator("business_timezone")
     @classmethod

@@ -323,6 +323,7 @@ def verify_phone(
         policy=_policy(settings),
         limits=limits,
         secret=settings.id_hash_key,
+        region=settings.phone_region,
     )
     if outcome.borrower is not None:
         audit(session, actor, "update", borrower_id=outcome.borrower.id, subject="bound by phone")

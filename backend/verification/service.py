@@ -118,6 +118,7 @@ def verify_with_phone(
     policy: AttemptPolicy,
     limits: SharedLimits,
     secret: str,
+    region: str = "CN",
 ) -> Outcome:
     """The phone number the channel shared (a Telegram contact) plus a second factor.
 
@@ -125,12 +126,13 @@ def verify_with_phone(
     unknown number is counted, locked and refused exactly as a borrower's is. Besides the
     chat's own attempts, failures count against the number, its borrower and everyone's budget
     (lockout.py), whatever the chat or channel; a lock there refuses even the right answer.
-    `secret` keys the hash the number is counted by.
+    `secret` keys the hash the number is counted by; `region`: the country a number typed
+    without its country code is read in (PHONE_REGION).
     """
     if (locked := _locked(conversation, now)) is not None:
         return locked
     try:
-        e164 = normalise_phone(phone)
+        e164 = normalise_phone(phone, region)
     except InvalidPhone:
         return _fail(conversation, now, policy)
     lockout.take_turn(session)

@@ -2,13 +2,19 @@
 
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.audit.models import AuditEntry
+from backend.config import Settings
 from backend.verification.models import WrongPersonReport
 from tests.backend import factories
+from tests.backend.api.conftest import TOKEN
+from tests.backend.apps import app_over
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 CONV = "/api/v1/conversations/telegram/777"
 
@@ -113,6 +119,28 @@ class TestPhoneAndSecondFactor:
         db.commit()
         assert twin.id
         assert self.verify(client, "+8613800138001", "123X")["status"] == "failed"
+
+    def test_a_number_without_its_country_code_is_read_in_the_phone_region(
+        self, db: Session, settings: Settings
+    ) -> None:
+        factories.borrower(db, ref="SG1", phone_e164="+6591234567", id_last4="345D")
+        db.commit()
+        as_in_china = TestClient(app_over(db, settings), headers=AUTH)
+        assert self.verify(as_in_china, "9123 4567", "345D")["status"] == "failed"  # +86...
+        in_singapore = settings.model_copy(update={"phone_region": "SG"})
+        as_in_singapore = TestClient(app_over(db, in_singapore), headers=AUTH)
+        assert self.verify(as_in_singapore, "9123 4567", "345D")["status"] == "verified"
+        # a number written with its country code is read as written, whatever the region
+        other_chat = "/api/v1/conversations/telegram/778/verify/phone"
+        r = as_in_singapore.post(
+            other_chat, json={"phone": "+65 9123 4567", "second_factor": "345D"}
+        )
+        assert r.json()["status"] == "verified"
+
+    def test_the_phone_region_is_a_country_phone_numbers_know(self) -> None:
+        assert Settings(phone_region="sg", app_env="test").phone_region == "SG"
+        with pytest.raises(ValueError, match="unknown phone region"):
+            Settings(phone_region="XX", app_env="test")
 
 
 class TestWrongPerson:
