@@ -188,7 +188,8 @@ class Chats:
         collector, talked through, handed back to the bot."""
         rng, lang = self.h.rng, sim.language
         clock = Clock(self.h, sim, begin)
-        case_kind, reason = self._ask_for_person(clock, reason)
+        case_kind, reason, raised = self._ask_for_person(clock, reason)
+        asked = clock.last_borrower_text  # the handoff's details: the words that asked for it
         requested = clock.tick()
         clock.bot(pick(rng, say.BOT["handoff"][lang]))
         wait = rng.choice((rng.uniform(30, 300),) * 8 + (rng.uniform(300, 1200),) * 2)
@@ -221,9 +222,7 @@ class Chats:
             hold = case_kind == "hardship" and rng.random() < 0.6
             resolved = requested + timedelta(days=rng.randint(2, 12), hours=rng.randint(0, 6))
             resolved = min(resolved, self.h.at(sim.last, sim.zone, 18, 0))
-            case_index = self._case(
-                sim, case_kind, requested, resolved, clock.last_borrower_text, hold
-            )
+            case_index = self._case(sim, case_kind, requested, resolved, raised, hold)
             held = {"dispute": "dispute", "distress": "distress"}.get(case_kind)
             if held or hold:
                 sim.holds.append(Hold(held or "hardship_hold", requested, resolved))
@@ -234,7 +233,7 @@ class Chats:
                 "conversation_id": sim.conversation_id,
                 "borrower_id": sim.borrower.id,
                 "reason": reason,
-                "details": clock.last_borrower_text[:200],
+                "details": asked[:200],
                 "status": "closed",
                 "taken_by": collector,
                 "close_note": rng.choice(say.CLOSE_NOTES),
@@ -255,10 +254,13 @@ class Chats:
                 }
             )
 
-    def _ask_for_person(self, clock: Clock, reason: str) -> tuple[str | None, str]:
-        """What leads to the handoff; the case it files (if any) and the handoff's reason."""
+    def _ask_for_person(self, clock: Clock, reason: str) -> tuple[str | None, str, str]:
+        """What leads to the handoff; the case it files (if any), the handoff's reason, and the
+        borrower's words the case is filed with (as the assistant files it: the words that
+        raised it, not the last said to the collector)."""
         rng, lang = self.h.rng, clock.sim.language
         case_kind = None
+        raised = ""
         if reason == "misunderstood":
             for _ in range(2):
                 clock.borrower(pick(rng, say.MISREAD[lang]), "nlu_fallback", FALLBACK_CONFIDENCE)
@@ -266,21 +268,23 @@ class Chats:
         elif reason in ("complaint", "dispute"):
             intent = "complaint" if reason == "complaint" else "dispute_debt"
             clock.borrower(pick(rng, say.BORROWER[intent][lang]), intent)
-            case_kind = reason
+            case_kind, raised = reason, clock.last_borrower_text
             if reason == "dispute":
                 clock.bot(pick(rng, say.BOT["dispute_debt"][lang]))
         elif reason == "distress":  # stop collecting, help first, a person at once
             clock.borrower(pick(rng, say.BORROWER["distress"][lang]), "distress")
+            raised = clock.last_borrower_text
             clock.bot(pick(rng, say.BOT["distress"][lang]))
             case_kind = "distress"
         elif reason == "hardship":
             clock.borrower(pick(rng, say.BORROWER["report_hardship"][lang]), "report_hardship")
+            raised = clock.last_borrower_text
             clock.bot(pick(rng, say.BOT["report_hardship"][lang]))
             clock.borrower(pick(rng, say.BORROWER["request_human"][lang]), "request_human")
             case_kind, reason = "hardship", "borrower_request"
         else:
             clock.borrower(pick(rng, say.BORROWER["request_human"][lang]), "request_human")
-        return case_kind, reason
+        return case_kind, reason, raised
 
     def _case(
         self,

@@ -20,6 +20,7 @@ from backend.config import ROOT
 from backend.conversations.messages import Message
 from backend.conversations.models import Conversation
 from backend.db import make_engine
+from backend.demo import history_texts as say
 from backend.demo.history import REF_PREFIX, HistoryCounts, seed_history
 from backend.demo.seed import seed_demo
 from backend.demo.users import DEMO_USERS
@@ -216,6 +217,30 @@ class TestDemoHistory:
             waits.append((h.taken_at - h.created_at).total_seconds())
         assert min(waits) >= 30 and max(waits) <= 20 * 60
         assert sorted(waits)[len(waits) // 2] <= 5 * 60
+
+    def test_cases_keep_the_words_that_raised_them(
+        self, seeded: tuple[Session, HistoryCounts]
+    ) -> None:
+        """As the assistant files them: a hardship case holds "I lost my job", not the "got it"
+        said to the collector at the end of the chat."""
+        session, _ = seeded
+        intent = {
+            "hardship": "report_hardship",
+            "complaint": "complaint",
+            "dispute": "dispute_debt",
+            "distress": "distress",
+        }
+        said = {
+            kind: {line for lines in say.BORROWER[name].values() for line in lines}
+            for kind, name in intent.items()
+        }
+        cases = [c for c in session.scalars(select(Case)) if c.kind in said]
+        assert {c.kind for c in cases} >= {"hardship", "dispute"}
+        for case in cases:
+            assert case.details in said[case.kind], (case.kind, case.details)
+        asked = list(session.scalars(select(Handoff)))
+        farewells = set(say.BORROWER_TO_COLLECTOR["zh"]) | set(say.BORROWER_TO_COLLECTOR["en"])
+        assert not [h.details for h in asked if h.details in farewells]
 
     def test_reminders_follow_the_schedule_and_the_rules(
         self, seeded: tuple[Session, HistoryCounts]
