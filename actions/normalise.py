@@ -240,6 +240,25 @@ def parse_term_months(text: str) -> int | None:
     return months if months is not None and 1 <= months <= 60 else None
 
 
+_TERM_IN = re.compile(
+    r"(?:\d{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:期|个月|個月|months?|installments?|"
+    r"instalments?|payments?|parts?)(?![a-z])"
+)
+
+
+def term_asked(text: str, entity: Any = None) -> int | None:
+    """The number of months a request names ("分6期", "can I split it into 3 payments", the
+    NLU's term_months entity), or None: none, or more than one."""
+    if entity is not None:
+        found = [parse_term_months(str(v)) for v in _values(entity)]
+        months = {m for m in found if m is not None}
+        if len(months) == 1:
+            return months.pop()
+    named = {parse_term_months(m.group(0)) for m in _TERM_IN.finditer(_clean(text))}
+    named.discard(None)
+    return named.pop() if len(named) == 1 else None
+
+
 # -- dates ------------------------------------------------------------------------------------
 
 _UNKNOWN_DAY = re.compile(

@@ -9,8 +9,9 @@ from typing import Any
 from rasa_sdk.events import SlotSet
 
 from actions import backend as api
-from actions.common import BorrowerAction, Events, current_loan, request_intent
+from actions.common import BorrowerAction, Events, current_loan, request_intent, request_text
 from actions.messages import buttons, say, why
+from actions.normalise import term_asked
 
 KIND_OF_INTENT = {
     "request_installment": "installment",
@@ -130,15 +131,31 @@ class ActionShowOffers(BorrowerAction):
             dispatcher.utter_message(text=say(lang, "no_loans"))
             return []
         kind = KIND_OF_INTENT.get(request_intent(tracker) or "")
-        shown = await show_offers(dispatcher, client, channel, user_id, loan.loan_ref, kind, lang)
-        return [SlotSet("loan_ref", loan.loan_ref), SlotSet("offers_shown", shown or None)]
+        term = term_asked(request_text(tracker), tracker.get_slot("term_months"))
+        shown = await show_offers(
+            dispatcher, client, channel, user_id, loan.loan_ref, kind, lang, term
+        )
+        return [
+            SlotSet("loan_ref", loan.loan_ref),
+            SlotSet("offers_shown", shown or None),
+            SlotSet("term_months", None),  # asked for these offers, not for the next ones
+        ]
 
 
-async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang) -> list[str]:
-    """The offers as numbered lines and buttons; their ids in that order (none: why not)."""
+async def show_offers(
+    dispatcher, client, channel, user_id, loan_ref, kind, lang, term: int | None = None
+) -> list[str]:
+    """The offers as numbered lines and buttons; their ids in that order (none: why not).
+    `term`: the months the borrower asked for ("分6期"): that offer first, or a word that it is
+    not among them."""
     offers = await client.offers(channel, user_id, loan_ref)
-    chosen = [o for o in offers.offers if o.kind == kind] or list(offers.offers)
-    chosen = distinct(chosen)[:MAX_SHOWN]
+    chosen = distinct([o for o in offers.offers if o.kind == kind] or list(offers.offers))
+    asked: list[str] = []
+    if term is not None and chosen:
+        matching = [o for o in chosen if o.term_months == term]
+        chosen = matching + [o for o in chosen if o.term_months != term]
+        asked = [say(lang, "term_offered" if matching else "term_not_offered", term=term)]
+    chosen = chosen[:MAX_SHOWN]
     if not chosen:
         why_not = [r for r in offers.not_offered if kind in (None, r.kind, "any")] or list(
             offers.not_offered
@@ -151,7 +168,7 @@ async def show_offers(dispatcher, client, channel, user_id, loan_ref, kind, lang
             buttons=buttons(lang, "/request_human"),
         )
         return []
-    lines = [say(lang, "offers_head")] + [
+    lines = [*asked, say(lang, "offers_head")] + [
         describe(lang, n, o, offers.currency) for n, o in enumerate(chosen, 1)
     ]
     because = offers.first_because

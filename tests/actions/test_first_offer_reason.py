@@ -68,3 +68,19 @@ async def test_no_reason_when_it_would_not_be_true(
     text = await shown("en", made, because, kind)
     assert "first" not in text.lower().splitlines()[-1]
     assert "comes first" not in text
+
+
+async def test_the_months_asked_for_come_first_without_the_reason_for_another() -> None:
+    dispatcher = CollectingDispatcher()
+    offers = Offers("L2", date(2026, 4, 1), "CNY", [SEVEN, SIX], [], FITS)
+    ids = await show_offers(dispatcher, Backend(offers), "telegram", "555", "L2", None, "en", 6)
+    text = str(dispatcher.messages[0]["text"])
+    assert text.startswith("The 6 months you asked for is option 1.\nHere is what I can offer:")
+    assert ids == [SIX.id, SEVEN.id]
+    assert "comes first" not in text  # the backend's reason is for its own first
+
+    dispatcher = CollectingDispatcher()
+    ids = await show_offers(dispatcher, Backend(offers), "telegram", "555", "L2", None, "zh", 12)
+    text = str(dispatcher.messages[0]["text"])
+    assert text.startswith("暂时没有分12期的方案，以下是可以提供的。")
+    assert ids == [SEVEN.id, SIX.id] and "排在最前" in text  # the backend's order and reason

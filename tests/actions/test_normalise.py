@@ -18,6 +18,7 @@ from actions.normalise import (
     parse_date,
     parse_date_in,
     parse_term_months,
+    term_asked,
 )
 
 TODAY = date(2026, 11, 28)  # a Saturday
@@ -343,3 +344,21 @@ def test_an_amount_the_nlu_split_is_taken_whole(
 ) -> None:
     assert amount_in(*said) == expected
     assert parse_amount(str(expected[0])) is not None or expected[0] is None
+
+
+TERMS_ASKED = [
+    (("能分6期吗", None), 6),
+    (("can I split it into 3 payments", None), 3),
+    (("分三期行不行", None), 3),
+    (("I want 12 months", None), 12),
+    (("anything", "6期"), 6),  # the NLU's term_months entity
+    (("can i pay in installments", None), None),
+    (("可以分几期还吗", None), None),
+    (("分6期或者12期", None), None),  # two: not guessed between
+    (("我15号还3千5", None), None),
+]
+
+
+@pytest.mark.parametrize(("said", "months"), TERMS_ASKED, ids=[s[0] for s, _ in TERMS_ASKED])
+def test_the_months_a_request_names(said: tuple[str, object], months: int | None) -> None:
+    assert term_asked(*said) == months
