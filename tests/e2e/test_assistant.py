@@ -54,6 +54,10 @@ def test_chinese_borrower_verifies_promises_takes_a_plan_pays_and_reaches_a_pers
     assert [(p["amount"], p["promised_date"], p["status"]) for p in promises] == [
         ("2500.00", "2026-12-04", "open")
     ]
+    # A second promise is refused before its amount and day are asked, with a way to pay.
+    (held,) = chat.say("我下周一还一千")
+    assert "已有一个还款承诺" in held["text"] and "2500.00" in held["text"]
+    assert [b["payload"] for b in held["buttons"]] == ["/make_payment"]
 
     offers = chat.say("我想分期还款")
     done = chat.text(first_offer_payload(offers))
@@ -121,9 +125,9 @@ def test_a_promise_below_the_minimum_is_asked_again_once_with_the_minimum(stack)
     assert sum("at least" in t for t in texts) == 1  # one question, stating the minimum
     confirm = chat.text("2000")
     assert "2000.00" in confirm and "2026-11-30" in confirm
-    assert "Got it" in chat.text("yes")
-    promises = stack.api().get("/loans/L-DEMO-06/promises").json()
-    assert [(p["amount"], p["promised_date"]) for p in promises] == [("2000.00", "2026-11-30")]
+    # Not recorded: DEMO-06's loan stays free of promises for the forms of test_conversations.
+    assert "cancelled" in chat.text("no")
+    assert stack.api().get("/loans/L-DEMO-06/promises").json() == []
 
 
 def test_a_promise_made_while_verifying_keeps_its_day_and_a_split_amount_is_whole(stack) -> None:  # type: ignore[no-untyped-def]
