@@ -82,5 +82,5 @@ async def test_the_months_asked_for_come_first_without_the_reason_for_another() 
     dispatcher = CollectingDispatcher()
     ids = await show_offers(dispatcher, Backend(offers), "telegram", "555", "L2", None, "zh", 12)
     text = str(dispatcher.messages[0]["text"])
-    assert text.startswith("暂时没有分12期的方案，以下是可以提供的。")
+    assert text.startswith("暂时没有分12期的方案。\n您可以选择以下方案：")
     assert ids == [SEVEN.id, SIX.id] and "排在最前" in text  # the backend's order and reason
