@@ -70,8 +70,10 @@ class ActionStartPromise(BorrowerAction):
         # form already open keeps what it has ("I want to set a date" said again halfway).
         open_form = tracker.active_loop.get("name") == "promise_form"
         said, said_day = amount_in(
-            request_text(tracker), tracker.get_slot("amount"), tracker.get_slot("date")
+            request_text(tracker), tracker.get_slot("amount"), _dates_said(tracker)
         )
+        if isinstance(said_day, list):  # several days and no split amount: as the slot has it
+            said_day = tracker.get_slot("date")
         amount = said or (tracker.get_slot("promise_amount") if open_form else None)
         day = said_day or (tracker.get_slot("promise_date") if open_form else None)
         span = None if day else find_span(tracker.latest_message.get("text") or "", policy.as_of)
@@ -87,6 +89,18 @@ class ActionStartPromise(BorrowerAction):
             SlotSet("date", None),
             FollowupAction("promise_form"),
         ]
+
+
+def _dates_said(tracker: Tracker) -> Any:
+    """The days the request named: every date entity of the latest message when it is the
+    request (Rasa's slot keeps the last of several, and in "我下个月5号还3千5" that is the "3千"
+    of the amount), else the slot."""
+    latest = tracker.latest_message
+    if request_text(tracker) == (latest.get("text") or ""):
+        found = [e.get("value") for e in latest.get("entities") or [] if e.get("entity") == "date"]
+        if len(found) > 1:
+            return found
+    return tracker.get_slot("date")
 
 
 def refused_at_once(dispatcher: CollectingDispatcher, lang: str, policy: Any) -> Events:

@@ -1,6 +1,7 @@
-"""A promise the loan cannot take today is refused before any question, against the real backend:
-the borrower is not asked the amount, the day and a confirmation only to hear that a promise is
-still open."""
+"""How a promise starts, against the real backend: one the loan cannot take today is refused
+before any question (not after the amount, the day and a confirmation, only to hear that a
+promise is still open), and what the first message said is taken whole even where the NLU split
+it."""
 
 from __future__ import annotations
 
@@ -69,3 +70,35 @@ async def test_a_second_promise_is_refused_before_it_is_asked_for(
     assert events[-1]["name"] == "action_listen"
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert slots["amount"] is None and slots["date"] is None  # not kept for a later promise
+
+
+async def test_a_day_and_an_amount_the_nlu_split_are_both_kept(backend: RunningBackend) -> None:
+    """ "我下个月5号还3千5": the NLU reads two dates ("下个月5号", and the "3千" of 3千5) and the
+    amount "5"; Rasa's slot keeps the last date. The day named and the whole amount start the
+    form."""
+    sender = "webchat:promise-split"
+    channel, user_id = api.conversation_of(sender)
+    async with api.Backend(backend.url, backend.token) as client:
+        verified = await client.verify_link_token(channel, user_id, backend.link_token("DEMO-03"))
+        assert verified.status == "verified"
+    text = "我下周五还3千5"
+    t = tracker(sender, text)
+    t.slots.update(amount="5", date="3千", language="zh")
+    t.latest_message["entities"] = [
+        {"entity": "date", "value": "下周五"},
+        {"entity": "date", "value": "3千"},
+        {"entity": "amount", "value": "5"},
+    ]
+    events = await ActionStartPromise().run(CollectingDispatcher(), t, {})
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert (slots["promise_amount"], slots["promise_date"]) == ("3千5", "下周五")
+    # Two days and no amount split: the slot's, as before.
+    t = tracker(sender, "下周五或者下周一还500")
+    t.slots.update(date="下周一")
+    t.latest_message["entities"] = [
+        {"entity": "date", "value": "下周五"},
+        {"entity": "date", "value": "下周一"},
+    ]
+    events = await ActionStartPromise().run(CollectingDispatcher(), t, {})
+    slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+    assert slots["promise_date"] == "下周一"
