@@ -229,8 +229,9 @@ class ValidatePromiseForm(FormValidationAction):
     ) -> dict[str, Any]:
         if answered_verification(tracker):  # a birth date is not the day of the promise
             value = set_this_turn(tracker, "promise_date", value)
-        else:  # the "3千" of 3千5 is no day
-            _, value = amount_in(tracker.latest_message.get("text") or "", None, value)
+        else:  # the "3千" of 3千5 is no day: the day this turn's actions read, if any
+            _, day = amount_in(tracker.latest_message.get("text") or "", None, value)
+            value = day if day is not None else set_this_turn(tracker, "promise_date", value)
         if not given(value):
             return {"promise_date": None}
         policy = await form_policy(tracker)

@@ -102,3 +102,41 @@ async def test_a_day_and_an_amount_the_nlu_split_are_both_kept(backend: RunningB
     events = await ActionStartPromise().run(CollectingDispatcher(), t, {})
     slots = {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
     assert slots["promise_date"] == "下周一"
+
+
+async def test_the_form_keeps_the_day_when_it_takes_a_part_of_the_amount_for_one(
+    backend: RunningBackend,
+) -> None:
+    """The form opening on "我10号还3千5" takes the last date entity ("3" of 3千5) for the day:
+    that is no day, and the one action_start_promise read ("10号") stands."""
+    from actions.promises import ValidatePromiseForm
+
+    sender = "webchat:promise-form-split"
+    channel, user_id = api.conversation_of(sender)
+    async with api.Backend(backend.url, backend.token) as client:
+        verified = await client.verify_link_token(channel, user_id, backend.link_token("DEMO-05"))
+        assert verified.status == "verified"
+    text = "我10号还3千5"
+    entities = [
+        {"entity": "date", "value": "10号"},
+        {"entity": "date", "value": "3"},
+        {"entity": "amount", "value": "千"},
+        {"entity": "amount", "value": "5"},
+    ]
+    said = tracker(sender, text)
+    said.slots.update(amount="5", date="3")  # Rasa's slots: the last entity of each
+    said.latest_message["entities"] = entities
+    started = await ActionStartPromise().run(CollectingDispatcher(), said, {})
+    slots = {e["name"]: e["value"] for e in started if e.get("event") == "slot"}
+    assert (slots["promise_amount"], slots["promise_date"]) == ("3千5", "10号")
+    t = tracker(sender, text)
+    t.slots.update(slots)
+    t.latest_message["entities"] = entities
+    t.events = [
+        {"event": "user", "text": text},
+        *started,
+        {"event": "slot", "name": "promise_date", "value": "3"},
+    ]
+    t.slots["promise_date"] = "10号"
+    answer = await ValidatePromiseForm().validate_promise_date("3", CollectingDispatcher(), t, {})
+    assert answer["promise_date"] is not None and answer["promise_date"].endswith("-10")
